@@ -1,0 +1,39 @@
+# Every target creates .venv on first use, so a fresh clone needs only Python: `make preview`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv preview preview-all test bench taggable-types clean
+
+help:
+	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
+	@echo "make test                    every test"
+	@echo "make bench                   benchmarks (figures for the README)"
+
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+preview: $(STAMP)
+	$(PY) -m preview --stack $(STACK) --json build/$(STACK).json
+
+preview-all: $(STAMP)
+	@for s in dev staging prod; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/preview_and_policy.py
+
+taggable-types: $(STAMP)
+	$(PY) tools/generate_taggable_types.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every component uses: the stack's identity, providers and tags."""

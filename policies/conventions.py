@@ -1,0 +1,239 @@
+"""The platform's naming and tagging conventions: the one copy.
+
+Components import this module to build names, tags and parameter paths; the
+CrossGuard pack imports the very same file to check them. It lives inside
+``policies/`` because ``pulumi policy publish`` uploads only that folder, and it
+depends on the standard library alone so the pack stays self-contained.
+
+Field reports behind it: ``conventions-tagging-naming-validation.md`` (stages,
+usages, ``/{stage}/{context}/...`` parameters, validation before synthesis) and
+``scp-request-time-tags.md`` (tags must be in the create request itself).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+# --- stages and usages -------------------------------------------------------
+
+STAGES: tuple[str, ...] = ("dev", "sandbox", "staging", "prod")
+USAGES: tuple[str, ...] = ("PRODUCTION", "EPHEMERAL", "POC")
+
+# Only dev and sandbox may run throw-away or experimental stacks; anything that
+# real users depend on is PRODUCTION (the report's WorkloadEnvValidator).
+ALLOWED_USAGES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "dev": USAGES,
+    "sandbox": USAGES,
+    "staging": ("PRODUCTION",),
+    "prod": ("PRODUCTION",),
+})
+
+# Stages whose data and images must survive a mistaken `pulumi destroy`.
+PROTECTED_STAGES: frozenset[str] = frozenset({"prod"})
+
+# Stacks whose name is not a stage. The management account's `org` stack runs
+# guardrails every production account depends on, so it is held to prod rules.
+STACK_STAGES: Mapping[str, str] = MappingProxyType({"org": "prod"})
+
+MANAGED_BY = "pulumi"
+
+
+def stage_for_stack(stack: str) -> str | None:
+    """The stage a stack belongs to: ``dev``, ``prod-eu`` -> ``prod``, ``org`` -> ``prod``.
+
+    A stack named ``<stage>`` or ``<stage>-<suffix>`` (an engineer's ephemeral
+    ``dev-alice``) belongs to that stage; ``None`` when the name fits no stage.
+    """
+    if stack in STACK_STAGES:
+        return STACK_STAGES[stack]
+    head = stack.split("-", 1)[0]
+    return head if head in STAGES else None
+
+
+def stack_from_urn(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
+    if not urn.startswith("urn:pulumi:") or "::" not in urn:
+        raise ValueError(f"not a Pulumi URN: {urn!r}")
+    return urn[len("urn:pulumi:"):].split("::", 1)[0]
+
+
+# --- tags --------------------------------------------------------------------
+
+# Lowercase keys: SCPs match `aws:RequestTag/<key>` case-sensitively, and one
+# spelling everywhere is what makes the organization's tag SCP and tag policy
+# (generated from this tuple) agree with what the provider sends.
+REQUIRED_TAGS: tuple[str, ...] = ("stage", "context", "owner", "usage", "managed-by", "stack")
+
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+def required_tags(*, stage: str, context: str, owner: str, usage: str, stack: str) -> dict[str, str]:
+    """The tags every resource of a stack carries, in the create request itself."""
+    return {
+        "stage": stage,
+        "context": context,
+        "owner": owner,
+        "usage": usage,
+        "managed-by": MANAGED_BY,
+        "stack": stack,
+    }
+
+
+def tag_problems(tags: Mapping[str, object] | None, *, stack: str) -> list[str]:
+    """Why a resource's effective tags break the convention for ``stack`` (empty: they don't)."""
+    tags = tags or {}
+    missing = [key for key in REQUIRED_TAGS if not tags.get(key)]
+    problems = [f"missing required tag(s) {', '.join(missing)}"] if missing else []
+    stage = stage_for_stack(stack)
+    if tags.get("stage") and stage and tags["stage"] != stage:
+        problems.append(f"tag 'stage' is '{tags['stage']}' but stack '{stack}' is stage '{stage}'")
+    usage = tags.get("usage")
+    if usage and stage and usage not in ALLOWED_USAGES[stage]:
+        problems.append(
+            f"tag 'usage' is '{usage}' but stage '{stage}' allows only {', '.join(ALLOWED_USAGES[stage])}")
+    if tags.get("stack") and tags["stack"] != stack:
+        problems.append(f"tag 'stack' is '{tags['stack']}' but the resource belongs to stack '{stack}'")
+    if tags.get("managed-by") and tags["managed-by"] != MANAGED_BY:
+        problems.append(f"tag 'managed-by' is '{tags['managed-by']}', expected '{MANAGED_BY}'")
+    for key, value in sorted(tags.items()):
+        if key in REQUIRED_TAGS and value and not _TAG_VALUE.match(str(value)):
+            problems.append(f"tag '{key}' has a value AWS rejects: {value!r}")
+    return problems
+
+
+# --- names -------------------------------------------------------------------
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_COMPONENT = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+HASH_LENGTH = 7
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """How one AWS resource type is named: the input property and the service's limit."""
+
+    property: str
+    max_length: int
+
+
+# Length limits from each service's API reference. Types not listed here are
+# unnamed (VPCs, subnets, routes...) or named by a path (SSM parameters, log
+# groups), which have their own checks below.
+NAME_RULES: Mapping[str, NameRule] = MappingProxyType({
+    "aws:s3/bucket:Bucket": NameRule("bucket", 63),
+    "aws:iam/role:Role": NameRule("name", 64),
+    "aws:iam/policy:Policy": NameRule("name", 128),
+    "aws:iam/user:User": NameRule("name", 64),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": NameRule("url", 255),
+    "aws:ecr/repository:Repository": NameRule("name", 256),
+    "aws:ecs/cluster:Cluster": NameRule("name", 255),
+    "aws:ecs/service:Service": NameRule("name", 255),
+    "aws:ecs/taskDefinition:TaskDefinition": NameRule("family", 255),
+    "aws:ecs/capacityProvider:CapacityProvider": NameRule("name", 255),
+    "aws:lb/loadBalancer:LoadBalancer": NameRule("name", 32),
+    "aws:lb/targetGroup:TargetGroup": NameRule("name", 32),
+    "aws:ec2/securityGroup:SecurityGroup": NameRule("name", 255),
+    "aws:ec2/launchTemplate:LaunchTemplate": NameRule("name", 128),
+    "aws:autoscaling/group:Group": NameRule("name", 255),
+    "aws:lambda/function:Function": NameRule("name", 64),
+    "aws:cloudfront/function:Function": NameRule("name", 64),
+    "aws:cloudfront/cachePolicy:CachePolicy": NameRule("name", 128),
+    "aws:cloudfront/originRequestPolicy:OriginRequestPolicy": NameRule("name", 128),
+    "aws:cloudfront/originAccessControl:OriginAccessControl": NameRule("name", 64),
+    "aws:apigatewayv2/api:Api": NameRule("name", 128),
+    "aws:sns/topic:Topic": NameRule("name", 256),
+    "aws:sqs/queue:Queue": NameRule("name", 80),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": NameRule("name", 255),
+    "aws:cloudwatch/eventRule:EventRule": NameRule("name", 64),
+    "aws:secretsmanager/secret:Secret": NameRule("name", 512),
+    "aws:kms/alias:Alias": NameRule("name", 256),
+    "aws:elasticache/serverlessCache:ServerlessCache": NameRule("name", 40),
+    "aws:elasticache/replicationGroup:ReplicationGroup": NameRule("replicationGroupId", 40),
+    "aws:elasticache/subnetGroup:SubnetGroup": NameRule("name", 255),
+    "aws:docdb/cluster:Cluster": NameRule("clusterIdentifier", 63),
+    "aws:docdb/clusterInstance:ClusterInstance": NameRule("identifier", 63),
+    "aws:docdb/subnetGroup:SubnetGroup": NameRule("name", 255),
+    "aws:docdb/clusterParameterGroup:ClusterParameterGroup": NameRule("name", 255),
+    "aws:appautoscaling/policy:Policy": NameRule("name", 255),
+    "aws:cloudformation/stackSet:StackSet": NameRule("name", 128),
+    "aws:organizations/policy:Policy": NameRule("name", 128),
+    "aws:ssoadmin/permissionSet:PermissionSet": NameRule("name", 32),
+})
+
+# Names that are paths rather than labels; the `{context}-{stage}` pair then sits in the path.
+PATH_NAMED: Mapping[str, str] = MappingProxyType({
+    "aws:ssm/parameter:Parameter": "name",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+})
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+
+def physical_name(context: str, stage: str, component: str, *, max_length: int = 63) -> str:
+    """``{context}-{stage}-{component}``, lowercase, within ``max_length``.
+
+    A name over the limit keeps its prefix and ends in a stable 7-character hash
+    of the full name, so two long names that share a prefix never collide and
+    the same input always gives the same name (no churn between deployments).
+    """
+    for field, value in (("context", context), ("stage", stage)):
+        if not DNS_LABEL.match(value):
+            raise ValueError(f"{field} {value!r} is not a lowercase DNS label ([a-z0-9-], at most 63)")
+    if not _COMPONENT.match(component):
+        raise ValueError(
+            f"component {component!r} must be lowercase letters, digits and inner hyphens")
+    full = f"{context}-{stage}-{component}"
+    if len(full) <= max_length:
+        return full
+    keep = max_length - HASH_LENGTH - 1
+    prefix = f"{context}-{stage}-"
+    if keep <= len(prefix):
+        raise ValueError(
+            f"'{prefix}' leaves no room for a component within the {max_length}-character limit")
+    return f"{full[:keep].rstrip('-')}-{_short_hash(full)}"
+
+
+def name_for(resource_type: str, context: str, stage: str, component: str) -> str:
+    """The physical name of a resource of ``resource_type``, cut to its service's limit."""
+    return physical_name(context, stage, component, max_length=NAME_RULES[resource_type].max_length)
+
+
+def name_problems(name: str, *, stage: str, max_length: int, context: str | None = None) -> list[str]:
+    """Why ``name`` breaks the naming convention (empty: it follows it)."""
+    problems = []
+    if name != name.lower():
+        problems.append(f"name '{name}' is not lowercase")
+    if len(name) > max_length:
+        problems.append(f"name '{name}' is {len(name)} characters; the service allows {max_length}")
+    if context is not None:
+        if not name.startswith(f"{context}-{stage}-"):
+            problems.append(f"name '{name}' does not start with '{context}-{stage}-'")
+    elif not re.match(rf"^[a-z0-9][a-z0-9-]*-{re.escape(stage)}-[a-z0-9]", name):
+        problems.append(f"name '{name}' does not follow '{{context}}-{stage}-{{component}}'")
+    return problems
+
+
+def ssm_path(stage: str, context: str, *parts: str) -> str:
+    """``/{stage}/{context}/part/...``: where a stack publishes values for others to read."""
+    for part in parts:
+        if not part or "/" in part:
+            raise ValueError(f"SSM path part {part!r} must be non-empty and contain no '/'")
+    return "/" + "/".join((stage, context, *parts))
+
+
+def path_problems(path: str, *, stage: str, context: str | None = None) -> list[str]:
+    """Why an SSM parameter or log group path breaks the convention (empty: it follows it)."""
+    segments = path.strip("/").split("/")
+    if path.startswith("/aws/"):
+        # Log groups AWS services name for us (/aws/lambda/<function>): the function name carries the convention.
+        leaf = segments[-1]
+        return [] if re.search(rf"-{re.escape(stage)}-", leaf) else [
+            f"path '{path}' must end in a '{{context}}-{stage}-...' name"]
+    if len(segments) < 3 or segments[0] != stage or (context is not None and segments[1] != context):
+        return [f"path '{path}' does not start with '/{stage}/{context or '{context}'}/'"]
+    return []

@@ -1,0 +1,107 @@
+"""Offline preview: ``python -m preview --stack dev [--json FILE]``.
+
+Validates the stack's config (exit 2 on any problem), runs the real program under
+Pulumi's mocks, prints the resource tree, writes a deterministic snapshot, and
+runs the policy pack through its analyzer gRPC interface (exit 1 on any
+mandatory violation). Exit 3 when the program itself fails.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import pathlib
+import sys
+import traceback
+from typing import Any
+
+import stack_config
+from preview import policy_client, program
+
+EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
+
+
+def write_snapshot(snapshot: dict[str, Any], path: pathlib.Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def render_tree(snapshot: dict[str, Any]) -> str:
+    resources = snapshot["resources"]
+    children: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    urns = {r["urn"] for r in resources}
+    for r in resources:
+        children[r["parent"] if r["parent"] in urns else ""].append(r)
+    lines = [f"stack {snapshot['stack']} ({len(resources)} resources)"]
+
+    def walk(parent: str, depth: int) -> None:
+        for r in sorted(children.get(parent, []), key=lambda r: (r["custom"], r["type"], r["name"])):
+            flags = "".join(f" [{f}]" for f, on in (("protect", r["protect"]), ("retain", r["retainOnDelete"])) if on)
+            lines.append(f"{'  ' * depth}{'+' if not r['custom'] else '-'} {r['type']} {r['name']}{flags}")
+            walk(r["urn"], depth + 1)
+
+    walk("", 1)
+    counts = collections.Counter(r["type"] for r in resources)
+    lines.append("counts by type:")
+    lines += [f"  {n:4d}  {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return "\n".join(lines)
+
+
+def render_violations(violations: list[policy_client.Violation]) -> str:
+    if not violations:
+        return "policy pack: no violations"
+    by_policy: dict[tuple[str, str], list[policy_client.Violation]] = collections.defaultdict(list)
+    for v in violations:
+        by_policy[(v.policy, v.level)].append(v)
+    lines = [f"policy pack: {len(violations)} violation(s)"]
+    for (policy, level), items in sorted(by_policy.items(), key=lambda kv: (kv[0][1] != "mandatory", kv[0][0])):
+        lines.append(f"  {policy} [{level}] ({len(items)})")
+        for v in sorted(items, key=lambda v: (v.urn, v.message)):
+            detail = v.message.split("\n", 1)[-1]
+            kind, name = v.urn.split("::")[-2:] if v.urn.count("::") >= 3 else ("stack", v.urn)
+            lines.append(f"    {kind.rsplit('$', 1)[-1]} {name}: {detail}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m preview", description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--config", type=pathlib.Path, help="stack config file (default environments/Pulumi.<stack>.yaml)")
+    parser.add_argument("--json", type=pathlib.Path, help="write the snapshot here")
+    parser.add_argument("--program", type=pathlib.Path, default=program.PROGRAM)
+    parser.add_argument("--policy-config", type=pathlib.Path, help="default policies/config/<stack>.json")
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    parser.add_argument("--quiet", action="store_true", help="print the summary only, not the tree")
+    args = parser.parse_args(argv)
+
+    try:
+        config_path = args.config or stack_config.loader.stack_file(args.stack)
+        stack_config.load_file(args.stack, config_path)
+        values = stack_config.engine_values_from_yaml(config_path)
+    except stack_config.ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_CONFIG
+
+    try:
+        run = program.run(args.stack, values, args.program)
+    except Exception:  # noqa: BLE001 - any program failure is reported, with its traceback, as exit 3
+        traceback.print_exc()
+        return EXIT_PROGRAM
+    snapshot = run.snapshot()
+    if args.json:
+        write_snapshot(snapshot, args.json)
+    tree = render_tree(snapshot)
+    print(tree if not args.quiet else tree.splitlines()[0])
+
+    if args.no_policy:
+        return EXIT_OK
+    file_config = (json.loads(args.policy_config.read_text()) if args.policy_config
+                   else policy_client.policy_config_for(args.stack))
+    with policy_client.PolicyPack() as pack:
+        violations = pack.check(snapshot, file_config)
+    print(render_violations(violations))
+    return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

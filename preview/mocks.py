@@ -1,0 +1,182 @@
+"""Mock cloud answers realistic enough that every ``apply`` chain in the program runs.
+
+Ids, ARNs, endpoints and digests follow AWS's real formats and are derived from
+the resource's URN, so the same program and config always produce the same
+snapshot, byte for byte. An invoke the mocks do not know fails loudly with its
+token: a silent ``None`` would hide a broken ``apply`` until ``pulumi up``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+from typing import Any
+
+import pulumi
+
+DEFAULT_ACCOUNT = "123456789012"
+STACK_REFERENCES = pathlib.Path(__file__).resolve().parent / "stack_references.json"
+
+
+def digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:length]
+
+
+# Id prefixes AWS uses, so code that parses ids (or a reviewer reading the snapshot) sees real shapes.
+ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-", "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-", "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/routeTable:RouteTable": "rtb-", "aws:ec2/eip:Eip": "eipalloc-", "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:ec2/flowLog:FlowLog": "fl-", "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc-",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+}
+
+# Services whose ARNs carry no region (and, for S3, no account).
+GLOBAL_SERVICES = {"iam", "organizations", "cloudfront", "route53", "s3"}
+ARN_SERVICE = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing",
+               "appautoscaling": "application-autoscaling", "apigatewayv2": "apigateway", "docdb": "rds",
+               "ssoadmin": "sso", "cloudformation": "cloudformation"}
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    def __init__(self, stack: str, account: str | None = None, default_region: str = "eu-west-1"):
+        self.stack = stack
+        self.account = account or DEFAULT_ACCOUNT
+        self.default_region = default_region
+        self.provider_regions: dict[str, str] = {}
+        self.stack_references = json.loads(STACK_REFERENCES.read_text()) if STACK_REFERENCES.exists() else {}
+
+    # --- resources -----------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        if typ.startswith("pulumi:providers:"):
+            provider_id = f"{name}-{digest(typ, name, length=8)}"
+            self.provider_regions[provider_id] = inputs.get("region") or self.default_region
+            return provider_id, inputs
+        if typ == "pulumi:pulumi:StackReference":
+            ref = inputs.get("name", name)
+            if ref not in self.stack_references:
+                raise KeyError(f"no offline outputs for StackReference '{ref}': add them to {STACK_REFERENCES}")
+            return ref, {"name": ref, "outputs": self.stack_references[ref], "secretOutputNames": []}
+        if not args.custom:
+            return None, {}
+        region = self._region(args.provider)
+        key = f"{typ}\0{name}\0{json.dumps(inputs, sort_keys=True, default=str)}"
+        rid = ID_PREFIXES.get(typ, "") + digest(typ, name)
+        state = {**inputs, "id": rid}
+        physical = self._physical_name(typ, name, inputs)
+        arn = self._arn(typ, physical, region)
+        state.setdefault("arn", arn)
+        state.update(self._computed(typ, physical, inputs, region, arn, key))
+        return rid, state
+
+    def _region(self, provider_ref: str | None) -> str:
+        # A provider reference is "<provider urn>::<provider id>".
+        provider_id = (provider_ref or "").rsplit("::", 1)[-1]
+        return self.provider_regions.get(provider_id, self.default_region)
+
+    @staticmethod
+    def _physical_name(typ: str, name: str, inputs: dict) -> str:
+        for key in ("name", "bucket", "family", "clusterIdentifier", "identifier", "replicationGroupId",
+                    "functionName", "roleName"):
+            value = inputs.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return name
+
+    def _arn(self, typ: str, physical: str, region: str) -> str:
+        module = typ.split(":")[1].split("/")[0]
+        kind = typ.rsplit(":", 1)[-1]
+        service = ARN_SERVICE.get(module, module)
+        resource = f"{kind[0].lower()}{kind[1:]}/{physical}"
+        if typ == "aws:s3/bucket:Bucket":
+            return f"arn:aws:s3:::{physical}"
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            return f"arn:aws:logs:{region}:{self.account}:log-group:{physical}"
+        if typ == "aws:ssm/parameter:Parameter":
+            return f"arn:aws:ssm:{region}:{self.account}:parameter{physical}"
+        if typ == "aws:lambda/function:Function":
+            return f"arn:aws:lambda:{region}:{self.account}:function:{physical}"
+        if typ == "aws:sns/topic:Topic":
+            return f"arn:aws:sns:{region}:{self.account}:{physical}"
+        if typ == "aws:secretsmanager/secret:Secret":
+            return f"arn:aws:secretsmanager:{region}:{self.account}:secret:{physical}-{digest(physical, length=6)}"
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            return f"arn:aws:ecs:{region}:{self.account}:task-definition/{physical}:1"
+        if service in GLOBAL_SERVICES:
+            return f"arn:aws:{service}::{self.account}:{resource}"
+        return f"arn:aws:{service}:{region}:{self.account}:{resource}"
+
+    def _computed(self, typ: str, physical: str, inputs: dict, region: str, arn: str, key: str) -> dict[str, Any]:
+        """Outputs AWS computes that the program reads; keyed by type."""
+        acct, h = self.account, digest(key, length=12)
+        if typ == "aws:ec2/vpc:Vpc":
+            return {"defaultSecurityGroupId": f"sg-{h}"}
+        if typ == "aws:ecr/repository:Repository":
+            return {"repositoryUrl": f"{acct}.dkr.ecr.{region}.amazonaws.com/{physical}", "registryId": acct}
+        if typ == "aws:s3/bucket:Bucket":
+            return {"bucket": physical, "bucketRegionalDomainName": f"{physical}.s3.{region}.amazonaws.com",
+                    "bucketDomainName": f"{physical}.s3.amazonaws.com"}
+        if typ == "aws:lambda/function:Function":
+            return {"version": "1", "qualifiedArn": f"{arn}:1",
+                    "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            return {"revision": 1, "arnWithoutRevision": arn.rsplit(":", 1)[0]}
+        if typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup"):
+            return {"arnSuffix": f"{'app' if 'loadBalancer' in typ else 'targetgroup'}/{physical}/{h[:16]}",
+                    "dnsName": f"{physical}-{h[:10]}.{region}.elb.amazonaws.com", "zoneId": "Z32O12XQLNTSW2"}
+        if typ == "aws:cloudfront/distribution:Distribution":
+            return {"domainName": f"d{h}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2", "status": "Deployed"}
+        if typ == "aws:apigatewayv2/api:Api":
+            return {"apiEndpoint": f"https://{h[:10]}.execute-api.{region}.amazonaws.com",
+                    "executionArn": f"arn:aws:execute-api:{region}:{acct}:{h[:10]}"}
+        if typ == "aws:elasticache/serverlessCache:ServerlessCache":
+            host = f"{physical}-{h[:6]}.serverless.{region[:2]}{region.split('-')[1][0]}{region[-1]}.cache.amazonaws.com"
+            return {"endpoints": [{"address": host, "port": 6379}], "readerEndpoints": [{"address": host, "port": 6380}]}
+        if typ == "aws:docdb/cluster:Cluster":
+            host = f"{physical}.cluster-{h}.{region}.docdb.amazonaws.com"
+            return {"endpoint": host, "readerEndpoint": host.replace(".cluster-", ".cluster-ro-"), "port": 27017,
+                    "masterUserSecrets": [{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:secret:rds!{h}",
+                                           "secretStatus": "active"}]}
+        if typ == "aws:acm/certificate:Certificate":
+            domain = inputs.get("domainName", "example.com")
+            return {"domainValidationOptions": [{"domainName": domain, "resourceRecordName": f"_{h}.{domain}.",
+                                                 "resourceRecordType": "CNAME",
+                                                 "resourceRecordValue": f"_{h}.acm-validations.aws."}]}
+        if typ.startswith("docker-build:index:Image"):
+            sha = hashlib.sha256(key.encode()).hexdigest()
+            tags = inputs.get("tags") or [physical]
+            return {"digest": f"sha256:{sha}", "ref": f"{str(tags[0]).split(':')[0]}@sha256:{sha}"}
+        if typ == "random:index/randomPassword:RandomPassword":
+            return {"result": f"offline-{h}"}
+        if typ == "aws:organizations/organization:Organization":
+            return {"roots": [{"id": f"r-{h[:4]}", "arn": f"arn:aws:organizations::{acct}:root/o-{h[:10]}/r-{h[:4]}",
+                               "name": "Root", "policyTypes": []}], "masterAccountId": acct}
+        if typ == "aws:organizations/account:Account":
+            return {"id": str(int(h, 16))[:12].rjust(12, "1")}
+        return {}
+
+    # --- invokes -------------------------------------------------------------
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        token, a = args.token, args.args
+        region = self._region(args.provider)
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": self.account, "arn": f"arn:aws:iam::{self.account}:role/offline-preview",
+                    "userId": "AROAOFFLINEPREVIEW", "id": self.account}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": [f"{region}{z}" for z in "abc"], "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+                    "id": region, "groupNames": [region]}
+        if token == "aws:ec2/getVpc:getVpc":
+            return {"id": a.get("id"), "cidrBlock": "10.0.0.0/16", "arn": f"arn:aws:ec2:{region}:{self.account}:vpc/{a.get('id')}"}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"userName": "AWS", "password": "offline", "proxyEndpoint": f"https://{self.account}.dkr.ecr.{region}.amazonaws.com",
+                    "authorizationToken": "offline", "expiresAt": "2030-01-01T00:00:00Z", "id": region}
+        raise NotImplementedError(f"offline preview has no mock for invoke '{token}': add one to preview/mocks.py")

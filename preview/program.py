@@ -1,0 +1,159 @@
+"""Run the real Pulumi program under Pulumi's mocks and record every registration.
+
+``pulumi.runtime.set_mocks`` replaces the engine and the providers; the program
+itself (``__main__.py``, its components, its config loading) runs unchanged.
+The recording monitor keeps what the mocks alone would drop (parent, provider,
+protect, retainOnDelete, ignoreChanges, dependencies) so the snapshot shows a
+reviewer what ``pulumi preview`` would register.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import pathlib
+import runpy
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+from preview.mocks import PlatformMocks
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PROGRAM = ROOT / "__main__.py"
+PROJECT = "aws-platform"
+
+# Pulumi's wire-format markers (sdk/python/lib/pulumi/runtime/rpc.py).
+SIG = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SECRET_MASK = "[secret]"
+UNKNOWN_MASK = "[unknown]"
+
+
+@dataclasses.dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    ignore_changes: list[str]
+    dependencies: list[str]
+    inputs: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent,
+            "custom": self.custom, "provider": self.provider, "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete, "deleteBeforeReplace": self.delete_before_replace,
+            "ignoreChanges": sorted(self.ignore_changes), "dependencies": sorted(set(self.dependencies)),
+            "inputs": self.inputs,
+        }
+
+
+def plain(value: Any) -> Any:
+    """Wire-format property values -> JSON a reviewer can read; secrets never leave masked."""
+    if isinstance(value, dict):
+        sig = value.get(SIG)
+        if sig == SECRET_SIG:
+            return SECRET_MASK
+        if sig == RESOURCE_SIG:
+            return value.get("urn", "")
+        if sig == ASSET_SIG:
+            body = value.get("text") or value.get("path") or value.get("uri") or ""
+            return {"asset": hashlib.sha256(str(body).encode()).hexdigest()[:16]}
+        if sig == ARCHIVE_SIG:
+            if "assets" in value:
+                return {"archive": {k: plain(v) for k, v in sorted(value["assets"].items())}}
+            return {"archive": value.get("path") or value.get("uri")}
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if value == UNKNOWN:
+        return UNKNOWN_MASK
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf Struct has only doubles; 3.0 was 3 in the program
+    return value
+
+
+def real_urn(urn: str) -> str:
+    """The URN the engine would give: children of the root stack do not carry its type in theirs."""
+    return urn.replace("::pulumi:pulumi:Stack$", "::")
+
+
+def _provider_urn(ref: str) -> str:
+    return real_urn(ref.rsplit("::", 1)[0]) if ref else ""
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: PlatformMocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(Registration(
+                urn=real_urn(response.urn), type=request.type, name=request.name, parent=real_urn(request.parent),
+                custom=bool(request.custom), provider=_provider_urn(request.provider),
+                protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=list(request.ignoreChanges), dependencies=[real_urn(d) for d in request.dependencies],
+                inputs=plain(json_format.MessageToDict(request.object)),
+            ))
+        return response
+
+
+@dataclasses.dataclass
+class ProgramRun:
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Deterministic: resources sorted by URN, keys sorted when written."""
+        return {
+            "project": PROJECT,
+            "stack": self.stack,
+            "resources": [r.as_json() for r in sorted(self.registrations, key=lambda r: r.urn)],
+            "outputs": self.outputs,
+        }
+
+
+def run(stack: str, config_values: dict[str, str], program: pathlib.Path = PROGRAM) -> ProgramRun:
+    """Run ``program`` for ``stack`` with the engine-format ``config_values``; one run per process."""
+    mocks = PlatformMocks(stack, account=config_values.get("aws-platform:accountId"),
+                          default_region=config_values.get("aws:region", "eu-west-1"))
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_all_config(dict(config_values))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+    runpy.run_path(str(program), run_name="__main__")
+    _sync_await(wait_for_rpcs())
+    root = pulumi.runtime.get_root_resource()
+    exported = getattr(root, "outputs", {}) or {}
+    resolved = _sync_await(pulumi.Output.from_input(dict(exported)).future(with_unknowns=True)) if exported else {}
+    outputs = plain(_jsonable(resolved or {}))
+    return ProgramRun(stack=stack, registrations=monitor.registrations, outputs=outputs)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, pulumi.Resource):
+        return getattr(value, "_name", str(value))
+    return UNKNOWN_MASK

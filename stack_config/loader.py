@@ -1,0 +1,156 @@
+"""Load and validate a stack's configuration before any resource is registered.
+
+Two sources, one path: under ``pulumi up`` the engine hands the program its
+config as strings (objects as JSON); the offline preview reads
+``environments/Pulumi.<stack>.yaml`` and converts it to exactly those strings.
+Either way ``load`` parses everything, checks what depends on more than one key,
+and raises one ``ConfigError`` listing every problem.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import math
+import pathlib
+import re
+import typing
+from typing import Any, Mapping
+
+import yaml
+
+from policies import conventions
+from stack_config.model import NAMESPACE, REGION_PATTERN, StackConfig
+from stack_config.parsing import ConfigError, Parser, Problem, show
+
+ENVIRONMENTS = pathlib.Path(__file__).resolve().parent.parent / "environments"
+
+
+def stack_file(stack: str) -> pathlib.Path:
+    return ENVIRONMENTS / f"Pulumi.{stack}.yaml"
+
+
+def source_name(stack: str) -> str:
+    return f"environments/Pulumi.{stack}.yaml"
+
+
+def engine_values_from_yaml(path: pathlib.Path) -> dict[str, str]:
+    """What the Pulumi CLI would pass the program for this file: every value a string, objects as JSON.
+
+    ``secure:`` values cannot be decrypted offline; they become a placeholder,
+    which is all an offline preview needs (secrets never flow into names or tags).
+    """
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = document.get("config") or {}
+    values: dict[str, str] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            values[key] = "[secret]"
+        elif isinstance(value, (Mapping, list)):
+            values[key] = json.dumps(value, sort_keys=True)
+        elif isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        else:
+            values[key] = str(value)
+    return values
+
+
+def _decode(hint: Any, text: str) -> Any:
+    """Undo the engine's stringification for one top-level key, leaving bad input for the parser to name."""
+    if hint is str or (typing.get_origin(hint) in (typing.Union,) and str in typing.get_args(hint)):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def load(stack: str, values: Mapping[str, str], source: str | None = None) -> StackConfig:
+    """Parse the engine's config ``values`` for ``stack``; raise ``ConfigError`` naming every problem."""
+    source = source or source_name(stack)
+    parser = Parser()
+    hints = typing.get_type_hints(StackConfig)
+    prefix = NAMESPACE + ":"
+    own: dict[str, Any] = {}
+    fields = {f.name for f in dataclasses.fields(StackConfig)}
+    for key, text in values.items():
+        namespace = key.split(":", 1)[0]
+        if key.startswith(prefix):
+            name = key[len(prefix):]
+            snake = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+            own[name] = _decode(hints[snake], text) if snake in fields else text
+        elif namespace not in ("aws", "pulumi", "mongodbatlas", "docker-build", "random"):
+            parser.fail(key, f"unknown namespace '{namespace}' (this project reads '{NAMESPACE}:' and provider keys)")
+    region = values.get("aws:region")
+    if not region:
+        parser.fail("aws:region", "is required (the stack's AWS region, like 'eu-west-1')")
+    elif not re.fullmatch(REGION_PATTERN, region):
+        parser.fail("aws:region", f"{show(region)} is not an AWS region like 'eu-west-1'")
+    config = parser.parse(StackConfig, own, NAMESPACE, sep=":")
+    # Stage and usage rules run even when other keys are wrong, so one pass reports everything.
+    stage = own.get("stage") if own.get("stage") in conventions.STAGES else None
+    usage = own.get("usage") if own.get("usage") in conventions.USAGES else None
+    parser.problems.extend(stage_checks(stack, stage, usage))
+    if config is not None:
+        config = dataclasses.replace(config, stack=stack, region=region or "")
+        parser.problems.extend(_network_checks(config))
+    if parser.problems:
+        raise ConfigError(source, parser.problems)
+    return config
+
+
+def load_file(stack: str, path: pathlib.Path | None = None) -> StackConfig:
+    path = path or stack_file(stack)
+    if not path.exists():
+        raise ConfigError(str(path), [Problem("stack", f"no configuration file for stack {show(stack)}")])
+    return load(stack, engine_values_from_yaml(path), source_name(stack) if path == stack_file(stack) else str(path))
+
+
+def stage_checks(stack: str, stage: str | None, usage: str | None) -> list[Problem]:
+    """The stack name, the stage and the usage must agree (conventions-tagging-naming-validation.md)."""
+    problems: list[Problem] = []
+    key = f"{NAMESPACE}:"
+    expected = conventions.stage_for_stack(stack)
+    if expected is None:
+        problems.append(Problem("stack", f"{show(stack)} names no stage "
+                                         f"(allowed: {', '.join(conventions.STAGES)}, '<stage>-<suffix>' "
+                                         f"or {', '.join(conventions.STACK_STAGES)})"))
+    elif stage is not None and stage != expected:
+        problems.append(Problem(key + "stage", f"{show(stage)} but stack '{stack}' is stage "
+                                               f"'{expected}' (allowed: '{expected}')"))
+    if stage is not None and usage is not None and usage not in conventions.ALLOWED_USAGES[stage]:
+        allowed = conventions.ALLOWED_USAGES[stage]
+        problems.append(Problem(key + "usage", f"{show(usage)} is not allowed for stage '{stage}' "
+                                               f"(allowed: {', '.join(allowed)}; only dev and sandbox may be "
+                                               f"EPHEMERAL or POC)"))
+    return problems
+
+
+def _network_checks(config: StackConfig) -> list[Problem]:
+    net = config.network
+    key = f"{NAMESPACE}:network"  # nested keys below use '.', as the parser does
+    problems = []
+    if net.imported:
+        for name, ids in (("publicSubnetIds", net.public_subnet_ids), ("privateSubnetIds", net.private_subnet_ids)):
+            if len(ids) < 2:
+                problems.append(Problem(f"{key}.{name}", f"{len(ids)} subnet(s) given; an imported VPC needs at "
+                                                         f"least 2, in different AZs"))
+    else:
+        for name, ids in (("publicSubnetIds", net.public_subnet_ids), ("privateSubnetIds", net.private_subnet_ids)):
+            if ids:
+                problems.append(Problem(f"{key}.{name}", "only allowed with vpcId (an imported VPC)"))
+        prefix = ipaddress.IPv4Network(net.cidr).prefixlen
+        needed = 20 - math.ceil(math.log2(2 * net.az_count))
+        if prefix > needed:
+            problems.append(Problem(f"{key}.cidr", f"{show(net.cidr)} is too small for {2 * net.az_count} /20 "
+                                                   f"subnets (allowed: a prefix of /{needed} or larger)"))
+    return problems
+
+
+def engine_values() -> dict[str, str]:
+    """The config the engine handed this program run (``pulumi up`` or the offline preview)."""
+    import pulumi.runtime
+
+    values = dict(pulumi.runtime.get_config_env())
+    values.update(pulumi.runtime.config.CONFIG.get())
+    return values

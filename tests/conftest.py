@@ -1,0 +1,134 @@
+"""Shared fixtures: stack configs to vary, offline previews to run, and the policy pack to ask."""
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from preview import policy_client
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ROOT / "environments"
+SHIPPED_STACKS = ("dev", "staging", "prod")
+
+
+@dataclass
+class PreviewResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    snapshot_path: pathlib.Path
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        return json.loads(self.snapshot_path.read_text())
+
+    def resources(self, type_: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.snapshot["resources"] if type_ is None or r["type"] == type_]
+
+    def one(self, type_: str, name: str) -> dict[str, Any]:
+        (found,) = [r for r in self.resources(type_) if r["name"] == name]
+        return found
+
+
+def run_preview(stack: str, out_dir: pathlib.Path, *extra: str) -> PreviewResult:
+    """The offline preview exactly as `make preview` runs it, in its own process (Pulumi's runtime is global)."""
+    snapshot = out_dir / f"{stack}.json"
+    proc = subprocess.run([sys.executable, "-m", "preview", "--stack", stack, "--json", str(snapshot), *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return PreviewResult(proc.returncode, proc.stdout, proc.stderr, snapshot)
+
+
+@pytest.fixture(scope="session")
+def shipped_preview(tmp_path_factory) -> Callable[[str], PreviewResult]:
+    """Preview of a shipped stack, run once per session and shared by every test that reads it."""
+    cache: dict[str, PreviewResult] = {}
+
+    def get(stack: str) -> PreviewResult:
+        if stack not in cache:
+            cache[stack] = run_preview(stack, tmp_path_factory.mktemp(f"preview-{stack}"))
+        return cache[stack]
+
+    return get
+
+
+def load_stack_yaml(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((ENVIRONMENTS / f"Pulumi.{stack}.yaml").read_text())
+
+
+@pytest.fixture
+def stack_yaml(tmp_path) -> Callable[..., pathlib.Path]:
+    """Write a variant of a shipped stack file: ``stack_yaml("dev", {"aws-platform:usage": "POC"}, drop=[...])``."""
+
+    def write(base: str, changes: dict[str, Any] | None = None, drop: tuple[str, ...] = (),
+              name: str | None = None) -> pathlib.Path:
+        document = copy.deepcopy(load_stack_yaml(base))
+        document["config"].update(changes or {})
+        for key in drop:
+            document["config"].pop(key, None)
+        path = tmp_path / f"Pulumi.{name or base}.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def policy_pack():
+    """One running policy pack process for the session, reached over its analyzer gRPC interface."""
+    with policy_client.PolicyPack() as pack:
+        yield pack
+
+
+PROVIDER_URN = "urn:pulumi:{stack}::aws-platform::pulumi:providers:aws::aws-regional"
+
+
+def provider_resource(stack: str, tags: dict[str, str] | None) -> dict[str, Any]:
+    inputs: dict[str, Any] = {"region": "eu-west-1"}
+    if tags is not None:
+        inputs["defaultTags"] = json.dumps({"tags": tags})
+    return {"urn": PROVIDER_URN.format(stack=stack), "type": "pulumi:providers:aws", "name": "aws-regional",
+            "parent": "", "custom": True, "provider": "", "protect": False, "inputs": inputs}
+
+
+def resource(stack: str, type_: str, name: str, inputs: dict[str, Any], *, provider: bool = True,
+             parent_type: str = "") -> dict[str, Any]:
+    qualified = f"{parent_type}${type_}" if parent_type else type_
+    return {"urn": f"urn:pulumi:{stack}::aws-platform::{qualified}::{name}", "type": type_, "name": name,
+            "parent": "", "custom": True, "provider": PROVIDER_URN.format(stack=stack) if provider else "",
+            "protect": False, "inputs": inputs}
+
+
+def stack_tags(stack: str = "prod", **overrides: str) -> dict[str, str]:
+    from policies import conventions
+
+    stage = conventions.stage_for_stack(stack)
+    tags = conventions.required_tags(stage=stage, context="shop", owner="platform-team", usage="PRODUCTION",
+                                     stack=stack)
+    tags.update(overrides)
+    return tags
+
+
+@pytest.fixture
+def analyze(policy_pack) -> Callable[..., list[policy_client.Violation]]:
+    """Run the pack over hand-built resources: ``analyze("prod", [resource(...)], default_tags=...)``."""
+
+    def run(stack: str, resources: list[dict[str, Any]], *, default_tags: dict[str, str] | None = None,
+            config: dict[str, Any] | None = None) -> list[policy_client.Violation]:
+        tags = stack_tags(stack) if default_tags is None else default_tags
+        snapshot = {"stack": stack, "resources": [provider_resource(stack, tags), *resources]}
+        return policy_pack.check(snapshot, config if config is not None else {"all": "mandatory"})
+
+    return run
+
+
+def messages(violations: list[policy_client.Violation], policy: str, name: str | None = None) -> list[str]:
+    return [v.message for v in violations
+            if v.policy == policy and (name is None or v.urn.endswith(f"::{name}"))]
