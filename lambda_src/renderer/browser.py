@@ -1,0 +1,295 @@
+"""Headless Chromium lifecycle and page rendering (Playwright sync API).
+
+One browser per execution environment, reused across warm invocations:
+launching Chromium costs ~0.3-1 s locally and several seconds on a cold
+Lambda. The browser is relaunched when it has crashed, been killed (OOM), or
+disconnected, so one bad page cannot poison every later invocation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Collection
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools import Logger
+
+from . import config as cfg
+
+logger = Logger(service=cfg.SERVICE_NAME, child=True)
+
+# Why each flag:
+#   --no-sandbox            Lambda has no user namespaces for Chromium's sandbox.
+#   --disable-gpu           no GPU in Lambda; avoids GPU process start-up.
+#   --disable-dev-shm-usage Lambda's /dev/shm is tiny; shared memory goes to /tmp.
+#   --disable-background-networking / --disable-component-update /
+#   --disable-sync / --no-first-run
+#                           no calls home: on a closed network (CI, private
+#                           subnets) they hang or spam errors, and they count
+#                           as in-flight requests that delay network idle.
+# Deliberately NOT --single-process: with Chromium 156 + Playwright, closing a
+# BrowserContext in single-process mode kills the whole browser (measured
+# here), which would turn every warm invocation into a relaunch. And NOT
+# --no-zygote: without the zygote every new page execs a fresh renderer
+# process, measured ~100 ms slower per render on 2 vCPUs.
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+)
+
+# Crawlers read markup and meta tags; fetching pixels and glyphs only slows
+# the render down and keeps the network busy (delaying network idle).
+BLOCKED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
+
+# Same quiet window as Playwright's / Puppeteer's networkidle heuristics.
+NETWORK_IDLE_MS = 500
+POLL_INTERVAL_MS = 25
+
+# Runs after the page is ready: reads the status override, then removes
+# scripts so the snapshot does not boot the SPA a second time in a crawler
+# that does execute JavaScript. JSON-LD is data, not code, and is what search
+# engines read for rich results, so it stays.
+_FINALISE_JS = """
+() => {
+  const meta = document.querySelector('meta[name="prerender-status-code"]');
+  const status = meta ? (meta.getAttribute('content') || '').trim() : '';
+  for (const s of Array.from(document.querySelectorAll('script'))) {
+    const type = (s.getAttribute('type') || '').trim().toLowerCase();
+    if (type !== 'application/ld+json') s.remove();
+  }
+  for (const l of Array.from(document.querySelectorAll(
+      'link[rel="modulepreload"], link[rel="preload"][as="script"]'))) {
+    l.remove();
+  }
+  return status;
+}
+"""
+
+
+class RenderError(Exception):
+    """The page could not be rendered (navigation failure, crash)."""
+
+
+class RenderTimeout(RenderError):
+    """The page did not become ready within the render budget."""
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    status: int
+    html: str
+    duration_ms: float
+    origin_status: int | None
+
+
+_playwright: Any = None
+_browser: Any = None
+launch_count = 0
+
+
+def _playwright_instance() -> Any:
+    global _playwright
+    if _playwright is None:
+        from playwright.sync_api import sync_playwright
+
+        _playwright = sync_playwright().start()
+    return _playwright
+
+
+def launch_browser() -> Any:
+    """Start Chromium. Kept as a module function so tests can count launches."""
+    global launch_count
+    pw = _playwright_instance()
+    try:
+        bundled = pw.chromium.executable_path
+    except Exception:  # noqa: BLE001 - older drivers raise when absent
+        bundled = None
+    executable = cfg.resolve_chromium_path(cfg.get_config(), bundled)
+    launch_count += 1
+    logger.info("launching chromium", extra={"executable": executable or "playwright-bundled"})
+    return pw.chromium.launch(
+        executable_path=executable,
+        headless=True,
+        args=list(LAUNCH_ARGS),
+        # Fail fast: a browser that cannot start within 15 s will not render
+        # inside CloudFront's 30 s either.
+        timeout=15_000,
+    )
+
+
+def get_browser() -> Any:
+    global _browser
+    if _browser is not None and _browser.is_connected():
+        return _browser
+    discard_browser()
+    _browser = launch_browser()
+    return _browser
+
+
+def discard_browser() -> None:
+    """Drop the current browser (closing it if it still answers)."""
+    global _browser
+    browser, _browser = _browser, None
+    if browser is None:
+        return
+    try:
+        browser.close()
+    except Exception:  # noqa: BLE001 - it is usually already dead
+        pass
+
+
+def shutdown() -> None:
+    """Close the browser and the Playwright driver (tests, benchmarks)."""
+    global _playwright
+    discard_browser()
+    if _playwright is not None:
+        try:
+            _playwright.stop()
+        except Exception:  # noqa: BLE001
+            pass
+        _playwright = None
+
+
+def _route_handler(route: Any) -> None:
+    try:
+        if route.request.resource_type in BLOCKED_RESOURCE_TYPES:
+            route.abort("blockedbyclient")
+        else:
+            route.continue_()
+    except Exception:  # noqa: BLE001 - the page may already be closing
+        pass
+
+
+class _NetworkTracker:
+    def __init__(self, page: Any) -> None:
+        self.inflight = 0
+        self.last_activity = time.monotonic()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, _request: Any) -> None:
+        self.inflight += 1
+        self.last_activity = time.monotonic()
+
+    def _ended(self, _request: Any) -> None:
+        self.inflight = max(0, self.inflight - 1)
+        self.last_activity = time.monotonic()
+
+    def idle_for(self) -> float:
+        if self.inflight:
+            return 0.0
+        return time.monotonic() - self.last_activity
+
+
+def _wait_until_ready(page: Any, tracker: _NetworkTracker, deadline: float) -> None:
+    """Wait for window.prerenderReady === true or network idle, whichever first.
+
+    A page that sets ``window.prerenderReady = false`` opts out of the network
+    heuristic: it is waited for until it flips to true (or the deadline), so
+    an app that fetches in several rounds is not snapshotted half-way, which is
+    the empty-preview symptom in the field report.
+    """
+    idle_s = NETWORK_IDLE_MS / 1000
+    while True:
+        try:
+            ready = page.evaluate("() => window.prerenderReady")
+        except Exception:  # noqa: BLE001 - a client-side navigation swapped the context
+            ready = None
+        if ready is True:
+            return
+        if ready is not False and tracker.idle_for() >= idle_s:
+            return
+        remaining_ms = (deadline - time.monotonic()) * 1000
+        if remaining_ms <= 0:
+            raise RenderTimeout("page did not become ready before the render timeout")
+        page.wait_for_timeout(min(POLL_INTERVAL_MS, remaining_ms))
+
+
+def _parse_status(value: Any) -> int | None:
+    try:
+        status = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return status if 100 <= status <= 599 else None
+
+
+def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Collection[str] | None) -> RenderResult:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    started = time.monotonic()
+    # A fresh context per render: cookies, storage and service workers from one
+    # page must not leak into the snapshot of another.
+    context = browser.new_context(service_workers="block", java_script_enabled=True)
+    try:
+        context.route("**/*", _route_handler)
+        page = context.new_page()
+        tracker = _NetworkTracker(page)
+        remaining_ms = max(1.0, (deadline - time.monotonic()) * 1000)
+        try:
+            response = page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms)
+        except PlaywrightTimeout as exc:
+            raise RenderTimeout(f"navigation timed out: {url}") from exc
+        _wait_until_ready(page, tracker, deadline)
+        final_netloc = urlsplit(page.url).netloc.lower()
+        if allowed_netlocs is not None and final_netloc not in allowed_netlocs:
+            # A redirect or client-side navigation to another site must not
+            # be cached and served as this site's page.
+            raise RenderError(f"page navigated off the allowed sites to {final_netloc!r}")
+        meta_status = page.evaluate(_FINALISE_JS)
+        html = page.content()
+    finally:
+        try:
+            context.close()
+        except Exception:  # noqa: BLE001 - browser may have died mid-render
+            pass
+    origin_status = response.status if response is not None else None
+    status = _parse_status(meta_status) or origin_status or 200
+    return RenderResult(
+        status=status,
+        html=html,
+        duration_ms=(time.monotonic() - started) * 1000,
+        origin_status=origin_status,
+    )
+
+
+def _is_browser_failure(exc: Exception, browser: Any) -> bool:
+    if type(exc).__name__ == "TargetClosedError":
+        return True
+    try:
+        return not browser.is_connected()
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def render(url: str, timeout_ms: int, allowed_netlocs: Collection[str] | None = None) -> RenderResult:
+    """Render ``url`` and return the script-free HTML snapshot.
+
+    Raises RenderTimeout / RenderError; never returns a half-rendered page.
+    A browser that died since the last invocation (killed, OOM) is detected
+    on first use and replaced once within the same request.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    for attempt in (1, 2):
+        browser = get_browser()
+        try:
+            return _render_once(browser, url, deadline, allowed_netlocs)
+        except RenderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if _is_browser_failure(exc, browser):
+                discard_browser()
+                if attempt == 1 and time.monotonic() < deadline - 1:
+                    logger.warning("browser died; relaunching", extra={"error": repr(exc)})
+                    continue
+            raise RenderError(f"render failed: {type(exc).__name__}") from exc
+    raise RenderError("render failed")  # pragma: no cover - loop always returns/raises

@@ -1,0 +1,311 @@
+"""Renderer against a real headless Chromium, a loopback SPA and a moto S3.
+
+The fixture SPA only sets its title and Open Graph tags ~300 ms after load,
+from data it fetches: exactly the page a non-JS crawler sees as empty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+
+import pytest
+
+from lambda_src.edge_router.bots import is_prerender_bot
+
+OG_TITLE = re.compile(r'<meta property="og:title" content="([^"]*)"')
+OG_DESCRIPTION = re.compile(r'<meta property="og:description" content="([^"]*)"')
+TITLE = re.compile(r"<title>([^<]*)</title>")
+
+
+def title(html):
+    match = TITLE.search(html)
+    return match.group(1) if match else None
+
+
+class TestRendering:
+    def test_crawler_gets_title_and_open_graph_tags_set_by_javascript(self, renderer):
+        response, _ = renderer.invoke("/articles/launch-day")
+        assert response["statusCode"] == 200
+        html = response["body"]
+        assert title(html) == "Article launch-day"
+        assert OG_TITLE.search(html).group(1) == "Article launch-day"
+        assert OG_DESCRIPTION.search(html).group(1) == "All about launch-day"
+        assert response["headers"]["x-prerender-cache"] == "MISS"
+        assert response["headers"]["content-type"] == "text/html; charset=utf-8"
+        assert response["headers"]["cache-control"] == "public, max-age=86400"
+
+    def test_scripts_are_stripped_but_json_ld_is_kept(self, renderer):
+        html = renderer.invoke("/articles/scripts")[0]["body"]
+        scripts = re.findall(r"<script\b[^>]*>", html)
+        assert scripts == ['<script type="application/ld+json">']
+        assert '"@type": "WebSite"' in html
+        assert "__inlineBoot" not in html
+
+    def test_second_request_is_a_cache_hit_without_touching_the_browser(self, renderer, monkeypatch):
+        first, miss_seconds = renderer.invoke("/articles/cached")
+        assert first["headers"]["x-prerender-cache"] == "MISS"
+        page_loads = renderer.spa.count("/articles/cached")
+
+        from lambda_src.renderer import browser
+
+        def no_render(*_a, **_k):
+            raise AssertionError("a cache hit must not render")
+
+        monkeypatch.setattr(browser, "render", no_render)
+        second, hit_seconds = renderer.invoke("/articles/cached")
+        assert second["statusCode"] == 200
+        assert second["headers"]["x-prerender-cache"] == "HIT"
+        assert second["body"] == first["body"]
+        assert renderer.spa.count("/articles/cached") == page_loads
+        assert hit_seconds < miss_seconds / 3
+        max_age = int(second["headers"]["cache-control"].split("max-age=")[1])
+        assert 86_000 < max_age <= 86_400  # remaining TTL, not a fresh full day
+
+    def test_stale_cache_entry_is_re_rendered(self, renderer, monkeypatch):
+        renderer.invoke("/articles/stale")
+        monkeypatch.setenv("CACHE_TTL_SECONDS", "0")
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        response, _ = renderer.invoke("/articles/stale")
+        assert response["headers"]["x-prerender-cache"] == "MISS"
+
+    def test_two_query_strings_are_two_cache_entries(self, renderer):
+        shoes = renderer.invoke("/search", "q=shoes")[0]
+        hats = renderer.invoke("/search", "q=hats")[0]
+        assert title(shoes["body"]) == "Search results for shoes"
+        assert title(hats["body"]) == "Search results for hats"
+        assert len(renderer.keys()) == 2
+        assert all(key.startswith(f"v1/{renderer.spa.netloc}/") and key.endswith(".html")
+                   for key in renderer.keys())
+
+    def test_query_parameter_order_does_not_split_the_cache(self, renderer):
+        renderer.invoke("/search", "q=socks&page=2")
+        again = renderer.invoke("/search", "page=2&q=socks")[0]
+        assert again["headers"]["x-prerender-cache"] == "HIT"
+        assert len(renderer.keys()) == 1
+
+    def test_cached_object_records_status_and_render_time(self, renderer):
+        renderer.invoke("/articles/meta")
+        head = renderer.s3.head_object(Bucket=renderer.bucket, Key=renderer.keys()[0])
+        assert head["Metadata"]["status-code"] == "200"
+        assert float(head["Metadata"]["rendered-at"]) > 0
+        assert head["ContentType"] == "text/html; charset=utf-8"
+
+    def test_prerender_status_code_meta_becomes_the_response_status(self, renderer):
+        response = renderer.invoke("/no-such-page")[0]
+        assert response["statusCode"] == 404
+        assert title(response["body"]) == "Not found"
+        assert response["headers"]["cache-control"] == "public, max-age=60"
+        cached = renderer.invoke("/no-such-page")[0]
+        assert (cached["statusCode"], cached["headers"]["x-prerender-cache"]) == (404, "HIT")
+
+    def test_prerender_ready_flag_is_waited_for_past_network_idle(self, renderer):
+        # The page finishes 900 ms after its last request; network idle alone
+        # (500 ms) would snapshot it without the title.
+        response = renderer.invoke("/ready/late")[0]
+        assert title(response["body"]) == "Article late (ready)"
+        assert OG_TITLE.search(response["body"]).group(1) == "Article late (ready)"
+
+    def test_page_that_never_becomes_ready_is_a_504_not_a_partial_snapshot(self, renderer, monkeypatch):
+        monkeypatch.setenv("RENDER_TIMEOUT_MS", "1500")
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        response = renderer.invoke("/never-ready")[0]
+        assert response["statusCode"] == 504
+        assert response["headers"]["cache-control"] == "no-store"
+        assert renderer.keys() == []
+
+    def test_images_and_fonts_are_blocked(self, renderer, spa_server):
+        blocked = ("/static/logo.png", "/static/hero.png", "/static/font.woff2")
+        before = {path: spa_server.count(path) for path in blocked}
+        response = renderer.invoke("/articles/heavy")[0]
+        assert response["statusCode"] == 200
+        assert spa_server.count("/static/app.css") > 0  # the page really loaded its assets
+        assert {path: spa_server.count(path) for path in blocked} == before
+
+    def test_same_page_in_an_unfiltered_browser_does_fetch_images_and_fonts(self, renderer, spa_server):
+        # Control for the test above: proves the fixture page does request
+        # these files, so "zero hits" means blocked rather than never asked.
+        from lambda_src.renderer import browser
+
+        renderer.invoke("/articles/warm-up")
+        before = spa_server.count("/static/logo.png") + spa_server.count("/static/font.woff2")
+        context = browser.get_browser().new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{spa_server.origin}/articles/control", wait_until="networkidle")
+        finally:
+            context.close()
+        assert spa_server.count("/static/logo.png") + spa_server.count("/static/font.woff2") > before
+
+    def test_renderer_user_agent_would_not_be_routed_back_to_the_renderer(self, renderer, spa_server):
+        renderer.invoke("/articles/loop-check")
+        renderer_uas = {ua for ua in spa_server.user_agents if ua}
+        assert renderer_uas
+        assert not any(is_prerender_bot(ua) for ua in renderer_uas)
+
+    def test_head_request_gets_headers_without_body(self, renderer):
+        response = renderer.invoke("/articles/head", method="HEAD")[0]
+        assert response["statusCode"] == 200 and response["body"] == ""
+
+    def test_metrics_are_emitted_as_emf_on_stdout_without_aws(self, renderer, capsys):
+        renderer.invoke("/articles/metrics")
+        blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("{") and '"_aws"' in line]
+        assert blobs, "no EMF metrics blob printed"
+        directive = blobs[-1]["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "Prerender"
+        names = {metric["Name"] for metric in directive["Metrics"]}
+        assert {"CacheMiss", "RenderDuration"} <= names
+
+
+class TestRejections:
+    @pytest.mark.parametrize("token", [None, "", "wrong-token", "token-ü"])
+    def test_missing_or_wrong_token_is_403_before_any_browser_work(self, renderer, monkeypatch, token):
+        from lambda_src.renderer import browser
+
+        browser.discard_browser()
+        renders = []
+        monkeypatch.setattr(browser, "render", lambda *a, **k: renders.append(a))
+        response = renderer.invoke("/articles/secret", token=token)
+        assert response[0]["statusCode"] == 403
+        assert response[0]["headers"]["cache-control"] == "no-store"
+        assert renderer.launches == [] and renders == []
+        assert renderer.keys() == []
+
+    def test_no_token_configured_fails_closed(self, renderer, monkeypatch):
+        monkeypatch.delenv("RENDER_TOKEN")
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        response = renderer.invoke("/articles/x", token="")[0]
+        assert response["statusCode"] == 503
+        assert renderer.launches == []
+
+    @pytest.mark.parametrize("host", [None, "", "evil.example", "127.0.0.1:1", "www.example.com.evil.net",
+                                      "127.0.0.1", "user@127.0.0.1"])
+    def test_foreign_or_missing_host_is_400_never_an_open_proxy(self, renderer, host):
+        response = renderer.invoke("/articles/x", host=host)[0]
+        assert response["statusCode"] == 400
+        assert renderer.launches == []
+
+    @pytest.mark.parametrize("path", ["\\\\evil.example/x", "//evil.example/x", "/\\evil.example", "/%2F%2Fevil"])
+    def test_path_tricks_stay_on_the_allowed_host(self, renderer, monkeypatch, path):
+        from lambda_src.renderer import browser
+
+        targets = []
+        monkeypatch.setattr(browser, "render", lambda url, timeout, allowed=None: targets.append(url) or (_ for _ in ()).throw(
+            browser.RenderError("stop")))
+        response = renderer.invoke(path)[0]
+        if targets:
+            assert targets[0].startswith(f"http://{renderer.spa.netloc}/")
+            assert response["statusCode"] == 502
+        else:
+            assert response["statusCode"] == 400
+
+    def test_page_that_navigates_to_another_site_is_not_snapshotted(self, renderer):
+        response = renderer.invoke("/offsite")[0]
+        assert response["statusCode"] == 502
+        assert "elsewhere" not in response["body"]
+        assert renderer.keys() == []
+
+    def test_non_get_methods_are_rejected(self, renderer):
+        assert renderer.invoke("/articles/x", method="POST")[0]["statusCode"] == 405
+
+    def test_token_from_secrets_manager_is_fetched_once_and_cached(self, renderer, monkeypatch, aws_env):
+        import boto3
+
+        sm = boto3.client("secretsmanager", endpoint_url=aws_env, region_name="us-east-1")
+        arn = sm.create_secret(Name=f"prerender-{renderer.bucket}", SecretString=json.dumps({"token": "from-sm"}))["ARN"]
+        monkeypatch.delenv("RENDER_TOKEN")
+        monkeypatch.setenv("RENDER_TOKEN_SECRET_ARN", arn)
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        # A foreign host answers 400 only after the token was accepted (403 otherwise).
+        assert renderer.invoke("/x", token="from-sm", host="evil.example")[0]["statusCode"] == 400
+        assert renderer.invoke("/x", token="wrong", host="evil.example")[0]["statusCode"] == 403
+        sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        assert renderer.invoke("/x", token="from-sm", host="evil.example")[0]["statusCode"] == 400
+
+    def test_secrets_manager_outage_is_503_not_an_open_door(self, renderer, monkeypatch):
+        monkeypatch.delenv("RENDER_TOKEN")
+        monkeypatch.setenv("RENDER_TOKEN_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope")
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        response = renderer.invoke("/x", token="")[0]
+        assert response["statusCode"] == 503
+        assert "Traceback" not in response["body"]
+
+
+class TestResilience:
+    def test_killed_browser_is_replaced_and_the_next_request_succeeds(self, renderer, chromium_processes,
+                                                                      wait_until):
+        assert renderer.invoke("/articles/before-kill")[0]["statusCode"] == 200
+        victims = chromium_processes()
+        assert len(victims) == 1, victims
+        victims[0].send_signal(signal.SIGKILL)
+        assert wait_until(lambda: not victims[0].is_running() or victims[0].status() == "zombie")
+        launches_before = len(renderer.launches)
+
+        response = renderer.invoke("/articles/after-kill")[0]
+        assert response["statusCode"] == 200
+        assert title(response["body"]) == "Article after-kill"
+        assert len(renderer.launches) == launches_before + 1
+
+    def test_warm_invocations_reuse_one_browser(self, renderer):
+        renderer.invoke("/articles/warm-1")
+        launches = len(renderer.launches)
+        renderer.invoke("/articles/warm-2")
+        renderer.invoke("/articles/warm-3")
+        assert len(renderer.launches) == launches <= 1
+
+    def test_missing_bucket_still_renders_every_time(self, renderer, monkeypatch):
+        monkeypatch.setenv("CACHE_BUCKET", "bucket-that-does-not-exist")
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        for _ in range(2):
+            response = renderer.invoke("/articles/no-bucket")[0]
+            assert response["statusCode"] == 200
+            assert response["headers"]["x-prerender-cache"] == "MISS"
+            assert title(response["body"]) == "Article no-bucket"
+
+    def test_unreachable_s3_endpoint_still_renders(self, renderer, monkeypatch):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            dead_port = sock.getsockname()[1]
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{dead_port}")
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        response = renderer.invoke("/articles/s3-down")[0]
+        assert response["statusCode"] == 200
+        assert response["headers"]["x-prerender-cache"] == "MISS"
+        assert title(response["body"]) == "Article s3-down"
+
+    def test_unreachable_site_is_a_clean_502(self, renderer, monkeypatch):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            dead = f"127.0.0.1:{sock.getsockname()[1]}"
+        monkeypatch.setenv("SITE_ORIGINS", f"http://{dead}")
+        from lambda_src.renderer import config
+
+        config.reload_config()
+        response = renderer.invoke("/articles/x", host=dead)[0]
+        assert response["statusCode"] == 502
+        assert response["headers"]["cache-control"] == "no-store"
+        assert "Traceback" not in response["body"] and "Error" not in response["body"]
+        assert renderer.keys() == []
+
+    def test_render_timeout_is_kept_below_cloudfronts_30_seconds(self, renderer, monkeypatch):
+        monkeypatch.setenv("RENDER_TIMEOUT_MS", "60000")
+        from lambda_src.renderer import config
+
+        assert config.reload_config().render_timeout_ms < 30_000
