@@ -6,12 +6,14 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv preview preview-all test bench taggable-types clean
+.PHONY: help venv preview preview-all test bench taggable-types clean diff diagram
 
 help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
 	@echo "make test                    every test"
 	@echo "make bench                   benchmarks (figures for the README)"
+	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
+	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +36,12 @@ bench: $(STAMP)
 
 taggable-types: $(STAMP)
 	$(PY) tools/generate_taggable_types.py
+
+diff: $(STAMP)
+	$(PY) -m review diff --stack $(STACK) --base $(or $(BASE),HEAD) --out build/$(STACK)-diff.md
+
+diagram: $(STAMP)
+	$(PY) -m review diagram --stack $(STACK) --out build/$(STACK)
 
 clean:
 	rm -rf build .pytest_cache
