@@ -5,13 +5,44 @@ library, pulumi-policy, and the files in this folder.
 """
 from pulumi_policy import EnforcementLevel, PolicyPack
 
+import once_per_request
+
+from rules import data_stores
+from rules.ecr import ecr_lifecycle, ecr_repository
+from rules.ecs import (ecs_circuit_breaker, ecs_health_check_port, ecs_image_by_digest, ecs_prod_task_count,
+                       ecs_service_ingress)
+from rules.edge import cloudfront_tls, lambda_edge_placement, renderer_token, s3_private
 from rules.naming import naming_convention
+from rules.organization import account_email_domain, identity_center_readiness, organization_policy_document
+from rules.logs import log_retention
 from rules.tagging import required_tags
 
 POLICIES = [
     required_tags,
     naming_convention,
+    # Edge prerendering (issue 4)
+    lambda_edge_placement,
+    cloudfront_tls,
+    renderer_token,
+    s3_private,
+    # Container delivery (issue 3)
+    ecs_circuit_breaker,
+    ecs_image_by_digest,
+    ecs_prod_task_count,
+    ecs_health_check_port,
+    ecs_service_ingress,
+    ecr_repository,
+    ecr_lifecycle,
+    log_retention,
+    # Data tier (issue 5)
+    *data_stores.POLICIES,
+    # The organization (issue 6)
+    organization_policy_document,
+    account_email_domain,
+    identity_center_readiness,
 ]
+
+once_per_request.install()  # measured: the pack's time was pulumi-policy re-converting properties per policy
 
 PolicyPack(
     name="aws-platform",

@@ -153,14 +153,25 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType({
     "aws:elasticache/serverlessCache:ServerlessCache": NameRule("name", 40),
     "aws:elasticache/replicationGroup:ReplicationGroup": NameRule("replicationGroupId", 40),
     "aws:elasticache/subnetGroup:SubnetGroup": NameRule("name", 255),
+    "aws:elasticache/user:User": NameRule("userId", 40),
+    "aws:elasticache/userGroup:UserGroup": NameRule("userGroupId", 40),
+    "mongodbatlas:index/project:Project": NameRule("name", 64),
+    # Atlas allows 64, but PrivateLink hostnames keep only the first 23 characters: beyond that, two
+    # clusters of one project could share a hostname prefix.
+    "mongodbatlas:index/advancedCluster:AdvancedCluster": NameRule("name", 23),
     "aws:docdb/cluster:Cluster": NameRule("clusterIdentifier", 63),
     "aws:docdb/clusterInstance:ClusterInstance": NameRule("identifier", 63),
     "aws:docdb/subnetGroup:SubnetGroup": NameRule("name", 255),
     "aws:docdb/clusterParameterGroup:ClusterParameterGroup": NameRule("name", 255),
     "aws:appautoscaling/policy:Policy": NameRule("name", 255),
+    "aws:appautoscaling/scheduledAction:ScheduledAction": NameRule("name", 256),
+    "aws:iam/instanceProfile:InstanceProfile": NameRule("name", 128),
     "aws:cloudformation/stackSet:StackSet": NameRule("name", 128),
     "aws:organizations/policy:Policy": NameRule("name", 128),
     "aws:ssoadmin/permissionSet:PermissionSet": NameRule("name", 32),
+    "aws:identitystore/group:Group": NameRule("displayName", 1024),
+    "aws:ses/receiptRuleSet:ReceiptRuleSet": NameRule("ruleSetName", 64),
+    "aws:ses/receiptRule:ReceiptRule": NameRule("name", 64),
 })
 
 # Names that are paths rather than labels; the `{context}-{stage}` pair then sits in the path.

@@ -33,6 +33,10 @@ ID_PREFIXES = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
 }
 
+# Types whose AWS id is their name (what `pulumi import` takes), so `bucket=b.id` references read as names.
+ID_IS_NAME = {"aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:lambda/function:Function",
+              "aws:cloudwatch/logGroup:LogGroup", "aws:ssm/parameter:Parameter"}
+
 # Services whose ARNs carry no region (and, for S3, no account).
 GLOBAL_SERVICES = {"iam", "organizations", "cloudfront", "route53", "s3"}
 ARN_SERVICE = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing",
@@ -65,13 +69,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return None, {}
         region = self._region(args.provider)
         key = f"{typ}\0{name}\0{json.dumps(inputs, sort_keys=True, default=str)}"
-        rid = ID_PREFIXES.get(typ, "") + digest(typ, name)
-        state = {**inputs, "id": rid}
         physical = self._physical_name(typ, name, inputs)
+        rid = physical if typ in ID_IS_NAME else ID_PREFIXES.get(typ, "") + digest(typ, name)
+        state = {**inputs, "id": rid}
         arn = self._arn(typ, physical, region)
         state.setdefault("arn", arn)
         state.update(self._computed(typ, physical, inputs, region, arn, key))
-        return rid, state
+        return state["id"], state  # a computed "id" (an account's 12 digits) is the resource's id
 
     def _region(self, provider_ref: str | None) -> str:
         # A provider reference is "<provider urn>::<provider id>".
@@ -96,6 +100,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return f"arn:aws:s3:::{physical}"
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return f"arn:aws:logs:{region}:{self.account}:log-group:{physical}"
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            return f"arn:aws:events:{region}:{self.account}:rule/{physical}"
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return f"arn:aws:cloudwatch:{region}:{self.account}:alarm:{physical}"
         if typ == "aws:ssm/parameter:Parameter":
             return f"arn:aws:ssm:{region}:{self.account}:parameter{physical}"
         if typ == "aws:lambda/function:Function":
@@ -136,27 +144,95 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ == "aws:elasticache/serverlessCache:ServerlessCache":
             host = f"{physical}-{h[:6]}.serverless.{region[:2]}{region.split('-')[1][0]}{region[-1]}.cache.amazonaws.com"
             return {"endpoints": [{"address": host, "port": 6379}], "readerEndpoints": [{"address": host, "port": 6380}]}
+        if typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+            host = f"{physical}.{h[:6]}.{region[:2]}{region.split('-')[1][0]}{region[-1]}.cache.amazonaws.com"
+            return {"primaryEndpointAddress": f"master.{host}", "readerEndpointAddress": f"replica.{host}"}
+        if typ.startswith("mongodbatlas:"):
+            return self._atlas(typ, physical, inputs, region, h)
         if typ == "aws:docdb/cluster:Cluster":
             host = f"{physical}.cluster-{h}.{region}.docdb.amazonaws.com"
             return {"endpoint": host, "readerEndpoint": host.replace(".cluster-", ".cluster-ro-"), "port": 27017,
                     "masterUserSecrets": [{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:secret:rds!{h}",
                                            "secretStatus": "active"}]}
+        if typ == "aws:route53/record:Record":
+            return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
         if typ == "aws:acm/certificate:Certificate":
-            domain = inputs.get("domainName", "example.com")
-            return {"domainValidationOptions": [{"domainName": domain, "resourceRecordName": f"_{h}.{domain}.",
-                                                 "resourceRecordType": "CNAME",
-                                                 "resourceRecordValue": f"_{h}.acm-validations.aws."}]}
+            domains = [inputs.get("domainName", "example.com"), *(inputs.get("subjectAlternativeNames") or [])]
+            return {"domainValidationOptions": [
+                {"domainName": d, "resourceRecordName": f"_{digest(h, d, length=12)}.{d}.",
+                 "resourceRecordType": "CNAME", "resourceRecordValue": f"_{digest(d, h, length=12)}.acm-validations.aws."}
+                for d in domains]}
         if typ.startswith("docker-build:index:Image"):
             sha = hashlib.sha256(key.encode()).hexdigest()
             tags = inputs.get("tags") or [physical]
             return {"digest": f"sha256:{sha}", "ref": f"{str(tags[0]).split(':')[0]}@sha256:{sha}"}
         if typ == "random:index/randomPassword:RandomPassword":
             return {"result": f"offline-{h}"}
+        if typ.startswith(("aws:organizations/", "aws:ssoadmin/", "aws:identitystore/", "aws:ses/",
+                           "aws:cloudformation/stackSet")):
+            return self._organization(typ, physical, inputs, region, h)
+        return {}
+
+    @staticmethod
+    def _atlas(typ: str, physical: str, inputs: dict, region: str, h: str) -> dict[str, Any]:
+        """MongoDB Atlas: 24-hex ids, the PrivateLink service name, private-endpoint SRV strings."""
+        object_id = digest(typ, physical, length=24)
+        if typ == "mongodbatlas:index/project:Project":
+            return {"projectId": object_id, "created": "2026-01-01T00:00:00Z", "clusterCount": 1}
+        if typ == "mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint":
+            aws_region = str(inputs.get("region", region)).lower().replace("_", "-")
+            return {"privateLinkId": object_id, "status": "AVAILABLE",
+                    "endpointServiceName": f"com.amazonaws.vpce.{aws_region}.vpce-svc-{h[:17]}"}
+        if typ == "mongodbatlas:index/advancedCluster:AdvancedCluster":
+            host = f"{physical}.{h[:5]}.mongodb.net"
+            private = f"{physical}-pl-0.{h[:5]}.mongodb.net"
+            sharded = inputs.get("clusterType") == "SHARDED"
+            return {"clusterId": object_id, "stateName": "IDLE", "connectionStrings": {
+                "standard": f"mongodb://{host}:27017", "standardSrv": f"mongodb+srv://{host}",
+                "privateEndpoints": [{
+                    "type": "MONGOS" if sharded else "MONGOD",
+                    "connectionString": f"mongodb://{private}:1024",
+                    "srvConnectionString": f"mongodb+srv://{private}",
+                    "srvShardOptimizedConnectionString": f"mongodb+srv://{physical}-pl-0-lb.{h[:5]}.mongodb.net"
+                    if sharded else "",
+                    "endpoints": [{"endpointId": f"vpce-{h[:17]}", "providerName": "AWS", "region": "EU_WEST_1"}]}]}}
+        return {}
+
+    def _organization(self, typ: str, physical: str, inputs: dict, region: str, h: str) -> dict[str, Any]:
+        """The management account's types, in pulumi-aws 7's output names and AWS's id formats."""
+        acct = self.account
+        org_id = f"o-{digest('organization', acct, length=10)}"  # one organization per management account
         if typ == "aws:organizations/organization:Organization":
-            return {"roots": [{"id": f"r-{h[:4]}", "arn": f"arn:aws:organizations::{acct}:root/o-{h[:10]}/r-{h[:4]}",
-                               "name": "Root", "policyTypes": []}], "masterAccountId": acct}
+            root = f"r-{digest('root', acct, length=4)}"
+            return {"id": org_id, "arn": f"arn:aws:organizations::{acct}:organization/{org_id}",
+                    "roots": [{"id": root, "arn": f"arn:aws:organizations::{acct}:root/{org_id}/{root}",
+                               "name": "Root", "policyTypes": [{"type": t, "status": "ENABLED"}
+                                                               for t in inputs.get("enabledPolicyTypes") or []]}],
+                    "masterAccountId": acct, "masterAccountArn": f"arn:aws:organizations::{acct}:account/{org_id}/{acct}",
+                    "masterAccountEmail": "management@example.com", "featureSet": inputs.get("featureSet", "ALL")}
+        if typ == "aws:organizations/organizationalUnit:OrganizationalUnit":
+            ou = f"ou-{digest('root', acct, length=4)}-{digest(typ, physical, length=8)}"
+            return {"id": ou, "arn": f"arn:aws:organizations::{acct}:ou/{org_id}/{ou}"}
         if typ == "aws:organizations/account:Account":
-            return {"id": str(int(h, 16))[:12].rjust(12, "1")}
+            account = str(int(digest(typ, physical, length=12), 16))[:12].rjust(12, "1")
+            return {"id": account, "arn": f"arn:aws:organizations::{acct}:account/{org_id}/{account}",
+                    "status": "ACTIVE", "govcloudId": ""}
+        if typ == "aws:organizations/policy:Policy":
+            policy = f"p-{digest(typ, physical, length=8)}"
+            kind = str(inputs.get("type", "SERVICE_CONTROL_POLICY")).lower()
+            return {"id": policy, "arn": f"arn:aws:organizations::{acct}:policy/{org_id}/{kind}/{policy}"}
+        if typ == "aws:identitystore/group:Group":
+            return {"groupId": f"{h[:10]}-{h[:8]}-{h[8:12]}-{h[:4]}-{h[4:8]}-{digest(physical, length=12)}"}
+        if typ == "aws:ssoadmin/permissionSet:PermissionSet":
+            instance = str(inputs.get("instanceArn", "")).rsplit("/", 1)[-1]
+            return {"arn": f"arn:aws:sso:::permissionSet/{instance}/ps-{digest(typ, physical, length=16)}",
+                    "createdDate": "2026-01-01T00:00:00Z"}
+        if typ == "aws:ses/domainIdentity:DomainIdentity":
+            return {"verificationToken": hashlib.sha256(physical.encode()).hexdigest()[:44],
+                    "arn": f"arn:aws:ses:{region}:{acct}:identity/{inputs.get('domain', physical)}"}
+        if typ == "aws:cloudformation/stackSet:StackSet":
+            return {"stackSetId": f"{physical}:{digest(typ, physical, length=8)}-{h[:4]}-{h[4:8]}-{h[8:12]}-{h[:12]}",
+                    "arn": f"arn:aws:cloudformation:{region}:{acct}:stackset/{physical}:{h[:12]}"}
         return {}
 
     # --- invokes -------------------------------------------------------------
@@ -179,4 +255,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {"userName": "AWS", "password": "offline", "proxyEndpoint": f"https://{self.account}.dkr.ecr.{region}.amazonaws.com",
                     "authorizationToken": "offline", "expiresAt": "2030-01-01T00:00:00Z", "id": region}
+        if token == "aws:ssm/getParameter:getParameter":
+            # Public parameters the program reads (ECS-optimised AMI ids): a real-looking AMI id per name.
+            name = a.get("name", "")
+            return {"name": name, "value": f"ami-{digest(name)}", "insecureValue": f"ami-{digest(name)}",
+                    "type": "String", "arn": f"arn:aws:ssm:{region}::parameter{name}", "version": 1, "id": name}
         raise NotImplementedError(f"offline preview has no mock for invoke '{token}': add one to preview/mocks.py")

@@ -9,6 +9,7 @@ the very code ``pulumi preview --policy-pack policies`` runs.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import os
@@ -166,10 +167,21 @@ class PolicyPack:
         return [Violation(policy=d.policyName, level=LEVELS.get(d.enforcementLevel, "advisory"),
                           message=d.message, urn=d.urn or urn) for d in response.diagnostics]
 
-    def analyze(self, requests: Iterable[analyzer_pb2.AnalyzeRequest]) -> list[Violation]:
-        found = []
+    def analyze(self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = 16) -> list[Violation]:
+        """One ``Analyze`` per resource, ``window`` calls in flight as the engine's parallel steps would be.
+
+        Profiling (README, performance) showed the pack's Python gRPC server spends ~0.5 ms of CPU per
+        call whatever the policies do; keeping calls in flight hides the round trip (1.3k -> 2.8k/s).
+        """
+        found: list[Violation] = []
+        pending: collections.deque = collections.deque()
         for request in requests:
-            found.extend(self._violations(self.stub.Analyze(request), request.urn))
+            pending.append((request.urn, self.stub.Analyze.future(request)))
+            if len(pending) >= window:
+                urn, future = pending.popleft()
+                found.extend(self._violations(future.result(), urn))
+        for urn, future in pending:
+            found.extend(self._violations(future.result(), urn))
         return found
 
     def analyze_stack(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[Violation]:

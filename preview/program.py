@@ -71,8 +71,7 @@ def plain(value: Any) -> Any:
         if sig == RESOURCE_SIG:
             return value.get("urn", "")
         if sig == ASSET_SIG:
-            body = value.get("text") or value.get("path") or value.get("uri") or ""
-            return {"asset": hashlib.sha256(str(body).encode()).hexdigest()[:16]}
+            return {"asset": _asset_hash(value)}
         if sig == ARCHIVE_SIG:
             if "assets" in value:
                 return {"archive": {k: plain(v) for k, v in sorted(value["assets"].items())}}
@@ -85,6 +84,16 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)  # protobuf Struct has only doubles; 3.0 was 3 in the program
     return value
+
+
+def _asset_hash(asset: dict[str, Any]) -> str:
+    """A short content hash, so a code change shows in the snapshot diff and paths do not leak machine layout."""
+    path = asset.get("path")
+    if path and (ROOT / path).is_file():
+        body = (ROOT / path).read_bytes()
+    else:
+        body = str(asset.get("text") or path or asset.get("uri") or "").encode()
+    return hashlib.sha256(body).hexdigest()[:16]
 
 
 def real_urn(urn: str) -> str:
@@ -100,8 +109,14 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: PlatformMocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self._seen: set[str] = set()
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        urn = real_urn(self.make_urn(request.parent, request.type, request.name))
+        if urn in self._seen:
+            # The engine refuses a second registration of a URN; the bare mocks would silently accept it.
+            raise ValueError(f"duplicate resource URN {urn}: two resources share a type, parent and name")
+        self._seen.add(urn)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(Registration(

@@ -14,6 +14,7 @@ import json
 import math
 import pathlib
 import re
+import types
 import typing
 from typing import Any, Mapping
 
@@ -22,6 +23,7 @@ import yaml
 from policies import conventions
 from stack_config.model import NAMESPACE, REGION_PATTERN, StackConfig
 from stack_config.parsing import ConfigError, Parser, Problem, show
+from stack_config.services import containers_checks
 
 ENVIRONMENTS = pathlib.Path(__file__).resolve().parent.parent / "environments"
 
@@ -57,7 +59,8 @@ def engine_values_from_yaml(path: pathlib.Path) -> dict[str, str]:
 
 def _decode(hint: Any, text: str) -> Any:
     """Undo the engine's stringification for one top-level key, leaving bad input for the parser to name."""
-    if hint is str or (typing.get_origin(hint) in (typing.Union,) and str in typing.get_args(hint)):
+    # `str | None` is types.UnionType, not typing.Union: without it a quoted accountId came back as an int.
+    if hint is str or (typing.get_origin(hint) in (typing.Union, types.UnionType) and str in typing.get_args(hint)):
         return text
     try:
         return json.loads(text)
@@ -94,6 +97,10 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
     if config is not None:
         config = dataclasses.replace(config, stack=stack, region=region or "")
         parser.problems.extend(_network_checks(config))
+        parser.problems.extend(containers_checks(config.stage, config.containers, f"{NAMESPACE}:containers"))
+        parser.problems.extend(_edge_checks(config))
+        parser.problems.extend(_data_checks(config))
+        parser.problems.extend(_organization_checks(config))
     if parser.problems:
         raise ConfigError(source, parser.problems)
     return config
@@ -147,6 +154,15 @@ def _network_checks(config: StackConfig) -> list[Problem]:
     return problems
 
 
+def _data_checks(config: StackConfig) -> list[Problem]:
+    """Cache limits and the document store's migration ledger (stack_config/data.py)."""
+    from stack_config import data
+
+    return (data.cache_problems(config.cache, config.stage, f"{NAMESPACE}:cache")
+            + data.document_store_problems(config.document_store, config.stage, config.region,
+                                           f"{NAMESPACE}:documentStore"))
+
+
 def engine_values() -> dict[str, str]:
     """The config the engine handed this program run (``pulumi up`` or the offline preview)."""
     import pulumi.runtime
@@ -154,3 +170,109 @@ def engine_values() -> dict[str, str]:
     values = dict(pulumi.runtime.get_config_env())
     values.update(pulumi.runtime.config.CONFIG.get())
     return values
+
+
+def _edge_checks(config: StackConfig) -> list[Problem]:
+    edge = config.edge
+    key = f"{NAMESPACE}:edge"
+    if edge is None:
+        return []
+    problems = []
+    if not (edge.certificate_arn or edge.hosted_zone_id):
+        problems.append(Problem(f"{key}.domainNames", f"{show(edge.domain_names)} need a certificate: set "
+                                                      f"certificateArn (us-east-1) or hostedZoneId (to issue one)"))
+    return problems
+
+
+ORG_STACK = "org"  # the management account's stack; the only one that builds the organization
+
+
+def _organization_checks(config: StackConfig) -> list[Problem]:
+    """The organization lives in the ``org`` stack alone, and everything in it refers to things that exist.
+
+    aws-organizations-as-code.md: account e-mails must be unique (all derived from one mail domain), trusted
+    access is what StackSets and Identity Center need, and SSO waits for the console step.
+    """
+    from stack_config.organization import SES_RECEIVING_REGIONS
+    from stack_config.parsing import camel
+
+    key = f"{NAMESPACE}:organization"
+    org = config.organization
+    if config.stack != ORG_STACK:
+        problems = []
+        if org is not None:
+            problems.append(Problem(key, f"is only allowed in the '{ORG_STACK}' stack (the management account), "
+                                         f"not in {show(config.stack)}"))
+        if config.org_stack and config.account_id:
+            problems.append(Problem(f"{NAMESPACE}:orgStack", "set accountId or orgStack, not both: the org stack "
+                                                              "is the one source of this stack's account id"))
+        return problems
+    if org is None:
+        return [Problem(key, f"is required in the '{ORG_STACK}' stack (mailDomain, organizationalUnits, accounts...)")]
+    problems: list[Problem] = []
+    if config.org_stack:
+        problems.append(Problem(f"{NAMESPACE}:orgStack", "the org stack cannot reference itself; remove orgStack"))
+
+    def unique(kind: str, names: list[str]) -> set[str]:
+        seen: set[str] = set()
+        for index, name in enumerate(names):
+            if name in seen:
+                problems.append(Problem(f"{key}.{kind}[{index}].name", f"{show(name)} appears twice (names are unique)"))
+            seen.add(name)
+        return seen
+
+    ous = unique("organizationalUnits", [ou.name for ou in org.organizational_units])
+    accounts = unique("accounts", [a.name for a in org.accounts])
+    permission_sets = unique("permissionSets", [p.name for p in org.permission_sets])
+    unique("groups", [g.name for g in org.groups])
+    # Unique names make unique e-mails: every address is '<local>+<name>@<mailDomain>' (OrganizationConfig.email_for).
+    for index, account in enumerate(org.accounts):
+        if account.ou not in ous:
+            problems.append(Problem(f"{key}.accounts[{index}].ou", f"{show(account.ou)} is not an OU "
+                                                                   f"(allowed: {', '.join(sorted(ous)) or 'none defined'})"))
+        email = org.email_for(account.name)
+        if len(email) > 64:
+            problems.append(Problem(f"{key}.accounts[{index}].name", f"e-mail {show(email)} is {len(email)} "
+                                                                     f"characters; AWS allows 64"))
+    rails = org.guardrails
+    for field in ("require_tags", "deny_leave", "region_allow_list", "stage_tag_policy"):
+        name = camel(field)
+        attached: set[str] = set()
+        for index, ou in enumerate(getattr(rails, field)):
+            if ou not in ous:
+                problems.append(Problem(f"{key}.guardrails.{name}[{index}]", f"{show(ou)} is not an OU "
+                                                                             f"(allowed: {', '.join(sorted(ous)) or 'none defined'})"))
+            elif ou in attached:
+                problems.append(Problem(f"{key}.guardrails.{name}[{index}]", f"{show(ou)} is listed twice"))
+            attached.add(ou)
+    if rails.region_allow_list and "us-east-1" not in rails.allowed_regions:
+        problems.append(Problem(f"{key}.guardrails.allowedRegions", f"{show(rails.allowed_regions)} must include "
+                                                                    f"'us-east-1': CloudFront certificates and "
+                                                                    f"Lambda@Edge are created only there"))
+    for index, group in enumerate(org.groups):
+        if group.permission_set not in permission_sets:
+            problems.append(Problem(f"{key}.groups[{index}].permissionSet",
+                                    f"{show(group.permission_set)} is not a permission set "
+                                    f"(allowed: {', '.join(sorted(permission_sets)) or 'none defined'})"))
+        for position, account in enumerate(group.accounts):
+            if account not in accounts:
+                problems.append(Problem(f"{key}.groups[{index}].accounts[{position}]",
+                                        f"{show(account)} is not an account "
+                                        f"(allowed: {', '.join(sorted(accounts)) or 'none defined'})"))
+    needs = {"sso.amazonaws.com": ("identityCenter", org.identity_center),
+             "member.org.stacksets.cloudformation.amazonaws.com": ("bootstrap", org.bootstrap)}
+    for principal, (section, value) in needs.items():
+        if value is not None and principal not in org.trusted_services:
+            problems.append(Problem(f"{key}.trustedServices", f"{show(org.trusted_services)} lacks {show(principal)}, "
+                                                              f"which {section} needs (the organization would "
+                                                              f"switch its trusted access off)"))
+    if org.bootstrap is not None and rails.region_allow_list:
+        for index, region in enumerate(org.bootstrap.regions):
+            if region not in rails.allowed_regions:
+                problems.append(Problem(f"{key}.bootstrap.regions[{index}]", f"{show(region)} is outside "
+                                                                             f"guardrails.allowedRegions "
+                                                                             f"{show(rails.allowed_regions)}"))
+    if org.mail is not None and config.region not in SES_RECEIVING_REGIONS:
+        problems.append(Problem("aws:region", f"{show(config.region)} cannot receive mail with SES "
+                                              f"(allowed with organization.mail: {', '.join(SES_RECEIVING_REGIONS)})"))
+    return problems

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 
 from foundation.identity import StackIdentity
 from policies import conventions
+from stack_config.edge import EdgeConfig
+from stack_config.data import CacheConfig, DocumentStoreConfig
 from stack_config.network import NetworkConfig
+from stack_config.organization import OrganizationConfig
 from stack_config.parsing import setting
+from stack_config.services import ContainersConfig
 
 NAMESPACE = "aws-platform"
 REGION_PATTERN = r"(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d"
@@ -28,6 +32,14 @@ class StackConfig:
     account_id: str | None = setting(None, pattern=r"\d{12}", what="a 12-digit AWS account id",
                                      doc="pins the providers to this account so a dev config never touches prod")
     network: NetworkConfig = setting(default_factory=NetworkConfig)
+    edge: EdgeConfig | None = setting(None, doc="no CloudFront/prerendering unless the stack serves a single-page app")
+    containers: ContainersConfig = setting(default_factory=ContainersConfig)
+    cache: CacheConfig | None = setting(None, doc="no cache unless the stack's services need one")
+    document_store: DocumentStoreConfig | None = setting(None, doc="no document database unless declared")
+    organization: OrganizationConfig | None = setting(None, doc="only the management account's 'org' stack builds the organization")
+    org_stack: str | None = setting(None, pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+                                    what="a stack reference like 'acme/aws-platform/org'",
+                                    doc="unset: the account comes from accountId alone, not from the org stack")
     stack: str = setting("", internal=True)
     region: str = setting("", internal=True)
 

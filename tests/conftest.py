@@ -87,22 +87,28 @@ def policy_pack():
         yield pack
 
 
-PROVIDER_URN = "urn:pulumi:{stack}::aws-platform::pulumi:providers:aws::aws-regional"
+PROVIDERS = {"eu-west-1": "aws-regional", "us-east-1": "aws-us-east-1"}
 
 
-def provider_resource(stack: str, tags: dict[str, str] | None) -> dict[str, Any]:
-    inputs: dict[str, Any] = {"region": "eu-west-1"}
+def provider_urn(stack: str, region: str = "eu-west-1") -> str:
+    return f"urn:pulumi:{stack}::aws-platform::pulumi:providers:aws::{PROVIDERS[region]}"
+
+
+def provider_resource(stack: str, tags: dict[str, str] | None, region: str = "eu-west-1") -> dict[str, Any]:
+    inputs: dict[str, Any] = {"region": region}
     if tags is not None:
         inputs["defaultTags"] = json.dumps({"tags": tags})
-    return {"urn": PROVIDER_URN.format(stack=stack), "type": "pulumi:providers:aws", "name": "aws-regional",
+    return {"urn": provider_urn(stack, region), "type": "pulumi:providers:aws", "name": PROVIDERS[region],
             "parent": "", "custom": True, "provider": "", "protect": False, "inputs": inputs}
 
 
-def resource(stack: str, type_: str, name: str, inputs: dict[str, Any], *, provider: bool = True,
+def resource(stack: str, type_: str, name: str, inputs: dict[str, Any], *, provider: bool | str = True,
              parent_type: str = "") -> dict[str, Any]:
+    """A hand-built snapshot resource; ``provider`` is True (the stack region), a region, or False (the default)."""
     qualified = f"{parent_type}${type_}" if parent_type else type_
+    region = provider if isinstance(provider, str) else "eu-west-1"
     return {"urn": f"urn:pulumi:{stack}::aws-platform::{qualified}::{name}", "type": type_, "name": name,
-            "parent": "", "custom": True, "provider": PROVIDER_URN.format(stack=stack) if provider else "",
+            "parent": "", "custom": True, "provider": provider_urn(stack, region) if provider else "",
             "protect": False, "inputs": inputs}
 
 
@@ -123,7 +129,8 @@ def analyze(policy_pack) -> Callable[..., list[policy_client.Violation]]:
     def run(stack: str, resources: list[dict[str, Any]], *, default_tags: dict[str, str] | None = None,
             config: dict[str, Any] | None = None) -> list[policy_client.Violation]:
         tags = stack_tags(stack) if default_tags is None else default_tags
-        snapshot = {"stack": stack, "resources": [provider_resource(stack, tags), *resources]}
+        providers = [provider_resource(stack, tags, region) for region in PROVIDERS]
+        snapshot = {"stack": stack, "resources": [*providers, *resources]}
         return policy_pack.check(snapshot, config if config is not None else {"all": "mandatory"})
 
     return run

@@ -45,6 +45,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # clean 504 from the renderer rather than a CloudFront 504 with no body.
     "read_timeout": 30,
     "keepalive_timeout": 5,
+    # The app's entry document for humans' deep links (S3 origins have no rewrites). Empty: the origin
+    # rewrites itself (Amplify). Not a CloudFront custom error response: that would also turn the
+    # renderer's honest 404 for a crawler into a 200 app shell.
+    "spa_fallback": "",
 }
 
 PRERENDER_HEADER = "x-prerender"
@@ -76,6 +80,7 @@ def configure(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     merged["renderer_token"] = str(merged["renderer_token"])
     merged["read_timeout"] = int(merged["read_timeout"])
     merged["keepalive_timeout"] = int(merged["keepalive_timeout"])
+    merged["spa_fallback"] = str(merged["spa_fallback"]).strip()
     _settings = merged
     _token_header = merged["token_header"]
     _stripped_headers = (PRERENDER_HEADER, PRERENDER_HOST_HEADER, _token_header)
@@ -142,7 +147,7 @@ def _viewer_request(request: dict) -> dict:
     if is_static_asset(request.get("uri")):
         return request
     if not is_prerender_bot(_header_value(headers, "user-agent")):
-        return request
+        return _spa_fallback(request)
     host = _header_value(headers, "host")
     if not host:
         return request
@@ -156,6 +161,15 @@ def _viewer_request(request: dict) -> dict:
     # (the template's x-query-string header copy is unnecessary).
     headers[PRERENDER_HEADER] = [{"key": "X-Prerender", "value": "1"}]
     headers[PRERENDER_HOST_HEADER] = [{"key": "X-Prerender-Host", "value": host}]
+    return request
+
+
+def _spa_fallback(request: dict) -> dict:
+    """A human's deep link (``/articles/launch``: no file extension) is served the app's entry document."""
+    fallback = _settings["spa_fallback"]
+    uri = request.get("uri")
+    if fallback and isinstance(uri, str) and "." not in uri.rsplit("/", 1)[-1]:
+        request["uri"] = fallback
     return request
 
 

@@ -218,3 +218,23 @@ class TestNeverRaises:
         event = cf.event("viewer-request", headers=headers)
         expected = copy.deepcopy(event["Records"][0]["cf"]["request"])
         assert edge.handler(event, None) == expected
+
+
+class TestSpaFallback:
+    """S3 has no rewrites: a human's deep link gets the app's entry document, a crawler keeps its URI."""
+
+    @pytest.fixture
+    def spa_edge(self, edge):
+        edge.configure({**edge.settings(), "spa_fallback": "/index.html"})
+        return edge
+
+    def test_human_deep_link_is_served_the_entry_document(self, cf, spa_edge):
+        assert viewer(cf, spa_edge, CHROME, uri="/articles/launch")["uri"] == "/index.html"
+
+    def test_files_and_crawlers_keep_their_uri(self, cf, spa_edge):
+        assert viewer(cf, spa_edge, CHROME, uri="/robots.txt")["uri"] == "/robots.txt"
+        assert viewer(cf, spa_edge, CHROME, uri="/assets/app.js")["uri"] == "/assets/app.js"
+        assert viewer(cf, spa_edge, GOOGLEBOT, uri="/articles/launch")["uri"] == "/articles/launch"
+
+    def test_off_by_default(self, cf, edge):
+        assert viewer(cf, edge, CHROME, uri="/articles/launch")["uri"] == "/articles/launch"

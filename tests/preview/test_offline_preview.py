@@ -37,9 +37,9 @@ def test_snapshot_records_what_a_reviewer_needs(shipped_preview):
     assert snapshot["outputs"]["vpc_id"].startswith("vpc-")
 
 
-def test_both_providers_put_the_required_tags_in_every_request(shipped_preview):
+def test_every_aws_provider_puts_the_required_tags_in_every_request(shipped_preview):
     providers = shipped_preview("staging").resources("pulumi:providers:aws")
-    assert sorted(p["inputs"]["region"] for p in providers) == ["eu-west-1", "us-east-1"]
+    assert {p["inputs"]["region"] for p in providers} == {"eu-west-1", "us-east-1"}
     for p in providers:
         tags = json.loads(p["inputs"]["defaultTags"])["tags"]
         assert tags == {"stage": "staging", "context": "shop", "owner": "platform-team", "usage": "PRODUCTION",
@@ -101,3 +101,11 @@ def test_tree_shows_components_and_their_children(shipped_preview):
     out = shipped_preview("dev").stdout
     assert "+ platform:network:Network network" in out
     assert textwrap.indent("- aws:ec2/vpc:Vpc vpc", "    ") in out
+
+
+def test_duplicate_urns_fail_like_the_engine(tmp_path):
+    program = tmp_path / "twice.py"
+    program.write_text(ROGUE.split("aws.s3")[0].format(main=str(ROOT / "__main__.py")) +
+                       'aws.sqs.Queue("dup", name="shop-prod-a")\naws.sqs.Queue("dup", name="shop-prod-b")\n')
+    result = run_preview("prod", tmp_path, "--program", str(program))
+    assert result.exit_code == 3 and "duplicate resource URN" in result.stderr

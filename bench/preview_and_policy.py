@@ -1,0 +1,101 @@
+"""Benchmark: the offline preview end to end, and the policy pack's throughput through its analyzer interface.
+
+Reproduce: ``make bench`` (or ``.venv/bin/python bench/preview_and_policy.py [--runs N]``).
+Prints a Markdown table: figure, measured, target, met.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from preview import policy_client  # noqa: E402
+
+
+def preview_wall(stack: str, runs: int) -> tuple[float, float, dict]:
+    """Median wall seconds of `python -m preview --stack S --json F` (program, snapshot, policy pack), and peak RSS MB."""
+    times, peak = [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / f"{stack}.json"
+        for _ in range(runs):
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet"],
+                                  cwd=ROOT, capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if proc.returncode not in (0, 1):
+                raise SystemExit(f"preview {stack} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+            # ru_maxrss of children: the largest of the preview and the pack process it started (KiB on Linux).
+            peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+        snapshot = json.loads(out.read_text())
+    return statistics.median(times), peak, snapshot
+
+
+def scaled(snapshot: dict, copies: int) -> dict:
+    """The snapshot's resources repeated ``copies`` times under distinct URNs (same shapes, same policies)."""
+    result = copy.deepcopy(snapshot)
+    providers = [r for r in snapshot["resources"] if r["type"].startswith("pulumi:providers:")]
+    others = [r for r in snapshot["resources"] if not r["type"].startswith("pulumi:providers:")]
+    result["resources"] = list(providers)
+    for i in range(copies):
+        for r in others:
+            clone = dict(r)
+            clone["urn"] = f"{r['urn']}-{i}"
+            result["resources"].append(clone)
+    return result
+
+
+def policy_throughput(snapshot: dict, target_resources: int) -> dict[str, float]:
+    non_provider = sum(1 for r in snapshot["resources"] if not r["type"].startswith("pulumi:providers:"))
+    big = scaled(snapshot, max(1, target_resources // max(1, non_provider)))
+    n = len(big["resources"])
+    with policy_client.PolicyPack() as pack:
+        pack.configure(big["stack"], policy_client.policy_config_for(big["stack"]))
+        requests = pack.requests(big)
+        start = time.perf_counter()
+        pack.analyze(requests)
+        per_resource = n / (time.perf_counter() - start)
+        stack_request = pack.stack_request(big)
+        start = time.perf_counter()
+        pack.analyze_stack(stack_request)
+        stack_rate = n / (time.perf_counter() - start)
+    return {"resources": n, "analyze": per_resource, "analyze_stack": stack_rate}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--policy-resources", type=int, default=5000)
+    args = parser.parse_args()
+
+    wall, peak, snapshot = preview_wall(args.stack, args.runs)
+    rates = policy_throughput(snapshot, args.policy_resources)
+    rows = [
+        (f"`make preview STACK={args.stack}` wall, median of {args.runs} "
+         f"({len(snapshot['resources'])} resources)", f"{wall:.2f} s", "< 10 s", wall < 10),
+        ("preview peak memory (largest process)", f"{peak:.0f} MB", "-", True),
+        (f"policy pack, per-resource `Analyze` ({rates['resources']} resources)",
+         f"{rates['analyze']:.0f} resources/s", ">= 5,000/s", rates["analyze"] >= 5000),
+        (f"policy pack, one `AnalyzeStack` ({rates['resources']} resources)",
+         f"{rates['analyze_stack']:.0f} resources/s", ">= 5,000/s", rates["analyze_stack"] >= 5000),
+    ]
+    print("| figure | measured | target | met |\n|---|---|---|---|")
+    for figure, measured, target, met in rows:
+        print(f"| {figure} | {measured} | {target} | {'yes' if met else 'NO'} |")
+    print(f"\nreproduce: .venv/bin/python bench/preview_and_policy.py --runs {args.runs} --stack {args.stack} "
+          f"--policy-resources {args.policy_resources}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Benchmark: the offline preview as the platform grows, from the shipped stacks to 200 services.
+
+For each shipped stack, and for environments generated from prod with 10, 50 and
+200 services (each with its own repository, task definition, target group,
+scaling and alarms), it runs the offline preview exactly as ``make preview``
+does — program under mocks, snapshot, policy pack over gRPC — and records wall
+time and peak memory (resident set of the preview and the pack process it
+starts, summed, sampled every 20 ms).
+
+Reproduce: ``make bench`` or ``.venv/bin/python bench/scale.py [--runs N]``.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import psutil
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHIPPED = ("dev", "staging", "prod", "org")
+SIZES = (10, 50, 200)
+TARGET_SECONDS, TARGET_MB, TARGET_GROWTH = 60.0, 1024.0, 4.5
+DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-svc@sha256:" + "ab" * 32
+
+
+def generated_config(services: int, directory: pathlib.Path) -> pathlib.Path:
+    """prod's configuration with ``services`` services, each routed by host so no two share a rule."""
+    document = yaml.safe_load((ROOT / "environments" / "Pulumi.prod.yaml").read_text())
+    containers = copy.deepcopy(document["config"]["aws-platform:containers"])
+    template = next(s for s in containers["services"] if "digest" in s["image"])
+    generated = []
+    for i in range(services):
+        svc = copy.deepcopy(template)
+        svc["name"] = f"svc-{i:03d}"
+        svc["image"] = {"digest": DIGEST}
+        svc["routing"] = {"host": f"svc-{i:03d}.shop.example.com", "priority": i + 1}
+        generated.append(svc)
+    containers["services"] = generated
+    document["config"]["aws-platform:containers"] = containers
+    path = directory / f"Pulumi.prod-{services}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def measure(stack: str, config: pathlib.Path | None, out: pathlib.Path) -> tuple[float, float, int, int]:
+    """Wall seconds, peak MB (process tree), resources, exit code of one offline preview."""
+    command = [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet"]
+    if config is not None:
+        command += ["--config", str(config)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    stdout, stderr = proc.communicate()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"preview {stack} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    resources = int(stdout.split("(", 1)[1].split(" ", 1)[0])
+    return wall, peak / 2**20, resources, proc.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported")
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    args = parser.parse_args()
+
+    rows, walls = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = pathlib.Path(tmp)
+        cases = [(s, s, None) for s in SHIPPED] + [
+            (f"prod, {n} services", "prod", generated_config(n, tmpdir)) for n in args.sizes]
+        for label, stack, config in cases:
+            results = [measure(stack, config, tmpdir / "out.json") for _ in range(args.runs)]
+            wall = statistics.median(r[0] for r in results)
+            peak = max(r[1] for r in results)
+            resources, code = results[0][2], results[0][3]
+            walls[label] = wall
+            met = wall < TARGET_SECONDS and peak < TARGET_MB and code == 0
+            rows.append((label, resources, f"{wall:.1f} s", f"{peak:.0f} MB",
+                         "none" if code == 0 else "MANDATORY", "yes" if met else "NO"))
+
+    print("| environment | resources | preview + policy pack (median) | peak memory | violations | "
+          f"< {TARGET_SECONDS:.0f} s and < {TARGET_MB:.0f} MB |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(map(str, row)) + " |")
+    small, large = f"prod, {min(args.sizes)} services", f"prod, {max(args.sizes)} services"
+    if 50 in args.sizes and 200 in args.sizes:
+        growth = walls["prod, 200 services"] / walls["prod, 50 services"]
+        print(f"\ngrowth 50 -> 200 services (4x the services): {growth:.2f}x the time "
+              f"(target <= {TARGET_GROWTH}x: {'met' if growth <= TARGET_GROWTH else 'MISSED'})")
+    elif small in walls and large in walls:
+        print(f"\ngrowth {small} -> {large}: {walls[large] / walls[small]:.2f}x")
+    print(f"\nreproduce: .venv/bin/python bench/scale.py --runs {args.runs} --sizes {' '.join(map(str, args.sizes))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The ``organization`` section: the management account's ``org`` stack and nothing else.
+
+OUs, member accounts (each e-mail derived from ONE mail domain, so every
+account gets a unique address without a mailbox per account:
+``aws-organizations-as-code.md``), the guardrails attached per OU, the
+permission sets and groups of IAM Identity Center (deployed only once the
+console step has produced an instance), the account bootstrap and optional
+inbound mail. Cross-field rules (references between OUs, accounts, groups and
+guardrails) live in ``stack_config/loader.py`` (``_organization_checks``).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from policies import conventions
+from stack_config.parsing import setting
+
+LABEL = conventions.DNS_LABEL.pattern.strip("^$")
+DOMAIN = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+# Every AWS region (aws and aws-us-gov partitions) as of pulumi-aws 7.51: an allow-list SCP naming a region that
+# does not exist silently allows nothing there, and a typo ("eu-west1") would lock the workloads out.
+AWS_REGIONS: tuple[str, ...] = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
+    "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-west-1", "us-west-2",
+)
+SERVICE_PRINCIPAL = r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com"
+SSO_INSTANCE_ARN = r"arn:aws:sso:::instance/(sso)?ins-[0-9a-f]{16}"
+IDENTITY_STORE_ID = r"d-[0-9a-f]{10}"
+HOSTED_ZONE_ID = r"Z[0-9A-Z]{1,31}"
+GITHUB_REPOSITORY = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
+MANAGED_POLICY = r"([a-z0-9-]+/)?[A-Za-z0-9+=,.@_-]{1,128}"
+# Where SES receives mail (https://docs.aws.amazon.com/ses/latest/dg/regions.html#region-receive-email).
+SES_RECEIVING_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
+                         "ca-central-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2")
+
+
+def _region(value: str) -> str | None:
+    if value in AWS_REGIONS:
+        return None
+    close = difflib.get_close_matches(value, AWS_REGIONS, n=1)
+    return "is not an AWS region" + (f"; did you mean '{close[0]}'?" if close else " like 'eu-west-1'")
+
+
+REGION_RULES = {"check": _region}
+
+
+@dataclass(frozen=True)
+class OrganizationalUnitConfig:
+    name: str = setting(pattern=LABEL, what="a lowercase DNS label like 'workloads'")
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str = setting(pattern=LABEL, what="a lowercase DNS label like 'shop-prod'")
+    ou: str = setting(pattern=LABEL, what="the name of an OU in organizationalUnits")
+
+
+@dataclass(frozen=True)
+class GuardrailsConfig:
+    """Which OUs each guardrail is attached to (OU names); an empty list attaches it nowhere."""
+
+    require_tags: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
+                                      doc="deny creates whose request lacks the required tags")
+    deny_leave: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
+                                    doc="an account that leaves takes its bill and guardrails with it")
+    region_allow_list: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
+                                           doc="deny regional APIs outside allowedRegions")
+    stage_tag_policy: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
+                                          doc="the tag policy that fixes the allowed 'stage' values")
+    allowed_regions: list[str] = setting(default_factory=lambda: ["eu-west-1", "us-east-1"], min=1,
+                                         each=REGION_RULES,
+                                         doc="the workload region plus us-east-1, where CloudFront's certificates "
+                                             "and Lambda@Edge must live")
+
+
+@dataclass(frozen=True)
+class PermissionSetConfig:
+    name: str = setting(pattern=LABEL, what="a lowercase DNS label like 'admin'")
+    managed_policy: str = setting(pattern=MANAGED_POLICY, what="an AWS managed policy name like 'ReadOnlyAccess' or 'job-function/ViewOnlyAccess'")
+    session_hours: int = setting(1, min=1, max=12, doc="one hour: a leaked session is worth little")
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    name: str = setting(pattern=LABEL, what="a lowercase DNS label like 'platform-admins'")
+    permission_set: str = setting(pattern=LABEL, what="the name of a permission set in permissionSets")
+    accounts: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an account name"})
+
+
+@dataclass(frozen=True)
+class IdentityCenterConfig:
+    """Given only after IAM Identity Center was enabled in the console (no API does it for a management account)."""
+
+    instance_arn: str = setting(pattern=SSO_INSTANCE_ARN,
+                                what="an Identity Center instance ARN like 'arn:aws:sso:::instance/ssoins-0123456789abcdef'")
+    identity_store_id: str = setting(pattern=IDENTITY_STORE_ID, what="an identity store id like 'd-0123456789'")
+    region: str = setting(check=_region, doc="Identity Center's home region: its API answers nowhere else")
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    github_repository: str = setting(pattern=GITHUB_REPOSITORY, what="'<owner>/<repo>' of the CI repository")
+    github_ref: str = setting("ref:refs/heads/main", pattern=r"[A-Za-z0-9_.:/*-]{1,200}",
+                              what="the sub claim's suffix, like 'ref:refs/heads/main' or 'environment:prod'",
+                              doc="only the main branch deploys; a fork's pull request cannot assume the role")
+    regions: list[str] = setting(default_factory=lambda: ["eu-west-1"], min=1,
+                                 each=REGION_RULES,
+                                 doc="where the state bucket lives; the role is global, so one region suffices")
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    hosted_zone_id: str = setting(pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id like 'Z0123456789ABCDEFGHIJ'")
+    retention_days: int = setting(90, min=1, max=3650, doc="long enough to find a verification mail; mail is not an archive")
+
+
+@dataclass(frozen=True)
+class OrganizationConfig:
+    mail_domain: str = setting(pattern=DOMAIN, what="a lowercase domain like 'example.com'")
+    mail_local_part: str = setting("aws", pattern=r"[a-z0-9][a-z0-9.-]{0,30}",
+                                   what="a lowercase mailbox name like 'aws'",
+                                   doc="every account mails '<local>+<account>@<domain>': one real mailbox")
+    trusted_services: list[str] = setting(
+        default_factory=lambda: ["member.org.stacksets.cloudformation.amazonaws.com", "sso.amazonaws.com"],
+        each={"pattern": SERVICE_PRINCIPAL, "what": "a service principal like 'sso.amazonaws.com'"},
+        doc="StackSets need it to bootstrap accounts; Identity Center, once enabled, needs it to stay enabled")
+    organizational_units: list[OrganizationalUnitConfig] = setting(default_factory=list)
+    accounts: list[AccountConfig] = setting(default_factory=list)
+    guardrails: GuardrailsConfig = setting(default_factory=GuardrailsConfig)
+    permission_sets: list[PermissionSetConfig] = setting(default_factory=list)
+    groups: list[GroupConfig] = setting(default_factory=list)
+    identity_center: IdentityCenterConfig | None = setting(
+        None, doc="absent until the console step: SSO resources wait for a real instance")
+    bootstrap: BootstrapConfig | None = setting(None, doc="absent: member accounts are not bootstrapped")
+    mail: MailConfig | None = setting(None, doc="absent: account mail goes wherever the domain's MX already points")
+
+    def email_for(self, account: str) -> str:
+        """The one rule for account e-mails: unique per account, all delivered to one mailbox."""
+        return f"{self.mail_local_part}+{account}@{self.mail_domain}"

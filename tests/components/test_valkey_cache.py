@@ -1,0 +1,107 @@
+"""Valkey serverless: 6379 and 6380 from the services only, usage limits, snapshots, and a contract with timeouts."""
+from __future__ import annotations
+
+from tests.conftest import run_preview
+
+CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
+RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def cache_rules(preview):
+    return [r for r in preview.resources(RULE) if r["name"].startswith("cache-")]
+
+
+def service_sg_ids(preview):
+    return {r["urn"] for r in preview.resources("aws:ec2/securityGroup:SecurityGroup")
+            if "EcsService" in r["urn"]}
+
+
+def test_serverless_valkey_with_usage_limits_from_config(shipped_preview):
+    cache = shipped_preview("prod").one(CACHE, "cache")["inputs"]
+    assert cache["engine"] == "valkey" and cache["majorEngineVersion"] == "8"
+    limits = cache["cacheUsageLimits"]
+    assert limits["dataStorage"] == {"unit": "GB", "minimum": 5, "maximum": 50}
+    assert limits["ecpuPerSeconds"] == [{"minimum": 10000, "maximum": 500000}]
+    assert cache["kmsKeyId"].startswith("arn:aws:kms:") and cache["userGroupId"] == "shop-prod-cache"
+
+
+def test_cache_lives_in_private_subnets(shipped_preview):
+    prod = shipped_preview("prod")
+    private = sorted(prod.snapshot["outputs"]["private_subnet_ids"])
+    assert sorted(prod.one(CACHE, "cache")["inputs"]["subnetIds"]) == private
+
+
+def test_both_ports_open_only_from_each_client_service(shipped_preview):
+    dev = shipped_preview("dev")
+    rules = cache_rules(dev)
+    clients = service_sg_ids(dev)
+    assert clients, "the shipped dev stack has services to admit"
+    pairs = {(r["inputs"]["fromPort"], r["inputs"]["toPort"], next(d for d in r["dependencies"] if d in clients))
+             for r in rules}
+    assert pairs == {(port, port, sg) for port in (6379, 6380) for sg in clients}
+    assert not any("cidrIpv4" in r["inputs"] or "cidrIpv6" in r["inputs"] for r in rules)
+
+
+def test_prod_retains_snapshots_and_survives_a_destroy(shipped_preview):
+    prod, dev = shipped_preview("prod").one(CACHE, "cache"), shipped_preview("dev").one(CACHE, "cache")
+    assert prod["inputs"]["snapshotRetentionLimit"] == 14 and prod["inputs"]["dailySnapshotTime"] == "03:00"
+    assert prod["protect"] and prod["retainOnDelete"]
+    assert not dev["protect"] and dev["inputs"]["snapshotRetentionLimit"] == 0
+
+
+def test_access_control_disables_default_user_and_keeps_the_password_secret(shipped_preview):
+    dev = shipped_preview("dev")
+    users = {r["name"]: r["inputs"] for r in dev.resources("aws:elasticache/user:User")}
+    assert users["cache-default"]["userName"] == "default" and users["cache-default"]["accessString"].startswith("off")
+    assert "-@dangerous" in users["cache-app"]["accessString"]
+    assert users["cache-app"]["authenticationMode"]["passwords"] == ["[secret]"]
+    group = dev.one("aws:elasticache/userGroup:UserGroup", "cache")["inputs"]
+    assert group["engine"] == "valkey" and len(group["userIds"]) == 2
+
+
+def test_connection_contract_is_a_secret_readable_by_the_services(shipped_preview):
+    dev = shipped_preview("dev")
+    secret = dev.one("aws:secretsmanager/secret:Secret", "cache-connection")["inputs"]
+    assert secret["name"] == "shop-dev-cache-connection"
+    assert dev.one("aws:secretsmanager/secretVersion:SecretVersion", "cache-connection")["inputs"]["secretString"] == "[secret]"
+    policy = dev.one("aws:secretsmanager/secretPolicy:SecretPolicy", "cache-connection")["inputs"]["policy"]
+    assert "shop-dev-api-task" in policy and "secretsmanager:GetSecretValue" in policy
+
+
+def test_contract_carries_endpoints_tls_and_short_timeouts():
+    from components.valkey_cache import cache_contract
+    from stack_config.data import CacheConfig
+
+    contract = cache_contract(CacheConfig(), "primary.example", "reader.example", 6379, 6380, "app", "pw")
+    assert contract["endpoint"] == "primary.example" and contract["readerEndpoint"] == "reader.example"
+    assert (contract["port"], contract["readerPort"], contract["tls"]) == (6379, 6380, True)
+    # The report's outage began with a 60 s default: the contract says ~1 s to connect, <= 1 s per command.
+    assert contract["connectTimeoutMs"] == 1000 and contract["commandTimeoutMs"] == 500
+    custom = cache_contract(CacheConfig(connect_timeout_ms=800, command_timeout_ms=300), "e", "r", 1, 2, "u", "p")
+    assert (custom["connectTimeoutMs"], custom["commandTimeoutMs"]) == (800, 300)
+
+
+def test_replace_with_serverless_seeds_from_the_old_group_and_leaves_it_alone(stack_yaml, tmp_path):
+    arn = "arn:aws:elasticache:eu-west-1:123456789012:snapshot:shop-dev-sessions-final"
+    config = stack_yaml("dev", {"aws-platform:cache": {"migrateFrom": {
+        "replicationGroupId": "shop-dev-sessions", "mode": "replace-with-serverless", "seedSnapshotArn": arn}}})
+    result = run_preview("dev", tmp_path, "--config", str(config))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    cache = result.one(CACHE, "cache")["inputs"]
+    assert cache["snapshotArnsToRestores"] == [arn] and "shop-dev-sessions" in cache["description"]
+    assert not result.resources("aws:elasticache/replicationGroup:ReplicationGroup")
+
+
+def test_upgrade_in_place_switches_the_engine_of_the_existing_group(stack_yaml, tmp_path):
+    config = stack_yaml("dev", {"aws-platform:cache": {"migrateFrom": {
+        "replicationGroupId": "shop-dev-sessions", "mode": "upgrade-in-place", "nodeType": "cache.r7g.large"}}})
+    result = run_preview("dev", tmp_path, "--config", str(config))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert not result.resources(CACHE)
+    (group,) = result.resources("aws:elasticache/replicationGroup:ReplicationGroup")
+    inputs = group["inputs"]
+    assert inputs["replicationGroupId"] == "shop-dev-sessions" and inputs["engine"] == "valkey"
+    assert inputs["engineVersion"] == "8.0" and inputs["atRestEncryptionEnabled"] and inputs["transitEncryptionEnabled"]
+    assert group["protect"], "an adopted group with live data is never replaced silently"
+    # Node-based groups serve reads on 6379: no reader port to open.
+    assert {r["inputs"]["fromPort"] for r in cache_rules(result)} == {6379}

@@ -1,0 +1,72 @@
+"""The pack converts each message once per request; verdicts come from the same conversions as before."""
+from __future__ import annotations
+
+import pytest
+from google.protobuf import json_format
+from pulumi.runtime.proto import analyzer_pb2
+
+from policies import once_per_request
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    calls = []
+    real = json_format.MessageToDict
+
+    def counting(message, *args, **kwargs):
+        calls.append(message)
+        return real(message, *args, **kwargs)
+
+    monkeypatch.setattr(json_format, "MessageToDict", counting)
+    return calls
+
+
+def request(**props) -> analyzer_pb2.AnalyzeRequest:
+    r = analyzer_pb2.AnalyzeRequest(type="aws:s3/bucket:Bucket", urn="urn:pulumi:prod::p::aws:s3/bucket:Bucket::b")
+    r.properties.update(props)
+    return r
+
+
+def test_one_conversion_per_message_within_a_request(counted):
+    scoped = once_per_request._RequestScopedJsonFormat()
+
+    @once_per_request._scoped
+    def serve(_self, req, _context):
+        return [scoped.MessageToDict(req.properties) for _ in range(25)]  # 25 policies
+
+    results = serve(None, request(bucket="shop-prod-a"), None)
+    assert len(counted) == 1
+    assert all(r == {"bucket": "shop-prod-a"} for r in results)
+
+
+def test_memo_is_forgotten_when_the_request_ends(counted):
+    scoped = once_per_request._RequestScopedJsonFormat()
+
+    @once_per_request._scoped
+    def serve(_self, req, _context):
+        return scoped.MessageToDict(req.properties)
+
+    first = request(bucket="shop-prod-a")
+    assert serve(None, first, None) == {"bucket": "shop-prod-a"}
+    first.properties.update({"bucket": "shop-prod-b"})
+    assert serve(None, first, None) == {"bucket": "shop-prod-b"}, "a new request converts again"
+    assert scoped.MessageToDict(first.properties) == {"bucket": "shop-prod-b"}, "outside a request: no memo"
+    assert len(counted) == 3
+
+
+def test_different_messages_are_never_confused(counted):
+    scoped = once_per_request._RequestScopedJsonFormat()
+
+    @once_per_request._scoped
+    def serve(_self, reqs, _context):
+        return [scoped.MessageToDict(r.properties) for r in reqs]
+
+    assert serve(None, [request(bucket="a"), request(bucket="b")], None) == [{"bucket": "a"}, {"bucket": "b"}]
+
+
+def test_running_pack_has_it_installed_and_still_judges(analyze):
+    """Every policy test runs through the installed memo; this one checks a verdict end to end."""
+    from tests.conftest import messages, resource
+
+    found = analyze("prod", [resource("prod", "aws:sqs/queue:Queue", "q", {"name": "Bad_Name"})], default_tags={})
+    assert messages(found, "naming-convention", "q") and messages(found, "required-tags", "q")
