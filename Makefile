@@ -33,6 +33,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/preview_and_policy.py
+	$(PY) bench/scale.py
+	$(PY) bench/edge_renderer.py
+	$(PY) bench/cost_model.py
 
 taggable-types: $(STAMP)
 	$(PY) tools/generate_taggable_types.py

@@ -196,6 +196,8 @@ class DocumentStore(pulumi.ComponentResource):
             desired_count=1, launch_type="FARGATE",
             # Never two consumers of one change stream: stop the old task before the new one starts.
             deployment_minimum_healthy_percent=0, deployment_maximum_percent=100,
+            # Tells the ecs-prod-min-tasks policy this single task is deliberate (the only exemption it grants).
+            tags={"workload": "singleton"},
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=args.subnet_ids, security_groups=[sg.id], assign_public_ip=False),

@@ -64,10 +64,23 @@ def _prod_task_count(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     if args.props.get("schedulingStrategy") == "DAEMON":
         return
+    if _declared_singleton(args.props):
+        return
     desired = int(args.props.get("desiredCount") or 0)
     if desired < MIN_PROD_TASKS:
         report(f"prod service runs {desired} task(s): with fewer than {MIN_PROD_TASKS} a failed deployment takes "
                f"~20 minutes to roll back instead of 3-5, and one task failure is an outage")
+
+
+def _declared_singleton(props: Any) -> bool:
+    """A service that must never run twice (one change-stream consumer: two would apply every change twice).
+
+    It says so with the tag ``workload: singleton`` and proves it with ``deploymentMaximumPercent`` 100, so
+    even a deployment never starts a second copy; the tag alone exempts nothing.
+    """
+    tags = props.get("tags") or {}
+    return (tags.get("workload") == "singleton" and int(props.get("desiredCount") or 0) == 1
+            and int(props.get("deploymentMaximumPercent") or 200) <= 100)
 
 
 def _port(value: Any) -> int | str | None:

@@ -88,9 +88,13 @@ def test_execution_role_reaches_only_its_image_logs_and_secrets(shipped_preview)
     assert by_sid["OwnLogs"]["Resource"] == "arn:aws:logs:eu-west-1:123456789012:log-group:/prod/shop/ecs/api:*"
     assert by_sid["OwnSecretsSsm"] == {"Sid": "OwnSecretsSsm", "Effect": "Allow", "Action": ["ssm:GetParameters"],
                                        "Resource": ["arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"]}
+    # The data tier's connection contracts, by name: IAM needs the ARN with AWS's random 6-character suffix.
+    assert by_sid["OwnSecretsSecretsmanager"]["Resource"] == [
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-prod-cache-connection-??????",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-prod-documents-connection-??????"]
     assert by_sid["RegistryLogin"]["Resource"] == "*" and by_sid["RegistryLogin"]["Action"] == [
         "ecr:GetAuthorizationToken"]
-    assert len(policy["Statement"]) == 4
+    assert len(policy["Statement"]) == 5
 
 
 def test_task_role_gets_nothing_unless_config_grants_it(shipped_preview):
@@ -105,8 +109,10 @@ def test_task_role_gets_nothing_unless_config_grants_it(shipped_preview):
 def test_secrets_reach_the_container_as_secrets_never_as_environment(shipped_preview):
     (container,) = json.loads(shipped_preview("prod").one("aws:ecs/taskDefinition:TaskDefinition", "api-task")[
         "inputs"]["containerDefinitions"])
-    assert container["secrets"] == [{"name": "GREETING", "valueFrom":
-                                     "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"}]
+    assert sorted(container["secrets"], key=lambda s: s["name"]) == [
+        {"name": "CACHE_CONNECTION", "valueFrom": "shop-prod-cache-connection"},
+        {"name": "DOCUMENTS_CONNECTION", "valueFrom": "shop-prod-documents-connection"},
+        {"name": "GREETING", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"}]
     assert container["environment"] == []
 
 

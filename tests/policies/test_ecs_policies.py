@@ -75,6 +75,21 @@ def test_prod_service_with_two_tasks_and_dev_with_one_pass(analyze):
     assert messages(analyze("dev", [service("dev", desiredCount=1)]), "ecs-prod-min-tasks") == []
 
 
+def test_declared_singleton_in_prod_passes(analyze):
+    """One change-stream consumer must never run twice: tagged singleton and never over 100 % in a deployment."""
+    singleton = service(desiredCount=1, deploymentMaximumPercent=100, tags={"workload": "singleton"})
+    assert messages(analyze("prod", [singleton]), "ecs-prod-min-tasks") == []
+
+
+@pytest.mark.parametrize("inputs", [
+    {"desiredCount": 1, "tags": {"workload": "singleton"}},                                  # could run two
+    {"desiredCount": 1, "deploymentMaximumPercent": 100},                                  # not declared
+    {"desiredCount": 0, "deploymentMaximumPercent": 100, "tags": {"workload": "singleton"}},  # not running
+])
+def test_singleton_exemption_needs_both_the_tag_and_the_proof(analyze, inputs):
+    assert messages(analyze("prod", [service(**inputs)]), "ecs-prod-min-tasks")
+
+
 def target_group(port: int, probe: str) -> dict:
     return resource("prod", TG, "api-tg", {"name": "shop-prod-api", "port": port, "protocol": "HTTP",
                                            "healthCheck": {"path": "/health", "port": probe}})
