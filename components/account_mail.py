@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from foundation.buckets import private_bucket
 from foundation.identity import StackIdentity
 from stack_config.organization import MailConfig
 
@@ -78,18 +79,8 @@ class AccountMail(pulumi.ComponentResource):
 
     @staticmethod
     def _bucket(ident: StackIdentity, cfg: MailConfig, child: pulumi.ResourceOptions) -> aws.s3.Bucket:
-        bucket = aws.s3.Bucket("mail", bucket=ident.name("aws:s3/bucket:Bucket", "account-mail"),
-                               opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                                   protect=ident.protected)))
-        aws.s3.BucketPublicAccessBlock("mail", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                                       ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls("mail", bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
-            object_ownership="BucketOwnerEnforced"), opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            "mail", bucket=bucket.id, rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3
-                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))], opts=child)
+        bucket = private_bucket("mail", ident.name("aws:s3/bucket:Bucket", "account-mail"), child.parent,
+                                protect=ident.protected)
         aws.s3.BucketLifecycleConfiguration("mail", bucket=bucket.id, rules=[
             aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-mail", status="Enabled",

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from foundation import iam
+from foundation.buckets import private_bucket
 from foundation.identity import StackIdentity
 from stack_config.edge import RendererConfig
 from stack_config.services import BuildSource
@@ -120,17 +121,9 @@ class PrerenderRenderer(pulumi.ComponentResource):
 
     @staticmethod
     def _cache_bucket(ident: StackIdentity, cfg: RendererConfig, child: pulumi.ResourceOptions) -> aws.s3.Bucket:
-        bucket = aws.s3.Bucket("cache", bucket=ident.name("aws:s3/bucket:Bucket", "prerender-cache"),
-                               # Only rendered HTML lives here: it can always be rendered again.
-                               force_destroy=True, opts=child)
-        aws.s3.BucketPublicAccessBlock("cache", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                                       ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls("cache", bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
-            object_ownership="BucketOwnerEnforced"), opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            "cache", bucket=bucket.id, rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))], opts=child)
+        # Only rendered HTML lives here: it can always be rendered again, so a destroy may empty it.
+        bucket = private_bucket("cache", ident.name("aws:s3/bucket:Bucket", "prerender-cache"), child.parent,
+                                force_destroy=True)
         expire_days = max(1, -(-cfg.cache_ttl_seconds // 86400) + 1)
         aws.s3.BucketLifecycleConfiguration("cache", bucket=bucket.id, rules=[
             aws.s3.BucketLifecycleConfigurationRuleArgs(

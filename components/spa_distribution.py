@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from foundation.buckets import private_bucket
 from foundation.identity import StackIdentity
 from stack_config.edge import EdgeConfig
 
@@ -109,19 +110,9 @@ class SpaDistribution(pulumi.ComponentResource):
                 custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                     http_port=80, https_port=443, origin_protocol_policy="https-only",
                     origin_ssl_protocols=["TLSv1.2"], origin_read_timeout=30)), None
-        bucket = aws.s3.Bucket("spa", bucket=ident.name("aws:s3/bucket:Bucket", "spa"),
-                               opts=pulumi.ResourceOptions(parent=self, protect=ident.protected))
-        aws.s3.BucketPublicAccessBlock("spa", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                                       ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls("spa", bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
-            object_ownership="BucketOwnerEnforced"), opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            "spa", bucket=bucket.id, rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))], opts=child)
         # Versioned: a bad upload of the app rolls back by restoring the previous objects.
-        aws.s3.BucketVersioning("spa", bucket=bucket.id, versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-            status="Enabled"), opts=child)
+        bucket = private_bucket("spa", ident.name("aws:s3/bucket:Bucket", "spa"), self, protect=ident.protected,
+                                versioned=True)
         oac = aws.cloudfront.OriginAccessControl(
             "spa", name=ident.name("aws:cloudfront/originAccessControl:OriginAccessControl", "spa"),
             origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4", opts=child)
