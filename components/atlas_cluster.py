@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_mongodbatlas as atlas
 
+from foundation.client_access import admit_clients
 from foundation.identity import StackIdentity
 from stack_config.data import AtlasConfig, atlas_region
 
@@ -139,11 +140,8 @@ class AtlasCluster(pulumi.ComponentResource):
             vpc_id=args.vpc_id, description="Atlas PrivateLink endpoint: the services' mongod/mongos ports",
             tags={"Name": ident.label("atlas-endpoint")}, opts=child)
         low, high = ENDPOINT_PORTS
-        for index, client in enumerate(args.client_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
-                f"atlas-endpoint-from-client-{index}", security_group_id=sg.id, ip_protocol="tcp",
-                from_port=low, to_port=high, referenced_security_group_id=client,
-                description="Atlas over PrivateLink from a client service", opts=child)
+        admit_clients("atlas-endpoint", sg, args.client_security_group_ids, low, high,
+                      "Atlas over PrivateLink from a client service", child)
         vpce = aws.ec2.VpcEndpoint(
             "atlas", vpc_id=args.vpc_id, service_name=link.endpoint_service_name, vpc_endpoint_type="Interface",
             subnet_ids=args.subnet_ids, security_group_ids=[sg.id],

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_aws as aws
 
+from foundation.client_access import admit_clients
 from foundation.identity import StackIdentity
 from stack_config.data import DocumentDbConfig
 
@@ -83,11 +84,8 @@ class DocumentDb(pulumi.ComponentResource):
             "documentdb", name=ident.name("aws:ec2/securityGroup:SecurityGroup", "documentdb"),
             vpc_id=args.vpc_id, description=f"DocumentDB {PORT} from the application services only",
             tags={"Name": ident.label("documentdb")}, opts=child)
-        for index, client in enumerate(args.client_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
-                f"documentdb-from-client-{index}", security_group_id=sg.id, ip_protocol="tcp",
-                from_port=PORT, to_port=PORT, referenced_security_group_id=client,
-                description="DocumentDB (TLS) from a client service", opts=child)
+        admit_clients("documentdb", sg, args.client_security_group_ids, PORT, PORT,
+                      "DocumentDB (TLS) from a client service", child)
 
         subnets = aws.docdb.SubnetGroup(
             "documentdb", name=ident.name("aws:docdb/subnetGroup:SubnetGroup", "documentdb"),

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.connection_secret import connection_secret, contract_json
+from foundation.client_access import admit_clients
 from foundation.identity import StackIdentity
 from stack_config.data import CacheConfig
 
@@ -62,13 +63,9 @@ class ValkeyCache(pulumi.ComponentResource):
             "cache", name=ident.name("aws:ec2/securityGroup:SecurityGroup", "cache"), vpc_id=args.vpc_id,
             description=f"Valkey {', '.join(map(str, ports))} from the application services only",
             tags={"Name": ident.label("cache")}, opts=child)
-        for index, client in enumerate(args.client_security_group_ids):
-            for port in ports:
-                aws.vpc.SecurityGroupIngressRule(
-                    f"cache-{port}-from-client-{index}", security_group_id=sg.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, referenced_security_group_id=client,
-                    description=f"Valkey {'reader' if port == READER_PORT else 'primary'} from a client service",
-                    opts=child)
+        for port in ports:
+            admit_clients(f"cache-{port}", sg, args.client_security_group_ids, port, port,
+                          f"Valkey {'reader' if port == READER_PORT else 'primary'} from a client service", child)
 
         # Customer-managed, rotated key: who read cached data is auditable in CloudTrail (KMS Decrypt).
         key = aws.kms.Key("cache", description=f"{ident.label('cache')} data at rest", enable_key_rotation=True,

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stack_config.aws_values import HOSTED_ZONE_ID, HOSTNAME
 from stack_config.parsing import setting
 
-HOSTNAME = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 DIGEST_REF = r"[a-z0-9.-]+(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}"
 
 
@@ -31,7 +31,7 @@ class RendererConfig:
 class EdgeConfig:
     # The names viewers (and crawlers) use; the renderer may render these and nothing else: never an open proxy.
     domain_names: list[str] = setting(min=1, max=10, each={"pattern": HOSTNAME, "what": "a lowercase hostname"})
-    hosted_zone_id: str | None = setting(None, pattern=r"Z[A-Z0-9]{5,31}", what="a Route 53 hosted zone id")
+    hosted_zone_id: str | None = setting(None, pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id")
     certificate_arn: str | None = setting(None, pattern=r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}",
                                           what="an ACM certificate ARN in us-east-1 (CloudFront only reads certificates there)")
     spa_origin: SpaOriginConfig = setting(default_factory=SpaOriginConfig)

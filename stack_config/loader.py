@@ -21,7 +21,8 @@ from typing import Any, Mapping
 import yaml
 
 from policies import conventions
-from stack_config.model import NAMESPACE, REGION_PATTERN, StackConfig
+from stack_config.aws_values import region_problem
+from stack_config.model import NAMESPACE, StackConfig
 from stack_config.parsing import ConfigError, Parser, Problem, show
 from stack_config.services import containers_checks
 
@@ -87,8 +88,8 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
     region = values.get("aws:region")
     if not region:
         parser.fail("aws:region", "is required (the stack's AWS region, like 'eu-west-1')")
-    elif not re.fullmatch(REGION_PATTERN, region):
-        parser.fail("aws:region", f"{show(region)} is not an AWS region like 'eu-west-1'")
+    elif region_problem(region):
+        parser.fail("aws:region", f"{show(region)} {region_problem(region)}")
     config = parser.parse(StackConfig, own, NAMESPACE, sep=":")
     # Stage and usage rules run even when other keys are wrong, so one pass reports everything.
     stage = own.get("stage") if own.get("stage") in conventions.STAGES else None

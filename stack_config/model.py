@@ -17,7 +17,6 @@ from stack_config.parsing import setting
 from stack_config.services import ContainersConfig
 
 NAMESPACE = "aws-platform"
-REGION_PATTERN = r"(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d"
 LABEL = conventions.DNS_LABEL.pattern.strip("^$")
 
 

@@ -10,27 +10,16 @@ guardrails) live in ``stack_config/loader.py`` (``_organization_checks``).
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from policies import conventions
+from stack_config.aws_values import HOSTED_ZONE_ID, HOSTNAME, REGION_RULES, region_problem
 from stack_config.parsing import setting
 
 LABEL = conventions.DNS_LABEL.pattern.strip("^$")
-DOMAIN = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
-# Every AWS region (aws and aws-us-gov partitions) as of pulumi-aws 7.51: an allow-list SCP naming a region that
-# does not exist silently allows nothing there, and a typo ("eu-west1") would lock the workloads out.
-AWS_REGIONS: tuple[str, ...] = (
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
-    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
-    "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
-    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-west-1", "us-west-2",
-)
 SERVICE_PRINCIPAL = r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com"
 SSO_INSTANCE_ARN = r"arn:aws:sso:::instance/(sso)?ins-[0-9a-f]{16}"
 IDENTITY_STORE_ID = r"d-[0-9a-f]{10}"
-HOSTED_ZONE_ID = r"Z[0-9A-Z]{1,31}"
 GITHUB_REPOSITORY = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 MANAGED_POLICY = r"([a-z0-9-]+/)?[A-Za-z0-9+=,.@_-]{1,128}"
 # Where SES receives mail (https://docs.aws.amazon.com/ses/latest/dg/regions.html#region-receive-email).
@@ -38,14 +27,6 @@ SES_RECEIVING_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu
                          "ca-central-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2")
 
 
-def _region(value: str) -> str | None:
-    if value in AWS_REGIONS:
-        return None
-    close = difflib.get_close_matches(value, AWS_REGIONS, n=1)
-    return "is not an AWS region" + (f"; did you mean '{close[0]}'?" if close else " like 'eu-west-1'")
-
-
-REGION_RULES = {"check": _region}
 
 
 @dataclass(frozen=True)
@@ -98,7 +79,7 @@ class IdentityCenterConfig:
     instance_arn: str = setting(pattern=SSO_INSTANCE_ARN,
                                 what="an Identity Center instance ARN like 'arn:aws:sso:::instance/ssoins-0123456789abcdef'")
     identity_store_id: str = setting(pattern=IDENTITY_STORE_ID, what="an identity store id like 'd-0123456789'")
-    region: str = setting(check=_region, doc="Identity Center's home region: its API answers nowhere else")
+    region: str = setting(check=region_problem, doc="Identity Center's home region: its API answers nowhere else")
 
 
 @dataclass(frozen=True)
@@ -120,7 +101,7 @@ class MailConfig:
 
 @dataclass(frozen=True)
 class OrganizationConfig:
-    mail_domain: str = setting(pattern=DOMAIN, what="a lowercase domain like 'example.com'")
+    mail_domain: str = setting(pattern=HOSTNAME, what="a lowercase domain like 'example.com'")
     mail_local_part: str = setting("aws", pattern=r"[a-z0-9][a-z0-9.-]{0,30}",
                                    what="a lowercase mailbox name like 'aws'",
                                    doc="every account mails '<local>+<account>@<domain>': one real mailbox")

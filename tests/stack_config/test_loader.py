@@ -156,3 +156,8 @@ print('REGISTERED', [t for t in registered if t != 'pulumi:pulumi:Stack'])
     assert "REFUSED invalid stack configuration" in proc.stdout, proc.stderr
     assert "'POC' is not allowed for stage 'prod'" in proc.stdout
     assert "REGISTERED []" in proc.stdout
+
+
+def test_region_must_be_a_real_region_with_a_suggestion(stack_yaml):
+    (problem,) = problems_for(stack_yaml, "dev", "dev", {"aws:region": "eu-west1"})
+    assert problem == "aws:region: 'eu-west1' is not an AWS region; did you mean 'eu-west-1'?"
