@@ -1,10 +1,11 @@
 """The platform, one stack at a time: config in, components wired, outputs exported.
 
-    org stack     Organization ─ OUs, accounts, guardrails (SCPs), Identity Center, account bootstrap
-    environment   Network ─┬─ image repositories ─ ECS cluster + load balancer ─ services ─ alerts
-                           ├─ data tier (Valkey, DocumentDB → Atlas), reachable only from the services
-                           └─ CloudFront ─ app origin; crawlers ─ edge router ─ renderer (+ S3 cache)
+org stack     Organization ─ OUs, accounts, guardrails (SCPs), Identity Center, account bootstrap
+environment   Network ─┬─ image repositories ─ ECS cluster + load balancer ─ services ─ alerts
+                       ├─ data tier (Valkey, DocumentDB → Atlas), reachable only from the services
+                       └─ CloudFront ─ app origin; crawlers ─ edge router ─ renderer (+ S3 cache)
 """
+
 import pulumi
 
 import stack_config
@@ -51,56 +52,132 @@ else:
     images: dict[str, ImageRepository] = {}
     cluster = alb = None
     if containers.services:
-        cluster = EcsCluster("ecs", EcsClusterArgs(identity, containers.cluster, network.vpc_id,
-                                                   network.private_subnet_ids), opts=regional())
-        alb = LoadBalancer("alb", LoadBalancerArgs(identity, containers.load_balancer, network.vpc_id,
-                                                   network.public_subnet_ids), opts=regional())
+        cluster = EcsCluster(
+            "ecs",
+            EcsClusterArgs(identity, containers.cluster, network.vpc_id, network.private_subnet_ids),
+            opts=regional(),
+        )
+        alb = LoadBalancer(
+            "alb",
+            LoadBalancerArgs(identity, containers.load_balancer, network.vpc_id, network.public_subnet_ids),
+            opts=regional(),
+        )
         pulumi.export("load_balancer_dns_name", alb.dns_name)
-    alerts = Alerts("alerts", AlertsArgs(identity, containers.alerts, ecs_cluster_arn=cluster.arn if cluster else None),
-                    opts=regional())
+    alerts = Alerts(
+        "alerts",
+        AlertsArgs(identity, containers.alerts, ecs_cluster_arn=cluster.arn if cluster else None),
+        opts=regional(),
+    )
     for svc in containers.services:
-        image = images[svc.name] = ImageRepository(f"{svc.name}-images", ImageRepositoryArgs(
-            identity, svc.name, repositories, build=svc.image.build, digest=svc.image.digest,
-            platform=svc.image.platform, account_id=account_id), opts=regional())
-        service = services[svc.name] = EcsService(svc.name, EcsServiceArgs(
-            identity, svc, cluster_arn=cluster.arn, cluster_name=cluster.name, vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids, image_ref=image.image_ref, repository_arn=image.repository_arn,
-            listener_arn=alb.listener_arn, alb_security_group_id=alb.security_group_id, alb_arn_suffix=alb.arn_suffix,
-            alarm_topic_arn=alerts.topic_arn, log_retention_days=containers.retention_days(identity.stage),
-            ec2_capacity_provider=cluster.ec2_capacity_provider), opts=regional())
+        image = images[svc.name] = ImageRepository(
+            f"{svc.name}-images",
+            ImageRepositoryArgs(
+                identity,
+                svc.name,
+                repositories,
+                build=svc.image.build,
+                digest=svc.image.digest,
+                platform=svc.image.platform,
+                account_id=account_id,
+            ),
+            opts=regional(),
+        )
+        service = services[svc.name] = EcsService(
+            svc.name,
+            EcsServiceArgs(
+                identity,
+                svc,
+                cluster_arn=cluster.arn,
+                cluster_name=cluster.name,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                image_ref=image.image_ref,
+                repository_arn=image.repository_arn,
+                listener_arn=alb.listener_arn,
+                alb_security_group_id=alb.security_group_id,
+                alb_arn_suffix=alb.arn_suffix,
+                alarm_topic_arn=alerts.topic_arn,
+                log_retention_days=containers.retention_days(identity.stage),
+                ec2_capacity_provider=cluster.ec2_capacity_provider,
+            ),
+            opts=regional(),
+        )
         image.restrict_access([service.execution_role_arn])  # its own execution role pulls; nothing else does
 
     # Data tier: reachable only from the services' security groups, authorised by their task roles.
     client_security_groups = [s.security_group_id for s in services.values()]
     client_roles = [s.task_role_arn for s in services.values()]
     if config.cache is not None:
-        cache = ValkeyCache("cache", ValkeyCacheArgs(
-            identity, config.cache, network.vpc_id, network.private_subnet_ids,
-            client_security_group_ids=client_security_groups, client_role_arns=client_roles), opts=regional())
+        cache = ValkeyCache(
+            "cache",
+            ValkeyCacheArgs(
+                identity,
+                config.cache,
+                network.vpc_id,
+                network.private_subnet_ids,
+                client_security_group_ids=client_security_groups,
+                client_role_arns=client_roles,
+            ),
+            opts=regional(),
+        )
         pulumi.export("cache_connection_secret", cache.connection_secret_name)
     if config.document_store is not None:
-        documents = DocumentStore("documents", DocumentStoreArgs(
-            identity, config.document_store, network.vpc_id, network.private_subnet_ids,
-            client_security_group_ids=client_security_groups, client_role_arns=client_roles), opts=regional())
+        documents = DocumentStore(
+            "documents",
+            DocumentStoreArgs(
+                identity,
+                config.document_store,
+                network.vpc_id,
+                network.private_subnet_ids,
+                client_security_group_ids=client_security_groups,
+                client_role_arns=client_roles,
+            ),
+            opts=regional(),
+        )
         pulumi.export("documents_phase", documents.phase)
         pulumi.export("documents_connection_secret", documents.connection_secret_name)
 
     # Edge: CloudFront in front of the app; crawlers routed at the edge to our own renderer.
     if config.edge is not None:
         edge = config.edge
-        renderer_image = ImageRepository("prerender-images", ImageRepositoryArgs(
-            identity, "prerender", repositories, build=None if edge.renderer.image else RENDERER_BUILD,
-            digest=edge.renderer.image, lambda_compatible=True, account_id=account_id), opts=regional())
+        renderer_image = ImageRepository(
+            "prerender-images",
+            ImageRepositoryArgs(
+                identity,
+                "prerender",
+                repositories,
+                build=None if edge.renderer.image else RENDERER_BUILD,
+                digest=edge.renderer.image,
+                lambda_compatible=True,
+                account_id=account_id,
+            ),
+            opts=regional(),
+        )
         renderer_image.restrict_access([])  # the Lambda service pulls for the function; no role does
-        renderer = PrerenderRenderer("prerender", PrerenderRendererArgs(
-            identity, edge.renderer, image_uri=renderer_image.image_ref, site_origins=edge.site_origins),
-            opts=regional())
-        router = EdgeRouter("edge-router", EdgeRouterArgs(
-            identity, renderer_domain=renderer.domain, renderer_token=renderer.token,
-            spa_fallback=spa_fallback(edge)), opts=providers.edge_opts())
-        spa = SpaDistribution("spa", SpaDistributionArgs(
-            identity, edge, edge_router_arn=router.qualified_arn, certificate_provider=providers.us_east_1),
-            opts=regional())
+        renderer = PrerenderRenderer(
+            "prerender",
+            PrerenderRendererArgs(
+                identity, edge.renderer, image_uri=renderer_image.image_ref, site_origins=edge.site_origins
+            ),
+            opts=regional(),
+        )
+        router = EdgeRouter(
+            "edge-router",
+            EdgeRouterArgs(
+                identity,
+                renderer_domain=renderer.domain,
+                renderer_token=renderer.token,
+                spa_fallback=spa_fallback(edge),
+            ),
+            opts=providers.edge_opts(),
+        )
+        spa = SpaDistribution(
+            "spa",
+            SpaDistributionArgs(
+                identity, edge, edge_router_arn=router.qualified_arn, certificate_provider=providers.us_east_1
+            ),
+            opts=regional(),
+        )
         pulumi.export("spa_domain_name", spa.domain_name)
         pulumi.export("prerender_cache_bucket", renderer.cache_bucket)
 
@@ -110,7 +187,17 @@ else:
     pulumi.export("private_subnet_ids", network.private_subnet_ids)
     pulumi.export("public_subnet_ids", network.public_subnet_ids)
     pulumi.export("alerts_topic_arn", alerts.topic_arn)
-    pulumi.export("services", {name: {"service_name": svc.service_name, "image": images[name].image_ref,
-                                      "repository_url": images[name].repository_url, "log_group": svc.log_group_name,
-                                      "security_group_id": svc.security_group_id, "task_role_arn": svc.task_role_arn}
-                               for name, svc in services.items()})
+    pulumi.export(
+        "services",
+        {
+            name: {
+                "service_name": svc.service_name,
+                "image": images[name].image_ref,
+                "repository_url": images[name].repository_url,
+                "log_group": svc.log_group_name,
+                "security_group_id": svc.security_group_id,
+                "task_role_arn": svc.task_role_arn,
+            }
+            for name, svc in services.items()
+        },
+    )

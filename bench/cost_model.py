@@ -162,33 +162,48 @@ def our_design(a: Assumptions, scope: str = "full") -> Breakdown:
     n_renders = renders(a)
     hits = fetches - n_renders
     gb_s = a.renderer_memory_gb * (n_renders * a.render_seconds + hits * a.hit_seconds)
-    label = "Ours, " + ("report's scope" if scope == "report" else "full incremental") + \
-        (", free tier" if a.apply_free_tier else ", no free tier")
+    label = (
+        "Ours, "
+        + ("report's scope" if scope == "report" else "full incremental")
+        + (", free tier" if a.apply_free_tier else ", no free tier")
+    )
     if a.origin_shield:
         label += ", Origin Shield"
     if scope == "full" and not a.use_secrets_manager:
         label += ", token in env (no Secrets Manager)"
     out = Breakdown(label)
-    out.lines["renderer Lambda compute"] = _free(gb_s, FREE_TIER["lambda_gb_seconds"], a.apply_free_tier) * p["lambda_gb_second"]
-    out.lines["renderer Lambda requests"] = _free(fetches, FREE_TIER["lambda_requests"], a.apply_free_tier) * p["lambda_request"]
+    out.lines["renderer Lambda compute"] = (
+        _free(gb_s, FREE_TIER["lambda_gb_seconds"], a.apply_free_tier) * p["lambda_gb_second"]
+    )
+    out.lines["renderer Lambda requests"] = (
+        _free(fetches, FREE_TIER["lambda_requests"], a.apply_free_tier) * p["lambda_request"]
+    )
     out.lines["API Gateway HTTP API"] = fetches * p["apigw_http_request"]
     out.lines["S3 GET (cache reads)"] = fetches * p["s3_get"]
     out.lines["S3 PUT (renders)"] = n_renders * p["s3_put"]
     out.lines["S3 storage"] = a.pages * a.snapshot_kb / 1024 / 1024 * p["s3_gb_month"]
     if a.origin_shield:
-        out.lines["CloudFront Origin Shield"] = a.regional_edge_caches * a.pages * a.days * p["cloudfront_origin_shield_request"]
+        out.lines["CloudFront Origin Shield"] = (
+            a.regional_edge_caches * a.pages * a.days * p["cloudfront_origin_shield_request"]
+        )
     if scope == "full":
         edge_gb_s_viewer = a.bot_requests * a.edge_memory_gb * a.edge_billed_seconds
         edge_gb_s_origin = fetches * a.edge_memory_gb * a.edge_billed_seconds
-        out.lines["Lambda@Edge viewer-request (bots)"] = a.bot_requests * p["edge_request"] + edge_gb_s_viewer * p["edge_gb_second"]
-        out.lines["Lambda@Edge origin-request (misses)"] = fetches * p["edge_request"] + edge_gb_s_origin * p["edge_gb_second"]
+        out.lines["Lambda@Edge viewer-request (bots)"] = (
+            a.bot_requests * p["edge_request"] + edge_gb_s_viewer * p["edge_gb_second"]
+        )
+        out.lines["Lambda@Edge origin-request (misses)"] = (
+            fetches * p["edge_request"] + edge_gb_s_origin * p["edge_gb_second"]
+        )
         if a.use_secrets_manager:
             cold_starts = n_renders  # upper bound: at most one fetch per render
             out.lines["Secrets Manager"] = p["secret_month"] + cold_starts * p["secrets_api_call"]
         metrics_billed = _free(a.custom_metrics, FREE_TIER["custom_metrics"], a.apply_free_tier)
         out.lines["CloudWatch custom metrics"] = metrics_billed * p["custom_metric_month"]
         log_gb = fetches * a.log_kb_per_renderer_invocation / 1024 / 1024
-        out.lines["CloudWatch Logs ingest"] = _free(log_gb, FREE_TIER["cloudwatch_logs_gb"], a.apply_free_tier) * p["cloudwatch_logs_gb"]
+        out.lines["CloudWatch Logs ingest"] = (
+            _free(log_gb, FREE_TIER["cloudwatch_logs_gb"], a.apply_free_tier) * p["cloudwatch_logs_gb"]
+        )
     out.gb_seconds = gb_s  # type: ignore[attr-defined]
     return out
 
@@ -198,8 +213,12 @@ def cloudfront_delivery(a: Assumptions) -> Breakdown:
     p = PRICES_US_EAST_1
     gb = a.bot_requests * a.snapshot_kb / 1024 / 1024
     out = Breakdown("CloudFront delivery of bot traffic (both designs)")
-    out.lines["requests"] = _free(a.bot_requests, FREE_TIER["cloudfront_requests"], a.apply_free_tier) * p["cloudfront_https_request"]
-    out.lines["data transfer out"] = _free(gb, FREE_TIER["cloudfront_gb_out"], a.apply_free_tier) * p["cloudfront_gb_out"]
+    out.lines["requests"] = (
+        _free(a.bot_requests, FREE_TIER["cloudfront_requests"], a.apply_free_tier) * p["cloudfront_https_request"]
+    )
+    out.lines["data transfer out"] = (
+        _free(gb, FREE_TIER["cloudfront_gb_out"], a.apply_free_tier) * p["cloudfront_gb_out"]
+    )
     return out
 
 
@@ -209,13 +228,15 @@ def compute(a: Assumptions | None = None) -> dict:
     report_rows = []
     for bot_requests, assumed_renders, printed in REPORT_TABLE:
         b = report_design(bot_requests, assumed_renders)
-        report_rows.append({
-            "bot_requests": bot_requests,
-            "renders": assumed_renders,
-            "gb_seconds": b.gb_seconds,  # type: ignore[attr-defined]
-            "computed_total": b.total,
-            "printed_total": printed,
-        })
+        report_rows.append(
+            {
+                "bot_requests": bot_requests,
+                "renders": assumed_renders,
+                "gb_seconds": b.gb_seconds,  # type: ignore[attr-defined]
+                "computed_total": b.total,
+                "printed_total": printed,
+            }
+        )
     report_1m = report_design(a.bot_requests)
     scenarios = {
         "ours_report_scope_free_tier": our_design(replace(a, apply_free_tier=True), "report"),
@@ -223,12 +244,15 @@ def compute(a: Assumptions | None = None) -> dict:
         "ours_full_free_tier": our_design(replace(a, apply_free_tier=True), "full"),
         "ours_full_no_free_tier": our_design(replace(a, apply_free_tier=False), "full"),
         "ours_full_origin_shield_env_token": our_design(
-            replace(a, apply_free_tier=True, origin_shield=True, use_secrets_manager=False), "full"),
+            replace(a, apply_free_tier=True, origin_shield=True, use_secrets_manager=False), "full"
+        ),
     }
     # The report's design pays the same edge functions (its origin-request runs
     # on every bot request because the cache-buster makes each one a miss).
     p = PRICES_US_EAST_1
-    report_edge = a.bot_requests * 2 * (p["edge_request"] + a.edge_memory_gb * a.edge_billed_seconds * p["edge_gb_second"])
+    report_edge = (
+        a.bot_requests * 2 * (p["edge_request"] + a.edge_memory_gb * a.edge_billed_seconds * p["edge_gb_second"])
+    )
     return {
         "assumptions": asdict(a),
         "prices": {"as_of": PRICES_AS_OF, "region": PRICES_REGION, **PRICES_US_EAST_1},
@@ -261,14 +285,18 @@ def markdown(result: dict) -> str:
     out.append("| bot requests/mo | renders | renderer GB-s | computed | report printed |")
     out.append("|---:|---:|---:|---:|---:|")
     for row in result["report_rows"]:
-        out.append(f"| {row['bot_requests']:,} | {row['renders']:,} | {row['gb_seconds']:,.0f} | "
-                   f"{_money(row['computed_total'])} | ~{_money(row['printed_total'])} |")
+        out.append(
+            f"| {row['bot_requests']:,} | {row['renders']:,} | {row['gb_seconds']:,.0f} | "
+            f"{_money(row['computed_total'])} | ~{_money(row['printed_total'])} |"
+        )
     out.append("")
     out.append(f"### 1 M bot requests/month, {a['pages']} pages, {a['ttl_hours']} h TTL")
     out.append("")
-    out.append(f"CloudFront origin fetches for bot pages: {result['origin_fetches']:,} "
-               f"({a['regional_edge_caches']} regional edge caches x {a['pages']} pages x {a['days']} days, no Origin Shield) "
-               f"-> CloudFront bot hit ratio {result['cloudfront_bot_hit_ratio']:.1%}; renders: {result['renders']:,}.")
+    out.append(
+        f"CloudFront origin fetches for bot pages: {result['origin_fetches']:,} "
+        f"({a['regional_edge_caches']} regional edge caches x {a['pages']} pages x {a['days']} days, no Origin Shield) "
+        f"-> CloudFront bot hit ratio {result['cloudfront_bot_hit_ratio']:.1%}; renders: {result['renders']:,}."
+    )
     out.append("")
     names = list(result["scenarios"])
     lines = []
@@ -286,14 +314,23 @@ def markdown(result: dict) -> str:
             value = result["scenarios"][name]["lines"].get(line)
             cells.append(_money(value) if value is not None else "–")
         out.append(f"| {line} | " + " | ".join(cells) + " |")
-    out.append("| **total** | **" + _money(result["report_1m_total"]) + "** | " +
-               " | ".join("**" + _money(result["scenarios"][n]["total"]) + "**" for n in names) + " |")
+    out.append(
+        "| **total** | **"
+        + _money(result["report_1m_total"])
+        + "** | "
+        + " | ".join("**" + _money(result["scenarios"][n]["total"]) + "**" for n in names)
+        + " |"
+    )
     out.append("")
-    out.append(f"- Report design incl. its two Lambda@Edge events on every bot request: "
-               f"{_money(result['report_1m_full_total'])}/month.")
-    out.append(f"- CloudFront delivery of the 1 M bot responses (same in every design): "
-               f"{_money(result['cloudfront_delivery_free_tier'])} with the always-free tier, "
-               f"{_money(result['cloudfront_delivery_no_free_tier'])} without.")
+    out.append(
+        f"- Report design incl. its two Lambda@Edge events on every bot request: "
+        f"{_money(result['report_1m_full_total'])}/month."
+    )
+    out.append(
+        f"- CloudFront delivery of the 1 M bot responses (same in every design): "
+        f"{_money(result['cloudfront_delivery_free_tier'])} with the always-free tier, "
+        f"{_money(result['cloudfront_delivery_no_free_tier'])} without."
+    )
     out.append(f"- prerender.io at this volume: {_money(result['prerender_io'])}+/month.")
     return "\n".join(out)
 

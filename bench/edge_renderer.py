@@ -27,7 +27,9 @@ MISS_RUNS = 10
 HIT_RUNS = 30
 
 GOOGLEBOT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/131.0.6778.204 Safari/537.36"
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 def _load_test_support():
@@ -50,17 +52,28 @@ def bench_edge(support) -> dict[str, tuple[float, float]]:
     from lambda_src.edge_router import handler as edge
 
     edge.configure({"renderer_domain": "abc123.execute-api.us-east-1.amazonaws.com", "renderer_token": "t"})
-    headers_for = lambda ua: support.cf_headers(host="www.example.com", user_agent=ua,  # noqa: E731
-                                                accept="text/html", accept_language="en-US")
+    headers_for = lambda ua: support.cf_headers(
+        host="www.example.com",
+        user_agent=ua,
+        accept="text/html",
+        accept_language="en-US",
+    )
     bot_marked = headers_for(GOOGLEBOT)
     bot_marked["x-prerender"] = [{"key": "X-Prerender", "value": "1"}]
     bot_marked["x-prerender-host"] = [{"key": "X-Prerender-Host", "value": "www.example.com"}]
     kinds = {
-        "viewer-request, crawler page": support.cf_event("viewer-request", "/articles/launch", headers_for(GOOGLEBOT), "a=1"),
-        "viewer-request, human page": support.cf_event("viewer-request", "/articles/launch", headers_for(CHROME), "a=1"),
-        "viewer-request, crawler static asset": support.cf_event("viewer-request", "/static/main.4f1c.js", headers_for(GOOGLEBOT)),
-        "origin-request, crawler (switch origin)": support.cf_event("origin-request", "/articles/launch", bot_marked,
-                                                                   origin=support.S3_ORIGIN),
+        "viewer-request, crawler page": support.cf_event(
+            "viewer-request", "/articles/launch", headers_for(GOOGLEBOT), "a=1"
+        ),
+        "viewer-request, human page": support.cf_event(
+            "viewer-request", "/articles/launch", headers_for(CHROME), "a=1"
+        ),
+        "viewer-request, crawler static asset": support.cf_event(
+            "viewer-request", "/static/main.4f1c.js", headers_for(GOOGLEBOT)
+        ),
+        "origin-request, crawler (switch origin)": support.cf_event(
+            "origin-request", "/articles/launch", bot_marked, origin=support.S3_ORIGIN
+        ),
     }
     results = {}
     for name, template in kinds.items():
@@ -149,7 +162,8 @@ def _start_moto(port: int):
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     import socket
 
@@ -166,6 +180,7 @@ def _start_moto(port: int):
 
 def bench_renderer(support) -> dict[str, float]:
     from http.server import ThreadingHTTPServer
+
     import boto3
 
     if not os.path.exists(os.environ.get("CHROMIUM_PATH") or support.CHROMIUM):
@@ -182,13 +197,20 @@ def bench_renderer(support) -> dict[str, float]:
     endpoint = f"http://127.0.0.1:{port}"
     bucket = f"bench-{uuid.uuid4().hex[:10]}"
     token = uuid.uuid4().hex
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_DISABLED": "true",
-        "SITE_ORIGINS": spa.origin, "CACHE_BUCKET": bucket, "RENDER_TOKEN": token,
-        # Per-request INFO logs would drown the table; warnings still show.
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SITE_ORIGINS": spa.origin,
+            "CACHE_BUCKET": bucket,
+            "RENDER_TOKEN": token,
+            # Per-request INFO logs would drown the table; warnings still show.
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
     for var in ("AWS_PROFILE", "RENDER_TOKEN_SECRET_ARN", "CHROMIUM_PATH"):
         os.environ.pop(var, None)
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
@@ -198,8 +220,12 @@ def bench_renderer(support) -> dict[str, float]:
     config.reload_config()
 
     def event(path: str) -> dict:
-        return {"rawPath": path, "rawQueryString": "", "requestContext": {"http": {"method": "GET"}},
-                "headers": {"x-prerender-token": token, "x-prerender-host": spa.netloc}}
+        return {
+            "rawPath": path,
+            "rawQueryString": "",
+            "requestContext": {"http": {"method": "GET"}},
+            "headers": {"x-prerender-token": token, "x-prerender-host": spa.netloc},
+        }
 
     def timed(path: str) -> tuple[dict, float]:
         started = time.perf_counter()
@@ -250,21 +276,47 @@ def main() -> int:
     rows.append((f"crawler detection ({n_crawlers} real crawler UAs)", f"{detect:.1%}", "≥ 95 %", detect >= 0.95))
     rows.append((f"browser false positives ({n_browsers} real browser UAs)", f"{false_pos:.0%}", "0 %", false_pos == 0))
     rows.append(("renderer cold first render (incl. Chromium launch)", f"{render['cold_ms']:.0f} ms", "(info)", True))
-    rows.append((f"renderer warm MISS (render) median, {MISS_RUNS} runs", f"{render['miss_median_ms']:.0f} ms", "≤ 1500 ms",
-                 render["miss_median_ms"] <= 1500))
-    rows.append((f"renderer S3 HIT median, {HIT_RUNS} runs", f"{render['hit_median_ms']:.1f} ms", "≤ 50 ms",
-                 render["hit_median_ms"] <= 50))
-    rows.append(("renderer peak memory, PSS (python + driver + Chromium)", f"{render['peak_pss_mb']:.0f} MB",
-                 "≤ 1024 MB", render["peak_pss_mb"] <= 1024))
-    rows.append(("renderer peak memory, summed RSS (upper bound, shared pages counted per process)",
-                 f"{render['peak_rss_mb']:.0f} MB", "(info)", True))
+    rows.append(
+        (
+            f"renderer warm MISS (render) median, {MISS_RUNS} runs",
+            f"{render['miss_median_ms']:.0f} ms",
+            "≤ 1500 ms",
+            render["miss_median_ms"] <= 1500,
+        )
+    )
+    rows.append(
+        (
+            f"renderer S3 HIT median, {HIT_RUNS} runs",
+            f"{render['hit_median_ms']:.1f} ms",
+            "≤ 50 ms",
+            render["hit_median_ms"] <= 50,
+        )
+    )
+    rows.append(
+        (
+            "renderer peak memory, PSS (python + driver + Chromium)",
+            f"{render['peak_pss_mb']:.0f} MB",
+            "≤ 1024 MB",
+            render["peak_pss_mb"] <= 1024,
+        )
+    )
+    rows.append(
+        (
+            "renderer peak memory, summed RSS (upper bound, shared pages counted per process)",
+            f"{render['peak_rss_mb']:.0f} MB",
+            "(info)",
+            True,
+        )
+    )
 
     print("| figure | measured | target | met? |")
     print("|---|---:|---|:---:|")
     for figure, measured, target, met in rows:
         print(f"| {figure} | {measured} | {target} | {'yes' if met else 'NO'} |")
-    print(f"\n_python {sys.version.split()[0]}, {os.cpu_count()} CPUs, total bench time "
-          f"{time.monotonic() - started:.0f} s_")
+    print(
+        f"\n_python {sys.version.split()[0]}, {os.cpu_count()} CPUs, total bench time "
+        f"{time.monotonic() - started:.0f} s_"
+    )
     return 0 if all(row[3] for row in rows) else 1
 
 

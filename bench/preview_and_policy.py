@@ -3,6 +3,7 @@
 Reproduce: ``make bench`` (or ``.venv/bin/python bench/preview_and_policy.py [--runs N]``).
 Prints a Markdown table: figure, measured, target, met.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,12 @@ def preview_wall(stack: str, runs: int) -> tuple[float, float, dict]:
         out = pathlib.Path(tmp) / f"{stack}.json"
         for _ in range(runs):
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet"],
-                                  cwd=ROOT, capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
             times.append(time.perf_counter() - start)
             if proc.returncode not in (0, 1):
                 raise SystemExit(f"preview {stack} failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -81,19 +86,33 @@ def main() -> int:
     wall, peak, snapshot = preview_wall(args.stack, args.runs)
     rates = policy_throughput(snapshot, args.policy_resources)
     rows = [
-        (f"`make preview STACK={args.stack}` wall, median of {args.runs} "
-         f"({len(snapshot['resources'])} resources)", f"{wall:.2f} s", "< 10 s", wall < 10),
+        (
+            f"`make preview STACK={args.stack}` wall, median of {args.runs} ({len(snapshot['resources'])} resources)",
+            f"{wall:.2f} s",
+            "< 10 s",
+            wall < 10,
+        ),
         ("preview peak memory (largest process)", f"{peak:.0f} MB", "-", True),
-        (f"policy pack, per-resource `Analyze` ({rates['resources']} resources)",
-         f"{rates['analyze']:.0f} resources/s", ">= 5,000/s", rates["analyze"] >= 5000),
-        (f"policy pack, one `AnalyzeStack` ({rates['resources']} resources)",
-         f"{rates['analyze_stack']:.0f} resources/s", ">= 5,000/s", rates["analyze_stack"] >= 5000),
+        (
+            f"policy pack, per-resource `Analyze` ({rates['resources']} resources)",
+            f"{rates['analyze']:.0f} resources/s",
+            ">= 5,000/s",
+            rates["analyze"] >= 5000,
+        ),
+        (
+            f"policy pack, one `AnalyzeStack` ({rates['resources']} resources)",
+            f"{rates['analyze_stack']:.0f} resources/s",
+            ">= 5,000/s",
+            rates["analyze_stack"] >= 5000,
+        ),
     ]
     print("| figure | measured | target | met |\n|---|---|---|---|")
     for figure, measured, target, met in rows:
         print(f"| {figure} | {measured} | {target} | {'yes' if met else 'NO'} |")
-    print(f"\nreproduce: .venv/bin/python bench/preview_and_policy.py --runs {args.runs} --stack {args.stack} "
-          f"--policy-resources {args.policy_resources}")
+    print(
+        f"\nreproduce: .venv/bin/python bench/preview_and_policy.py --runs {args.runs} --stack {args.stack} "
+        f"--policy-resources {args.policy_resources}"
+    )
     return 0
 
 

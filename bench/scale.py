@@ -9,6 +9,7 @@ starts, summed, sampled every 20 ms).
 
 Reproduce: ``make bench`` or ``.venv/bin/python bench/scale.py [--runs N]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,7 +83,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = pathlib.Path(tmp)
         cases = [(s, s, None) for s in SHIPPED] + [
-            (f"prod, {n} services", "prod", generated_config(n, tmpdir)) for n in args.sizes]
+            (f"prod, {n} services", "prod", generated_config(n, tmpdir)) for n in args.sizes
+        ]
         for label, stack, config in cases:
             results = [measure(stack, config, tmpdir / "out.json") for _ in range(args.runs)]
             wall = statistics.median(r[0] for r in results)
@@ -90,19 +92,31 @@ def main() -> int:
             resources, code = results[0][2], results[0][3]
             walls[label] = wall
             met = wall < TARGET_SECONDS and peak < TARGET_MB and code == 0
-            rows.append((label, resources, f"{wall:.1f} s", f"{peak:.0f} MB",
-                         "none" if code == 0 else "MANDATORY", "yes" if met else "NO"))
+            rows.append(
+                (
+                    label,
+                    resources,
+                    f"{wall:.1f} s",
+                    f"{peak:.0f} MB",
+                    "none" if code == 0 else "MANDATORY",
+                    "yes" if met else "NO",
+                )
+            )
 
-    print("| environment | resources | preview + policy pack (median) | peak memory | violations | "
-          f"< {TARGET_SECONDS:.0f} s and < {TARGET_MB:.0f} MB |")
+    print(
+        "| environment | resources | preview + policy pack (median) | peak memory | violations | "
+        f"< {TARGET_SECONDS:.0f} s and < {TARGET_MB:.0f} MB |"
+    )
     print("|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(map(str, row)) + " |")
     small, large = f"prod, {min(args.sizes)} services", f"prod, {max(args.sizes)} services"
     if 50 in args.sizes and 200 in args.sizes:
         growth = walls["prod, 200 services"] / walls["prod, 50 services"]
-        print(f"\ngrowth 50 -> 200 services (4x the services): {growth:.2f}x the time "
-              f"(target <= {TARGET_GROWTH}x: {'met' if growth <= TARGET_GROWTH else 'MISSED'})")
+        print(
+            f"\ngrowth 50 -> 200 services (4x the services): {growth:.2f}x the time "
+            f"(target <= {TARGET_GROWTH}x: {'met' if growth <= TARGET_GROWTH else 'MISSED'})"
+        )
     elif small in walls and large in walls:
         print(f"\ngrowth {small} -> {large}: {walls[large] / walls[small]:.2f}x")
     print(f"\nreproduce: .venv/bin/python bench/scale.py --runs {args.runs} --sizes {' '.join(map(str, args.sizes))}")

@@ -11,11 +11,13 @@ registered after the accounts that OU holds, so the first deployment covers them
 buckets are retained when an account leaves an OU or the instance is deleted: the state of every
 environment lives there ("you-are-not-saved-by-iac.md").
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -50,11 +52,15 @@ class BootstrapNames:
 def bootstrap_names(identity: StackIdentity) -> BootstrapNames:
     prefix = identity.name("aws:s3/bucket:Bucket", "pulumi-state")
     if len(prefix + STATE_BUCKET_SUFFIX) > 63:
-        raise ValueError(f"state bucket prefix '{prefix}' leaves no room for '-<account>-<region>' within "
-                         f"S3's 63 characters; shorten aws-platform:context")
-    return BootstrapNames(deploy_role=identity.name("aws:iam/role:Role", "pulumi-deploy"),
-                          boundary_policy=identity.name("aws:iam/policy:Policy", "pulumi-deploy-boundary"),
-                          state_bucket_prefix=prefix)
+        raise ValueError(
+            f"state bucket prefix '{prefix}' leaves no room for '-<account>-<region>' within "
+            f"S3's 63 characters; shorten aws-platform:context"
+        )
+    return BootstrapNames(
+        deploy_role=identity.name("aws:iam/role:Role", "pulumi-deploy"),
+        boundary_policy=identity.name("aws:iam/policy:Policy", "pulumi-deploy-boundary"),
+        state_bucket_prefix=prefix,
+    )
 
 
 def _tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
@@ -71,25 +77,57 @@ def boundary_document(names: BootstrapNames) -> dict[str, Any]:
     own_role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + names.deploy_role
     own_boundary = "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/" + names.boundary_policy
     state_buckets = "arn:${AWS::Partition}:s3:::" + names.state_bucket_prefix + "-${AWS::AccountId}-*"
-    return {"Version": "2012-10-17", "Statement": [
-        # "*": a boundary is a ceiling, not a grant; the statements below carve out what Pulumi must never do.
-        {"Sid": "PlatformStacks", "Effect": "Allow", "Action": "*", "Resource": "*"},
-        {"Sid": "NoOrganizationChanges", "Effect": "Deny", "Action": ["account:*", "organizations:*"],
-         "Resource": "*"},
-        {"Sid": "NoLongLivedCredentials", "Effect": "Deny",
-         "Action": ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser"], "Resource": "*"},
-        {"Sid": "BootstrapIsImmutable", "Effect": "Deny",
-         "Action": ["iam:AttachRolePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy",
-                    "iam:DeletePolicyVersion", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary",
-                    "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
-                    "iam:PutRolePolicy", "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy",
-                    "iam:UpdateRole"],
-         "Resource": [_sub(own_role), _sub(own_boundary)]},
-        {"Sid": "StateSurvives", "Effect": "Deny",
-         "Action": ["s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning",
-                    "s3:PutLifecycleConfiguration"],
-         "Resource": _sub(state_buckets)},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            # "*": a boundary is a ceiling, not a grant; the statements below carve out what Pulumi must never do.
+            {"Sid": "PlatformStacks", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            {
+                "Sid": "NoOrganizationChanges",
+                "Effect": "Deny",
+                "Action": ["account:*", "organizations:*"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "NoLongLivedCredentials",
+                "Effect": "Deny",
+                "Action": ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "BootstrapIsImmutable",
+                "Effect": "Deny",
+                "Action": [
+                    "iam:AttachRolePolicy",
+                    "iam:CreatePolicyVersion",
+                    "iam:DeletePolicy",
+                    "iam:DeletePolicyVersion",
+                    "iam:DeleteRole",
+                    "iam:DeleteRolePermissionsBoundary",
+                    "iam:DeleteRolePolicy",
+                    "iam:DetachRolePolicy",
+                    "iam:PutRolePermissionsBoundary",
+                    "iam:PutRolePolicy",
+                    "iam:SetDefaultPolicyVersion",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:UpdateRole",
+                ],
+                "Resource": [_sub(own_role), _sub(own_boundary)],
+            },
+            {
+                "Sid": "StateSurvives",
+                "Effect": "Deny",
+                "Action": [
+                    "s3:DeleteBucket",
+                    "s3:DeleteBucketPolicy",
+                    "s3:PutBucketPolicy",
+                    "s3:PutBucketVersioning",
+                    "s3:PutLifecycleConfiguration",
+                ],
+                "Resource": _sub(state_buckets),
+            },
+        ],
+    }
 
 
 def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Mapping[str, str]) -> dict[str, Any]:
@@ -105,9 +143,17 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
     # A wildcard ref ('environment:*') needs StringLike; an exact one stays StringEquals.
     operator = "StringLike" if "*" in subject else "StringEquals"
     condition.setdefault(operator, {})[f"{GITHUB_OIDC_HOST}:sub"] = subject
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-        "Principal": {"Federated": {"Ref": "GitHubOidcProvider"}}, "Condition": condition}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": {"Ref": "GitHubOidcProvider"}},
+                "Condition": condition,
+            }
+        ],
+    }
     bucket = _sub(names.state_bucket_prefix + "-${AWS::AccountId}-${AWS::Region}")
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -115,18 +161,27 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
         "Conditions": {"IamRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, iam_region]}},
         "Resources": {
             "GitHubOidcProvider": {
-                "Type": "AWS::IAM::OIDCProvider", "Condition": "IamRegion",
-                "Properties": {"Url": GITHUB_OIDC_URL, "ClientIdList": ["sts.amazonaws.com"],
-                               "ThumbprintList": list(GITHUB_THUMBPRINTS), "Tags": _tags(tags)},
+                "Type": "AWS::IAM::OIDCProvider",
+                "Condition": "IamRegion",
+                "Properties": {
+                    "Url": GITHUB_OIDC_URL,
+                    "ClientIdList": ["sts.amazonaws.com"],
+                    "ThumbprintList": list(GITHUB_THUMBPRINTS),
+                    "Tags": _tags(tags),
+                },
             },
             "DeployBoundary": {
-                "Type": "AWS::IAM::ManagedPolicy", "Condition": "IamRegion",
-                "Properties": {"ManagedPolicyName": names.boundary_policy,
-                               "Description": "Ceiling for the Pulumi deploy role",
-                               "PolicyDocument": boundary_document(names)},
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Condition": "IamRegion",
+                "Properties": {
+                    "ManagedPolicyName": names.boundary_policy,
+                    "Description": "Ceiling for the Pulumi deploy role",
+                    "PolicyDocument": boundary_document(names),
+                },
             },
             "DeployRole": {
-                "Type": "AWS::IAM::Role", "Condition": "IamRegion",
+                "Type": "AWS::IAM::Role",
+                "Condition": "IamRegion",
                 "Properties": {
                     "RoleName": names.deploy_role,
                     "Description": f"Assumed by {config.github_repository} CI to run pulumi up",
@@ -142,29 +197,56 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
             "StateBucket": {
                 "Type": "AWS::S3::Bucket",
                 # Every environment's state: kept when the stack, the instance or the account's OU goes away.
-                "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
                 "Properties": {
                     "BucketName": bucket,
                     "VersioningConfiguration": {"Status": "Enabled"},
-                    "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]},
-                    "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                                       "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+                        ]
+                    },
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
                     "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                    "LifecycleConfiguration": {"Rules": [{
-                        "Id": "expire-old-state-versions", "Status": "Enabled",
-                        "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_STATE_DAYS}}]},
+                    "LifecycleConfiguration": {
+                        "Rules": [
+                            {
+                                "Id": "expire-old-state-versions",
+                                "Status": "Enabled",
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_STATE_DAYS},
+                            }
+                        ]
+                    },
                     "Tags": _tags(tags),
                 },
             },
             "StateBucketPolicy": {
                 "Type": "AWS::S3::BucketPolicy",
-                "Properties": {"Bucket": {"Ref": "StateBucket"}, "PolicyDocument": {
-                    "Version": "2012-10-17", "Statement": [{
-                        "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                        "Resource": [_sub("arn:${AWS::Partition}:s3:::${StateBucket}"),
-                                     _sub("arn:${AWS::Partition}:s3:::${StateBucket}/*")],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+                "Properties": {
+                    "Bucket": {"Ref": "StateBucket"},
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "TlsOnly",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [
+                                    _sub("arn:${AWS::Partition}:s3:::${StateBucket}"),
+                                    _sub("arn:${AWS::Partition}:s3:::${StateBucket}/*"),
+                                ],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    },
+                },
             },
         },
         "Outputs": {
@@ -178,8 +260,8 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
 class AccountBootstrapArgs:
     identity: StackIdentity
     config: BootstrapConfig
-    ou_ids: Mapping[str, pulumi.Input[str]]                    # every OU to bootstrap, by name
-    accounts_by_ou: Mapping[str, Sequence[pulumi.Resource]]    # registered before their OU's instance
+    ou_ids: Mapping[str, pulumi.Input[str]]  # every OU to bootstrap, by name
+    accounts_by_ou: Mapping[str, Sequence[pulumi.Resource]]  # registered before their OU's instance
 
 
 class AccountBootstrap(pulumi.ComponentResource):
@@ -200,27 +282,34 @@ class AccountBootstrap(pulumi.ComponentResource):
             permission_model="SERVICE_MANAGED",
             # Auto-deployment: a new or moved account is bootstrapped by CloudFormation, without a pulumi up.
             auto_deployment=aws.cloudformation.StackSetAutoDeploymentArgs(
-                enabled=True, retain_stacks_on_account_removal=True),
+                enabled=True, retain_stacks_on_account_removal=True
+            ),
             capabilities=["CAPABILITY_NAMED_IAM"],
             template_body=json.dumps(template, sort_keys=True),
             managed_execution=aws.cloudformation.StackSetManagedExecutionArgs(active=True),
             operation_preferences=aws.cloudformation.StackSetOperationPreferencesArgs(
-                failure_tolerance_count=0, max_concurrent_percentage=25, region_concurrency_type="SEQUENTIAL"),
+                failure_tolerance_count=0, max_concurrent_percentage=25, region_concurrency_type="SEQUENTIAL"
+            ),
             # Stack-level tags are in every CreateStack request (scp-request-time-tags.md).
             tags=ident.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=ident.protected,
-                                        # AWS fills in its service-managed role; it is not ours to change.
-                                        ignore_changes=["administrationRoleArn"]))
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=ident.protected,
+                # AWS fills in its service-managed role; it is not ours to change.
+                ignore_changes=["administrationRoleArn"],
+            ),
+        )
         for ou, ou_id in sorted(args.ou_ids.items()):
             for region in cfg.regions:
                 aws.cloudformation.StackSetInstance(
                     f"bootstrap-{ou}-{region}",
                     stack_set_name=stack_set.name,
                     deployment_targets=aws.cloudformation.StackSetInstanceDeploymentTargetsArgs(
-                        organizational_unit_ids=[ou_id]),
+                        organizational_unit_ids=[ou_id]
+                    ),
                     stack_set_instance_region=region,
                     retain_stack=True,  # deleting the instance must never delete the state bucket's stack
-                    opts=pulumi.ResourceOptions(parent=stack_set,
-                                                depends_on=list(args.accounts_by_ou.get(ou, ()))))
+                    opts=pulumi.ResourceOptions(parent=stack_set, depends_on=list(args.accounts_by_ou.get(ou, ()))),
+                )
         self.stack_set_name = stack_set.name
         self.register_outputs({"stack_set_name": self.stack_set_name})

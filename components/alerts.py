@@ -4,6 +4,7 @@ Field report: ``ecs-circuit-breaker-rollback.md`` ("ECS retries silently when
 tasks fail during deployment ... this can go unnoticed": alarm on task health
 and on service deployment events).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,12 @@ from stack_config.services import AlertsConfig
 DEPLOYMENT_EVENTS = {
     "source": ["aws.ecs"],
     "detail-type": ["ECS Deployment State Change"],
-    "detail": {"$or": [
-        {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
-        {"reason": [{"wildcard": "*rolling back*"}]},
-    ]},
+    "detail": {
+        "$or": [
+            {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+            {"reason": [{"wildcard": "*rolling back*"}]},
+        ]
+    },
 }
 
 
@@ -58,57 +61,106 @@ class Alerts(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
         # A customer-managed key: the AWS-managed aws/sns key's policy cannot let EventBridge or CloudWatch
         # encrypt, so their messages to a topic under it would be dropped.
-        key = aws.kms.Key("alerts", description=f"{ident.label('alerts')}: SNS alert topic encryption",
-                          enable_key_rotation=True, deletion_window_in_days=30,
-                          policy=account.apply(self._key_policy), opts=child)
-        topic = aws.sns.Topic("alerts", name=ident.name("aws:sns/topic:Topic", "platform-alerts"),
-                              kms_master_key_id=key.arn, opts=child)
+        key = aws.kms.Key(
+            "alerts",
+            description=f"{ident.label('alerts')}: SNS alert topic encryption",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=account.apply(self._key_policy),
+            opts=child,
+        )
+        topic = aws.sns.Topic(
+            "alerts", name=ident.name("aws:sns/topic:Topic", "platform-alerts"), kms_master_key_id=key.arn, opts=child
+        )
         for index, email in enumerate(args.config.emails):
-            aws.sns.TopicSubscription(f"email-{index}", topic=topic.arn, protocol="email", endpoint=email,
-                                      opts=child)
+            aws.sns.TopicSubscription(f"email-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
         rule_arn: pulumi.Output[str] | None = None
         if args.ecs_cluster_arn is not None:
             rule = aws.cloudwatch.EventRule(
-                "ecs-deployments", name=ident.name("aws:cloudwatch/eventRule:EventRule", "ecs-deploy-failures"),
+                "ecs-deployments",
+                name=ident.name("aws:cloudwatch/eventRule:EventRule", "ecs-deploy-failures"),
                 description="ECS deployments that failed or rolled back",
                 event_pattern=pulumi.Output.from_input(args.ecs_cluster_arn).apply(deployment_event_pattern),
-                opts=child)
+                opts=child,
+            )
             aws.cloudwatch.EventTarget(
-                "ecs-deployments", rule=rule.name, arn=topic.arn,
+                "ecs-deployments",
+                rule=rule.name,
+                arn=topic.arn,
                 input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                    input_paths={"service": "$.resources[0]", "event": "$.detail.eventName",
-                                 "reason": "$.detail.reason", "deployment": "$.detail.deploymentId"},
-                    input_template='"<event> on <service> (deployment <deployment>): <reason>"'),
-                opts=child)
+                    input_paths={
+                        "service": "$.resources[0]",
+                        "event": "$.detail.eventName",
+                        "reason": "$.detail.reason",
+                        "deployment": "$.detail.deploymentId",
+                    },
+                    input_template='"<event> on <service> (deployment <deployment>): <reason>"',
+                ),
+                opts=child,
+            )
             rule_arn = rule.arn
-        aws.sns.TopicPolicy("alerts", arn=topic.arn, policy=pulumi.Output.all(
-            topic.arn, account, rule_arn).apply(lambda parts: self._topic_policy(*parts)), opts=child)
+        aws.sns.TopicPolicy(
+            "alerts",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, account, rule_arn).apply(lambda parts: self._topic_policy(*parts)),
+            opts=child,
+        )
         self.topic_arn = topic.arn
         self.register_outputs({"topic_arn": self.topic_arn})
 
     @staticmethod
     def _key_policy(account: str) -> str:
-        return json.dumps({"Version": "2012-10-17", "Statement": [
-            # The account administers the key through IAM, as for every other key (no lock-out).
-            {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-             "Action": "kms:*", "Resource": "*"},
-            # In a key policy "*" is the key itself. Only this account's alarms and rules may use it.
-            {"Sid": "AlertSourcesEncrypt", "Effect": "Allow",
-             "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-             "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
-        ]}, sort_keys=True)
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    # The account administers the key through IAM, as for every other key (no lock-out).
+                    {
+                        "Sid": "AccountAdministers",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    # In a key policy "*" is the key itself. Only this account's alarms and rules may use it.
+                    {
+                        "Sid": "AlertSourcesEncrypt",
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                    },
+                ],
+            },
+            sort_keys=True,
+        )
 
     @staticmethod
     def _topic_policy(topic_arn: str, account: str, rule_arn: str | None) -> str:
         """Who may publish to THIS topic: this account's alarms and, when there is one, the deployment rule."""
-        statements = [{"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
-                       "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
-                       "Resource": topic_arn,
-                       "Condition": {"StringEquals": {"aws:SourceAccount": account},
-                                     "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:*:{account}:alarm:*"}}}]
+        statements = [
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:*:{account}:alarm:*"},
+                },
+            }
+        ]
         if rule_arn is not None:
-            statements.append({"Sid": "EcsDeploymentRulePublishes", "Effect": "Allow",
-                               "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
-                               "Resource": topic_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}})
+            statements.append(
+                {
+                    "Sid": "EcsDeploymentRulePublishes",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": topic_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                }
+            )
         return iam.document(*statements)

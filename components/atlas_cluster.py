@@ -15,10 +15,11 @@ The provider's API keys are never in config or code: ``pulumi up`` reads them fr
 ``MONGODB_ATLAS_PUBLIC_KEY`` / ``MONGODB_ATLAS_PRIVATE_KEY`` (or secret config
 ``mongodbatlas:publicKey`` / ``mongodbatlas:privateKey``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -47,17 +48,24 @@ class AtlasClusterArgs:
 def region_config(config: AtlasConfig, region: str) -> atlas.AdvancedClusterReplicationSpecRegionConfigArgs:
     provisioned = config.disk_iops is not None
     return atlas.AdvancedClusterReplicationSpecRegionConfigArgs(
-        provider_name=PROVIDER, region_name=region, priority=7,
+        provider_name=PROVIDER,
+        region_name=region,
+        priority=7,
         electable_specs=atlas.AdvancedClusterReplicationSpecRegionConfigElectableSpecsArgs(
-            instance_size=config.instance_size, node_count=config.nodes_per_shard,
-            disk_iops=config.disk_iops, ebs_volume_type="PROVISIONED" if provisioned else None),
+            instance_size=config.instance_size,
+            node_count=config.nodes_per_shard,
+            disk_iops=config.disk_iops,
+            ebs_volume_type="PROVISIONED" if provisioned else None,
+        ),
         auto_scaling=atlas.AdvancedClusterReplicationSpecRegionConfigAutoScalingArgs(
             compute_enabled=config.compute_autoscaling,
             compute_scale_down_enabled=config.compute_autoscaling,
             compute_min_instance_size=config.instance_size if config.compute_autoscaling else None,
             compute_max_instance_size=config.compute_max_instance_size if config.compute_autoscaling else None,
             # Storage growth never hurt anyone: running out of disk does.
-            disk_gb_enabled=True))
+            disk_gb_enabled=True,
+        ),
+    )
 
 
 def connection_uri(srv: str, database: str) -> str:
@@ -91,63 +99,107 @@ class AtlasCluster(pulumi.ComponentResource):
         sharded = cfg.shards > 1
 
         project = atlas.Project(
-            "documents", name=cfg.project_name or ident.name("mongodbatlas:index/project:Project", "documents"),
-            org_id=cfg.org_id, with_default_alerts_settings=True, tags=ident.tags, opts=child)
+            "documents",
+            name=cfg.project_name or ident.name("mongodbatlas:index/project:Project", "documents"),
+            org_id=cfg.org_id,
+            with_default_alerts_settings=True,
+            tags=ident.tags,
+            opts=child,
+        )
         for index, cidr in enumerate(cfg.access_list):
             # Non-prod only (the loader refuses it in prod, and 0.0.0.0/0 everywhere): an operator's VPN range.
-            atlas.ProjectIpAccessList(f"documents-access-{index}", project_id=project.id, cidr_block=cidr,
-                                      comment="operator access outside PrivateLink (non-prod)", opts=child)
+            atlas.ProjectIpAccessList(
+                f"documents-access-{index}",
+                project_id=project.id,
+                cidr_block=cidr,
+                comment="operator access outside PrivateLink (non-prod)",
+                opts=child,
+            )
 
         endpoint, sg = self._private_link(args, project, region, child)
 
         cluster = atlas.AdvancedCluster(
-            "documents", project_id=project.id,
+            "documents",
+            project_id=project.id,
             name=ident.name("mongodbatlas:index/advancedCluster:AdvancedCluster", "docs"),
             cluster_type="SHARDED" if sharded else "REPLICASET",
             mongo_db_major_version=cfg.mongo_db_major_version,
             # One replication spec per shard: the v2 schema's way to say "N shards".
-            replication_specs=[atlas.AdvancedClusterReplicationSpecArgs(region_configs=[region_config(cfg, region)])
-                               for _ in range(cfg.shards)],
-            backup_enabled=True, pit_enabled=cfg.pitr,
+            replication_specs=[
+                atlas.AdvancedClusterReplicationSpecArgs(region_configs=[region_config(cfg, region)])
+                for _ in range(cfg.shards)
+            ],
+            backup_enabled=True,
+            pit_enabled=cfg.pitr,
             termination_protection_enabled=ident.protected,
             # Atlas always encrypts storage and snapshots; "NONE" means no *customer* key on top (KMS via
             # CloudProviderAccess is a later step, README).
             encryption_at_rest_provider="NONE",
             tags=ident.tags,
             # The private-endpoint connection strings exist only once the endpoint service is available.
-            opts=pulumi.ResourceOptions(parent=self, protect=ident.protected, depends_on=[endpoint]))
+            opts=pulumi.ResourceOptions(parent=self, protect=ident.protected, depends_on=[endpoint]),
+        )
 
         for index, role_arn in enumerate(args.client_role_arns):
             atlas.DatabaseUser(
-                f"documents-client-{index}", project_id=project.id, username=role_arn,
-                aws_iam_type="ROLE", auth_database_name="$external",
+                f"documents-client-{index}",
+                project_id=project.id,
+                username=role_arn,
+                aws_iam_type="ROLE",
+                auth_database_name="$external",
                 roles=[atlas.DatabaseUserRoleArgs(role_name="readWrite", database_name=args.database_name)],
-                scopes=[atlas.DatabaseUserScopeArgs(name=cluster.name, type="CLUSTER")], opts=child)
+                scopes=[atlas.DatabaseUserScopeArgs(name=cluster.name, type="CLUSTER")],
+                opts=child,
+            )
 
         self.project_id = project.id
         self.security_group_id = sg.id
         self.connection_uri = cluster.connection_strings.apply(
-            lambda strings: connection_uri(private_srv(strings, sharded), args.database_name))
+            lambda strings: connection_uri(private_srv(strings, sharded), args.database_name)
+        )
         self.register_outputs({"project_id": self.project_id, "security_group_id": self.security_group_id})
 
-    def _private_link(self, args: AtlasClusterArgs, project: atlas.Project, region: str,
-                      child: pulumi.ResourceOptions):
+    def _private_link(self, args: AtlasClusterArgs, project: atlas.Project, region: str, child: pulumi.ResourceOptions):
         ident = args.identity
-        link = atlas.PrivateLinkEndpoint("documents", project_id=project.id, provider_name=PROVIDER, region=region,
-                                         opts=child)
+        link = atlas.PrivateLinkEndpoint(
+            "documents", project_id=project.id, provider_name=PROVIDER, region=region, opts=child
+        )
         sg = aws.ec2.SecurityGroup(
-            "atlas-endpoint", name=ident.name("aws:ec2/securityGroup:SecurityGroup", "atlas-endpoint"),
-            vpc_id=args.vpc_id, description="Atlas PrivateLink endpoint: the services' mongod/mongos ports",
-            tags={"Name": ident.label("atlas-endpoint")}, opts=child)
+            "atlas-endpoint",
+            name=ident.name("aws:ec2/securityGroup:SecurityGroup", "atlas-endpoint"),
+            vpc_id=args.vpc_id,
+            description="Atlas PrivateLink endpoint: the services' mongod/mongos ports",
+            tags={"Name": ident.label("atlas-endpoint")},
+            opts=child,
+        )
         low, high = ENDPOINT_PORTS
-        admit_clients("atlas-endpoint", sg, args.client_security_group_ids, low, high,
-                      "Atlas over PrivateLink from a client service", child)
+        admit_clients(
+            "atlas-endpoint",
+            sg,
+            args.client_security_group_ids,
+            low,
+            high,
+            "Atlas over PrivateLink from a client service",
+            child,
+        )
         vpce = aws.ec2.VpcEndpoint(
-            "atlas", vpc_id=args.vpc_id, service_name=link.endpoint_service_name, vpc_endpoint_type="Interface",
-            subnet_ids=args.subnet_ids, security_group_ids=[sg.id],
+            "atlas",
+            vpc_id=args.vpc_id,
+            service_name=link.endpoint_service_name,
+            vpc_endpoint_type="Interface",
+            subnet_ids=args.subnet_ids,
+            security_group_ids=[sg.id],
             # Atlas publishes its own private-endpoint hostnames; AWS private DNS does not apply.
-            private_dns_enabled=False, tags={"Name": ident.label("atlas")}, opts=child)
+            private_dns_enabled=False,
+            tags={"Name": ident.label("atlas")},
+            opts=child,
+        )
         service = atlas.PrivateLinkEndpointService(
-            "documents", project_id=project.id, private_link_id=link.private_link_id, endpoint_service_id=vpce.id,
-            provider_name=PROVIDER, opts=child)
+            "documents",
+            project_id=project.id,
+            private_link_id=link.private_link_id,
+            endpoint_service_id=vpce.id,
+            provider_name=PROVIDER,
+            opts=child,
+        )
         return service, sg

@@ -6,10 +6,12 @@ Secrets never sit in plain config, code or logs: the value is a Pulumi secret,
 and only the client task roles may read it (a resource policy, so the grant
 lives next to the data, not in every service's role).
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -22,35 +24,48 @@ SECRET_TYPE = "aws:secretsmanager/secret:Secret"
 
 def contract_json(contract: Mapping[str, Any]) -> pulumi.Output[str]:
     """The contract as stable JSON (sorted keys): the same inputs never produce a new secret version."""
-    return pulumi.Output.secret(pulumi.Output.from_input(dict(contract)).apply(
-        lambda value: json.dumps(value, sort_keys=True)))
+    return pulumi.Output.secret(
+        pulumi.Output.from_input(dict(contract)).apply(lambda value: json.dumps(value, sort_keys=True))
+    )
 
 
 def reader_policy(role_arns: Sequence[str]) -> str:
-    return iam.document({
-        "Sid": "ClientServicesRead",
-        "Effect": "Allow",
-        "Principal": {"AWS": sorted(role_arns)},
-        "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-        # A resource policy's Resource is the secret it is attached to; "*" is how AWS spells "this secret".
-        "Resource": "*",
-    })
+    return iam.document(
+        {
+            "Sid": "ClientServicesRead",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(role_arns)},
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            # A resource policy's Resource is the secret it is attached to; "*" is how AWS spells "this secret".
+            "Resource": "*",
+        }
+    )
 
 
-def connection_secret(name: str, identity: StackIdentity, component: str, description: str,
-                      value: pulumi.Input[str], reader_role_arns: Sequence[pulumi.Input[str]],
-                      parent: pulumi.Resource, tags: Mapping[str, str] | None = None) -> aws.secretsmanager.Secret:
+def connection_secret(
+    name: str,
+    identity: StackIdentity,
+    component: str,
+    description: str,
+    value: pulumi.Input[str],
+    reader_role_arns: Sequence[pulumi.Input[str]],
+    parent: pulumi.Resource,
+    tags: Mapping[str, str] | None = None,
+) -> aws.secretsmanager.Secret:
     """A secret named ``{context}-{stage}-{component}`` holding ``value``, readable by ``reader_role_arns``."""
     child = pulumi.ResourceOptions(parent=parent)
     secret = aws.secretsmanager.Secret(
-        name, name=identity.name(SECRET_TYPE, component), description=description,
+        name,
+        name=identity.name(SECRET_TYPE, component),
+        description=description,
         # Prod keeps a deleted secret restorable for the longest window AWS allows.
-        recovery_window_in_days=30 if identity.protected else 7, tags=dict(tags) if tags else None, opts=child)
-    aws.secretsmanager.SecretVersion(name, secret_id=secret.id, secret_string=pulumi.Output.secret(value),
-                                     opts=child)
+        recovery_window_in_days=30 if identity.protected else 7,
+        tags=dict(tags) if tags else None,
+        opts=child,
+    )
+    aws.secretsmanager.SecretVersion(name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child)
     if reader_role_arns:
         aws.secretsmanager.SecretPolicy(
-            name, secret_arn=secret.arn,
-            policy=pulumi.Output.all(*reader_role_arns).apply(reader_policy),
-            opts=child)
+            name, secret_arn=secret.arn, policy=pulumi.Output.all(*reader_role_arns).apply(reader_policy), opts=child
+        )
     return secret

@@ -18,11 +18,12 @@ migration tools do not accept DocumentDB as a source (``documentdb-to-mongodb-at
 so ``dual`` runs our own change-stream sync task on Fargate: TLS to DocumentDB on 27017,
 PrivateLink to Atlas, authenticated to Atlas by its task role.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -62,8 +63,12 @@ def documents_contract(cfg: DocumentStoreConfig, docdb_uri, atlas_uri) -> dict:
     if cfg.serves_from_atlas:
         contract = {"engine": "mongodb-atlas", "uri": atlas_uri, "authMechanism": "MONGODB-AWS"}
     else:
-        contract = {"engine": "documentdb", "uri": docdb_uri, "authMechanism": "SCRAM-SHA-1",
-                    "tlsCAFile": "global-bundle.pem"}
+        contract = {
+            "engine": "documentdb",
+            "uri": docdb_uri,
+            "authMechanism": "SCRAM-SHA-1",
+            "tlsCAFile": "global-bundle.pem",
+        }
     return {**contract, "database": cfg.database_name, "phase": cfg.phase, **CLIENT_TIMEOUTS}
 
 
@@ -87,40 +92,71 @@ class DocumentStore(pulumi.ComponentResource):
         sync_sg = sync_role = None
         if syncing:
             sync_sg = aws.ec2.SecurityGroup(
-                SYNC, name=ident.name("aws:ec2/securityGroup:SecurityGroup", SYNC), vpc_id=args.vpc_id,
-                description="DocumentDB -> Atlas sync task: no inbound", tags={"Name": ident.label(SYNC)},
-                opts=child)
+                SYNC,
+                name=ident.name("aws:ec2/securityGroup:SecurityGroup", SYNC),
+                vpc_id=args.vpc_id,
+                description="DocumentDB -> Atlas sync task: no inbound",
+                tags={"Name": ident.label(SYNC)},
+                opts=child,
+            )
             sync_role = aws.iam.Role(
-                f"{SYNC}-task", name=ident.name("aws:iam/role:Role", f"{SYNC}-task"),
+                f"{SYNC}-task",
+                name=ident.name("aws:iam/role:Role", f"{SYNC}-task"),
                 # No AWS permissions: the role is only its identity to Atlas (MONGODB-AWS signs with it).
-                assume_role_policy=iam.assume_role_policy("ecs-tasks.amazonaws.com"), opts=child)
+                assume_role_policy=iam.assume_role_policy("ecs-tasks.amazonaws.com"),
+                opts=child,
+            )
         clients = list(args.client_security_group_ids) + ([sync_sg.id] if sync_sg else [])
         atlas_roles = list(args.client_role_arns) + ([sync_role.arn] if sync_role else [])
 
         self.documentdb = self.atlas = None
         docdb_uri = None
         if cfg.has_documentdb:
-            self.documentdb = DocumentDb("documentdb", DocumentDbArgs(
-                identity=ident, config=cfg.documentdb, phase=cfg.phase, vpc_id=args.vpc_id,
-                subnet_ids=args.subnet_ids, client_security_group_ids=clients), opts=child)
+            self.documentdb = DocumentDb(
+                "documentdb",
+                DocumentDbArgs(
+                    identity=ident,
+                    config=cfg.documentdb,
+                    phase=cfg.phase,
+                    vpc_id=args.vpc_id,
+                    subnet_ids=args.subnet_ids,
+                    client_security_group_ids=clients,
+                ),
+                opts=child,
+            )
             # The services' own user (readWrite on one database), created once from the master secret (runbook).
             password = random.RandomPassword("documentdb-app", length=40, special=False, opts=child)
             docdb_uri = pulumi.Output.all(self.documentdb.endpoint, password.result).apply(
-                lambda v: document_db.connection_uri(APP_USER, v[1], v[0], cfg.database_name))
+                lambda v: document_db.connection_uri(APP_USER, v[1], v[0], cfg.database_name)
+            )
         if cfg.has_atlas:
-            self.atlas = AtlasCluster("atlas", AtlasClusterArgs(
-                identity=ident, config=cfg.atlas, database_name=cfg.database_name, vpc_id=args.vpc_id,
-                subnet_ids=args.subnet_ids, client_security_group_ids=clients, client_role_arns=atlas_roles),
-                opts=child)
+            self.atlas = AtlasCluster(
+                "atlas",
+                AtlasClusterArgs(
+                    identity=ident,
+                    config=cfg.atlas,
+                    database_name=cfg.database_name,
+                    vpc_id=args.vpc_id,
+                    subnet_ids=args.subnet_ids,
+                    client_security_group_ids=clients,
+                    client_role_arns=atlas_roles,
+                ),
+                opts=child,
+            )
 
         contract = documents_contract(cfg, docdb_uri, self.atlas.connection_uri if self.atlas else None)
         self.served_by = contract["engine"]
         secret = connection_secret(
-            "documents-connection", ident, "documents-connection",
+            "documents-connection",
+            ident,
+            "documents-connection",
             "The services' document store: the value switches DocumentDB -> Atlas at cut-over",
-            contract_json(contract), args.client_role_arns, self,
+            contract_json(contract),
+            args.client_role_arns,
+            self,
             # Visible without reading the secret: which store the services are on right now.
-            tags={"served-by": self.served_by, "migration-phase": cfg.phase})
+            tags={"served-by": self.served_by, "migration-phase": cfg.phase},
+        )
 
         if syncing:
             self._sync_task(args, sync_sg, sync_role, child)
@@ -129,76 +165,139 @@ class DocumentStore(pulumi.ComponentResource):
         self.connection_secret_name = secret.name
         self.register_outputs({"phase": self.phase, "connection_secret_arn": self.connection_secret_arn})
 
-    def _sync_task(self, args: DocumentStoreArgs, sg: aws.ec2.SecurityGroup, task_role: aws.iam.Role,
-                   child: pulumi.ResourceOptions) -> None:
+    def _sync_task(
+        self, args: DocumentStoreArgs, sg: aws.ec2.SecurityGroup, task_role: aws.iam.Role, child: pulumi.ResourceOptions
+    ) -> None:
         """The change-stream sync (or the one-off dump/restore) as a Fargate task in the private subnets."""
         ident, cfg = args.identity, args.config
         sync, docdb, target = cfg.sync, self.documentdb, self.atlas
         low, high = ENDPOINT_PORTS
         for rule, port_from, port_to, peer, what in (
-                ("documentdb", document_db.PORT, document_db.PORT, docdb.security_group_id, "DocumentDB (TLS)"),
-                ("atlas", low, high, target.security_group_id, "Atlas over PrivateLink")):
+            ("documentdb", document_db.PORT, document_db.PORT, docdb.security_group_id, "DocumentDB (TLS)"),
+            ("atlas", low, high, target.security_group_id, "Atlas over PrivateLink"),
+        ):
             aws.vpc.SecurityGroupEgressRule(
-                f"{SYNC}-to-{rule}", security_group_id=sg.id, ip_protocol="tcp", from_port=port_from,
-                to_port=port_to, referenced_security_group_id=peer, description=f"sync task to {what}", opts=child)
+                f"{SYNC}-to-{rule}",
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port_from,
+                to_port=port_to,
+                referenced_security_group_id=peer,
+                description=f"sync task to {what}",
+                opts=child,
+            )
         # Image pulls, Secrets Manager and CloudWatch Logs through the NAT: HTTPS only.
-        aws.vpc.SecurityGroupEgressRule(f"{SYNC}-https", security_group_id=sg.id, ip_protocol="tcp",
-                                        from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
-                                        description="AWS APIs and the image registry over HTTPS", opts=child)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{SYNC}-https",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            description="AWS APIs and the image registry over HTTPS",
+            opts=child,
+        )
 
-        logs = aws.cloudwatch.LogGroup(SYNC, name=ident.path("ecs", SYNC), retention_in_days=SYNC_LOG_RETENTION_DAYS,
-                                       opts=child)
+        logs = aws.cloudwatch.LogGroup(
+            SYNC, name=ident.path("ecs", SYNC), retention_in_days=SYNC_LOG_RETENTION_DAYS, opts=child
+        )
         execution = aws.iam.Role(
-            f"{SYNC}-execution", name=ident.name("aws:iam/role:Role", f"{SYNC}-execution"),
-            assume_role_policy=iam.assume_role_policy("ecs-tasks.amazonaws.com"), opts=child)
-        aws.iam.RolePolicyAttachment(f"{SYNC}-execution", role=execution.name, policy_arn=TASK_EXECUTION_POLICY,
-                                     opts=child)
+            f"{SYNC}-execution",
+            name=ident.name("aws:iam/role:Role", f"{SYNC}-execution"),
+            assume_role_policy=iam.assume_role_policy("ecs-tasks.amazonaws.com"),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{SYNC}-execution", role=execution.name, policy_arn=TASK_EXECUTION_POLICY, opts=child
+        )
         aws.iam.RolePolicy(
-            f"{SYNC}-source-secret", role=execution.id,
-            policy=docdb.master_secret_arn.apply(lambda arn: iam.document(
-                iam.statement(["secretsmanager:GetSecretValue"], [arn]))), opts=child)
+            f"{SYNC}-source-secret",
+            role=execution.id,
+            policy=docdb.master_secret_arn.apply(
+                lambda arn: iam.document(iam.statement(["secretsmanager:GetSecretValue"], [arn]))
+            ),
+            opts=child,
+        )
 
-        container = pulumi.Output.all(docdb.endpoint, docdb.master_secret_arn, target.connection_uri,
-                                      logs.name).apply(lambda v: json.dumps([{
-            "name": SYNC, "image": sync.image, "essential": True,
-            "environment": sorted([
-                {"name": "SYNC_MODE", "value": sync.mode},
-                {"name": "SOURCE_HOST", "value": v[0]},
-                {"name": "SOURCE_PORT", "value": str(document_db.PORT)},
-                {"name": "SOURCE_TLS_CA_FILE", "value": "global-bundle.pem"},
-                {"name": "TARGET_URI", "value": v[2]},
-                {"name": "DATABASE", "value": cfg.database_name},
-            ], key=lambda e: e["name"]),
-            # The DocumentDB master credentials: change streams on every collection need them.
-            "secrets": [{"name": "SOURCE_USERNAME", "valueFrom": f"{v[1]}:username::"},
-                        {"name": "SOURCE_PASSWORD", "valueFrom": f"{v[1]}:password::"}],
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": v[3], "awslogs-region": ident.region, "awslogs-stream-prefix": SYNC}},
-            "readonlyRootFilesystem": True,
-        }], sort_keys=True))
+        container = pulumi.Output.all(docdb.endpoint, docdb.master_secret_arn, target.connection_uri, logs.name).apply(
+            lambda v: json.dumps(
+                [
+                    {
+                        "name": SYNC,
+                        "image": sync.image,
+                        "essential": True,
+                        "environment": sorted(
+                            [
+                                {"name": "SYNC_MODE", "value": sync.mode},
+                                {"name": "SOURCE_HOST", "value": v[0]},
+                                {"name": "SOURCE_PORT", "value": str(document_db.PORT)},
+                                {"name": "SOURCE_TLS_CA_FILE", "value": "global-bundle.pem"},
+                                {"name": "TARGET_URI", "value": v[2]},
+                                {"name": "DATABASE", "value": cfg.database_name},
+                            ],
+                            key=lambda e: e["name"],
+                        ),
+                        # The DocumentDB master credentials: change streams on every collection need them.
+                        "secrets": [
+                            {"name": "SOURCE_USERNAME", "valueFrom": f"{v[1]}:username::"},
+                            {"name": "SOURCE_PASSWORD", "valueFrom": f"{v[1]}:password::"},
+                        ],
+                        "logConfiguration": {
+                            "logDriver": "awslogs",
+                            "options": {
+                                "awslogs-group": v[3],
+                                "awslogs-region": ident.region,
+                                "awslogs-stream-prefix": SYNC,
+                            },
+                        },
+                        "readonlyRootFilesystem": True,
+                    }
+                ],
+                sort_keys=True,
+            )
+        )
         task = aws.ecs.TaskDefinition(
-            SYNC, family=ident.name("aws:ecs/taskDefinition:TaskDefinition", SYNC), cpu=str(sync.cpu),
-            memory=str(sync.memory), network_mode="awsvpc", requires_compatibilities=["FARGATE"],
-            execution_role_arn=execution.arn, task_role_arn=task_role.arn, container_definitions=container,
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
-                                                                       cpu_architecture="ARM64"),
-            opts=child)
+            SYNC,
+            family=ident.name("aws:ecs/taskDefinition:TaskDefinition", SYNC),
+            cpu=str(sync.cpu),
+            memory=str(sync.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            execution_role_arn=execution.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=container,
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="ARM64"
+            ),
+            opts=child,
+        )
         if sync.mode != "change-stream":
             return  # dump-restore runs once, in the write-freeze window: `aws ecs run-task` (runbook)
 
         cluster_arn = args.sync_cluster_arn
         if cluster_arn is None:
             cluster_arn = aws.ecs.Cluster(
-                SYNC, name=ident.name("aws:ecs/cluster:Cluster", SYNC),
-                settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")], opts=child).arn
+                SYNC,
+                name=ident.name("aws:ecs/cluster:Cluster", SYNC),
+                settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+                opts=child,
+            ).arn
         aws.ecs.Service(
-            SYNC, name=ident.name("aws:ecs/service:Service", SYNC), cluster=cluster_arn, task_definition=task.arn,
-            desired_count=1, launch_type="FARGATE",
+            SYNC,
+            name=ident.name("aws:ecs/service:Service", SYNC),
+            cluster=cluster_arn,
+            task_definition=task.arn,
+            desired_count=1,
+            launch_type="FARGATE",
             # Never two consumers of one change stream: stop the old task before the new one starts.
-            deployment_minimum_healthy_percent=0, deployment_maximum_percent=100,
+            deployment_minimum_healthy_percent=0,
+            deployment_maximum_percent=100,
             # Tells the ecs-prod-min-tasks policy this single task is deliberate (the only exemption it grants).
             tags={"workload": "singleton"},
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                subnets=args.subnet_ids, security_groups=[sg.id], assign_public_ip=False),
-            **ECS_SERVICE_TAGGING, opts=child)
+                subnets=args.subnet_ids, security_groups=[sg.id], assign_public_ip=False
+            ),
+            **ECS_SERVICE_TAGGING,
+            opts=child,
+        )

@@ -7,6 +7,7 @@ must live in us-east-1 and cannot have environment variables, so its settings
 are baked into the package as ``edge_settings.json`` at deploy time, and a new
 version is published on every change so both events always run the same code.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,9 +39,17 @@ class EdgeRouterArgs:
 
 def edge_settings(renderer_domain: str, renderer_token: str, token_header: str, spa_fallback: str) -> str:
     """The settings file baked into the package (the handler's contract: lambda_src/edge_router/handler.py)."""
-    return json.dumps({"renderer_domain": renderer_domain, "renderer_token": renderer_token,
-                       "token_header": token_header, "read_timeout": 30, "keepalive_timeout": 5,
-                       "spa_fallback": spa_fallback}, sort_keys=True)
+    return json.dumps(
+        {
+            "renderer_domain": renderer_domain,
+            "renderer_token": renderer_token,
+            "token_header": token_header,
+            "read_timeout": 30,
+            "keepalive_timeout": 5,
+            "spa_fallback": spa_fallback,
+        },
+        sort_keys=True,
+    )
 
 
 class EdgeRouter(pulumi.ComponentResource):
@@ -54,30 +63,65 @@ class EdgeRouter(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         function_name = ident.name("aws:lambda/function:Function", "edge-router")
 
-        role = aws.iam.Role("edge-router", name=ident.name("aws:iam/role:Role", "edge-router"),
-                            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                                "Effect": "Allow", "Action": "sts:AssumeRole",
-                                "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]}}]}),
-                            opts=child)
+        role = aws.iam.Role(
+            "edge-router",
+            name=ident.name("aws:iam/role:Role", "edge-router"),
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]},
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
-        aws.iam.RolePolicy("edge-router", role=role.id, opts=child, policy=account.apply(lambda acct: iam.document(
-            # Region "*" is deliberate: Lambda@Edge writes its logs in whichever region served the viewer,
-            # always under /aws/lambda/us-east-1.<function name>; the log group name is fixed, the region is not.
-            iam.statement(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                          [f"arn:aws:logs:*:{acct}:log-group:/aws/lambda/us-east-1.{function_name}:*"]))))
+        aws.iam.RolePolicy(
+            "edge-router",
+            role=role.id,
+            opts=child,
+            policy=account.apply(
+                lambda acct: iam.document(
+                    # Region "*" is deliberate: Lambda@Edge writes its logs in whichever region served the viewer,
+                    # always under /aws/lambda/us-east-1.<function name>; the log group name is fixed, the region is not.
+                    iam.statement(
+                        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                        [f"arn:aws:logs:*:{acct}:log-group:/aws/lambda/us-east-1.{function_name}:*"],
+                    )
+                )
+            ),
+        )
 
         settings = pulumi.Output.all(args.renderer_domain, args.renderer_token).apply(
-            lambda a: edge_settings(a[0], a[1], args.token_header, args.spa_fallback))
-        code = pulumi.Output.secret(settings).apply(lambda text: pulumi.AssetArchive({
-            **{f"edge_router/{f}": pulumi.FileAsset(str(SOURCE / f)) for f in SOURCE_FILES},
-            "edge_router/edge_settings.json": pulumi.StringAsset(text),
-        }))
+            lambda a: edge_settings(a[0], a[1], args.token_header, args.spa_fallback)
+        )
+        code = pulumi.Output.secret(settings).apply(
+            lambda text: pulumi.AssetArchive(
+                {
+                    **{f"edge_router/{f}": pulumi.FileAsset(str(SOURCE / f)) for f in SOURCE_FILES},
+                    "edge_router/edge_settings.json": pulumi.StringAsset(text),
+                }
+            )
+        )
         function = aws.lambda_.Function(
-            "edge-router", name=function_name, runtime="python3.12", handler=HANDLER, role=role.arn, code=code,
-            timeout=TIMEOUT_SECONDS, memory_size=MEMORY_MB, publish=True,
+            "edge-router",
+            name=function_name,
+            runtime="python3.12",
+            handler=HANDLER,
+            role=role.arn,
+            code=code,
+            timeout=TIMEOUT_SECONDS,
+            memory_size=MEMORY_MB,
+            publish=True,
             # CloudFront keeps replicas of old versions for hours after they are detached; deleting the
             # function on destroy fails until they drain, so the function outlives the stack by design.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
 
         self.qualified_arn = function.qualified_arn
         self.register_outputs({"qualified_arn": self.qualified_arn})

@@ -11,11 +11,13 @@ Prevents, in member accounts:
 Every document is minified and measured against the Organizations size limit before anything is
 registered: AWS would refuse an oversized SCP halfway through ``pulumi up``.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -59,14 +61,48 @@ EC2_CREATED_RESOURCES: tuple[str, ...] = ("arn:aws:ec2:*:*:instance/*", "arn:aws
 # Services whose APIs are global (served from us-east-1) or must stay callable from any region; the AWS
 # example region SCP exempts exactly these, or IAM, Organizations, Route 53 and CloudFront break.
 GLOBAL_ACTIONS: tuple[str, ...] = (
-    "a4b:*", "acm:*", "aws-marketplace-management:*", "aws-marketplace:*", "aws-portal:*", "budgets:*", "ce:*",
-    "chime:*", "cloudfront:*", "config:*", "cur:*", "directconnect:*", "ec2:DescribeRegions",
-    "ec2:DescribeTransitGateways", "ec2:DescribeVpnGateways", "fms:*", "globalaccelerator:*", "health:*", "iam:*",
-    "importexport:*", "kms:*", "mobileanalytics:*", "networkmanager:*", "organizations:*", "pricing:*",
-    "route53:*", "route53domains:*", "route53-recovery-cluster:*", "route53-recovery-control-config:*",
-    "route53-recovery-readiness:*", "s3:GetAccountPublic*", "s3:ListAllMyBuckets", "s3:ListMultiRegionAccessPoints",
-    "s3:PutAccountPublic*", "shield:*", "sts:*", "support:*", "trustedadvisor:*", "waf-regional:*", "waf:*",
-    "wafv2:*", "wellarchitected:*",
+    "a4b:*",
+    "acm:*",
+    "aws-marketplace-management:*",
+    "aws-marketplace:*",
+    "aws-portal:*",
+    "budgets:*",
+    "ce:*",
+    "chime:*",
+    "cloudfront:*",
+    "config:*",
+    "cur:*",
+    "directconnect:*",
+    "ec2:DescribeRegions",
+    "ec2:DescribeTransitGateways",
+    "ec2:DescribeVpnGateways",
+    "fms:*",
+    "globalaccelerator:*",
+    "health:*",
+    "iam:*",
+    "importexport:*",
+    "kms:*",
+    "mobileanalytics:*",
+    "networkmanager:*",
+    "organizations:*",
+    "pricing:*",
+    "route53:*",
+    "route53domains:*",
+    "route53-recovery-cluster:*",
+    "route53-recovery-control-config:*",
+    "route53-recovery-readiness:*",
+    "s3:GetAccountPublic*",
+    "s3:ListAllMyBuckets",
+    "s3:ListMultiRegionAccessPoints",
+    "s3:PutAccountPublic*",
+    "shield:*",
+    "sts:*",
+    "support:*",
+    "trustedadvisor:*",
+    "waf-regional:*",
+    "waf:*",
+    "wafv2:*",
+    "wellarchitected:*",
 )
 
 # Tag policy: where a non-compliant 'stage' value is refused outright, not only reported.
@@ -79,6 +115,7 @@ class GuardrailTooLarge(ValueError):
 
 # --- documents ---------------------------------------------------------------
 
+
 def _sid(*parts: str) -> str:
     return "".join(part.replace("-", " ").title().replace(" ", "") for part in parts)
 
@@ -89,34 +126,68 @@ def require_tags_document(tags: Sequence[str] = conventions.REQUIRED_TAGS) -> di
     statements = []
     for tag in tags:
         missing = {"Null": {f"aws:RequestTag/{tag}": "true"}}
-        statements.append({"Sid": _sid("DenyCreateWithout", tag), "Effect": "Deny",
-                           "Action": list(TAG_ON_CREATE_ACTIONS), "Resource": "*", "Condition": missing})
-        statements.append({"Sid": _sid("DenyEc2CreateWithout", tag), "Effect": "Deny",
-                           "Action": list(EC2_TAG_ON_CREATE_ACTIONS), "Resource": list(EC2_CREATED_RESOURCES),
-                           "Condition": missing})
+        statements.append(
+            {
+                "Sid": _sid("DenyCreateWithout", tag),
+                "Effect": "Deny",
+                "Action": list(TAG_ON_CREATE_ACTIONS),
+                "Resource": "*",
+                "Condition": missing,
+            }
+        )
+        statements.append(
+            {
+                "Sid": _sid("DenyEc2CreateWithout", tag),
+                "Effect": "Deny",
+                "Action": list(EC2_TAG_ON_CREATE_ACTIONS),
+                "Resource": list(EC2_CREATED_RESOURCES),
+                "Condition": missing,
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 def deny_leave_document() -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DenyLeaveOrganization", "Effect": "Deny", "Action": "organizations:LeaveOrganization",
-         "Resource": "*"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyLeaveOrganization",
+                "Effect": "Deny",
+                "Action": "organizations:LeaveOrganization",
+                "Resource": "*",
+            }
+        ],
+    }
 
 
 def region_allow_list_document(regions: Sequence[str]) -> dict[str, Any]:
     # Resource "*" with NotAction: everything regional, in any region not listed, is denied.
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DenyOutsideAllowedRegions", "Effect": "Deny", "NotAction": list(GLOBAL_ACTIONS), "Resource": "*",
-         "Condition": {"StringNotEquals": {"aws:RequestedRegion": sorted(regions)}}}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyOutsideAllowedRegions",
+                "Effect": "Deny",
+                "NotAction": list(GLOBAL_ACTIONS),
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": sorted(regions)}},
+            }
+        ],
+    }
 
 
 def stage_tag_policy_document(stages: Sequence[str] = conventions.STAGES) -> dict[str, Any]:
     """Tag policy: the key is spelled 'stage' exactly, and its value is one of the conventions' stages."""
-    return {"tags": {"stage": {
-        "tag_key": {"@@assign": "stage"},
-        "tag_value": {"@@assign": list(stages)},
-        "enforced_for": {"@@assign": list(TAG_POLICY_ENFORCED_FOR)},
-    }}}
+    return {
+        "tags": {
+            "stage": {
+                "tag_key": {"@@assign": "stage"},
+                "tag_value": {"@@assign": list(stages)},
+                "enforced_for": {"@@assign": list(TAG_POLICY_ENFORCED_FOR)},
+            }
+        }
+    }
 
 
 def render(name: str, document: Mapping[str, Any], policy_type: str) -> str:
@@ -124,15 +195,17 @@ def render(name: str, document: Mapping[str, Any], policy_type: str) -> str:
     text = json.dumps(document, separators=(",", ":"))
     limit = MAX_CHARACTERS[policy_type]
     if len(text) > limit:
-        raise GuardrailTooLarge(f"guardrail '{name}' ({policy_type}) is {len(text)} characters minified; "
-                                f"AWS Organizations allows {limit}. Split it or shorten its action lists.")
+        raise GuardrailTooLarge(
+            f"guardrail '{name}' ({policy_type}) is {len(text)} characters minified; "
+            f"AWS Organizations allows {limit}. Split it or shorten its action lists."
+        )
     return text
 
 
 @dataclass(frozen=True)
 class Guardrail:
-    key: str              # the config field that attaches it (guardrails.<key>)
-    component: str        # the name component: {context}-{stage}-<component>
+    key: str  # the config field that attaches it (guardrails.<key>)
+    component: str  # the name component: {context}-{stage}-<component>
     policy_type: str
     description: str
     document: dict[str, Any] = field(hash=False)
@@ -140,16 +213,30 @@ class Guardrail:
 
 def guardrails_for(config: GuardrailsConfig) -> list[Guardrail]:
     return [
-        Guardrail("require_tags", "require-tags", SERVICE_CONTROL_POLICY,
-                  "Deny creates whose request lacks a required tag (scp-request-time-tags.md)",
-                  require_tags_document()),
-        Guardrail("deny_leave", "deny-leave", SERVICE_CONTROL_POLICY,
-                  "Deny leaving the organization", deny_leave_document()),
-        Guardrail("region_allow_list", "region-allow-list", SERVICE_CONTROL_POLICY,
-                  f"Deny regional APIs outside {', '.join(sorted(config.allowed_regions))}",
-                  region_allow_list_document(config.allowed_regions)),
-        Guardrail("stage_tag_policy", "stage-tag-policy", TAG_POLICY,
-                  f"Tag 'stage' takes only {', '.join(conventions.STAGES)}", stage_tag_policy_document()),
+        Guardrail(
+            "require_tags",
+            "require-tags",
+            SERVICE_CONTROL_POLICY,
+            "Deny creates whose request lacks a required tag (scp-request-time-tags.md)",
+            require_tags_document(),
+        ),
+        Guardrail(
+            "deny_leave", "deny-leave", SERVICE_CONTROL_POLICY, "Deny leaving the organization", deny_leave_document()
+        ),
+        Guardrail(
+            "region_allow_list",
+            "region-allow-list",
+            SERVICE_CONTROL_POLICY,
+            f"Deny regional APIs outside {', '.join(sorted(config.allowed_regions))}",
+            region_allow_list_document(config.allowed_regions),
+        ),
+        Guardrail(
+            "stage_tag_policy",
+            "stage-tag-policy",
+            TAG_POLICY,
+            f"Tag 'stage' takes only {', '.join(conventions.STAGES)}",
+            stage_tag_policy_document(),
+        ),
     ]
 
 
@@ -159,6 +246,7 @@ def policy_types_used(config: GuardrailsConfig) -> list[str]:
 
 
 # --- component ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GuardrailsArgs:
@@ -183,12 +271,19 @@ class Guardrails(pulumi.ComponentResource):
             if not ous:
                 continue
             policy = aws.organizations.Policy(
-                rail.component, name=ident.name("aws:organizations/policy:Policy", rail.component),
-                type=rail.policy_type, description=rail.description, content=contents[rail.key],
-                opts=pulumi.ResourceOptions(parent=self))
+                rail.component,
+                name=ident.name("aws:organizations/policy:Policy", rail.component),
+                type=rail.policy_type,
+                description=rail.description,
+                content=contents[rail.key],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             self.policy_ids[rail.component] = policy.id
             for ou in ous:
                 aws.organizations.PolicyAttachment(
-                    f"{rail.component}-{ou}", policy_id=policy.id, target_id=args.ou_ids[ou],
-                    opts=pulumi.ResourceOptions(parent=policy))
+                    f"{rail.component}-{ou}",
+                    policy_id=policy.id,
+                    target_id=args.ou_ids[ou],
+                    opts=pulumi.ResourceOptions(parent=policy),
+                )
         self.register_outputs({"policy_ids": self.policy_ids})

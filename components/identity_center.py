@@ -6,10 +6,11 @@ ARN and identity store id (``organization.identityCenter`` in the config), the o
 this; the caller constructs ``IdentityCenter`` only when they are given, and the pack's
 ``identity-center-readiness`` policy refuses SSO resources without a well-formed instance.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -47,28 +48,45 @@ class IdentityCenter(pulumi.ComponentResource):
         attachments: dict[str, aws.ssoadmin.ManagedPolicyAttachment] = {}
         for ps in args.permission_sets:
             sets[ps.name] = aws.ssoadmin.PermissionSet(
-                ps.name, name=ident.name("aws:ssoadmin/permissionSet:PermissionSet", ps.name),
-                description=f"{ps.managed_policy} for {ps.session_hours}h", instance_arn=instance.instance_arn,
-                session_duration=f"PT{ps.session_hours}H", region=region, opts=pulumi.ResourceOptions(parent=self))
+                ps.name,
+                name=ident.name("aws:ssoadmin/permissionSet:PermissionSet", ps.name),
+                description=f"{ps.managed_policy} for {ps.session_hours}h",
+                instance_arn=instance.instance_arn,
+                session_duration=f"PT{ps.session_hours}H",
+                region=region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             attachments[ps.name] = aws.ssoadmin.ManagedPolicyAttachment(
-                ps.name, instance_arn=instance.instance_arn, permission_set_arn=sets[ps.name].arn,
-                managed_policy_arn=managed_policy_arn(ps.managed_policy), region=region,
-                opts=pulumi.ResourceOptions(parent=sets[ps.name]))
+                ps.name,
+                instance_arn=instance.instance_arn,
+                permission_set_arn=sets[ps.name].arn,
+                managed_policy_arn=managed_policy_arn(ps.managed_policy),
+                region=region,
+                opts=pulumi.ResourceOptions(parent=sets[ps.name]),
+            )
         self.group_ids = {}
         for group in args.groups:
             store_group = aws.identitystore.Group(
-                group.name, display_name=ident.name("aws:identitystore/group:Group", group.name),
+                group.name,
+                display_name=ident.name("aws:identitystore/group:Group", group.name),
                 description=f"{group.permission_set} on {', '.join(group.accounts) or 'no account yet'}",
-                identity_store_id=instance.identity_store_id, region=region,
-                opts=pulumi.ResourceOptions(parent=self))
+                identity_store_id=instance.identity_store_id,
+                region=region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             self.group_ids[group.name] = store_group.group_id
             for account in group.accounts:
                 aws.ssoadmin.AccountAssignment(
-                    f"{group.name}-{account}", instance_arn=instance.instance_arn,
+                    f"{group.name}-{account}",
+                    instance_arn=instance.instance_arn,
                     permission_set_arn=sets[group.permission_set].arn,
-                    principal_id=store_group.group_id, principal_type="GROUP",
-                    target_id=args.account_ids[account], target_type="AWS_ACCOUNT", region=region,
+                    principal_id=store_group.group_id,
+                    principal_type="GROUP",
+                    target_id=args.account_ids[account],
+                    target_type="AWS_ACCOUNT",
+                    region=region,
                     # Assigning provisions the permission set into the account: its policy must be attached first.
-                    opts=pulumi.ResourceOptions(parent=store_group, depends_on=[attachments[group.permission_set]]))
+                    opts=pulumi.ResourceOptions(parent=store_group, depends_on=[attachments[group.permission_set]]),
+                )
         self.permission_set_arns = {name: ps.arn for name, ps in sets.items()}
         self.register_outputs({"permission_set_arns": self.permission_set_arns, "group_ids": self.group_ids})

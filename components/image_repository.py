@@ -9,6 +9,7 @@ deployment: every image is referenced ``repo@sha256:...``) and
 ``docker-assets-in-ci-builds.md`` (the build needs a Docker daemon where
 ``pulumi up`` runs; Lambda rejects manifest lists).
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -16,8 +17,8 @@ import hashlib
 import json
 import os
 import pathlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -30,8 +31,15 @@ from stack_config.services import BuildSource, ImageRepositoriesConfig
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # The seed's list, split by what each action touches. GetAuthorizationToken is registry-wide.
-PUSH_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
-                "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+PUSH_ACTIONS = (
+    "ecr:PutImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
 PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 WRITE_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
 AUTH_ACTION = "ecr:GetAuthorizationToken"
@@ -58,13 +66,20 @@ def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) ->
     """
     context = (root / build.context).resolve()
     ignore_file = context / ".dockerignore"
-    ignored = [line.strip() for line in ignore_file.read_text().splitlines()
-               if line.strip() and not line.startswith("#")] if ignore_file.exists() else []
+    ignored = (
+        [line.strip() for line in ignore_file.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        if ignore_file.exists()
+        else []
+    )
     digest = hashlib.sha256(f"{build.dockerfile}\0{platform}\0".encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         relative = path.relative_to(context).as_posix()
-        if any(fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern)
-               or relative.startswith(pattern.rstrip("/") + "/") for pattern in ignored):
+        if any(
+            fnmatch.fnmatch(relative, pattern)
+            or fnmatch.fnmatch(path.name, pattern)
+            or relative.startswith(pattern.rstrip("/") + "/")
+            for pattern in ignored
+        ):
             continue
         digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
     return "ctx-" + digest.hexdigest()[:16]
@@ -72,15 +87,34 @@ def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) ->
 
 def lifecycle_policy(config: ImageRepositoriesConfig) -> str:
     """Untagged leftovers go after a few days; tagged images beyond the newest N go last."""
-    return json.dumps({"rules": [
-        {"rulePriority": 1, "description": f"expire untagged images after {config.untagged_expiry_days} days",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                       "countNumber": config.untagged_expiry_days},
-         "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": f"keep the newest {config.keep_images} images",
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": config.keep_images},
-         "action": {"type": "expire"}},
-    ]}, sort_keys=True)
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"expire untagged images after {config.untagged_expiry_days} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": config.untagged_expiry_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"keep the newest {config.keep_images} images",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": config.keep_images,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )
 
 
 def repository_policy(push_role_arn: str, pull_role_arns: Sequence[str], *, lambda_account: str | None = None) -> str:
@@ -94,18 +128,38 @@ def repository_policy(push_role_arn: str, pull_role_arns: Sequence[str], *, lamb
     readers = sorted({push_role_arn, *pull_role_arns})
     not_service = {"Bool": {"aws:PrincipalIsAWSService": "false"}}
     statements = [
-        {"Sid": "PushRoleWrites", "Effect": "Allow", "Principal": {"AWS": push_role_arn},
-         "Action": sorted(PUSH_ACTIONS)},
+        {
+            "Sid": "PushRoleWrites",
+            "Effect": "Allow",
+            "Principal": {"AWS": push_role_arn},
+            "Action": sorted(PUSH_ACTIONS),
+        },
         {"Sid": "ExecutionRolesPull", "Effect": "Allow", "Principal": {"AWS": readers}, "Action": sorted(PULL_ACTIONS)},
-        {"Sid": "NobodyElseWrites", "Effect": "Deny", "Principal": "*", "Action": sorted(WRITE_ACTIONS),
-         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": push_role_arn}, **not_service}},
-        {"Sid": "NobodyElsePulls", "Effect": "Deny", "Principal": "*", "Action": sorted(PULL_ACTIONS),
-         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": readers}, **not_service}},
+        {
+            "Sid": "NobodyElseWrites",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": sorted(WRITE_ACTIONS),
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": push_role_arn}, **not_service},
+        },
+        {
+            "Sid": "NobodyElsePulls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": sorted(PULL_ACTIONS),
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": readers}, **not_service},
+        },
     ]
     if lambda_account:
-        statements.append({"Sid": "LambdaPulls", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                           "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                           "Condition": {"StringEquals": {"aws:SourceAccount": lambda_account}}})
+        statements.append(
+            {
+                "Sid": "LambdaPulls",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Condition": {"StringEquals": {"aws:SourceAccount": lambda_account}},
+            }
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
@@ -142,7 +196,9 @@ class ImageRepository(pulumi.ComponentResource):
             image_tag_mutability=mutability,
             image_tag_mutability_exclusion_filters=[
                 aws.ecr.RepositoryImageTagMutabilityExclusionFilterArgs(filter=f, filter_type="WILDCARD")
-                for f in cfg.immutable_tag_exclusions] or None,
+                for f in cfg.immutable_tag_exclusions
+            ]
+            or None,
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
             # AES256 by default: images carry no secrets (those come from Secrets Manager at start) and the
             # repository policy below is the access control; KMS adds a key policy to keep in step and a KMS
@@ -151,8 +207,9 @@ class ImageRepository(pulumi.ComponentResource):
             force_delete=not ident.protected,
             opts=keep,
         )
-        aws.ecr.LifecyclePolicy(f"{self._prefix}-lifecycle", repository=repo.name, policy=lifecycle_policy(cfg),
-                                opts=child)
+        aws.ecr.LifecyclePolicy(
+            f"{self._prefix}-lifecycle", repository=repo.name, policy=lifecycle_policy(cfg), opts=child
+        )
 
         push_role = aws.iam.Role(
             f"{self._prefix}-push",
@@ -161,12 +218,19 @@ class ImageRepository(pulumi.ComponentResource):
             assume_role_policy=self._push_trust(args),
             opts=child,
         )
-        aws.iam.RolePolicy(f"{self._prefix}-push", role=push_role.id, policy=repo.arn.apply(lambda arn: iam.document(
-            iam.statement(PUSH_ACTIONS, arn, sid="PushThisRepository"),
-            # GetAuthorizationToken has no resource: it returns a token for the whole registry. The token alone
-            # grants nothing; the statement above and the repository policy decide what it can push.
-            iam.statement([AUTH_ACTION], "*", sid="RegistryLogin"),
-        )), opts=child)
+        aws.iam.RolePolicy(
+            f"{self._prefix}-push",
+            role=push_role.id,
+            policy=repo.arn.apply(
+                lambda arn: iam.document(
+                    iam.statement(PUSH_ACTIONS, arn, sid="PushThisRepository"),
+                    # GetAuthorizationToken has no resource: it returns a token for the whole registry. The token alone
+                    # grants nothing; the statement above and the repository policy decide what it can push.
+                    iam.statement([AUTH_ACTION], "*", sid="RegistryLogin"),
+                )
+            ),
+            opts=child,
+        )
 
         self._repo = repo
         self.repository_arn = repo.arn
@@ -174,36 +238,59 @@ class ImageRepository(pulumi.ComponentResource):
         self.repository_url = repo.repository_url
         self.push_role_arn = push_role.arn
         self.image_ref = self._image(args, repo, push_role) if args.build else pulumi.Output.from_input(args.digest)
-        self.register_outputs({"repository_url": self.repository_url, "image_ref": self.image_ref,
-                               "push_role_arn": self.push_role_arn})
+        self.register_outputs(
+            {"repository_url": self.repository_url, "image_ref": self.image_ref, "push_role_arn": self.push_role_arn}
+        )
 
     @staticmethod
     def _push_trust(args: ImageRepositoryArgs) -> pulumi.Input[str]:
         if args.config.push_principal_arns:
             principals: pulumi.Input[str | list[str]] = sorted(args.config.push_principal_arns)
-            return json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}]}, sort_keys=True)
+            return json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}],
+                },
+                sort_keys=True,
+            )
         # No CI principal configured: this account's principals whose own IAM policy allows the AssumeRole.
         account = aws.get_caller_identity_output().account_id
-        return account.apply(lambda acct: json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"}, "Action": "sts:AssumeRole"}]},
-            sort_keys=True))
+        return account.apply(
+            lambda acct: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                sort_keys=True,
+            )
+        )
 
-    def _image(self, args: ImageRepositoryArgs, repo: aws.ecr.Repository,
-               push_role: aws.iam.Role) -> pulumi.Output[str]:
+    def _image(
+        self, args: ImageRepositoryArgs, repo: aws.ecr.Repository, push_role: aws.iam.Role
+    ) -> pulumi.Output[str]:
         build = args.build
         assert build is not None
         ident = args.identity
         # The registry login is the push role's: the repository policy denies writes to anyone else.
         push_provider = aws.Provider(
-            f"{self._prefix}-ecr-push", region=ident.region,
-            assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=push_role.arn,
-                                                     session_name=f"{args.application}-image-push")],
+            f"{self._prefix}-ecr-push",
+            region=ident.region,
+            assume_roles=[
+                aws.ProviderAssumeRoleArgs(role_arn=push_role.arn, session_name=f"{args.application}-image-push")
+            ],
             default_tags=aws.ProviderDefaultTagsArgs(tags=ident.tags),
             allowed_account_ids=[args.account_id] if args.account_id else None,
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         token = aws.ecr.get_authorization_token_output(
-            registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=push_provider))
+            registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=push_provider)
+        )
         tag = context_tag(build, args.platform)
         image_args = dict(
             # Relative to the project (Pulumi runs the program there): the same inputs on every machine.
@@ -212,31 +299,48 @@ class ImageRepository(pulumi.ComponentResource):
             # One platform: the pushed digest is a plain image manifest, the one that will run.
             platforms=[docker_build.Platform(args.platform)],
             tags=[repo.repository_url.apply(lambda url: f"{url}:{tag}")],
-            registries=[docker_build.RegistryArgs(address=repo.repository_url.apply(lambda url: url.split("/")[0]),
-                                                  username=token.user_name, password=token.password)],
+            registries=[
+                docker_build.RegistryArgs(
+                    address=repo.repository_url.apply(lambda url: url.split("/")[0]),
+                    username=token.user_name,
+                    password=token.password,
+                )
+            ],
         )
         if args.lambda_compatible:
             # Lambda rejects image indexes. Docker media types and a single platform keep the result one
             # manifest; pulumi-docker-build 0.0.22 has no --provenance input (its exec path says
             # "TODO: --attest"), so BuildKit's default provenance attestation is off only when
             # BUILDX_NO_DEFAULT_ATTESTATIONS=1 is set where `pulumi up` runs (README).
-            image_args.update(push=False, exports=[docker_build.ExportArgs(
-                registry=docker_build.ExportRegistryArgs(oci_media_types=False))])
+            image_args.update(
+                push=False,
+                exports=[docker_build.ExportArgs(registry=docker_build.ExportRegistryArgs(oci_media_types=False))],
+            )
             if os.environ.get(NO_ATTESTATIONS_ENV) not in ("1", "true", "True"):
-                pulumi.log.warn(f"{args.application}: set {NO_ATTESTATIONS_ENV}=1 so BuildKit adds no provenance "
-                                f"index; Lambda rejects image indexes", resource=self)
+                pulumi.log.warn(
+                    f"{args.application}: set {NO_ATTESTATIONS_ENV}=1 so BuildKit adds no provenance "
+                    f"index; Lambda rejects image indexes",
+                    resource=self,
+                )
         else:
             image_args.update(push=True)
         image = docker_build.Image(
-            f"{self._prefix}-image", **image_args,
+            f"{self._prefix}-image",
+            **image_args,
             # The repository exists before the first push (the seed's "deploy the ECR stack first" gotcha).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo]),
+        )
         return pulumi.Output.all(repo.repository_url, image.digest).apply(lambda parts: f"{parts[0]}@{parts[1]}")
 
     def restrict_access(self, pull_role_arns: Sequence[pulumi.Input[str]]) -> aws.ecr.RepositoryPolicy:
         """The repository policy: the push role writes, the given (execution) roles pull, nobody else does either."""
         lambda_account = aws.get_caller_identity_output().account_id if self._args.lambda_compatible else None
         policy = pulumi.Output.all(self.push_role_arn, pulumi.Output.all(*pull_role_arns), lambda_account).apply(
-            lambda parts: repository_policy(parts[0], parts[1], lambda_account=parts[2]))
-        return aws.ecr.RepositoryPolicy(f"{self._prefix}-access", repository=self._repo.name, policy=policy,
-                                        opts=pulumi.ResourceOptions(parent=self))
+            lambda parts: repository_policy(parts[0], parts[1], lambda_account=parts[2])
+        )
+        return aws.ecr.RepositoryPolicy(
+            f"{self._prefix}-access",
+            repository=self._repo.name,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

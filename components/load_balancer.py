@@ -5,6 +5,7 @@ the load balancer only, each behind its own security group) and
 ``ecs-circuit-breaker-rollback.md`` (the ALB's target health is what the
 deployment alarms watch).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,37 +47,80 @@ class LoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         https = cfg.certificate_arn is not None
         port = 443 if https else 80
-        sg = aws.ec2.SecurityGroup("alb", name=ident.name("aws:ec2/securityGroup:SecurityGroup", "alb"),
-                                   description="Public load balancer", vpc_id=args.vpc_id,
-                                   tags={"Name": ident.label("alb")}, opts=child)
+        sg = aws.ec2.SecurityGroup(
+            "alb",
+            name=ident.name("aws:ec2/securityGroup:SecurityGroup", "alb"),
+            description="Public load balancer",
+            vpc_id=args.vpc_id,
+            tags={"Name": ident.label("alb")},
+            opts=child,
+        )
         listen_ports = [port] + ([80] if https else [])
         for listen in listen_ports:
             aws.vpc.SecurityGroupIngressRule(
-                f"alb-{listen}", security_group_id=sg.id, ip_protocol="tcp", from_port=listen, to_port=listen,
-                cidr_ipv4="0.0.0.0/0", description="the internet reaches the load balancer only", opts=child)
+                f"alb-{listen}",
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=listen,
+                to_port=listen,
+                cidr_ipv4="0.0.0.0/0",
+                description="the internet reaches the load balancer only",
+                opts=child,
+            )
         # Egress to each service is added by the service itself (its port, its security group only).
         alb = aws.lb.LoadBalancer(
-            "alb", name=ident.name("aws:lb/loadBalancer:LoadBalancer", "alb"), load_balancer_type="application",
-            internal=False, subnets=args.public_subnet_ids, security_groups=[sg.id],
-            drop_invalid_header_fields=True, idle_timeout=cfg.idle_timeout_seconds,
+            "alb",
+            name=ident.name("aws:lb/loadBalancer:LoadBalancer", "alb"),
+            load_balancer_type="application",
+            internal=False,
+            subnets=args.public_subnet_ids,
+            security_groups=[sg.id],
+            drop_invalid_header_fields=True,
+            idle_timeout=cfg.idle_timeout_seconds,
             # Deleting the prod entry point by accident takes every service offline and changes its DNS name.
             enable_deletion_protection=ident.protected,
-            opts=child)
-        not_found = aws.lb.ListenerDefaultActionArgs(type="fixed-response", fixed_response=(
-            aws.lb.ListenerDefaultActionFixedResponseArgs(content_type="text/plain", message_body="not found",
-                                                          status_code="404")))
+            opts=child,
+        )
+        not_found = aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response",
+            fixed_response=(
+                aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="text/plain", message_body="not found", status_code="404"
+                )
+            ),
+        )
         if https:
-            listener = aws.lb.Listener("https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS",
-                                       ssl_policy=TLS_POLICY, certificate_arn=cfg.certificate_arn,
-                                       default_actions=[not_found], opts=child)
-            aws.lb.Listener("http-redirect", load_balancer_arn=alb.arn, port=80, protocol="HTTP", default_actions=[
-                aws.lb.ListenerDefaultActionArgs(type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                    port="443", protocol="HTTPS", status_code="HTTP_301"))], opts=child)
+            listener = aws.lb.Listener(
+                "https",
+                load_balancer_arn=alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=cfg.certificate_arn,
+                default_actions=[not_found],
+                opts=child,
+            )
+            aws.lb.Listener(
+                "http-redirect",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            port="443", protocol="HTTPS", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                opts=child,
+            )
         else:
             # Plain HTTP: acceptable only where no real user data flows (dev, throw-away stacks); the config
             # loader refuses a prod stack without certificateArn.
-            listener = aws.lb.Listener("http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
-                                       default_actions=[not_found], opts=child)
+            listener = aws.lb.Listener(
+                "http", load_balancer_arn=alb.arn, port=80, protocol="HTTP", default_actions=[not_found], opts=child
+            )
         self.arn = alb.arn
         self.arn_suffix = alb.arn_suffix
         self.dns_name = alb.dns_name

@@ -10,6 +10,7 @@ Accounts are never closed by a ``pulumi destroy`` or a removed config line (``cl
 protected, retained): a closed account is unrecoverable after 90 days and is charged meanwhile.
 Environment stacks read the org stack's outputs through a ``StackReference`` (``read_org_account``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.account_bootstrap import AccountBootstrap, AccountBootstrapArgs, bootstrap_names
+from components.account_bootstrap import AccountBootstrap, AccountBootstrapArgs
 from components.account_mail import AccountMail, AccountMailArgs
 from components.guardrails import Guardrails, GuardrailsArgs, policy_types_used
 from components.identity_center import IdentityCenter, IdentityCenterArgs
@@ -51,12 +52,14 @@ class Organization(pulumi.ComponentResource):
         super().__init__("platform:organization:Organization", name, None, opts)
         ident, cfg = args.identity, args.config
         org = aws.organizations.Organization(
-            "organization", feature_set="ALL",
+            "organization",
+            feature_set="ALL",
             enabled_policy_types=policy_types_used(cfg.guardrails),
             # Trusted access, natively: the report's enableAWSServiceAccess custom resources are not needed.
             aws_service_access_principals=sorted(cfg.trusted_services),
             # Deleting the organization would orphan every account and guardrail.
-            opts=pulumi.ResourceOptions(parent=self, protect=True))
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
         self.organization = org
         self.organization_id = org.id
         self.root_id = org.roots.apply(lambda roots: roots[0].id)
@@ -65,31 +68,51 @@ class Organization(pulumi.ComponentResource):
         self.ou_ids = {}
         for ou in cfg.organizational_units:
             unit = aws.organizations.OrganizationalUnit(
-                ou.name, name=ou.name, parent_id=self.root_id,
-                opts=pulumi.ResourceOptions(parent=org, protect=ident.protected))
+                ou.name,
+                name=ou.name,
+                parent_id=self.root_id,
+                opts=pulumi.ResourceOptions(parent=org, protect=ident.protected),
+            )
             self.ou_ids[ou.name] = unit.id
 
         self.accounts, self.account_ids, self.accounts_by_ou = {}, {}, {}
         for spec in cfg.accounts:
             account = aws.organizations.Account(
-                spec.name, name=spec.name, email=cfg.email_for(spec.name), parent_id=self.ou_ids[spec.ou],
-                role_name=ACCOUNT_ACCESS_ROLE, iam_user_access_to_billing="DENY",
+                spec.name,
+                name=spec.name,
+                email=cfg.email_for(spec.name),
+                parent_id=self.ou_ids[spec.ou],
+                role_name=ACCOUNT_ACCESS_ROLE,
+                iam_user_access_to_billing="DENY",
                 close_on_deletion=False,  # removing it from config leaves the organization's books, not AWS
                 opts=pulumi.ResourceOptions(
-                    parent=org, protect=True, retain_on_delete=True,
+                    parent=org,
+                    protect=True,
+                    retain_on_delete=True,
                     # Create-only settings AWS never reads back: a diff on them would mean a replacement.
-                    ignore_changes=["roleName", "iamUserAccessToBilling"]))
+                    ignore_changes=["roleName", "iamUserAccessToBilling"],
+                ),
+            )
             aws.ssm.Parameter(
-                f"account-{spec.name}", name=ident.path("accounts", spec.name), type="String",
+                f"account-{spec.name}",
+                name=ident.path("accounts", spec.name),
+                type="String",
                 # An account id is no secret: insecure_value keeps it readable in diffs and reviews.
                 insecure_value=account.id,
                 description=f"Account id of {spec.name} ({cfg.email_for(spec.name)})",
-                opts=pulumi.ResourceOptions(parent=account))
+                opts=pulumi.ResourceOptions(parent=account),
+            )
             self.accounts[spec.name] = account
             self.account_ids[spec.name] = account.id
             self.accounts_by_ou.setdefault(spec.ou, []).append(account)
-        self.register_outputs({"organization_id": self.organization_id, "root_id": self.root_id,
-                               "ou_ids": self.ou_ids, "account_ids": self.account_ids})
+        self.register_outputs(
+            {
+                "organization_id": self.organization_id,
+                "root_id": self.root_id,
+                "ou_ids": self.ou_ids,
+                "account_ids": self.account_ids,
+            }
+        )
 
 
 def build_org_stack(identity: StackIdentity, config: OrganizationConfig, providers: AwsProviders) -> dict[str, Any]:
@@ -97,26 +120,43 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
 
     Returns the stack outputs environment stacks read (``read_org_account``).
     """
-    org = Organization("organization", OrganizationArgs(identity=identity, config=config),
-                       opts=providers.regional_opts())
+    org = Organization(
+        "organization", OrganizationArgs(identity=identity, config=config), opts=providers.regional_opts()
+    )
     # Policies and StackSets need the organization's policy types and trusted access enabled first (and only
     # that: guardrails must not wait minutes for account creation).
     after_org = providers.regional_opts(depends_on=[org.organization])
-    Guardrails("guardrails", GuardrailsArgs(identity=identity, config=config.guardrails, ou_ids=org.ou_ids),
-               opts=after_org)
+    Guardrails(
+        "guardrails", GuardrailsArgs(identity=identity, config=config.guardrails, ou_ids=org.ou_ids), opts=after_org
+    )
     if config.identity_center is not None:
-        IdentityCenter("identity-center", IdentityCenterArgs(
-            identity=identity, instance=config.identity_center, permission_sets=tuple(config.permission_sets),
-            groups=tuple(config.groups), account_ids=org.account_ids), opts=after_org)
+        IdentityCenter(
+            "identity-center",
+            IdentityCenterArgs(
+                identity=identity,
+                instance=config.identity_center,
+                permission_sets=tuple(config.permission_sets),
+                groups=tuple(config.groups),
+                account_ids=org.account_ids,
+            ),
+            opts=after_org,
+        )
     names = None
     if config.bootstrap is not None:
-        bootstrap = AccountBootstrap("account-bootstrap", AccountBootstrapArgs(
-            identity=identity, config=config.bootstrap, ou_ids=org.ou_ids, accounts_by_ou=org.accounts_by_ou),
-            opts=after_org)
+        bootstrap = AccountBootstrap(
+            "account-bootstrap",
+            AccountBootstrapArgs(
+                identity=identity, config=config.bootstrap, ou_ids=org.ou_ids, accounts_by_ou=org.accounts_by_ou
+            ),
+            opts=after_org,
+        )
         names = bootstrap.names
     if config.mail is not None:
-        AccountMail("account-mail", AccountMailArgs(identity=identity, domain=config.mail_domain, config=config.mail),
-                    opts=providers.regional_opts())
+        AccountMail(
+            "account-mail",
+            AccountMailArgs(identity=identity, domain=config.mail_domain, config=config.mail),
+            opts=providers.regional_opts(),
+        )
 
     def account_output(spec) -> pulumi.Output[dict[str, Any]]:
         def describe(account_id: str) -> dict[str, Any]:
@@ -125,6 +165,7 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
                 entry["deployRoleArn"] = names.deploy_role_arn(account_id)
                 entry["stateBucket"] = names.state_bucket(account_id, config.bootstrap.regions[0])
             return entry
+
         return org.account_ids[spec.name].apply(describe)
 
     return {
@@ -155,9 +196,13 @@ def read_org_account(org_stack: str, identity: StackIdentity) -> OrgAccount:
 
     def entry(accounts: dict[str, Any]) -> dict[str, Any]:
         if name not in (accounts or {}):
-            raise ValueError(f"aws-platform:orgStack '{org_stack}' has no account '{name}' "
-                             f"(it has: {', '.join(sorted(accounts or {})) or 'none'})")
+            raise ValueError(
+                f"aws-platform:orgStack '{org_stack}' has no account '{name}' "
+                f"(it has: {', '.join(sorted(accounts or {})) or 'none'})"
+            )
         return accounts[name]
 
     account = reference.require_output("accounts").apply(entry)
-    return OrgAccount(id=account.apply(lambda a: a["id"]), deploy_role_arn=account.apply(lambda a: a.get("deployRoleArn")))
+    return OrgAccount(
+        id=account.apply(lambda a: a["id"]), deploy_role_arn=account.apply(lambda a: a.get("deployRoleArn"))
+    )

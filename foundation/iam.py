@@ -1,15 +1,25 @@
 """IAM policy documents built as Python data, so every statement is visible in review and tests."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
-def statement(actions: Iterable[str] | str, resources: Iterable[str] | str, *, effect: str = "Allow",
-              sid: str | None = None, condition: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"Effect": effect,
-                            "Action": sorted(actions) if not isinstance(actions, str) else actions,
-                            "Resource": sorted(resources) if not isinstance(resources, str) else resources}
+def statement(
+    actions: Iterable[str] | str,
+    resources: Iterable[str] | str,
+    *,
+    effect: str = "Allow",
+    sid: str | None = None,
+    condition: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Effect": effect,
+        "Action": sorted(actions) if not isinstance(actions, str) else actions,
+        "Resource": sorted(resources) if not isinstance(resources, str) else resources,
+    }
     if sid:
         body = {"Sid": sid, **body}
     if condition:

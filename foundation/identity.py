@@ -1,4 +1,5 @@
 """Who a stack is (stage, context, owner, usage, stack, region) and the names and tags that follow."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ class StackIdentity:
 
     @property
     def tags(self) -> dict[str, str]:
-        return conventions.required_tags(stage=self.stage, context=self.context, owner=self.owner,
-                                         usage=self.usage, stack=self.stack)
+        return conventions.required_tags(
+            stage=self.stage, context=self.context, owner=self.owner, usage=self.usage, stack=self.stack
+        )
 
     def name(self, resource_type: str, component: str) -> str:
         """The convention's physical name for a resource of ``resource_type`` (cut to its service's limit)."""

@@ -7,6 +7,7 @@ provider merges ``default_tags`` into the request of every resource that has
 Two providers: the stack's region, and us-east-1 for what AWS only accepts
 there (Lambda@Edge, CloudFront certificates).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,9 +6,10 @@ from launch templates, ECS tasks) and the one type whose tags have no
 ``tags_all`` (``policies/taggable_types.json`` lists it). Components call these
 helpers; the pack's ``required-tags`` policy fails any resource that forgets.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pulumi_aws as aws
 
@@ -26,5 +27,7 @@ def autoscaling_group_tags(tags: Mapping[str, str]) -> list[aws.autoscaling.Grou
 
 def launch_template_tag_specifications(tags: Mapping[str, str]) -> list[aws.ec2.LaunchTemplateTagSpecificationArgs]:
     """Tag specifications so instances, volumes and ENIs carry the tags in their RunInstances request."""
-    return [aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(tags))
-            for kind in LAUNCHED_RESOURCE_TYPES]
+    return [
+        aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(tags))
+        for kind in LAUNCHED_RESOURCE_TYPES
+    ]

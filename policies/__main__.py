@@ -3,18 +3,22 @@
 Self-contained for ``pulumi policy publish``: it imports only the standard
 library, pulumi-policy, and the files in this folder.
 """
-from pulumi_policy import EnforcementLevel, PolicyPack
 
 import once_per_request
-
+from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import data_stores
 from rules.ecr import ecr_lifecycle, ecr_repository
-from rules.ecs import (ecs_circuit_breaker, ecs_health_check_port, ecs_image_by_digest, ecs_prod_task_count,
-                       ecs_service_ingress)
+from rules.ecs import (
+    ecs_circuit_breaker,
+    ecs_health_check_port,
+    ecs_image_by_digest,
+    ecs_prod_task_count,
+    ecs_service_ingress,
+)
 from rules.edge import cloudfront_tls, lambda_edge_placement, renderer_token, s3_private
+from rules.logs import log_retention
 from rules.naming import naming_convention
 from rules.organization import account_email_domain, identity_center_readiness, organization_policy_document
-from rules.logs import log_retention
 from rules.tagging import required_tags
 
 POLICIES = [

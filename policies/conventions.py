@@ -9,13 +9,14 @@ Field reports behind it: ``conventions-tagging-naming-validation.md`` (stages,
 usages, ``/{stage}/{context}/...`` parameters, validation before synthesis) and
 ``scp-request-time-tags.md`` (tags must be in the create request itself).
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 # --- stages and usages -------------------------------------------------------
 
@@ -24,12 +25,14 @@ USAGES: tuple[str, ...] = ("PRODUCTION", "EPHEMERAL", "POC")
 
 # Only dev and sandbox may run throw-away or experimental stacks; anything that
 # real users depend on is PRODUCTION (the report's WorkloadEnvValidator).
-ALLOWED_USAGES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "dev": USAGES,
-    "sandbox": USAGES,
-    "staging": ("PRODUCTION",),
-    "prod": ("PRODUCTION",),
-})
+ALLOWED_USAGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "dev": USAGES,
+        "sandbox": USAGES,
+        "staging": ("PRODUCTION",),
+        "prod": ("PRODUCTION",),
+    }
+)
 
 # Stages whose data and images must survive a mistaken `pulumi destroy`.
 PROTECTED_STAGES: frozenset[str] = frozenset({"prod"})
@@ -57,7 +60,7 @@ def stack_from_urn(urn: str) -> str:
     """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
     if not urn.startswith("urn:pulumi:") or "::" not in urn:
         raise ValueError(f"not a Pulumi URN: {urn!r}")
-    return urn[len("urn:pulumi:"):].split("::", 1)[0]
+    return urn[len("urn:pulumi:") :].split("::", 1)[0]
 
 
 # --- tags --------------------------------------------------------------------
@@ -92,8 +95,7 @@ def tag_problems(tags: Mapping[str, object] | None, *, stack: str) -> list[str]:
         problems.append(f"tag 'stage' is '{tags['stage']}' but stack '{stack}' is stage '{stage}'")
     usage = tags.get("usage")
     if usage and stage and usage not in ALLOWED_USAGES[stage]:
-        problems.append(
-            f"tag 'usage' is '{usage}' but stage '{stage}' allows only {', '.join(ALLOWED_USAGES[stage])}")
+        problems.append(f"tag 'usage' is '{usage}' but stage '{stage}' allows only {', '.join(ALLOWED_USAGES[stage])}")
     if tags.get("stack") and tags["stack"] != stack:
         problems.append(f"tag 'stack' is '{tags['stack']}' but the resource belongs to stack '{stack}'")
     if tags.get("managed-by") and tags["managed-by"] != MANAGED_BY:
@@ -122,63 +124,67 @@ class NameRule:
 # Length limits from each service's API reference. Types not listed here are
 # unnamed (VPCs, subnets, routes...) or named by a path (SSM parameters, log
 # groups), which have their own checks below.
-NAME_RULES: Mapping[str, NameRule] = MappingProxyType({
-    "aws:s3/bucket:Bucket": NameRule("bucket", 63),
-    "aws:iam/role:Role": NameRule("name", 64),
-    "aws:iam/policy:Policy": NameRule("name", 128),
-    "aws:iam/user:User": NameRule("name", 64),
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": NameRule("url", 255),
-    "aws:ecr/repository:Repository": NameRule("name", 256),
-    "aws:ecs/cluster:Cluster": NameRule("name", 255),
-    "aws:ecs/service:Service": NameRule("name", 255),
-    "aws:ecs/taskDefinition:TaskDefinition": NameRule("family", 255),
-    "aws:ecs/capacityProvider:CapacityProvider": NameRule("name", 255),
-    "aws:lb/loadBalancer:LoadBalancer": NameRule("name", 32),
-    "aws:lb/targetGroup:TargetGroup": NameRule("name", 32),
-    "aws:ec2/securityGroup:SecurityGroup": NameRule("name", 255),
-    "aws:ec2/launchTemplate:LaunchTemplate": NameRule("name", 128),
-    "aws:autoscaling/group:Group": NameRule("name", 255),
-    "aws:lambda/function:Function": NameRule("name", 64),
-    "aws:cloudfront/function:Function": NameRule("name", 64),
-    "aws:cloudfront/cachePolicy:CachePolicy": NameRule("name", 128),
-    "aws:cloudfront/originRequestPolicy:OriginRequestPolicy": NameRule("name", 128),
-    "aws:cloudfront/originAccessControl:OriginAccessControl": NameRule("name", 64),
-    "aws:apigatewayv2/api:Api": NameRule("name", 128),
-    "aws:sns/topic:Topic": NameRule("name", 256),
-    "aws:sqs/queue:Queue": NameRule("name", 80),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": NameRule("name", 255),
-    "aws:cloudwatch/eventRule:EventRule": NameRule("name", 64),
-    "aws:secretsmanager/secret:Secret": NameRule("name", 512),
-    "aws:kms/alias:Alias": NameRule("name", 256),
-    "aws:elasticache/serverlessCache:ServerlessCache": NameRule("name", 40),
-    "aws:elasticache/replicationGroup:ReplicationGroup": NameRule("replicationGroupId", 40),
-    "aws:elasticache/subnetGroup:SubnetGroup": NameRule("name", 255),
-    "aws:elasticache/user:User": NameRule("userId", 40),
-    "aws:elasticache/userGroup:UserGroup": NameRule("userGroupId", 40),
-    "mongodbatlas:index/project:Project": NameRule("name", 64),
-    # Atlas allows 64, but PrivateLink hostnames keep only the first 23 characters: beyond that, two
-    # clusters of one project could share a hostname prefix.
-    "mongodbatlas:index/advancedCluster:AdvancedCluster": NameRule("name", 23),
-    "aws:docdb/cluster:Cluster": NameRule("clusterIdentifier", 63),
-    "aws:docdb/clusterInstance:ClusterInstance": NameRule("identifier", 63),
-    "aws:docdb/subnetGroup:SubnetGroup": NameRule("name", 255),
-    "aws:docdb/clusterParameterGroup:ClusterParameterGroup": NameRule("name", 255),
-    "aws:appautoscaling/policy:Policy": NameRule("name", 255),
-    "aws:appautoscaling/scheduledAction:ScheduledAction": NameRule("name", 256),
-    "aws:iam/instanceProfile:InstanceProfile": NameRule("name", 128),
-    "aws:cloudformation/stackSet:StackSet": NameRule("name", 128),
-    "aws:organizations/policy:Policy": NameRule("name", 128),
-    "aws:ssoadmin/permissionSet:PermissionSet": NameRule("name", 32),
-    "aws:identitystore/group:Group": NameRule("displayName", 1024),
-    "aws:ses/receiptRuleSet:ReceiptRuleSet": NameRule("ruleSetName", 64),
-    "aws:ses/receiptRule:ReceiptRule": NameRule("name", 64),
-})
+NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
+    {
+        "aws:s3/bucket:Bucket": NameRule("bucket", 63),
+        "aws:iam/role:Role": NameRule("name", 64),
+        "aws:iam/policy:Policy": NameRule("name", 128),
+        "aws:iam/user:User": NameRule("name", 64),
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider": NameRule("url", 255),
+        "aws:ecr/repository:Repository": NameRule("name", 256),
+        "aws:ecs/cluster:Cluster": NameRule("name", 255),
+        "aws:ecs/service:Service": NameRule("name", 255),
+        "aws:ecs/taskDefinition:TaskDefinition": NameRule("family", 255),
+        "aws:ecs/capacityProvider:CapacityProvider": NameRule("name", 255),
+        "aws:lb/loadBalancer:LoadBalancer": NameRule("name", 32),
+        "aws:lb/targetGroup:TargetGroup": NameRule("name", 32),
+        "aws:ec2/securityGroup:SecurityGroup": NameRule("name", 255),
+        "aws:ec2/launchTemplate:LaunchTemplate": NameRule("name", 128),
+        "aws:autoscaling/group:Group": NameRule("name", 255),
+        "aws:lambda/function:Function": NameRule("name", 64),
+        "aws:cloudfront/function:Function": NameRule("name", 64),
+        "aws:cloudfront/cachePolicy:CachePolicy": NameRule("name", 128),
+        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy": NameRule("name", 128),
+        "aws:cloudfront/originAccessControl:OriginAccessControl": NameRule("name", 64),
+        "aws:apigatewayv2/api:Api": NameRule("name", 128),
+        "aws:sns/topic:Topic": NameRule("name", 256),
+        "aws:sqs/queue:Queue": NameRule("name", 80),
+        "aws:cloudwatch/metricAlarm:MetricAlarm": NameRule("name", 255),
+        "aws:cloudwatch/eventRule:EventRule": NameRule("name", 64),
+        "aws:secretsmanager/secret:Secret": NameRule("name", 512),
+        "aws:kms/alias:Alias": NameRule("name", 256),
+        "aws:elasticache/serverlessCache:ServerlessCache": NameRule("name", 40),
+        "aws:elasticache/replicationGroup:ReplicationGroup": NameRule("replicationGroupId", 40),
+        "aws:elasticache/subnetGroup:SubnetGroup": NameRule("name", 255),
+        "aws:elasticache/user:User": NameRule("userId", 40),
+        "aws:elasticache/userGroup:UserGroup": NameRule("userGroupId", 40),
+        "mongodbatlas:index/project:Project": NameRule("name", 64),
+        # Atlas allows 64, but PrivateLink hostnames keep only the first 23 characters: beyond that, two
+        # clusters of one project could share a hostname prefix.
+        "mongodbatlas:index/advancedCluster:AdvancedCluster": NameRule("name", 23),
+        "aws:docdb/cluster:Cluster": NameRule("clusterIdentifier", 63),
+        "aws:docdb/clusterInstance:ClusterInstance": NameRule("identifier", 63),
+        "aws:docdb/subnetGroup:SubnetGroup": NameRule("name", 255),
+        "aws:docdb/clusterParameterGroup:ClusterParameterGroup": NameRule("name", 255),
+        "aws:appautoscaling/policy:Policy": NameRule("name", 255),
+        "aws:appautoscaling/scheduledAction:ScheduledAction": NameRule("name", 256),
+        "aws:iam/instanceProfile:InstanceProfile": NameRule("name", 128),
+        "aws:cloudformation/stackSet:StackSet": NameRule("name", 128),
+        "aws:organizations/policy:Policy": NameRule("name", 128),
+        "aws:ssoadmin/permissionSet:PermissionSet": NameRule("name", 32),
+        "aws:identitystore/group:Group": NameRule("displayName", 1024),
+        "aws:ses/receiptRuleSet:ReceiptRuleSet": NameRule("ruleSetName", 64),
+        "aws:ses/receiptRule:ReceiptRule": NameRule("name", 64),
+    }
+)
 
 # Names that are paths rather than labels; the `{context}-{stage}` pair then sits in the path.
-PATH_NAMED: Mapping[str, str] = MappingProxyType({
-    "aws:ssm/parameter:Parameter": "name",
-    "aws:cloudwatch/logGroup:LogGroup": "name",
-})
+PATH_NAMED: Mapping[str, str] = MappingProxyType(
+    {
+        "aws:ssm/parameter:Parameter": "name",
+        "aws:cloudwatch/logGroup:LogGroup": "name",
+    }
+)
 
 
 def _short_hash(text: str) -> str:
@@ -196,16 +202,14 @@ def physical_name(context: str, stage: str, component: str, *, max_length: int =
         if not DNS_LABEL.match(value):
             raise ValueError(f"{field} {value!r} is not a lowercase DNS label ([a-z0-9-], at most 63)")
     if not _COMPONENT.match(component):
-        raise ValueError(
-            f"component {component!r} must be lowercase letters, digits and inner hyphens")
+        raise ValueError(f"component {component!r} must be lowercase letters, digits and inner hyphens")
     full = f"{context}-{stage}-{component}"
     if len(full) <= max_length:
         return full
     keep = max_length - HASH_LENGTH - 1
     prefix = f"{context}-{stage}-"
     if keep <= len(prefix):
-        raise ValueError(
-            f"'{prefix}' leaves no room for a component within the {max_length}-character limit")
+        raise ValueError(f"'{prefix}' leaves no room for a component within the {max_length}-character limit")
     return f"{full[:keep].rstrip('-')}-{_short_hash(full)}"
 
 
@@ -243,8 +247,11 @@ def path_problems(path: str, *, stage: str, context: str | None = None) -> list[
     if path.startswith("/aws/"):
         # Log groups AWS services name for us (/aws/lambda/<function>): the function name carries the convention.
         leaf = segments[-1]
-        return [] if re.search(rf"-{re.escape(stage)}-", leaf) else [
-            f"path '{path}' must end in a '{{context}}-{stage}-...' name"]
+        return (
+            []
+            if re.search(rf"-{re.escape(stage)}-", leaf)
+            else [f"path '{path}' must end in a '{{context}}-{stage}-...' name"]
+        )
     if len(segments) < 3 or segments[0] != stage or (context is not None and segments[1] != context):
         return [f"path '{path}' does not start with '/{stage}/{context or '{context}'}/'"]
     return []

@@ -13,15 +13,15 @@ still gets its own freshly deserialized, read-only view, exactly as before.
 Pinned to pulumi-policy 1.21.0; ``tests/policies/test_once_per_request.py``
 checks both the speed-up's premise and that verdicts are unchanged.
 """
+
 from __future__ import annotations
 
 import functools
 import threading
 from typing import Any
 
-from google.protobuf import json_format
-
 import pulumi_policy.policy as _policy
+from google.protobuf import json_format
 
 _state = threading.local()  # the servicer runs requests on a thread pool: one cache per thread
 
@@ -33,7 +33,7 @@ class _RequestScopedJsonFormat:
         return getattr(json_format, name)
 
     @staticmethod
-    def MessageToDict(message: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - protobuf's name
+    def MessageToDict(message: Any, *args: Any, **kwargs: Any) -> Any:
         memo = getattr(_state, "memo", None)
         if memo is None or args or kwargs:
             return json_format.MessageToDict(message, *args, **kwargs)

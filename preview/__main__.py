@@ -5,6 +5,7 @@ Pulumi's mocks, prints the resource tree, writes a deterministic snapshot, and
 runs the policy pack through its analyzer gRPC interface (exit 1 on any
 mandatory violation). Exit 3 when the program itself fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,9 @@ def render_violations(violations: list[policy_client.Violation]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m preview", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="dev")
-    parser.add_argument("--config", type=pathlib.Path, help="stack config file (default environments/Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--config", type=pathlib.Path, help="stack config file (default environments/Pulumi.<stack>.yaml)"
+    )
     parser.add_argument("--json", type=pathlib.Path, help="write the snapshot here")
     parser.add_argument("--program", type=pathlib.Path, default=program.PROGRAM)
     parser.add_argument("--policy-config", type=pathlib.Path, help="default policies/config/<stack>.json")
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run = program.run(args.stack, values, args.program)
-    except Exception:  # noqa: BLE001 - any program failure is reported, with its traceback, as exit 3
+    except Exception:
         traceback.print_exc()
         return EXIT_PROGRAM
     snapshot = run.snapshot()
@@ -95,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.no_policy:
         return EXIT_OK
-    file_config = (json.loads(args.policy_config.read_text()) if args.policy_config
-                   else policy_client.policy_config_for(args.stack))
+    file_config = (
+        json.loads(args.policy_config.read_text())
+        if args.policy_config
+        else policy_client.policy_config_for(args.stack)
+    )
     with policy_client.PolicyPack() as pack:
         violations = pack.check(snapshot, file_config)
     print(render_violations(violations))

@@ -5,6 +5,7 @@ the resource's URN, so the same program and config always produce the same
 snapshot, byte for byte. An invoke the mocks do not know fails loudly with its
 token: a silent ``None`` would hide a broken ``apply`` until ``pulumi up``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,24 +25,42 @@ def digest(*parts: str, length: int = 17) -> str:
 
 # Id prefixes AWS uses, so code that parses ids (or a reviewer reading the snapshot) sees real shapes.
 ID_PREFIXES = {
-    "aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-", "aws:ec2/securityGroup:SecurityGroup": "sg-",
-    "aws:ec2/internetGateway:InternetGateway": "igw-", "aws:ec2/natGateway:NatGateway": "nat-",
-    "aws:ec2/routeTable:RouteTable": "rtb-", "aws:ec2/eip:Eip": "eipalloc-", "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
-    "aws:ec2/flowLog:FlowLog": "fl-", "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
 }
 
 # Types whose AWS id is their name (what `pulumi import` takes), so `bucket=b.id` references read as names.
-ID_IS_NAME = {"aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:lambda/function:Function",
-              "aws:cloudwatch/logGroup:LogGroup", "aws:ssm/parameter:Parameter"}
+ID_IS_NAME = {
+    "aws:s3/bucket:Bucket",
+    "aws:iam/role:Role",
+    "aws:lambda/function:Function",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:ssm/parameter:Parameter",
+}
 
 # Services whose ARNs carry no region (and, for S3, no account).
 GLOBAL_SERVICES = {"iam", "organizations", "cloudfront", "route53", "s3"}
-ARN_SERVICE = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing",
-               "appautoscaling": "application-autoscaling", "apigatewayv2": "apigateway", "docdb": "rds",
-               "ssoadmin": "sso", "cloudformation": "cloudformation"}
+ARN_SERVICE = {
+    "cloudwatch": "logs",
+    "lb": "elasticloadbalancing",
+    "alb": "elasticloadbalancing",
+    "appautoscaling": "application-autoscaling",
+    "apigatewayv2": "apigateway",
+    "docdb": "rds",
+    "ssoadmin": "sso",
+    "cloudformation": "cloudformation",
+}
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
@@ -84,8 +103,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     @staticmethod
     def _physical_name(typ: str, name: str, inputs: dict) -> str:
-        for key in ("name", "bucket", "family", "clusterIdentifier", "identifier", "replicationGroupId",
-                    "functionName", "roleName"):
+        for key in (
+            "name",
+            "bucket",
+            "family",
+            "clusterIdentifier",
+            "identifier",
+            "replicationGroupId",
+            "functionName",
+            "roleName",
+        ):
             value = inputs.get(key)
             if isinstance(value, str) and value:
                 return value
@@ -126,24 +153,40 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ == "aws:ecr/repository:Repository":
             return {"repositoryUrl": f"{acct}.dkr.ecr.{region}.amazonaws.com/{physical}", "registryId": acct}
         if typ == "aws:s3/bucket:Bucket":
-            return {"bucket": physical, "bucketRegionalDomainName": f"{physical}.s3.{region}.amazonaws.com",
-                    "bucketDomainName": f"{physical}.s3.amazonaws.com"}
+            return {
+                "bucket": physical,
+                "bucketRegionalDomainName": f"{physical}.s3.{region}.amazonaws.com",
+                "bucketDomainName": f"{physical}.s3.amazonaws.com",
+            }
         if typ == "aws:lambda/function:Function":
-            return {"version": "1", "qualifiedArn": f"{arn}:1",
-                    "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+            return {
+                "version": "1",
+                "qualifiedArn": f"{arn}:1",
+                "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+            }
         if typ == "aws:ecs/taskDefinition:TaskDefinition":
             return {"revision": 1, "arnWithoutRevision": arn.rsplit(":", 1)[0]}
         if typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup"):
-            return {"arnSuffix": f"{'app' if 'loadBalancer' in typ else 'targetgroup'}/{physical}/{h[:16]}",
-                    "dnsName": f"{physical}-{h[:10]}.{region}.elb.amazonaws.com", "zoneId": "Z32O12XQLNTSW2"}
+            return {
+                "arnSuffix": f"{'app' if 'loadBalancer' in typ else 'targetgroup'}/{physical}/{h[:16]}",
+                "dnsName": f"{physical}-{h[:10]}.{region}.elb.amazonaws.com",
+                "zoneId": "Z32O12XQLNTSW2",
+            }
         if typ == "aws:cloudfront/distribution:Distribution":
             return {"domainName": f"d{h}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2", "status": "Deployed"}
         if typ == "aws:apigatewayv2/api:Api":
-            return {"apiEndpoint": f"https://{h[:10]}.execute-api.{region}.amazonaws.com",
-                    "executionArn": f"arn:aws:execute-api:{region}:{acct}:{h[:10]}"}
+            return {
+                "apiEndpoint": f"https://{h[:10]}.execute-api.{region}.amazonaws.com",
+                "executionArn": f"arn:aws:execute-api:{region}:{acct}:{h[:10]}",
+            }
         if typ == "aws:elasticache/serverlessCache:ServerlessCache":
-            host = f"{physical}-{h[:6]}.serverless.{region[:2]}{region.split('-')[1][0]}{region[-1]}.cache.amazonaws.com"
-            return {"endpoints": [{"address": host, "port": 6379}], "readerEndpoints": [{"address": host, "port": 6380}]}
+            host = (
+                f"{physical}-{h[:6]}.serverless.{region[:2]}{region.split('-')[1][0]}{region[-1]}.cache.amazonaws.com"
+            )
+            return {
+                "endpoints": [{"address": host, "port": 6379}],
+                "readerEndpoints": [{"address": host, "port": 6380}],
+            }
         if typ == "aws:elasticache/replicationGroup:ReplicationGroup":
             host = f"{physical}.{h[:6]}.{region[:2]}{region.split('-')[1][0]}{region[-1]}.cache.amazonaws.com"
             return {"primaryEndpointAddress": f"master.{host}", "readerEndpointAddress": f"replica.{host}"}
@@ -151,25 +194,38 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return self._atlas(typ, physical, inputs, region, h)
         if typ == "aws:docdb/cluster:Cluster":
             host = f"{physical}.cluster-{h}.{region}.docdb.amazonaws.com"
-            return {"endpoint": host, "readerEndpoint": host.replace(".cluster-", ".cluster-ro-"), "port": 27017,
-                    "masterUserSecrets": [{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:secret:rds!{h}",
-                                           "secretStatus": "active"}]}
+            return {
+                "endpoint": host,
+                "readerEndpoint": host.replace(".cluster-", ".cluster-ro-"),
+                "port": 27017,
+                "masterUserSecrets": [
+                    {"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:secret:rds!{h}", "secretStatus": "active"}
+                ],
+            }
         if typ == "aws:route53/record:Record":
             return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
         if typ == "aws:acm/certificate:Certificate":
             domains = [inputs.get("domainName", "example.com"), *(inputs.get("subjectAlternativeNames") or [])]
-            return {"domainValidationOptions": [
-                {"domainName": d, "resourceRecordName": f"_{digest(h, d, length=12)}.{d}.",
-                 "resourceRecordType": "CNAME", "resourceRecordValue": f"_{digest(d, h, length=12)}.acm-validations.aws."}
-                for d in domains]}
+            return {
+                "domainValidationOptions": [
+                    {
+                        "domainName": d,
+                        "resourceRecordName": f"_{digest(h, d, length=12)}.{d}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": f"_{digest(d, h, length=12)}.acm-validations.aws.",
+                    }
+                    for d in domains
+                ]
+            }
         if typ.startswith("docker-build:index:Image"):
             sha = hashlib.sha256(key.encode()).hexdigest()
             tags = inputs.get("tags") or [physical]
             return {"digest": f"sha256:{sha}", "ref": f"{str(tags[0]).split(':')[0]}@sha256:{sha}"}
         if typ == "random:index/randomPassword:RandomPassword":
             return {"result": f"offline-{h}"}
-        if typ.startswith(("aws:organizations/", "aws:ssoadmin/", "aws:identitystore/", "aws:ses/",
-                           "aws:cloudformation/stackSet")):
+        if typ.startswith(
+            ("aws:organizations/", "aws:ssoadmin/", "aws:identitystore/", "aws:ses/", "aws:cloudformation/stackSet")
+        ):
             return self._organization(typ, physical, inputs, region, h)
         return {}
 
@@ -181,21 +237,36 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"projectId": object_id, "created": "2026-01-01T00:00:00Z", "clusterCount": 1}
         if typ == "mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint":
             aws_region = str(inputs.get("region", region)).lower().replace("_", "-")
-            return {"privateLinkId": object_id, "status": "AVAILABLE",
-                    "endpointServiceName": f"com.amazonaws.vpce.{aws_region}.vpce-svc-{h[:17]}"}
+            return {
+                "privateLinkId": object_id,
+                "status": "AVAILABLE",
+                "endpointServiceName": f"com.amazonaws.vpce.{aws_region}.vpce-svc-{h[:17]}",
+            }
         if typ == "mongodbatlas:index/advancedCluster:AdvancedCluster":
             host = f"{physical}.{h[:5]}.mongodb.net"
             private = f"{physical}-pl-0.{h[:5]}.mongodb.net"
             sharded = inputs.get("clusterType") == "SHARDED"
-            return {"clusterId": object_id, "stateName": "IDLE", "connectionStrings": {
-                "standard": f"mongodb://{host}:27017", "standardSrv": f"mongodb+srv://{host}",
-                "privateEndpoints": [{
-                    "type": "MONGOS" if sharded else "MONGOD",
-                    "connectionString": f"mongodb://{private}:1024",
-                    "srvConnectionString": f"mongodb+srv://{private}",
-                    "srvShardOptimizedConnectionString": f"mongodb+srv://{physical}-pl-0-lb.{h[:5]}.mongodb.net"
-                    if sharded else "",
-                    "endpoints": [{"endpointId": f"vpce-{h[:17]}", "providerName": "AWS", "region": "EU_WEST_1"}]}]}}
+            return {
+                "clusterId": object_id,
+                "stateName": "IDLE",
+                "connectionStrings": {
+                    "standard": f"mongodb://{host}:27017",
+                    "standardSrv": f"mongodb+srv://{host}",
+                    "privateEndpoints": [
+                        {
+                            "type": "MONGOS" if sharded else "MONGOD",
+                            "connectionString": f"mongodb://{private}:1024",
+                            "srvConnectionString": f"mongodb+srv://{private}",
+                            "srvShardOptimizedConnectionString": f"mongodb+srv://{physical}-pl-0-lb.{h[:5]}.mongodb.net"
+                            if sharded
+                            else "",
+                            "endpoints": [
+                                {"endpointId": f"vpce-{h[:17]}", "providerName": "AWS", "region": "EU_WEST_1"}
+                            ],
+                        }
+                    ],
+                },
+            }
         return {}
 
     def _organization(self, typ: str, physical: str, inputs: dict, region: str, h: str) -> dict[str, Any]:
@@ -204,19 +275,35 @@ class PlatformMocks(pulumi.runtime.Mocks):
         org_id = f"o-{digest('organization', acct, length=10)}"  # one organization per management account
         if typ == "aws:organizations/organization:Organization":
             root = f"r-{digest('root', acct, length=4)}"
-            return {"id": org_id, "arn": f"arn:aws:organizations::{acct}:organization/{org_id}",
-                    "roots": [{"id": root, "arn": f"arn:aws:organizations::{acct}:root/{org_id}/{root}",
-                               "name": "Root", "policyTypes": [{"type": t, "status": "ENABLED"}
-                                                               for t in inputs.get("enabledPolicyTypes") or []]}],
-                    "masterAccountId": acct, "masterAccountArn": f"arn:aws:organizations::{acct}:account/{org_id}/{acct}",
-                    "masterAccountEmail": "management@example.com", "featureSet": inputs.get("featureSet", "ALL")}
+            return {
+                "id": org_id,
+                "arn": f"arn:aws:organizations::{acct}:organization/{org_id}",
+                "roots": [
+                    {
+                        "id": root,
+                        "arn": f"arn:aws:organizations::{acct}:root/{org_id}/{root}",
+                        "name": "Root",
+                        "policyTypes": [
+                            {"type": t, "status": "ENABLED"} for t in inputs.get("enabledPolicyTypes") or []
+                        ],
+                    }
+                ],
+                "masterAccountId": acct,
+                "masterAccountArn": f"arn:aws:organizations::{acct}:account/{org_id}/{acct}",
+                "masterAccountEmail": "management@example.com",
+                "featureSet": inputs.get("featureSet", "ALL"),
+            }
         if typ == "aws:organizations/organizationalUnit:OrganizationalUnit":
             ou = f"ou-{digest('root', acct, length=4)}-{digest(typ, physical, length=8)}"
             return {"id": ou, "arn": f"arn:aws:organizations::{acct}:ou/{org_id}/{ou}"}
         if typ == "aws:organizations/account:Account":
             account = str(int(digest(typ, physical, length=12), 16))[:12].rjust(12, "1")
-            return {"id": account, "arn": f"arn:aws:organizations::{acct}:account/{org_id}/{account}",
-                    "status": "ACTIVE", "govcloudId": ""}
+            return {
+                "id": account,
+                "arn": f"arn:aws:organizations::{acct}:account/{org_id}/{account}",
+                "status": "ACTIVE",
+                "govcloudId": "",
+            }
         if typ == "aws:organizations/policy:Policy":
             policy = f"p-{digest(typ, physical, length=8)}"
             kind = str(inputs.get("type", "SERVICE_CONTROL_POLICY")).lower()
@@ -225,14 +312,20 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"groupId": f"{h[:10]}-{h[:8]}-{h[8:12]}-{h[:4]}-{h[4:8]}-{digest(physical, length=12)}"}
         if typ == "aws:ssoadmin/permissionSet:PermissionSet":
             instance = str(inputs.get("instanceArn", "")).rsplit("/", 1)[-1]
-            return {"arn": f"arn:aws:sso:::permissionSet/{instance}/ps-{digest(typ, physical, length=16)}",
-                    "createdDate": "2026-01-01T00:00:00Z"}
+            return {
+                "arn": f"arn:aws:sso:::permissionSet/{instance}/ps-{digest(typ, physical, length=16)}",
+                "createdDate": "2026-01-01T00:00:00Z",
+            }
         if typ == "aws:ses/domainIdentity:DomainIdentity":
-            return {"verificationToken": hashlib.sha256(physical.encode()).hexdigest()[:44],
-                    "arn": f"arn:aws:ses:{region}:{acct}:identity/{inputs.get('domain', physical)}"}
+            return {
+                "verificationToken": hashlib.sha256(physical.encode()).hexdigest()[:44],
+                "arn": f"arn:aws:ses:{region}:{acct}:identity/{inputs.get('domain', physical)}",
+            }
         if typ == "aws:cloudformation/stackSet:StackSet":
-            return {"stackSetId": f"{physical}:{digest(typ, physical, length=8)}-{h[:4]}-{h[4:8]}-{h[8:12]}-{h[:12]}",
-                    "arn": f"arn:aws:cloudformation:{region}:{acct}:stackset/{physical}:{h[:12]}"}
+            return {
+                "stackSetId": f"{physical}:{digest(typ, physical, length=8)}-{h[:4]}-{h[4:8]}-{h[8:12]}-{h[:12]}",
+                "arn": f"arn:aws:cloudformation:{region}:{acct}:stackset/{physical}:{h[:12]}",
+            }
         return {}
 
     # --- invokes -------------------------------------------------------------
@@ -241,23 +334,48 @@ class PlatformMocks(pulumi.runtime.Mocks):
         token, a = args.token, args.args
         region = self._region(args.provider)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.account, "arn": f"arn:aws:iam::{self.account}:role/offline-preview",
-                    "userId": "AROAOFFLINEPREVIEW", "id": self.account}
+            return {
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:role/offline-preview",
+                "userId": "AROAOFFLINEPREVIEW",
+                "id": self.account,
+            }
         if token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": [f"{region}{z}" for z in "abc"], "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
-                    "id": region, "groupNames": [region]}
+            return {
+                "names": [f"{region}{z}" for z in "abc"],
+                "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+                "id": region,
+                "groupNames": [region],
+            }
         if token == "aws:ec2/getVpc:getVpc":
-            return {"id": a.get("id"), "cidrBlock": "10.0.0.0/16", "arn": f"arn:aws:ec2:{region}:{self.account}:vpc/{a.get('id')}"}
+            return {
+                "id": a.get("id"),
+                "cidrBlock": "10.0.0.0/16",
+                "arn": f"arn:aws:ec2:{region}:{self.account}:vpc/{a.get('id')}",
+            }
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {"userName": "AWS", "password": "offline", "proxyEndpoint": f"https://{self.account}.dkr.ecr.{region}.amazonaws.com",
-                    "authorizationToken": "offline", "expiresAt": "2030-01-01T00:00:00Z", "id": region}
+            return {
+                "userName": "AWS",
+                "password": "offline",
+                "proxyEndpoint": f"https://{self.account}.dkr.ecr.{region}.amazonaws.com",
+                "authorizationToken": "offline",
+                "expiresAt": "2030-01-01T00:00:00Z",
+                "id": region,
+            }
         if token == "aws:ssm/getParameter:getParameter":
             # Public parameters the program reads (ECS-optimised AMI ids): a real-looking AMI id per name.
             name = a.get("name", "")
-            return {"name": name, "value": f"ami-{digest(name)}", "insecureValue": f"ami-{digest(name)}",
-                    "type": "String", "arn": f"arn:aws:ssm:{region}::parameter{name}", "version": 1, "id": name}
+            return {
+                "name": name,
+                "value": f"ami-{digest(name)}",
+                "insecureValue": f"ami-{digest(name)}",
+                "type": "String",
+                "arn": f"arn:aws:ssm:{region}::parameter{name}",
+                "version": 1,
+                "id": name,
+            }
         raise NotImplementedError(f"offline preview has no mock for invoke '{token}': add one to preview/mocks.py")

@@ -7,6 +7,7 @@ port the pack prints, then calls ``GetAnalyzerInfo``, ``Configure`` (the
 This module does the same, so the offline preview and CI judge the program by
 the very code ``pulumi preview --policy-pack policies`` runs.
 """
+
 from __future__ import annotations
 
 import collections
@@ -16,7 +17,8 @@ import os
 import pathlib
 import subprocess
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -25,8 +27,12 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from preview.program import PROJECT, SECRET_MASK, SECRET_SIG, SIG, UNKNOWN, UNKNOWN_MASK
 
 PACK = pathlib.Path(__file__).resolve().parent.parent / "policies"
-LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
-          analyzer_pb2.DISABLED: "disabled", analyzer_pb2.REMEDIATE: "remediate"}
+LEVELS = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.DISABLED: "disabled",
+    analyzer_pb2.REMEDIATE: "remediate",
+}
 LEVEL_VALUES = {name: value for value, name in LEVELS.items()}
 
 
@@ -78,8 +84,9 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, file_config: dict[str, Any]) -> d
             level = entry.get("enforcementLevel", level)
             props = {k: v for k, v in entry.items() if k != "enforcementLevel"}
         if level not in LEVEL_VALUES:
-            raise ValueError(f"policy '{policy.name}': enforcement level {level!r} is not one of "
-                             f"{', '.join(LEVEL_VALUES)}")
+            raise ValueError(
+                f"policy '{policy.name}': enforcement level {level!r} is not one of {', '.join(LEVEL_VALUES)}"
+            )
         config = analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_VALUES[level])
         config.properties.update(props)
         result[policy.name] = config
@@ -92,22 +99,30 @@ class PolicyPack:
     def __init__(self, pack_dir: pathlib.Path = PACK, python: str = sys.executable):
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
         self.process = subprocess.Popen(
-            [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."], cwd=pack_dir, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+            cwd=pack_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
             err = self.process.stderr.read().decode() if self.process.poll() is not None else ""
             self.close()
             raise RuntimeError(f"policy pack did not start (printed {line!r}): {err}")
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=[
-            ("grpc.max_receive_message_length", 400 * 1024 * 1024),
-            ("grpc.max_send_message_length", 400 * 1024 * 1024)])
+        self.channel = grpc.insecure_channel(
+            f"127.0.0.1:{line}",
+            options=[
+                ("grpc.max_receive_message_length", 400 * 1024 * 1024),
+                ("grpc.max_send_message_length", 400 * 1024 * 1024),
+            ],
+        )
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         self.version = self.stub.GetPluginInfo(empty_pb2.Empty()).version
 
-    def __enter__(self) -> "PolicyPack":
+    def __enter__(self) -> PolicyPack:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -127,45 +142,80 @@ class PolicyPack:
         """Configure levels and properties; returns each policy's effective level."""
         reconciled = reconcile(self.info, file_config)
         self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=reconciled))
-        self.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=stack, project=PROJECT, organization="organization", dry_run=True))
+        self.stub.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=stack, project=PROJECT, organization="organization", dry_run=True
+            )
+        )
         return {name: LEVELS[c.enforcementLevel] for name, c in reconciled.items()}
 
     # --- requests from a snapshot ---------------------------------------------
 
     @staticmethod
-    def _provider(resource: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> analyzer_pb2.AnalyzerProviderResource | None:
+    def _provider(
+        resource: dict[str, Any], by_urn: dict[str, dict[str, Any]]
+    ) -> analyzer_pb2.AnalyzerProviderResource | None:
         provider = by_urn.get(resource.get("provider", ""))
         if provider is None:
             return None
         return analyzer_pb2.AnalyzerProviderResource(
-            type=provider["type"], urn=provider["urn"], name=provider["name"], properties=_struct(provider["inputs"]))
+            type=provider["type"], urn=provider["urn"], name=provider["name"], properties=_struct(provider["inputs"])
+        )
 
     @staticmethod
     def _options(resource: dict[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
         return analyzer_pb2.AnalyzerResourceOptions(
-            protect=resource.get("protect", False), ignoreChanges=resource.get("ignoreChanges", []),
-            deleteBeforeReplace=resource.get("deleteBeforeReplace", False), parent=resource.get("parent", ""))
+            protect=resource.get("protect", False),
+            ignoreChanges=resource.get("ignoreChanges", []),
+            deleteBeforeReplace=resource.get("deleteBeforeReplace", False),
+            parent=resource.get("parent", ""),
+        )
 
     def requests(self, snapshot: dict[str, Any]) -> list[analyzer_pb2.AnalyzeRequest]:
         by_urn = {r["urn"]: r for r in snapshot["resources"]}
-        return [analyzer_pb2.AnalyzeRequest(
-            type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(r["inputs"]),
-            options=self._options(r), provider=self._provider(r, by_urn)) for r in snapshot["resources"]]
+        return [
+            analyzer_pb2.AnalyzeRequest(
+                type=r["type"],
+                urn=r["urn"],
+                name=r["name"],
+                properties=_struct(r["inputs"]),
+                options=self._options(r),
+                provider=self._provider(r, by_urn),
+            )
+            for r in snapshot["resources"]
+        ]
 
     def stack_request(self, snapshot: dict[str, Any]) -> analyzer_pb2.AnalyzeStackRequest:
         by_urn = {r["urn"]: r for r in snapshot["resources"]}
-        return analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
-            type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(r["inputs"]),
-            options=self._options(r), provider=self._provider(r, by_urn), parent=r.get("parent", ""),
-            dependencies=r.get("dependencies", [])) for r in snapshot["resources"]])
+        return analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=r["type"],
+                    urn=r["urn"],
+                    name=r["name"],
+                    properties=_struct(r["inputs"]),
+                    options=self._options(r),
+                    provider=self._provider(r, by_urn),
+                    parent=r.get("parent", ""),
+                    dependencies=r.get("dependencies", []),
+                )
+                for r in snapshot["resources"]
+            ]
+        )
 
     # --- analysis -------------------------------------------------------------
 
     @staticmethod
     def _violations(response: analyzer_pb2.AnalyzeResponse, urn: str = "") -> list[Violation]:
-        return [Violation(policy=d.policyName, level=LEVELS.get(d.enforcementLevel, "advisory"),
-                          message=d.message, urn=d.urn or urn) for d in response.diagnostics]
+        return [
+            Violation(
+                policy=d.policyName,
+                level=LEVELS.get(d.enforcementLevel, "advisory"),
+                message=d.message,
+                urn=d.urn or urn,
+            )
+            for d in response.diagnostics
+        ]
 
     def analyze(self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = 16) -> list[Violation]:
         """One ``Analyze`` per resource, ``window`` calls in flight as the engine's parallel steps would be.

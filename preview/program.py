@@ -6,6 +6,7 @@ The recording monitor keeps what the mocks alone would drop (parent, provider,
 protect, retainOnDelete, ignoreChanges, dependencies) so the snapshot shows a
 reviewer what ``pulumi preview`` would register.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,10 +55,17 @@ class Registration:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent,
-            "custom": self.custom, "provider": self.provider, "protect": self.protect,
-            "retainOnDelete": self.retain_on_delete, "deleteBeforeReplace": self.delete_before_replace,
-            "ignoreChanges": sorted(self.ignore_changes), "dependencies": sorted(set(self.dependencies)),
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "provider": self.provider,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "ignoreChanges": sorted(self.ignore_changes),
+            "dependencies": sorted(set(self.dependencies)),
             "inputs": self.inputs,
         }
 
@@ -111,7 +119,7 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
         self._seen: set[str] = set()
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request):
         urn = real_urn(self.make_urn(request.parent, request.type, request.name))
         if urn in self._seen:
             # The engine refuses a second registration of a URN; the bare mocks would silently accept it.
@@ -119,14 +127,22 @@ class RecordingMonitor(MockMonitor):
         self._seen.add(urn)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(Registration(
-                urn=real_urn(response.urn), type=request.type, name=request.name, parent=real_urn(request.parent),
-                custom=bool(request.custom), provider=_provider_urn(request.provider),
-                protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
-                delete_before_replace=bool(request.deleteBeforeReplace),
-                ignore_changes=list(request.ignoreChanges), dependencies=[real_urn(d) for d in request.dependencies],
-                inputs=plain(json_format.MessageToDict(request.object)),
-            ))
+            self.registrations.append(
+                Registration(
+                    urn=real_urn(response.urn),
+                    type=request.type,
+                    name=request.name,
+                    parent=real_urn(request.parent),
+                    custom=bool(request.custom),
+                    provider=_provider_urn(request.provider),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    ignore_changes=list(request.ignoreChanges),
+                    dependencies=[real_urn(d) for d in request.dependencies],
+                    inputs=plain(json_format.MessageToDict(request.object)),
+                )
+            )
         return response
 
 
@@ -148,8 +164,11 @@ class ProgramRun:
 
 def run(stack: str, config_values: dict[str, str], program: pathlib.Path = PROGRAM) -> ProgramRun:
     """Run ``program`` for ``stack`` with the engine-format ``config_values``; one run per process."""
-    mocks = PlatformMocks(stack, account=config_values.get("aws-platform:accountId"),
-                          default_region=config_values.get("aws:region", "eu-west-1"))
+    mocks = PlatformMocks(
+        stack,
+        account=config_values.get("aws-platform:accountId"),
+        default_region=config_values.get("aws:region", "eu-west-1"),
+    )
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config_values))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)

@@ -6,6 +6,7 @@ comment (also printed). ``diagram`` draws the stack's architecture as SVG and
 PNG. Exit 0 whatever the review finds (warnings are for humans to judge);
 2 for bad arguments or git errors, 3 when a preview or Graphviz fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_USAGE, EXIT_TOOL = 0, 2, 3
@@ -42,8 +44,9 @@ def worktree(ref: str, repo: pathlib.Path = ROOT) -> Iterator[pathlib.Path]:
     try:
         sha = _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=repo)
     except ToolError:
-        raise ToolError(f"'{ref}' is not a commit in {repo} (fetch it first, e.g. git fetch origin main)",
-                        EXIT_USAGE) from None
+        raise ToolError(
+            f"'{ref}' is not a commit in {repo} (fetch it first, e.g. git fetch origin main)", EXIT_USAGE
+        ) from None
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="review-base-"))
     path = tmp / "base"
     try:
@@ -63,11 +66,19 @@ def offline_snapshot(tree: pathlib.Path, stack: str, out: pathlib.Path) -> dict[
     if not (config_dir / f"Pulumi.{stack}.yaml").exists():
         return None  # the stack is new in this change
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",) and not k.startswith("PULUMI_")}
-    proc = subprocess.run([sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--no-policy",
-                           "--quiet"], cwd=tree, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--no-policy", "--quiet"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if proc.returncode != 0 or not out.exists():
-        raise ToolError(f"offline preview of '{stack}' in {tree} failed (exit {proc.returncode}):\n"
-                        f"{proc.stdout[-4000:]}{proc.stderr[-4000:]}")
+        raise ToolError(
+            f"offline preview of '{stack}' in {tree} failed (exit {proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}{proc.stderr[-4000:]}"
+        )
     return json.loads(out.read_text())
 
 
@@ -92,8 +103,9 @@ def build_diff(stack: str, base: str, *, repo: pathlib.Path = ROOT, policies: bo
             head_violations = diff.check_policies(pack, head_snapshot, config)
     sha = _git("rev-parse", "--short", f"{base}^{{commit}}", cwd=repo)
     label = base if sha.startswith(base) else f"{base} ({sha})"
-    result = diff.diff_snapshots(base_snapshot, head_snapshot, base_label=label,
-                                 base_violations=base_violations, head_violations=head_violations)
+    result = diff.diff_snapshots(
+        base_snapshot, head_snapshot, base_label=label, base_violations=base_violations, head_violations=head_violations
+    )
     return markdown.render(result, command=f"make diff STACK={stack} BASE={base}")
 
 

@@ -14,6 +14,7 @@ data is shown too), and the paths between them:
 Noise (route table associations, policy attachments, rules, alarms) stays out,
 and so do edges from every workload to the VPC and subnets it sits in.
 """
+
 from __future__ import annotations
 
 import collections
@@ -21,7 +22,8 @@ import hashlib
 import html
 import pathlib
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import graphviz
 
@@ -65,13 +67,29 @@ MAIN_TYPES: Mapping[str, tuple[str, str]] = {
     "aws:ssoadmin/permissionSet:PermissionSet": ("Permission set", "org"),
 }
 # The rule: a type not listed above is drawn when it holds data (review.diff.STATEFUL_TYPES), except these.
-HIDDEN_STATEFUL = frozenset({"aws:cloudwatch/logGroup:LogGroup", "aws:ssm/parameter:Parameter", "aws:kms/key:Key",
-                             "aws:acm/certificate:Certificate", "mongodbatlas:index/project:Project"})
+HIDDEN_STATEFUL = frozenset(
+    {
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:ssm/parameter:Parameter",
+        "aws:kms/key:Key",
+        "aws:acm/certificate:Certificate",
+        "mongodbatlas:index/project:Project",
+    }
+)
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS_RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-                 "aws:ec2/securityGroupRule:SecurityGroupRule")
-NETWORK_FABRIC = frozenset({"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway",
-                            "aws:ec2/internetGateway:InternetGateway", "aws:ec2/vpcEndpoint:VpcEndpoint"})
+INGRESS_RULES = (
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+)
+NETWORK_FABRIC = frozenset(
+    {
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+    }
+)
 # Traffic flows out of these into whatever depends on them (a service registers with its target group).
 FEEDS_DEPENDENTS = frozenset({"aws:lb/targetGroup:TargetGroup"})
 # Resources that connect two main resources: (source types, target types); None = any other main resource.
@@ -81,15 +99,26 @@ CONNECTORS: Mapping[str, tuple[frozenset[str], frozenset[str] | None]] = {
     "aws:lb/listener:Listener": (frozenset({LB}), frozenset({TG})),
     "aws:lb/listenerRule:ListenerRule": (frozenset({LB}), frozenset({TG})),
     "aws:apigatewayv2/integration:Integration": (frozenset({"aws:apigatewayv2/api:Api"}), None),
-    "aws:lambda/permission:Permission": (frozenset({"aws:apigatewayv2/api:Api", "aws:s3/bucket:Bucket",
-                                                    "aws:sns/topic:Topic", QUEUE}), frozenset({LAMBDA})),
-    "aws:lambda/eventSourceMapping:EventSourceMapping": (frozenset({QUEUE, "aws:dynamodb/table:Table"}),
-                                                         frozenset({LAMBDA})),
+    "aws:lambda/permission:Permission": (
+        frozenset({"aws:apigatewayv2/api:Api", "aws:s3/bucket:Bucket", "aws:sns/topic:Topic", QUEUE}),
+        frozenset({LAMBDA}),
+    ),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (
+        frozenset({QUEUE, "aws:dynamodb/table:Table"}),
+        frozenset({LAMBDA}),
+    ),
     "aws:sns/topicSubscription:TopicSubscription": (frozenset({"aws:sns/topic:Topic"}), None),
     "aws:s3/bucketNotification:BucketNotification": (frozenset({"aws:s3/bucket:Bucket"}), None),
 }
-ALWAYS_GROUP = frozenset({"aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/vpcEndpoint:VpcEndpoint",
-                          "aws:docdb/clusterInstance:ClusterInstance", "aws:route53/record:Record"})
+ALWAYS_GROUP = frozenset(
+    {
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:docdb/clusterInstance:ClusterInstance",
+        "aws:route53/record:Record",
+    }
+)
 GROUP_OVER = 4  # more than this many of one type in one component become one node
 STYLE = {  # category -> node attributes
     "edge": {"shape": "hexagon", "fillcolor": "#e8dcf5"},
@@ -181,15 +210,21 @@ class Architecture:
                     text = f"{label} ×{len(batch)}\n{shown}"
                 else:
                     text = f"{label}\n{names[0]}"
-                self.nodes[node] = {"label": text, "category": category, "cluster": cluster,
-                                    "urns": [m["urn"] for m in batch], "type": type_}
+                self.nodes[node] = {
+                    "label": text,
+                    "category": category,
+                    "cluster": cluster,
+                    "urns": [m["urn"] for m in batch],
+                    "type": type_,
+                }
                 for m in batch:
                     self.node_of[m["urn"]] = node
 
     # --- edges -----------------------------------------------------------------
 
-    def _walk(self, start: Mapping[str, Any], *, through_security_groups: bool = False,
-              collect_security_groups: bool = False) -> set[str]:
+    def _walk(
+        self, start: Mapping[str, Any], *, through_security_groups: bool = False, collect_security_groups: bool = False
+    ) -> set[str]:
         """Main resources (or security groups) reached from ``start``'s dependencies through noise only."""
         found, seen = set(), set()
         stack = list(start.get("dependencies", []))
@@ -245,8 +280,9 @@ class Architecture:
             if connector:
                 reached = self._walk(r)
                 sources = {u for u in reached if self.by_urn[u]["type"] in connector[0]}
-                targets = {u for u in reached - sources
-                           if connector[1] is None or self.by_urn[u]["type"] in connector[1]}
+                targets = {
+                    u for u in reached - sources if connector[1] is None or self.by_urn[u]["type"] in connector[1]
+                }
                 for s in sorted(sources):
                     for t in sorted(targets):
                         self._add_edge(s, t, "traffic")
@@ -295,13 +331,15 @@ class Architecture:
                         allow(r["urn"], INTERNET, _port(rule))
 
     def _internet_entry(self) -> None:
-        fronted = {dst for (src, dst), e in self.edges.items()
-                   if src != INTERNET and self.nodes[src]["category"] == "edge"}
+        fronted = {
+            dst for (src, dst), e in self.edges.items() if src != INTERNET and self.nodes[src]["category"] == "edge"
+        }
         for urn in sorted(self.main):
             r = self.by_urn[urn]
             public_lb = r["type"] == "aws:lb/loadBalancer:LoadBalancer" and not r["inputs"].get("internal")
             if r["type"] == "aws:cloudfront/distribution:Distribution" or (
-                    (public_lb or r["type"] == "aws:apigatewayv2/api:Api") and self.node_of[urn] not in fronted):
+                (public_lb or r["type"] == "aws:apigatewayv2/api:Api") and self.node_of[urn] not in fronted
+            ):
                 self._add_edge(INTERNET, urn, "traffic")
 
 
@@ -319,14 +357,24 @@ def _plural(n: int, word: str) -> str:
 
 def build_graph(snapshot: Mapping[str, Any]) -> graphviz.Digraph:
     arch = Architecture(snapshot)
-    g = graphviz.Digraph(name=f"stack_{arch.stack}", graph_attr={
-        "rankdir": "LR", "compound": "true", "fontname": "Helvetica", "fontsize": "12", "nodesep": "0.3",
-        "ranksep": "0.7", "labelloc": "t", "labeljust": "l",
-        "label": f"stack {arch.stack}: {_plural(len(arch.resources), 'resource')}, "
-                 f"{_plural(len(arch.components), 'component')}\n"
-                 "solid: traffic (port where known) · dashed: uses / reads",
-    }, node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled,rounded"},
-        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"})
+    g = graphviz.Digraph(
+        name=f"stack_{arch.stack}",
+        graph_attr={
+            "rankdir": "LR",
+            "compound": "true",
+            "fontname": "Helvetica",
+            "fontsize": "12",
+            "nodesep": "0.3",
+            "ranksep": "0.7",
+            "labelloc": "t",
+            "labeljust": "l",
+            "label": f"stack {arch.stack}: {_plural(len(arch.resources), 'resource')}, "
+            f"{_plural(len(arch.components), 'component')}\n"
+            "solid: traffic (port where known) · dashed: uses / reads",
+        },
+        node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled,rounded"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"},
+    )
 
     children: dict[str, list[Mapping[str, Any]]] = collections.defaultdict(list)
     for comp in arch.components:
@@ -344,12 +392,22 @@ def build_graph(snapshot: Mapping[str, Any]) -> graphviz.Digraph:
             attrs = arch.nodes[node]
             graph.node(node, label=attrs["label"], tooltip=attrs["type"], **STYLE[attrs["category"]])
         if owner and not has_content(owner):
-            graph.node(_id("p", owner), label=f"{_plural(descendants[owner], 'resource')}\n(none drawn)", shape="note",
-                       fillcolor="#ffffff")
+            graph.node(
+                _id("p", owner),
+                label=f"{_plural(descendants[owner], 'resource')}\n(none drawn)",
+                shape="note",
+                fillcolor="#ffffff",
+            )
         for comp in sorted(children.get(owner, []), key=lambda c: c["name"]):
             with graph.subgraph(name=cluster_name(comp["urn"])) as sub:
-                sub.attr(label=f"{comp['name']}\n{comp['type']}", style="rounded,filled", fillcolor="#fafafa",
-                         color="#90a4ae", fontname="Helvetica-Bold", tooltip=comp["urn"])
+                sub.attr(
+                    label=f"{comp['name']}\n{comp['type']}",
+                    style="rounded,filled",
+                    fillcolor="#fafafa",
+                    color="#90a4ae",
+                    fontname="Helvetica-Bold",
+                    tooltip=comp["urn"],
+                )
                 fill(sub, comp["urn"])
 
     fill(g, "")

@@ -8,12 +8,14 @@ changes that force a replacement (a stateful resource renamed is a new, empty
 one: the "you are not saved by IaC" report), URN changes that recreate a
 resource, and policy violations the change introduces.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from policies import conventions
 
@@ -26,22 +28,36 @@ MAX_VALUE_CHARS = 60
 SECRET_KEY = re.compile(r"password|passwd|secret|token|private_?key|credential|api_?key", re.IGNORECASE)
 
 # Resources that hold data or identity no re-deployment brings back.
-STATEFUL_TYPES: frozenset[str] = frozenset({
-    "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2",
-    "aws:ecr/repository:Repository",
-    "aws:docdb/cluster:Cluster", "aws:docdb/clusterInstance:ClusterInstance",
-    "aws:docdb/elasticCluster:ElasticCluster",
-    "aws:elasticache/serverlessCache:ServerlessCache", "aws:elasticache/replicationGroup:ReplicationGroup",
-    "aws:elasticache/cluster:Cluster",
-    "aws:rds/cluster:Cluster", "aws:rds/instance:Instance", "aws:dynamodb/table:Table",
-    "aws:efs/fileSystem:FileSystem", "aws:sqs/queue:Queue", "aws:kms/key:Key",
-    "mongodbatlas:index/advancedCluster:AdvancedCluster", "mongodbatlas:index/cluster:Cluster",
-    "mongodbatlas:index/project:Project",
-    "aws:cloudwatch/logGroup:LogGroup", "aws:secretsmanager/secret:Secret", "aws:ssm/parameter:Parameter",
-    "aws:organizations/account:Account", "aws:organizations/organization:Organization",
-    "aws:organizations/organizationalUnit:OrganizationalUnit",
-    "aws:acm/certificate:Certificate", "aws:route53/zone:Zone",
-})
+STATEFUL_TYPES: frozenset[str] = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketV2:BucketV2",
+        "aws:ecr/repository:Repository",
+        "aws:docdb/cluster:Cluster",
+        "aws:docdb/clusterInstance:ClusterInstance",
+        "aws:docdb/elasticCluster:ElasticCluster",
+        "aws:elasticache/serverlessCache:ServerlessCache",
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "aws:elasticache/cluster:Cluster",
+        "aws:rds/cluster:Cluster",
+        "aws:rds/instance:Instance",
+        "aws:dynamodb/table:Table",
+        "aws:efs/fileSystem:FileSystem",
+        "aws:sqs/queue:Queue",
+        "aws:kms/key:Key",
+        "mongodbatlas:index/advancedCluster:AdvancedCluster",
+        "mongodbatlas:index/cluster:Cluster",
+        "mongodbatlas:index/project:Project",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:secretsmanager/secret:Secret",
+        "aws:ssm/parameter:Parameter",
+        "aws:organizations/account:Account",
+        "aws:organizations/organization:Organization",
+        "aws:organizations/organizationalUnit:OrganizationalUnit",
+        "aws:acm/certificate:Certificate",
+        "aws:route53/zone:Zone",
+    }
+)
 
 # The property that holds each type's physical name: the conventions' rules, plus path-named types and
 # types the conventions do not name (yet).
@@ -61,14 +77,20 @@ NAME_PROPERTIES: Mapping[str, str] = {
 }
 
 # Named types AWS lets us rename in place; every other name change is a replacement.
-RENAMEABLE: frozenset[str] = frozenset({
-    "aws:cloudfront/cachePolicy:CachePolicy", "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
-    "aws:cloudfront/originAccessControl:OriginAccessControl", "aws:organizations/policy:Policy",
-    "aws:organizations/organizationalUnit:OrganizationalUnit", "aws:cloudformation/stackSet:StackSet",
-    "aws:apigatewayv2/api:Api", "mongodbatlas:index/project:Project",
-    # Every task definition change registers a new revision; a family rename is no more dangerous than that.
-    "aws:ecs/taskDefinition:TaskDefinition",
-})
+RENAMEABLE: frozenset[str] = frozenset(
+    {
+        "aws:cloudfront/cachePolicy:CachePolicy",
+        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+        "aws:cloudfront/originAccessControl:OriginAccessControl",
+        "aws:organizations/policy:Policy",
+        "aws:organizations/organizationalUnit:OrganizationalUnit",
+        "aws:cloudformation/stackSet:StackSet",
+        "aws:apigatewayv2/api:Api",
+        "mongodbatlas:index/project:Project",
+        # Every task definition change registers a new revision; a family rename is no more dangerous than that.
+        "aws:ecs/taskDefinition:TaskDefinition",
+    }
+)
 
 # Replace-on-change properties beyond the name, from the providers' schemas (ForceNew): a known table,
 # not the whole schema; the real `pulumi preview --diff` in CI has the final word.
@@ -80,15 +102,26 @@ REPLACE_ON_CHANGE: Mapping[str, frozenset[str]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": frozenset({"serviceName", "vpcId", "vpcEndpointType"}),
     "aws:s3/bucket:Bucket": frozenset({"bucketPrefix", "objectLockEnabled"}),
     "aws:ecr/repository:Repository": frozenset({"encryptionConfigurations"}),
-    "aws:docdb/cluster:Cluster": frozenset({"storageEncrypted", "kmsKeyId", "engine", "masterUsername",
-                                            "dbSubnetGroupName", "availabilityZones", "snapshotIdentifier",
-                                            "clusterIdentifierPrefix"}),
+    "aws:docdb/cluster:Cluster": frozenset(
+        {
+            "storageEncrypted",
+            "kmsKeyId",
+            "engine",
+            "masterUsername",
+            "dbSubnetGroupName",
+            "availabilityZones",
+            "snapshotIdentifier",
+            "clusterIdentifierPrefix",
+        }
+    ),
     "aws:docdb/clusterInstance:ClusterInstance": frozenset({"clusterIdentifier", "engine", "availabilityZone"}),
     "aws:elasticache/serverlessCache:ServerlessCache": frozenset({"kmsKeyId", "subnetIds"}),
-    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset({"atRestEncryptionEnabled", "kmsKeyId",
-                                                                    "subnetGroupName"}),
-    "aws:rds/cluster:Cluster": frozenset({"storageEncrypted", "kmsKeyId", "engine", "masterUsername",
-                                          "dbSubnetGroupName"}),
+    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
+        {"atRestEncryptionEnabled", "kmsKeyId", "subnetGroupName"}
+    ),
+    "aws:rds/cluster:Cluster": frozenset(
+        {"storageEncrypted", "kmsKeyId", "engine", "masterUsername", "dbSubnetGroupName"}
+    ),
     "aws:lb/loadBalancer:LoadBalancer": frozenset({"internal", "loadBalancerType", "namePrefix"}),
     "aws:lb/targetGroup:TargetGroup": frozenset({"port", "protocol", "vpcId", "targetType", "namePrefix"}),
     "aws:ecs/service:Service": frozenset({"cluster", "launchType", "schedulingStrategy"}),
@@ -203,7 +236,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def display(value: Any, path: str = "") -> str:
@@ -219,12 +252,20 @@ def display(value: Any, path: str = "") -> str:
 def input_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """(path, old, new) for every leaf that differs, raw values, sorted by path."""
     a, b = flatten(dict(old)), flatten(dict(new))
-    return [(path, a.get(path, ABSENT), b.get(path, ABSENT))
-            for path in sorted(set(a) | set(b)) if a.get(path, ABSENT) != b.get(path, ABSENT)]
+    return [
+        (path, a.get(path, ABSENT), b.get(path, ABSENT))
+        for path in sorted(set(a) | set(b))
+        if a.get(path, ABSENT) != b.get(path, ABSENT)
+    ]
 
 
-OPTIONS = (("protect", False), ("retainOnDelete", False), ("deleteBeforeReplace", False),
-           ("ignoreChanges", []), ("provider", ""))
+OPTIONS = (
+    ("protect", False),
+    ("retainOnDelete", False),
+    ("deleteBeforeReplace", False),
+    ("ignoreChanges", []),
+    ("provider", ""),
+)
 
 
 def option_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
@@ -274,8 +315,10 @@ def replacement_reasons(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
 
 
 def _replace_warning(old: Mapping[str, Any], new: Mapping[str, Any], props: list[str]) -> ReviewWarning:
-    what = ", ".join(f"`{p}` {code(display(old['inputs'].get(p, ABSENT), p))} → "
-                     f"{code(display(new['inputs'].get(p, ABSENT), p))}" for p in props)
+    what = ", ".join(
+        f"`{p}` {code(display(old['inputs'].get(p, ABSENT), p))} → {code(display(new['inputs'].get(p, ABSENT), p))}"
+        for p in props
+    )
     tail = ""
     if new["type"] in STATEFUL_TYPES:
         tail += " It holds data: the new one starts empty."
@@ -287,27 +330,52 @@ def _replace_warning(old: Mapping[str, Any], new: Mapping[str, Any], props: list
 def _delete_warnings(old: Mapping[str, Any]) -> list[ReviewWarning]:
     out = []
     if old.get("protect"):
-        out.append(ReviewWarning("delete-protected", old["urn"],
-                           f"**Deletes a protected resource**: {_label(old)} is protected in base; `pulumi up` "
-                           "refuses to delete it until a separate, reviewed change removes `protect`."))
+        out.append(
+            ReviewWarning(
+                "delete-protected",
+                old["urn"],
+                f"**Deletes a protected resource**: {_label(old)} is protected in base; `pulumi up` "
+                "refuses to delete it until a separate, reviewed change removes `protect`.",
+            )
+        )
     if old.get("retainOnDelete"):
-        out.append(ReviewWarning("delete-retained", old["urn"],
-                           f"**Removes a retained resource**: {_label(old)} has `retainOnDelete`: it leaves the "
-                           "stack but stays in AWS (and keeps costing) until someone deletes or re-imports it."))
+        out.append(
+            ReviewWarning(
+                "delete-retained",
+                old["urn"],
+                f"**Removes a retained resource**: {_label(old)} has `retainOnDelete`: it leaves the "
+                "stack but stays in AWS (and keeps costing) until someone deletes or re-imports it.",
+            )
+        )
     if not out and old["type"] in STATEFUL_TYPES:
-        out.append(ReviewWarning("delete-stateful", old["urn"],
-                           f"**Deletes a resource that holds data**: {_label(old)} is deleted with its contents."))
+        out.append(
+            ReviewWarning(
+                "delete-stateful",
+                old["urn"],
+                f"**Deletes a resource that holds data**: {_label(old)} is deleted with its contents.",
+            )
+        )
     return out
 
 
 def _option_warnings(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ReviewWarning]:
     out = []
     if old.get("protect") and not new.get("protect"):
-        out.append(ReviewWarning("unprotect", new["urn"], f"**Removes protection** from {_label(new)}: "
-                                                    "after this merges, a later change can delete it."))
+        out.append(
+            ReviewWarning(
+                "unprotect",
+                new["urn"],
+                f"**Removes protection** from {_label(new)}: after this merges, a later change can delete it.",
+            )
+        )
     if old.get("retainOnDelete") and not new.get("retainOnDelete"):
-        out.append(ReviewWarning("unretain", new["urn"], f"**Drops `retainOnDelete`** from {_label(new)}: "
-                                                   "deleting it from the stack will now delete it in AWS."))
+        out.append(
+            ReviewWarning(
+                "unretain",
+                new["urn"],
+                f"**Drops `retainOnDelete`** from {_label(new)}: deleting it from the stack will now delete it in AWS.",
+            )
+        )
     return out
 
 
@@ -315,9 +383,12 @@ def _where(component: Mapping[str, Any] | None) -> str:
     return f"component `{component['name']}`" if component else "the stack level"
 
 
-def _move_warnings(removed: list[Mapping[str, Any]], added: list[Mapping[str, Any]],
-                   base_by_urn: Mapping[str, Mapping[str, Any]],
-                   head_by_urn: Mapping[str, Mapping[str, Any]]) -> dict[str, ReviewWarning]:
+def _move_warnings(
+    removed: list[Mapping[str, Any]],
+    added: list[Mapping[str, Any]],
+    base_by_urn: Mapping[str, Mapping[str, Any]],
+    head_by_urn: Mapping[str, Mapping[str, Any]],
+) -> dict[str, ReviewWarning]:
     """A resource whose URN changed (renamed, or moved into a component) is deleted and created again.
 
     Keyed by the old URN.
@@ -338,16 +409,26 @@ def _move_warnings(removed: list[Mapping[str, Any]], added: list[Mapping[str, An
                 if old["parent"] != new["parent"]:
                     how.append(f"moved from {_where(before)} to {_where(after)}")
                 data = " It holds data: the new one starts empty." if new["type"] in STATEFUL_TYPES else ""
-                out[old["urn"]] = (ReviewWarning("recreate", new["urn"],
-                                         f"**Recreates** {_label(old)} ({', '.join(how) or 'new URN'}): Pulumi "
-                                         "deletes it and creates it again. Add `aliases=[...]` with the old URN "
-                                         f"to keep it.{data}"))
+                out[old["urn"]] = ReviewWarning(
+                    "recreate",
+                    new["urn"],
+                    f"**Recreates** {_label(old)} ({', '.join(how) or 'new URN'}): Pulumi "
+                    "deletes it and creates it again. Add `aliases=[...]` with the old URN "
+                    f"to keep it.{data}",
+                )
                 break
     return out
 
 
-WARNING_ORDER = ("delete-protected", "delete-stateful", "delete-retained", "recreate", "replace", "unprotect",
-                 "unretain")
+WARNING_ORDER = (
+    "delete-protected",
+    "delete-stateful",
+    "delete-retained",
+    "recreate",
+    "replace",
+    "unprotect",
+    "unretain",
+)
 
 
 # --- diff ---------------------------------------------------------------------
@@ -359,18 +440,30 @@ def code(text: str) -> str:
 
 
 def _resource_diff(op: str, r: Mapping[str, Any], changes: Iterable[Change] = ()) -> ResourceDiff:
-    return ResourceDiff(op=op, urn=r["urn"], type=r["type"], name=r["name"], physical_name=physical_name(r),
-                        protect=bool(r.get("protect")), retain=bool(r.get("retainOnDelete")),
-                        changes=tuple(changes))
+    return ResourceDiff(
+        op=op,
+        urn=r["urn"],
+        type=r["type"],
+        name=r["name"],
+        physical_name=physical_name(r),
+        protect=bool(r.get("protect")),
+        retain=bool(r.get("retainOnDelete")),
+        changes=tuple(changes),
+    )
 
 
 def violation_key(v: Any) -> tuple[str, str, str]:
     return (v.policy, v.urn, v.message)
 
 
-def diff_snapshots(base: Mapping[str, Any], head: Mapping[str, Any], *, base_label: str = "base",
-                   base_violations: Iterable[Any] | None = None,
-                   head_violations: Iterable[Any] | None = None) -> StackDiff:
+def diff_snapshots(
+    base: Mapping[str, Any],
+    head: Mapping[str, Any],
+    *,
+    base_label: str = "base",
+    base_violations: Iterable[Any] | None = None,
+    head_violations: Iterable[Any] | None = None,
+) -> StackDiff:
     """Everything a reviewer needs from two snapshots (and, optionally, the pack's verdict on each)."""
     base_by = {r["urn"]: r for r in base.get("resources", [])}
     head_by = {r["urn"]: r for r in head.get("resources", [])}
@@ -382,8 +475,9 @@ def diff_snapshots(base: Mapping[str, Any], head: Mapping[str, Any], *, base_lab
         comp = component_of(r, by)
         key = comp["urn"] if comp else STACK_COMPONENT
         if key not in per_component:
-            per_component[key] = ComponentDiff(urn=key, name=comp["name"] if comp else STACK_COMPONENT,
-                                               type=comp["type"] if comp else "", resources=[])
+            per_component[key] = ComponentDiff(
+                urn=key, name=comp["name"] if comp else STACK_COMPONENT, type=comp["type"] if comp else "", resources=[]
+            )
         return per_component[key]
 
     # Component resources only group their children: their own registration is not a change to review.
@@ -395,14 +489,15 @@ def diff_snapshots(base: Mapping[str, Any], head: Mapping[str, Any], *, base_lab
         bucket(r, head_by).resources.append(_resource_diff("add", r))
     for r in removed:
         bucket(r, base_by).resources.append(_resource_diff("delete", r))
-        warnings += [w for w in _delete_warnings(r)
-                     if not (w.kind == "delete-stateful" and r["urn"] in moves)]
+        warnings += [w for w in _delete_warnings(r) if not (w.kind == "delete-stateful" and r["urn"] in moves)]
     for urn in sorted(set(base_by) & set(head_by)):
         old, new = base_by[urn], head_by[urn]
         if not new.get("custom", True):
             continue
-        changes = [Change(p, display(a, p), display(b, p)) for p, a, b in input_changes(old.get("inputs", {}),
-                                                                                         new.get("inputs", {}))]
+        changes = [
+            Change(p, display(a, p), display(b, p))
+            for p, a, b in input_changes(old.get("inputs", {}), new.get("inputs", {}))
+        ]
         changes += option_changes(old, new)
         if not changes:
             unchanged += 1
@@ -426,16 +521,33 @@ def diff_snapshots(base: Mapping[str, Any], head: Mapping[str, Any], *, base_lab
         base_keys = {violation_key(v) for v in base_violations}
         head_list = list(head_violations)
         head_keys = {violation_key(v) for v in head_list}
-        new_v = sorted({ViolationDiff(v.policy, v.level, v.urn, v.message) for v in head_list
-                        if violation_key(v) not in base_keys},
-                       key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message))
-        resolved_v = sorted({ViolationDiff(v.policy, v.level, v.urn, v.message) for v in base_violations
-                             if violation_key(v) not in head_keys},
-                            key=lambda v: (v.policy, v.urn, v.message))
-    return StackDiff(stack=head.get("stack") or base.get("stack", ""), base_label=base_label,
-                     components=components, warnings=warnings, new_violations=new_v,
-                     resolved_violations=resolved_v, unchanged=unchanged, base_empty=not base_by,
-                     policies_checked=checked)
+        new_v = sorted(
+            {
+                ViolationDiff(v.policy, v.level, v.urn, v.message)
+                for v in head_list
+                if violation_key(v) not in base_keys
+            },
+            key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message),
+        )
+        resolved_v = sorted(
+            {
+                ViolationDiff(v.policy, v.level, v.urn, v.message)
+                for v in base_violations
+                if violation_key(v) not in head_keys
+            },
+            key=lambda v: (v.policy, v.urn, v.message),
+        )
+    return StackDiff(
+        stack=head.get("stack") or base.get("stack", ""),
+        base_label=base_label,
+        components=components,
+        warnings=warnings,
+        new_violations=new_v,
+        resolved_violations=resolved_v,
+        unchanged=unchanged,
+        base_empty=not base_by,
+        policies_checked=checked,
+    )
 
 
 def check_policies(pack: Any, snapshot: Mapping[str, Any], file_config: Mapping[str, Any]) -> list[Any]:

@@ -3,6 +3,7 @@
 The hidden marker on the first line lets the workflow find and update its own
 comment for the stack instead of adding a new one on every push.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,7 @@ def _resource_label(urn: str) -> str:
 def _message(v: ViolationDiff) -> str:
     detail = v.message.split("\n", 1)[-1]
     text = re.sub(r"\s+", " ", detail).strip()
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def _violation_line(v: ViolationDiff) -> str:
@@ -71,8 +72,13 @@ def _component_section(comp: ComponentDiff) -> list[str]:
     body = [line for r in comp.resources for line in _resource_lines(r)]
     lines = [f"#### {title} — {counts}", ""]
     if len(body) > COLLAPSE_OVER_LINES:
-        lines += [f"<details><summary>{_plural(len(comp.resources), 'resource')}</summary>", "", *body, "",
-                  "</details>"]
+        lines += [
+            f"<details><summary>{_plural(len(comp.resources), 'resource')}</summary>",
+            "",
+            *body,
+            "",
+            "</details>",
+        ]
     else:
         lines += body
     return lines + [""]
@@ -81,14 +87,18 @@ def _component_section(comp: ComponentDiff) -> list[str]:
 def render(diff: StackDiff, *, command: str | None = None) -> str:
     """The whole comment, deterministic for a given diff."""
     add, change, delete = diff.count("add"), diff.count("change"), diff.count("delete")
-    summary = [f"**{_counts(add, change, delete)}**" if (add or change or delete) else "**No changes.**",
-               f"{diff.unchanged} unchanged"]
+    summary = [
+        f"**{_counts(add, change, delete)}**" if (add or change or delete) else "**No changes.**",
+        f"{diff.unchanged} unchanged",
+    ]
     summary.append(f"⚠️ {_plural(len(diff.warnings), 'warning')}")
     if diff.policies_checked:
         summary.append(f"🛡️ {_plural(len(diff.new_violations), 'new policy violation')}")
     lines = [marker(diff.stack), f"## Infrastructure review · stack `{diff.stack}`", "", " · ".join(summary), ""]
-    note = f"Compared with {code(diff.base_label)} by the offline preview (mocked cloud: ids and endpoints are " \
-           "placeholders; CI's real `pulumi preview --diff` has the final word when credentials are configured)."
+    note = (
+        f"Compared with {code(diff.base_label)} by the offline preview (mocked cloud: ids and endpoints are "
+        "placeholders; CI's real `pulumi preview --diff` has the final word when credentials are configured)."
+    )
     if diff.base_empty:
         note += " The base has no snapshot of this stack, so everything shows as new."
     if not diff.policies_checked:
@@ -107,8 +117,10 @@ def render(diff: StackDiff, *, command: str | None = None) -> str:
             lines += _component_section(comp)
 
     if diff.resolved_violations:
-        lines += [f"<details><summary>✅ {_plural(len(diff.resolved_violations), 'policy violation')} "
-                  "resolved</summary>", ""]
+        lines += [
+            f"<details><summary>✅ {_plural(len(diff.resolved_violations), 'policy violation')} resolved</summary>",
+            "",
+        ]
         lines += [f"- {_violation_line(v)}" for v in diff.resolved_violations]
         lines += ["", "</details>", ""]
 

@@ -1,4 +1,5 @@
 """Typed, validated stack configuration (``environments/Pulumi.<stack>.yaml``)."""
+
 from stack_config.loader import engine_values, engine_values_from_yaml, load, load_file
 from stack_config.model import StackConfig
 from stack_config.parsing import ConfigError

@@ -10,6 +10,7 @@ The document store's migration is a *ledger*: a config value cannot know what
 is deployed, so the environment declares its whole history and the loader
 checks every step of it (``phase_problems``), before anything is registered.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -32,35 +33,46 @@ ECPU = {"min": 1000, "max": 15_000_000}
 class CacheMigration:
     """An existing Redis OSS replication group this stack takes over."""
 
-    replication_group_id: str = setting(pattern=REPLICATION_GROUP_ID,
-                                        what="a replication group id (lowercase letters, digits, hyphens; <= 40)")
+    replication_group_id: str = setting(
+        pattern=REPLICATION_GROUP_ID, what="a replication group id (lowercase letters, digits, hyphens; <= 40)"
+    )
     mode: str = setting(choices=("upgrade-in-place", "replace-with-serverless"))
-    node_type: str = setting("cache.r7g.large", pattern=r"cache\.[a-z0-9]+\.[a-z0-9]+",
-                             what="a node type like 'cache.r7g.large'",
-                             doc="upgrade-in-place keeps the group's nodes; state the type it runs today")
+    node_type: str = setting(
+        "cache.r7g.large",
+        pattern=r"cache\.[a-z0-9]+\.[a-z0-9]+",
+        what="a node type like 'cache.r7g.large'",
+        doc="upgrade-in-place keeps the group's nodes; state the type it runs today",
+    )
     num_cache_clusters: int = setting(2, min=2, max=6, doc="a primary and a replica: failover survives one node")
-    seed_snapshot_arn: str | None = setting(None, pattern=r"arn:aws:(elasticache|s3):.+",
-                                            what="an ElastiCache snapshot or S3 .rdb ARN",
-                                            doc="replace-with-serverless: start warm from the old group's data")
+    seed_snapshot_arn: str | None = setting(
+        None,
+        pattern=r"arn:aws:(elasticache|s3):.+",
+        what="an ElastiCache snapshot or S3 .rdb ARN",
+        doc="replace-with-serverless: start warm from the old group's data",
+    )
 
 
 @dataclass(frozen=True)
 class CacheConfig:
     major_engine_version: str = setting("8", choices=("7", "8"), doc="Valkey 8: current major, serverless-capable")
     data_storage_min_gb: int | None = setting(None, **STORAGE_GB, doc="no floor: pay for what is stored")
-    data_storage_max_gb: int = setting(10, **STORAGE_GB,
-                                       doc="a cost ceiling; writes fail beyond it, so clients must tolerate errors")
-    ecpu_per_second_min: int | None = setting(None, **ECPU,
-                                              doc="a floor guarantees capacity at once; unset: scale from zero")
-    ecpu_per_second_max: int = setting(100_000, **ECPU,
-                                       doc="a ceiling: throttles instead of an unbounded bill (circuit breaker!)")
+    data_storage_max_gb: int = setting(
+        10, **STORAGE_GB, doc="a cost ceiling; writes fail beyond it, so clients must tolerate errors"
+    )
+    ecpu_per_second_min: int | None = setting(
+        None, **ECPU, doc="a floor guarantees capacity at once; unset: scale from zero"
+    )
+    ecpu_per_second_max: int = setting(
+        100_000, **ECPU, doc="a ceiling: throttles instead of an unbounded bill (circuit breaker!)"
+    )
     snapshot_retention_days: int = setting(1, min=0, max=35, doc="one day to recover from a bad flush")
-    daily_snapshot_time: str = setting("03:00", pattern=HH_MM, what="a UTC time like '03:00'",
-                                       doc="the quietest hour of the shop's traffic")
-    connect_timeout_ms: int = setting(1000, min=100, max=5000,
-                                      doc="the outage began with a 60 s default: fail fast, fall back to the DB")
-    command_timeout_ms: int = setting(500, min=50, max=2000,
-                                      doc="a cache slower than this is worse than no cache")
+    daily_snapshot_time: str = setting(
+        "03:00", pattern=HH_MM, what="a UTC time like '03:00'", doc="the quietest hour of the shop's traffic"
+    )
+    connect_timeout_ms: int = setting(
+        1000, min=100, max=5000, doc="the outage began with a 60 s default: fail fast, fall back to the DB"
+    )
+    command_timeout_ms: int = setting(500, min=50, max=2000, doc="a cache slower than this is worse than no cache")
     migrate_from: CacheMigration | None = setting(None, doc="take over a Redis OSS replication group")
 
 
@@ -72,9 +84,9 @@ PHASES: tuple[str, ...] = ("documentdb", "dual", "atlas", "retiring", "retired")
 FORWARD: dict[str, str] = {"documentdb": "dual", "dual": "atlas", "atlas": "retiring", "retiring": "retired"}
 # Safe steps back: each lands on a phase whose data store still exists and holds current data.
 BACKWARD: dict[str, str] = {
-    "dual": "documentdb",   # abort the migration: services never left DocumentDB
-    "atlas": "dual",        # roll back: DocumentDB is still there (protected); sync reversed Atlas -> DocumentDB first
-    "retiring": "atlas",    # cancel the retirement: DocumentDB still exists, protection comes back
+    "dual": "documentdb",  # abort the migration: services never left DocumentDB
+    "atlas": "dual",  # roll back: DocumentDB is still there (protected); sync reversed Atlas -> DocumentDB first
+    "retiring": "atlas",  # cancel the retirement: DocumentDB still exists, protection comes back
 }
 # Where DocumentDB / Atlas exist, and which one the services' connection secret names.
 DOCUMENTDB_PHASES = frozenset({"documentdb", "dual", "atlas", "retiring"})
@@ -108,35 +120,53 @@ class PhaseEntry:
 @dataclass(frozen=True)
 class DocumentDbConfig:
     engine_version: str = setting("5.0.0", choices=("5.0.0",), doc="5.0: the version with I/O-optimised storage")
-    instance_class: str = setting("db.r6g.large", pattern=r"db\.[a-z0-9]+\.[a-z0-9]+",
-                                  what="an instance class like 'db.r6g.large'")
+    instance_class: str = setting(
+        "db.r6g.large", pattern=r"db\.[a-z0-9]+\.[a-z0-9]+", what="an instance class like 'db.r6g.large'"
+    )
     instance_count: int = setting(2, min=1, max=16, doc="a writer and a reader: failover without a restore")
     backup_retention_days: int = setting(7, min=1, max=35, doc="a week of point-in-time restore")
-    storage_type: str = setting("iopt1", choices=("iopt1", "standard"),
-                                doc="I/O-optimised: the write-heavy workload paid per I/O otherwise")
-    change_stream_retention_hours: int = setting(72, min=1, max=168,
-                                                 doc="dual: the sync task may stop for a weekend and resume")
+    storage_type: str = setting(
+        "iopt1", choices=("iopt1", "standard"), doc="I/O-optimised: the write-heavy workload paid per I/O otherwise"
+    )
+    change_stream_retention_hours: int = setting(
+        72, min=1, max=168, doc="dual: the sync task may stop for a weekend and resume"
+    )
 
 
 @dataclass(frozen=True)
 class AtlasConfig:
     org_id: str = setting(pattern=r"[0-9a-f]{24}", what="an Atlas organization id (24 hex characters)")
-    project_name: str | None = setting(None, pattern=r"[a-z0-9][a-z0-9-]{0,63}", what="a lowercase project name",
-                                       doc="default: the convention name, so two stacks never share a project")
-    region: str | None = setting(None, pattern=r"[A-Z]{2}_[A-Z]+_\d", what="an Atlas AWS region like 'EU_WEST_1'",
-                                 doc="default: the stack's region (PrivateLink endpoints are regional)")
-    instance_size: str = setting("M10", pattern=r"M(10|20|30|40|50|60|80|140|200|300|400|700)",
-                                 what="a dedicated tier M10..M700 (PrivateLink needs a dedicated cluster)")
+    project_name: str | None = setting(
+        None,
+        pattern=r"[a-z0-9][a-z0-9-]{0,63}",
+        what="a lowercase project name",
+        doc="default: the convention name, so two stacks never share a project",
+    )
+    region: str | None = setting(
+        None,
+        pattern=r"[A-Z]{2}_[A-Z]+_\d",
+        what="an Atlas AWS region like 'EU_WEST_1'",
+        doc="default: the stack's region (PrivateLink endpoints are regional)",
+    )
+    instance_size: str = setting(
+        "M10",
+        pattern=r"M(10|20|30|40|50|60|80|140|200|300|400|700)",
+        what="a dedicated tier M10..M700 (PrivateLink needs a dedicated cluster)",
+    )
     shards: int = setting(1, min=1, max=50, doc="1 = replica set; more = sharded, to scale writes")
     nodes_per_shard: int = setting(3, choices=(3, 5, 7), doc="three electable nodes survive one AZ")
     mongo_db_major_version: str = setting("8.0", choices=("7.0", "8.0"))
     pitr: bool = setting(True, doc="point-in-time restore: the rollback of a bad migration batch")
     compute_autoscaling: bool = setting(False, doc="off: rolling scale-ups took nodes down at peak (the report)")
     compute_max_instance_size: str | None = setting(None, pattern=r"M\d+", what="an instance size like 'M40'")
-    disk_iops: int | None = setting(None, min=3000, max=64000,
-                                    doc="provisioned IOPS: double write capacity in minutes, not a re-shard")
-    access_list: list[str] = setting(default_factory=list, each={"cidr": True},
-                                     doc="empty: PrivateLink only; refused in prod, 0.0.0.0/0 refused everywhere")
+    disk_iops: int | None = setting(
+        None, min=3000, max=64000, doc="provisioned IOPS: double write capacity in minutes, not a re-shard"
+    )
+    access_list: list[str] = setting(
+        default_factory=list,
+        each={"cidr": True},
+        doc="empty: PrivateLink only; refused in prod, 0.0.0.0/0 refused everywhere",
+    )
 
 
 @dataclass(frozen=True)
@@ -144,8 +174,11 @@ class SyncConfig:
     """The DocumentDB -> Atlas copy. MongoDB's live-migration tools refuse DocumentDB as a source."""
 
     image: str = setting(pattern=IMAGE_BY_DIGEST, what="an image reference pinned by digest (name@sha256:<64 hex>)")
-    mode: str = setting("change-stream", choices=("change-stream", "dump-restore"),
-                        doc="change-stream: no write freeze; dump-restore: a window, for small data sets")
+    mode: str = setting(
+        "change-stream",
+        choices=("change-stream", "dump-restore"),
+        doc="change-stream: no write freeze; dump-restore: a window, for small data sets",
+    )
     cpu: int = setting(1024, choices=(256, 512, 1024, 2048, 4096))
     memory: int = setting(2048, min=512, max=30720)
 
@@ -154,8 +187,9 @@ class SyncConfig:
 class DocumentStoreConfig:
     phases: list[PhaseEntry] = setting(min=1, doc="the migration ledger; the current phase is the last entry")
     database_name: str = setting("shop", pattern=r"[a-z][a-z0-9_]{0,37}", what="a database name")
-    rollback_window_days: int = setting(30, min=7, max=365,
-                                        doc="a month on Atlas before DocumentDB may go: one billing/traffic cycle")
+    rollback_window_days: int = setting(
+        30, min=7, max=365, doc="a month on Atlas before DocumentDB may go: one billing/traffic cycle"
+    )
     documentdb: DocumentDbConfig = setting(default_factory=DocumentDbConfig)
     atlas: AtlasConfig | None = setting(None)
     sync: SyncConfig | None = setting(None)
@@ -184,19 +218,26 @@ def atlas_region(aws_region: str) -> str:
 
 # --- cross-field checks (called by the loader) -------------------------------------
 
+
 def cache_problems(cache: CacheConfig | None, stage: str, key: str) -> list[Problem]:
     if cache is None:
         return []
     problems = []
     for low_key, high_key, low, high in (
-            ("dataStorageMinGb", "dataStorageMaxGb", cache.data_storage_min_gb, cache.data_storage_max_gb),
-            ("ecpuPerSecondMin", "ecpuPerSecondMax", cache.ecpu_per_second_min, cache.ecpu_per_second_max)):
+        ("dataStorageMinGb", "dataStorageMaxGb", cache.data_storage_min_gb, cache.data_storage_max_gb),
+        ("ecpuPerSecondMin", "ecpuPerSecondMax", cache.ecpu_per_second_min, cache.ecpu_per_second_max),
+    ):
         if low is not None and low > high:
-            problems.append(Problem(f"{key}.{low_key}", f"{low} is above {high_key} {high} "
-                                                        f"(allowed: a minimum <= the maximum)"))
+            problems.append(
+                Problem(f"{key}.{low_key}", f"{low} is above {high_key} {high} (allowed: a minimum <= the maximum)")
+            )
     if stage == "prod" and cache.snapshot_retention_days < 1:
-        problems.append(Problem(f"{key}.snapshotRetentionDays", f"{cache.snapshot_retention_days} in prod "
-                                                                f"(allowed: 1..35; prod keeps snapshots)"))
+        problems.append(
+            Problem(
+                f"{key}.snapshotRetentionDays",
+                f"{cache.snapshot_retention_days} in prod (allowed: 1..35; prod keeps snapshots)",
+            )
+        )
     return problems
 
 
@@ -204,59 +245,98 @@ def phase_problems(phases: list[PhaseEntry], rollback_window_days: int, key: str
     """Every step of the ledger must be an allowed transition, in date order, after the rollback window."""
     problems = []
     if phases[0].phase != "documentdb":
-        problems.append(Problem(f"{key}[0].phase", f"{show(phases[0].phase)} (allowed: 'documentdb'; the ledger "
-                                                   f"starts where the environment started)"))
+        problems.append(
+            Problem(
+                f"{key}[0].phase",
+                f"{show(phases[0].phase)} (allowed: 'documentdb'; the ledger starts where the environment started)",
+            )
+        )
     entered_atlas: datetime.date | None = phases[0].day if phases[0].phase == "atlas" else None
     for i, (before, after) in enumerate(zip(phases, phases[1:]), start=1):
         allowed = allowed_after(before.phase)
         if after.phase not in allowed:
-            why = ("nothing follows 'retired': DocumentDB is gone" if before.phase == "retired"
-                   else f"allowed after {show(before.phase)}: {', '.join(map(show, allowed))}")
-            problems.append(Problem(f"{key}[{i}].phase", f"{show(before.phase)} -> {show(after.phase)} is not a "
-                                                         f"safe transition ({why})"))
+            why = (
+                "nothing follows 'retired': DocumentDB is gone"
+                if before.phase == "retired"
+                else f"allowed after {show(before.phase)}: {', '.join(map(show, allowed))}"
+            )
+            problems.append(
+                Problem(
+                    f"{key}[{i}].phase", f"{show(before.phase)} -> {show(after.phase)} is not a safe transition ({why})"
+                )
+            )
         if after.day <= before.day:
-            problems.append(Problem(f"{key}[{i}].since", f"{show(after.since)} is not after {show(before.since)} "
-                                                         f"(allowed: dates strictly increasing)"))
+            problems.append(
+                Problem(
+                    f"{key}[{i}].since",
+                    f"{show(after.since)} is not after {show(before.since)} (allowed: dates strictly increasing)",
+                )
+            )
         if after.phase == "atlas" and before.phase == "dual":
             entered_atlas = after.day
         if after.phase == "retiring" and entered_atlas is not None:
             earliest = entered_atlas + datetime.timedelta(days=rollback_window_days)
             if after.day < earliest:
-                problems.append(Problem(f"{key}[{i}].since", f"{show(after.since)} is inside the "
-                                                             f"{rollback_window_days}-day rollback window that "
-                                                             f"began on {entered_atlas} (allowed: {earliest} "
-                                                             f"or later)"))
+                problems.append(
+                    Problem(
+                        f"{key}[{i}].since",
+                        f"{show(after.since)} is inside the "
+                        f"{rollback_window_days}-day rollback window that "
+                        f"began on {entered_atlas} (allowed: {earliest} "
+                        f"or later)",
+                    )
+                )
     return problems
 
 
-def document_store_problems(store: DocumentStoreConfig | None, stage: str, region: str,
-                            key: str) -> list[Problem]:
+def document_store_problems(store: DocumentStoreConfig | None, stage: str, region: str, key: str) -> list[Problem]:
     if store is None:
         return []
     problems = phase_problems(store.phases, store.rollback_window_days, f"{key}.phases")
     atlas = store.atlas
     if store.has_atlas and atlas is None:
-        problems.append(Problem(f"{key}.atlas", f"is required in phase {show(store.phase)} (the Atlas org, "
-                                                f"size and shards)"))
+        problems.append(
+            Problem(f"{key}.atlas", f"is required in phase {show(store.phase)} (the Atlas org, size and shards)")
+        )
     if store.phase == "dual" and store.sync is None:
         problems.append(Problem(f"{key}.sync", "is required in phase 'dual' (the sync task's image by digest)"))
     if atlas is not None:
         expected = atlas_region(region) if region else None
         if atlas.region is not None and expected and atlas.region != expected:
-            problems.append(Problem(f"{key}.atlas.region", f"{show(atlas.region)} but the stack runs in {region} "
-                                                           f"(allowed: {show(expected)}; PrivateLink is regional)"))
+            problems.append(
+                Problem(
+                    f"{key}.atlas.region",
+                    f"{show(atlas.region)} but the stack runs in {region} "
+                    f"(allowed: {show(expected)}; PrivateLink is regional)",
+                )
+            )
         if atlas.compute_autoscaling and atlas.compute_max_instance_size is None:
-            problems.append(Problem(f"{key}.atlas.computeMaxInstanceSize", "is required when computeAutoscaling "
-                                                                           "is true (the cost ceiling)"))
+            problems.append(
+                Problem(
+                    f"{key}.atlas.computeMaxInstanceSize",
+                    "is required when computeAutoscaling is true (the cost ceiling)",
+                )
+            )
         for i, cidr in enumerate(atlas.access_list):
             if cidr == "0.0.0.0/0":
-                problems.append(Problem(f"{key}.atlas.accessList[{i}]", "'0.0.0.0/0' opens the database to the "
-                                                                        "internet (allowed: private CIDRs, "
-                                                                        "outside prod)"))
+                problems.append(
+                    Problem(
+                        f"{key}.atlas.accessList[{i}]",
+                        "'0.0.0.0/0' opens the database to the internet (allowed: private CIDRs, outside prod)",
+                    )
+                )
             elif stage == "prod":
-                problems.append(Problem(f"{key}.atlas.accessList[{i}]", f"{show(cidr)} in prod (allowed: none; "
-                                                                        f"prod reaches Atlas over PrivateLink only)"))
+                problems.append(
+                    Problem(
+                        f"{key}.atlas.accessList[{i}]",
+                        f"{show(cidr)} in prod (allowed: none; prod reaches Atlas over PrivateLink only)",
+                    )
+                )
         if stage == "prod" and not atlas.pitr:
-            problems.append(Problem(f"{key}.atlas.pitr", "false in prod (allowed: true; point-in-time restore is "
-                                                         "the way back from a bad batch)"))
+            problems.append(
+                Problem(
+                    f"{key}.atlas.pitr",
+                    "false in prod (allowed: true; point-in-time restore is the way back from a bad batch)",
+                )
+            )
     return problems

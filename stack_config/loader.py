@@ -6,6 +6,7 @@ config as strings (objects as JSON); the offline preview reads
 Either way ``load`` parses everything, checks what depends on more than one key,
 and raises one ``ConfigError`` listing every problem.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,8 @@ import pathlib
 import re
 import types
 import typing
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
@@ -80,7 +82,7 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
     for key, text in values.items():
         namespace = key.split(":", 1)[0]
         if key.startswith(prefix):
-            name = key[len(prefix):]
+            name = key[len(prefix) :]
             snake = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
             own[name] = _decode(hints[snake], text) if snake in fields else text
         elif namespace not in ("aws", "pulumi", "mongodbatlas", "docker-build", "random"):
@@ -120,17 +122,28 @@ def stage_checks(stack: str, stage: str | None, usage: str | None) -> list[Probl
     key = f"{NAMESPACE}:"
     expected = conventions.stage_for_stack(stack)
     if expected is None:
-        problems.append(Problem("stack", f"{show(stack)} names no stage "
-                                         f"(allowed: {', '.join(conventions.STAGES)}, '<stage>-<suffix>' "
-                                         f"or {', '.join(conventions.STACK_STAGES)})"))
+        problems.append(
+            Problem(
+                "stack",
+                f"{show(stack)} names no stage "
+                f"(allowed: {', '.join(conventions.STAGES)}, '<stage>-<suffix>' "
+                f"or {', '.join(conventions.STACK_STAGES)})",
+            )
+        )
     elif stage is not None and stage != expected:
-        problems.append(Problem(key + "stage", f"{show(stage)} but stack '{stack}' is stage "
-                                               f"'{expected}' (allowed: '{expected}')"))
+        problems.append(
+            Problem(key + "stage", f"{show(stage)} but stack '{stack}' is stage '{expected}' (allowed: '{expected}')")
+        )
     if stage is not None and usage is not None and usage not in conventions.ALLOWED_USAGES[stage]:
         allowed = conventions.ALLOWED_USAGES[stage]
-        problems.append(Problem(key + "usage", f"{show(usage)} is not allowed for stage '{stage}' "
-                                               f"(allowed: {', '.join(allowed)}; only dev and sandbox may be "
-                                               f"EPHEMERAL or POC)"))
+        problems.append(
+            Problem(
+                key + "usage",
+                f"{show(usage)} is not allowed for stage '{stage}' "
+                f"(allowed: {', '.join(allowed)}; only dev and sandbox may be "
+                f"EPHEMERAL or POC)",
+            )
+        )
     return problems
 
 
@@ -141,8 +154,12 @@ def _network_checks(config: StackConfig) -> list[Problem]:
     if net.imported:
         for name, ids in (("publicSubnetIds", net.public_subnet_ids), ("privateSubnetIds", net.private_subnet_ids)):
             if len(ids) < 2:
-                problems.append(Problem(f"{key}.{name}", f"{len(ids)} subnet(s) given; an imported VPC needs at "
-                                                         f"least 2, in different AZs"))
+                problems.append(
+                    Problem(
+                        f"{key}.{name}",
+                        f"{len(ids)} subnet(s) given; an imported VPC needs at least 2, in different AZs",
+                    )
+                )
     else:
         for name, ids in (("publicSubnetIds", net.public_subnet_ids), ("privateSubnetIds", net.private_subnet_ids)):
             if ids:
@@ -150,8 +167,13 @@ def _network_checks(config: StackConfig) -> list[Problem]:
         prefix = ipaddress.IPv4Network(net.cidr).prefixlen
         needed = 20 - math.ceil(math.log2(2 * net.az_count))
         if prefix > needed:
-            problems.append(Problem(f"{key}.cidr", f"{show(net.cidr)} is too small for {2 * net.az_count} /20 "
-                                                   f"subnets (allowed: a prefix of /{needed} or larger)"))
+            problems.append(
+                Problem(
+                    f"{key}.cidr",
+                    f"{show(net.cidr)} is too small for {2 * net.az_count} /20 "
+                    f"subnets (allowed: a prefix of /{needed} or larger)",
+                )
+            )
     return problems
 
 
@@ -159,9 +181,9 @@ def _data_checks(config: StackConfig) -> list[Problem]:
     """Cache limits and the document store's migration ledger (stack_config/data.py)."""
     from stack_config import data
 
-    return (data.cache_problems(config.cache, config.stage, f"{NAMESPACE}:cache")
-            + data.document_store_problems(config.document_store, config.stage, config.region,
-                                           f"{NAMESPACE}:documentStore"))
+    return data.cache_problems(config.cache, config.stage, f"{NAMESPACE}:cache") + data.document_store_problems(
+        config.document_store, config.stage, config.region, f"{NAMESPACE}:documentStore"
+    )
 
 
 def engine_values() -> dict[str, str]:
@@ -180,8 +202,13 @@ def _edge_checks(config: StackConfig) -> list[Problem]:
         return []
     problems = []
     if not (edge.certificate_arn or edge.hosted_zone_id):
-        problems.append(Problem(f"{key}.domainNames", f"{show(edge.domain_names)} need a certificate: set "
-                                                      f"certificateArn (us-east-1) or hostedZoneId (to issue one)"))
+        problems.append(
+            Problem(
+                f"{key}.domainNames",
+                f"{show(edge.domain_names)} need a certificate: set "
+                f"certificateArn (us-east-1) or hostedZoneId (to issue one)",
+            )
+        )
     return problems
 
 
@@ -202,11 +229,19 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
     if config.stack != ORG_STACK:
         problems = []
         if org is not None:
-            problems.append(Problem(key, f"is only allowed in the '{ORG_STACK}' stack (the management account), "
-                                         f"not in {show(config.stack)}"))
+            problems.append(
+                Problem(
+                    key,
+                    f"is only allowed in the '{ORG_STACK}' stack (the management account), not in {show(config.stack)}",
+                )
+            )
         if config.org_stack and config.account_id:
-            problems.append(Problem(f"{NAMESPACE}:orgStack", "set accountId or orgStack, not both: the org stack "
-                                                              "is the one source of this stack's account id"))
+            problems.append(
+                Problem(
+                    f"{NAMESPACE}:orgStack",
+                    "set accountId or orgStack, not both: the org stack is the one source of this stack's account id",
+                )
+            )
         return problems
     if org is None:
         return [Problem(key, f"is required in the '{ORG_STACK}' stack (mailDomain, organizationalUnits, accounts...)")]
@@ -218,7 +253,9 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
         seen: set[str] = set()
         for index, name in enumerate(names):
             if name in seen:
-                problems.append(Problem(f"{key}.{kind}[{index}].name", f"{show(name)} appears twice (names are unique)"))
+                problems.append(
+                    Problem(f"{key}.{kind}[{index}].name", f"{show(name)} appears twice (names are unique)")
+                )
             seen.add(name)
         return seen
 
@@ -229,51 +266,89 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
     # Unique names make unique e-mails: every address is '<local>+<name>@<mailDomain>' (OrganizationConfig.email_for).
     for index, account in enumerate(org.accounts):
         if account.ou not in ous:
-            problems.append(Problem(f"{key}.accounts[{index}].ou", f"{show(account.ou)} is not an OU "
-                                                                   f"(allowed: {', '.join(sorted(ous)) or 'none defined'})"))
+            problems.append(
+                Problem(
+                    f"{key}.accounts[{index}].ou",
+                    f"{show(account.ou)} is not an OU (allowed: {', '.join(sorted(ous)) or 'none defined'})",
+                )
+            )
         email = org.email_for(account.name)
         if len(email) > 64:
-            problems.append(Problem(f"{key}.accounts[{index}].name", f"e-mail {show(email)} is {len(email)} "
-                                                                     f"characters; AWS allows 64"))
+            problems.append(
+                Problem(
+                    f"{key}.accounts[{index}].name", f"e-mail {show(email)} is {len(email)} characters; AWS allows 64"
+                )
+            )
     rails = org.guardrails
     for field in ("require_tags", "deny_leave", "region_allow_list", "stage_tag_policy"):
         name = camel(field)
         attached: set[str] = set()
         for index, ou in enumerate(getattr(rails, field)):
             if ou not in ous:
-                problems.append(Problem(f"{key}.guardrails.{name}[{index}]", f"{show(ou)} is not an OU "
-                                                                             f"(allowed: {', '.join(sorted(ous)) or 'none defined'})"))
+                problems.append(
+                    Problem(
+                        f"{key}.guardrails.{name}[{index}]",
+                        f"{show(ou)} is not an OU (allowed: {', '.join(sorted(ous)) or 'none defined'})",
+                    )
+                )
             elif ou in attached:
                 problems.append(Problem(f"{key}.guardrails.{name}[{index}]", f"{show(ou)} is listed twice"))
             attached.add(ou)
     if rails.region_allow_list and "us-east-1" not in rails.allowed_regions:
-        problems.append(Problem(f"{key}.guardrails.allowedRegions", f"{show(rails.allowed_regions)} must include "
-                                                                    f"'us-east-1': CloudFront certificates and "
-                                                                    f"Lambda@Edge are created only there"))
+        problems.append(
+            Problem(
+                f"{key}.guardrails.allowedRegions",
+                f"{show(rails.allowed_regions)} must include "
+                f"'us-east-1': CloudFront certificates and "
+                f"Lambda@Edge are created only there",
+            )
+        )
     for index, group in enumerate(org.groups):
         if group.permission_set not in permission_sets:
-            problems.append(Problem(f"{key}.groups[{index}].permissionSet",
-                                    f"{show(group.permission_set)} is not a permission set "
-                                    f"(allowed: {', '.join(sorted(permission_sets)) or 'none defined'})"))
+            problems.append(
+                Problem(
+                    f"{key}.groups[{index}].permissionSet",
+                    f"{show(group.permission_set)} is not a permission set "
+                    f"(allowed: {', '.join(sorted(permission_sets)) or 'none defined'})",
+                )
+            )
         for position, account in enumerate(group.accounts):
             if account not in accounts:
-                problems.append(Problem(f"{key}.groups[{index}].accounts[{position}]",
-                                        f"{show(account)} is not an account "
-                                        f"(allowed: {', '.join(sorted(accounts)) or 'none defined'})"))
-    needs = {"sso.amazonaws.com": ("identityCenter", org.identity_center),
-             "member.org.stacksets.cloudformation.amazonaws.com": ("bootstrap", org.bootstrap)}
+                problems.append(
+                    Problem(
+                        f"{key}.groups[{index}].accounts[{position}]",
+                        f"{show(account)} is not an account (allowed: {', '.join(sorted(accounts)) or 'none defined'})",
+                    )
+                )
+    needs = {
+        "sso.amazonaws.com": ("identityCenter", org.identity_center),
+        "member.org.stacksets.cloudformation.amazonaws.com": ("bootstrap", org.bootstrap),
+    }
     for principal, (section, value) in needs.items():
         if value is not None and principal not in org.trusted_services:
-            problems.append(Problem(f"{key}.trustedServices", f"{show(org.trusted_services)} lacks {show(principal)}, "
-                                                              f"which {section} needs (the organization would "
-                                                              f"switch its trusted access off)"))
+            problems.append(
+                Problem(
+                    f"{key}.trustedServices",
+                    f"{show(org.trusted_services)} lacks {show(principal)}, "
+                    f"which {section} needs (the organization would "
+                    f"switch its trusted access off)",
+                )
+            )
     if org.bootstrap is not None and rails.region_allow_list:
         for index, region in enumerate(org.bootstrap.regions):
             if region not in rails.allowed_regions:
-                problems.append(Problem(f"{key}.bootstrap.regions[{index}]", f"{show(region)} is outside "
-                                                                             f"guardrails.allowedRegions "
-                                                                             f"{show(rails.allowed_regions)}"))
+                problems.append(
+                    Problem(
+                        f"{key}.bootstrap.regions[{index}]",
+                        f"{show(region)} is outside guardrails.allowedRegions {show(rails.allowed_regions)}",
+                    )
+                )
     if org.mail is not None and config.region not in SES_RECEIVING_REGIONS:
-        problems.append(Problem("aws:region", f"{show(config.region)} cannot receive mail with SES "
-                                              f"(allowed with organization.mail: {', '.join(SES_RECEIVING_REGIONS)})"))
+        problems.append(
+            Problem(
+                "aws:region",
+                f"{show(config.region)} cannot receive mail with SES "
+                f"(allowed with organization.mail: {', '.join(SES_RECEIVING_REGIONS)})",
+            )
+        )
     return problems

@@ -3,14 +3,15 @@
 Every section is a frozen dataclass; its fields carry their default (the safe
 choice, with a one-line reason) and the rules their values must follow.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from foundation.identity import StackIdentity
 from policies import conventions
-from stack_config.edge import EdgeConfig
 from stack_config.data import CacheConfig, DocumentStoreConfig
+from stack_config.edge import EdgeConfig
 from stack_config.network import NetworkConfig
 from stack_config.organization import OrganizationConfig
 from stack_config.parsing import setting
@@ -28,21 +29,36 @@ class StackConfig:
     context: str = setting(pattern=LABEL, what="a lowercase DNS label")
     owner: str = setting(pattern=LABEL, what="a lowercase DNS label naming the owning team")
     usage: str = setting(choices=conventions.USAGES)
-    account_id: str | None = setting(None, pattern=r"\d{12}", what="a 12-digit AWS account id",
-                                     doc="pins the providers to this account so a dev config never touches prod")
+    account_id: str | None = setting(
+        None,
+        pattern=r"\d{12}",
+        what="a 12-digit AWS account id",
+        doc="pins the providers to this account so a dev config never touches prod",
+    )
     network: NetworkConfig = setting(default_factory=NetworkConfig)
     edge: EdgeConfig | None = setting(None, doc="no CloudFront/prerendering unless the stack serves a single-page app")
     containers: ContainersConfig = setting(default_factory=ContainersConfig)
     cache: CacheConfig | None = setting(None, doc="no cache unless the stack's services need one")
     document_store: DocumentStoreConfig | None = setting(None, doc="no document database unless declared")
-    organization: OrganizationConfig | None = setting(None, doc="only the management account's 'org' stack builds the organization")
-    org_stack: str | None = setting(None, pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
-                                    what="a stack reference like 'acme/aws-platform/org'",
-                                    doc="unset: the account comes from accountId alone, not from the org stack")
+    organization: OrganizationConfig | None = setting(
+        None, doc="only the management account's 'org' stack builds the organization"
+    )
+    org_stack: str | None = setting(
+        None,
+        pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+        what="a stack reference like 'acme/aws-platform/org'",
+        doc="unset: the account comes from accountId alone, not from the org stack",
+    )
     stack: str = setting("", internal=True)
     region: str = setting("", internal=True)
 
     @property
     def identity(self) -> StackIdentity:
-        return StackIdentity(stage=self.stage, context=self.context, owner=self.owner, usage=self.usage,
-                             stack=self.stack, region=self.region)
+        return StackIdentity(
+            stage=self.stage,
+            context=self.context,
+            owner=self.owner,
+            usage=self.usage,
+            stack=self.stack,
+            region=self.region,
+        )

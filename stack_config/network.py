@@ -1,4 +1,5 @@
 """The ``network`` section: a VPC this stack builds, or an existing one it imports."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,12 @@ class NetworkConfig:
     cidr: str = setting("10.0.0.0/16", cidr=True, doc="room for 2 x azCount subnets of /20")
     az_count: int = setting(2, min=2, max=6, doc="two AZs at least: one AZ outage must not take the stack down")
     nat_gateway_per_az: bool = setting(True, doc="one NAT per AZ keeps private subnets up when an AZ fails")
-    vpc_id: str | None = setting(None, pattern=VPC_ID, what="a VPC id like 'vpc-0abc12345def67890'",
-                                 doc="set to import an existing VPC instead of building one")
+    vpc_id: str | None = setting(
+        None,
+        pattern=VPC_ID,
+        what="a VPC id like 'vpc-0abc12345def67890'",
+        doc="set to import an existing VPC instead of building one",
+    )
     public_subnet_ids: list[str] = setting(default_factory=list, each={"pattern": SUBNET_ID, "what": "a subnet id"})
     private_subnet_ids: list[str] = setting(default_factory=list, each={"pattern": SUBNET_ID, "what": "a subnet id"})
 

@@ -8,6 +8,7 @@ console step has produced an instance), the account bootstrap and optional
 inbound mail. Cross-field rules (references between OUs, accounts, groups and
 guardrails) live in ``stack_config/loader.py`` (``_organization_checks``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,10 +24,18 @@ IDENTITY_STORE_ID = r"d-[0-9a-f]{10}"
 GITHUB_REPOSITORY = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 MANAGED_POLICY = r"([a-z0-9-]+/)?[A-Za-z0-9+=,.@_-]{1,128}"
 # Where SES receives mail (https://docs.aws.amazon.com/ses/latest/dg/regions.html#region-receive-email).
-SES_RECEIVING_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
-                         "ca-central-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2")
-
-
+SES_RECEIVING_REGIONS = (
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "ca-central-1",
+    "ap-northeast-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+)
 
 
 @dataclass(frozen=True)
@@ -44,24 +53,40 @@ class AccountConfig:
 class GuardrailsConfig:
     """Which OUs each guardrail is attached to (OU names); an empty list attaches it nowhere."""
 
-    require_tags: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
-                                      doc="deny creates whose request lacks the required tags")
-    deny_leave: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
-                                    doc="an account that leaves takes its bill and guardrails with it")
-    region_allow_list: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
-                                           doc="deny regional APIs outside allowedRegions")
-    stage_tag_policy: list[str] = setting(default_factory=list, each={"pattern": LABEL, "what": "an OU name"},
-                                          doc="the tag policy that fixes the allowed 'stage' values")
-    allowed_regions: list[str] = setting(default_factory=lambda: ["eu-west-1", "us-east-1"], min=1,
-                                         each=REGION_RULES,
-                                         doc="the workload region plus us-east-1, where CloudFront's certificates "
-                                             "and Lambda@Edge must live")
+    require_tags: list[str] = setting(
+        default_factory=list,
+        each={"pattern": LABEL, "what": "an OU name"},
+        doc="deny creates whose request lacks the required tags",
+    )
+    deny_leave: list[str] = setting(
+        default_factory=list,
+        each={"pattern": LABEL, "what": "an OU name"},
+        doc="an account that leaves takes its bill and guardrails with it",
+    )
+    region_allow_list: list[str] = setting(
+        default_factory=list,
+        each={"pattern": LABEL, "what": "an OU name"},
+        doc="deny regional APIs outside allowedRegions",
+    )
+    stage_tag_policy: list[str] = setting(
+        default_factory=list,
+        each={"pattern": LABEL, "what": "an OU name"},
+        doc="the tag policy that fixes the allowed 'stage' values",
+    )
+    allowed_regions: list[str] = setting(
+        default_factory=lambda: ["eu-west-1", "us-east-1"],
+        min=1,
+        each=REGION_RULES,
+        doc="the workload region plus us-east-1, where CloudFront's certificates and Lambda@Edge must live",
+    )
 
 
 @dataclass(frozen=True)
 class PermissionSetConfig:
     name: str = setting(pattern=LABEL, what="a lowercase DNS label like 'admin'")
-    managed_policy: str = setting(pattern=MANAGED_POLICY, what="an AWS managed policy name like 'ReadOnlyAccess' or 'job-function/ViewOnlyAccess'")
+    managed_policy: str = setting(
+        pattern=MANAGED_POLICY, what="an AWS managed policy name like 'ReadOnlyAccess' or 'job-function/ViewOnlyAccess'"
+    )
     session_hours: int = setting(1, min=1, max=12, doc="one hour: a leaked session is worth little")
 
 
@@ -76,8 +101,10 @@ class GroupConfig:
 class IdentityCenterConfig:
     """Given only after IAM Identity Center was enabled in the console (no API does it for a management account)."""
 
-    instance_arn: str = setting(pattern=SSO_INSTANCE_ARN,
-                                what="an Identity Center instance ARN like 'arn:aws:sso:::instance/ssoins-0123456789abcdef'")
+    instance_arn: str = setting(
+        pattern=SSO_INSTANCE_ARN,
+        what="an Identity Center instance ARN like 'arn:aws:sso:::instance/ssoins-0123456789abcdef'",
+    )
     identity_store_id: str = setting(pattern=IDENTITY_STORE_ID, what="an identity store id like 'd-0123456789'")
     region: str = setting(check=region_problem, doc="Identity Center's home region: its API answers nowhere else")
 
@@ -85,37 +112,50 @@ class IdentityCenterConfig:
 @dataclass(frozen=True)
 class BootstrapConfig:
     github_repository: str = setting(pattern=GITHUB_REPOSITORY, what="'<owner>/<repo>' of the CI repository")
-    github_ref: str = setting("ref:refs/heads/main", pattern=r"[A-Za-z0-9_.:/*-]{1,200}",
-                              what="the sub claim's suffix, like 'ref:refs/heads/main' or 'environment:prod'",
-                              doc="only the main branch deploys; a fork's pull request cannot assume the role")
-    regions: list[str] = setting(default_factory=lambda: ["eu-west-1"], min=1,
-                                 each=REGION_RULES,
-                                 doc="where the state bucket lives; the role is global, so one region suffices")
+    github_ref: str = setting(
+        "ref:refs/heads/main",
+        pattern=r"[A-Za-z0-9_.:/*-]{1,200}",
+        what="the sub claim's suffix, like 'ref:refs/heads/main' or 'environment:prod'",
+        doc="only the main branch deploys; a fork's pull request cannot assume the role",
+    )
+    regions: list[str] = setting(
+        default_factory=lambda: ["eu-west-1"],
+        min=1,
+        each=REGION_RULES,
+        doc="where the state bucket lives; the role is global, so one region suffices",
+    )
 
 
 @dataclass(frozen=True)
 class MailConfig:
     hosted_zone_id: str = setting(pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id like 'Z0123456789ABCDEFGHIJ'")
-    retention_days: int = setting(90, min=1, max=3650, doc="long enough to find a verification mail; mail is not an archive")
+    retention_days: int = setting(
+        90, min=1, max=3650, doc="long enough to find a verification mail; mail is not an archive"
+    )
 
 
 @dataclass(frozen=True)
 class OrganizationConfig:
     mail_domain: str = setting(pattern=HOSTNAME, what="a lowercase domain like 'example.com'")
-    mail_local_part: str = setting("aws", pattern=r"[a-z0-9][a-z0-9.-]{0,30}",
-                                   what="a lowercase mailbox name like 'aws'",
-                                   doc="every account mails '<local>+<account>@<domain>': one real mailbox")
+    mail_local_part: str = setting(
+        "aws",
+        pattern=r"[a-z0-9][a-z0-9.-]{0,30}",
+        what="a lowercase mailbox name like 'aws'",
+        doc="every account mails '<local>+<account>@<domain>': one real mailbox",
+    )
     trusted_services: list[str] = setting(
         default_factory=lambda: ["member.org.stacksets.cloudformation.amazonaws.com", "sso.amazonaws.com"],
         each={"pattern": SERVICE_PRINCIPAL, "what": "a service principal like 'sso.amazonaws.com'"},
-        doc="StackSets need it to bootstrap accounts; Identity Center, once enabled, needs it to stay enabled")
+        doc="StackSets need it to bootstrap accounts; Identity Center, once enabled, needs it to stay enabled",
+    )
     organizational_units: list[OrganizationalUnitConfig] = setting(default_factory=list)
     accounts: list[AccountConfig] = setting(default_factory=list)
     guardrails: GuardrailsConfig = setting(default_factory=GuardrailsConfig)
     permission_sets: list[PermissionSetConfig] = setting(default_factory=list)
     groups: list[GroupConfig] = setting(default_factory=list)
     identity_center: IdentityCenterConfig | None = setting(
-        None, doc="absent until the console step: SSO resources wait for a real instance")
+        None, doc="absent until the console step: SSO resources wait for a real instance"
+    )
     bootstrap: BootstrapConfig | None = setting(None, doc="absent: member accounts are not bootstrapped")
     mail: MailConfig | None = setting(None, doc="absent: account mail goes wherever the domain's MX already points")
 

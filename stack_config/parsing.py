@@ -6,6 +6,7 @@ config section by writing a dataclass and nothing else. All problems are
 collected, not just the first, and each names the key as written in the YAML,
 the value, and what is allowed; an unknown key also gets the closest valid one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,8 +15,9 @@ import ipaddress
 import re
 import types
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,9 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def setting(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING,
-            doc: str = "", **rules: Any) -> Any:
+def setting(
+    default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING, doc: str = "", **rules: Any
+) -> Any:
     """A config field: its default, a one-line reason (``doc``) and the rules its value must follow.
 
     Rules: ``choices`` (allowed values), ``min``/``max`` (numbers and list lengths),
@@ -116,8 +119,7 @@ class Parser:
                 self.fail(key, f"{show(raw)} is not a list")
                 return None
             self._range(key, len(raw), rules, "entries")
-            items = tuple(self.value(args[0], item, f"{key}[{i}]", rules.get("each", {}))
-                          for i, item in enumerate(raw))
+            items = tuple(self.value(args[0], item, f"{key}[{i}]", rules.get("each", {})) for i, item in enumerate(raw))
             return list(items) if origin is list else items
         if origin is dict:
             if not isinstance(raw, Mapping):

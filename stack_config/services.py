@@ -8,6 +8,7 @@ repository per application, keep 100 images), ``ecs-cluster-capacity-scaling.md`
 (Fargate first, separate roles, one security group per service, secrets out of
 the environment).
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -23,8 +24,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 LABEL = conventions.DNS_LABEL.pattern.strip("^$")
 DIGEST_REF = r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}"
 CLOCK = r"([01]\d|2[0-3]):[0-5]\d"
-SECRET_REF = (r"(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(:[^:]*:[^:]*:[^:]*)?"
-              r"|[A-Za-z0-9/_+=.@-]{1,512}|ssm:/[A-Za-z0-9/_.-]+)")
+SECRET_REF = (
+    r"(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(:[^:]*:[^:]*:[^:]*)?"
+    r"|[A-Za-z0-9/_+=.@-]{1,512}|ssm:/[A-Za-z0-9/_.-]+)"
+)
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 MANAGED_POLICY_ARN = r"arn:aws:iam::(aws|\d{12}):policy/[A-Za-z0-9/_+=,.@-]+"
 EMAIL = r"[^@\s]+@[^@\s]+\.[a-z]{2,}"
@@ -84,36 +87,53 @@ def _managed_policy(value: str) -> str | None:
 
 @dataclass(frozen=True)
 class ImageRepositoriesConfig:
-    keep_images: int = setting(100, min=1, max=10000,
-                               doc="a rollback needs the previous images: keep 100 (ecr-dedicated-image-repos.md)")
-    untagged_expiry_days: int = setting(7, min=1, max=365,
-                                        doc="untagged layers are build leftovers; a week leaves time to notice")
+    keep_images: int = setting(
+        100, min=1, max=10000, doc="a rollback needs the previous images: keep 100 (ecr-dedicated-image-repos.md)"
+    )
+    untagged_expiry_days: int = setting(
+        7, min=1, max=365, doc="untagged layers are build leftovers; a week leaves time to notice"
+    )
     immutable_tag_exclusions: list[str] = setting(
-        default_factory=list, max=5, each={"pattern": r"[A-Za-z0-9._*-]{1,128}", "what": "a tag filter like 'cache*'"},
-        doc="tags that may be overwritten (a build cache tag); empty keeps every tag immutable")
-    encryption: str = setting("AES256", choices=("AES256", "KMS"),
-                              doc="images hold no secrets and the repository policy is the access control")
+        default_factory=list,
+        max=5,
+        each={"pattern": r"[A-Za-z0-9._*-]{1,128}", "what": "a tag filter like 'cache*'"},
+        doc="tags that may be overwritten (a build cache tag); empty keeps every tag immutable",
+    )
+    encryption: str = setting(
+        "AES256",
+        choices=("AES256", "KMS"),
+        doc="images hold no secrets and the repository policy is the access control",
+    )
     push_principal_arns: list[str] = setting(
-        default_factory=list, each={"pattern": r"arn:aws:iam::\d{12}:(role|user)/[A-Za-z0-9/_+=,.@-]+",
-                                    "what": "an IAM role or user ARN"},
-        doc="who may assume the CI push role; empty: principals of this account allowed by their own IAM policy")
+        default_factory=list,
+        each={"pattern": r"arn:aws:iam::\d{12}:(role|user)/[A-Za-z0-9/_+=,.@-]+", "what": "an IAM role or user ARN"},
+        doc="who may assume the CI push role; empty: principals of this account allowed by their own IAM policy",
+    )
 
 
 @dataclass(frozen=True)
 class Ec2CapacityConfig:
-    instance_type: str = setting("t3.medium", pattern=r"[a-z][a-z0-9-]*\.[a-z0-9]+", what="an EC2 instance type",
-                                 doc="2 vCPU / 4 GB hosts 6-8 small tasks (ecs-cluster-capacity-scaling.md)")
+    instance_type: str = setting(
+        "t3.medium",
+        pattern=r"[a-z][a-z0-9-]*\.[a-z0-9]+",
+        what="an EC2 instance type",
+        doc="2 vCPU / 4 GB hosts 6-8 small tasks (ecs-cluster-capacity-scaling.md)",
+    )
     architecture: str = setting("x86_64", choices=("x86_64", "arm64"), doc="must match the instance type's CPU")
     min_size: int = setting(0, min=0, max=100, doc="managed scaling adds hosts when tasks need them")
     max_size: int = setting(4, min=1, max=200, doc="a ceiling on what a runaway scale-out can cost")
-    target_capacity: int = setting(80, min=1, max=100,
-                                   doc="20 % headroom so a scale-out places tasks before new hosts boot")
+    target_capacity: int = setting(
+        80, min=1, max=100, doc="20 % headroom so a scale-out places tasks before new hosts boot"
+    )
 
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    container_insights: str = setting("enabled", choices=("enabled", "enhanced"),
-                                      doc="RunningTaskCount and the deployment alarms need Container Insights")
+    container_insights: str = setting(
+        "enabled",
+        choices=("enabled", "enhanced"),
+        doc="RunningTaskCount and the deployment alarms need Container Insights",
+    )
     fargate_spot: bool = setting(False, doc="Spot tasks can be stopped at 2 minutes' notice: opt in per stack")
     ec2: Ec2CapacityConfig | None = setting(None, doc="EC2 capacity only when a service asks for launchType EC2")
 
@@ -121,15 +141,21 @@ class ClusterConfig:
 @dataclass(frozen=True)
 class LoadBalancerConfig:
     certificate_arn: str | None = setting(
-        None, pattern=r"arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", what="an ACM certificate ARN",
-        doc="HTTPS when set; plain HTTP is only allowed outside prod")
+        None,
+        pattern=r"arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}",
+        what="an ACM certificate ARN",
+        doc="HTTPS when set; plain HTTP is only allowed outside prod",
+    )
     idle_timeout_seconds: int = setting(60, min=1, max=4000, doc="the ALB default; raise for long polling")
 
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    emails: list[str] = setting(default_factory=list, each={"pattern": EMAIL, "what": "an e-mail address"},
-                                doc="who hears about failed deployments and alarms; subscriptions need confirming")
+    emails: list[str] = setting(
+        default_factory=list,
+        each={"pattern": EMAIL, "what": "an e-mail address"},
+        doc="who hears about failed deployments and alarms; subscriptions need confirming",
+    )
 
 
 @dataclass(frozen=True)
@@ -141,10 +167,15 @@ class BuildSource:
 @dataclass(frozen=True)
 class ImageSource:
     build: BuildSource | None = setting(None, doc="built and pushed by this stack into the service's repository")
-    digest: str | None = setting(None, pattern=DIGEST_REF, what="an image reference by digest like "
-                                 "'123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-web@sha256:<64 hex>'")
-    platform: str = setting("linux/amd64", choices=PLATFORMS,
-                            doc="one platform: a single image manifest, and the task's CPU architecture")
+    digest: str | None = setting(
+        None,
+        pattern=DIGEST_REF,
+        what="an image reference by digest like "
+        "'123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-web@sha256:<64 hex>'",
+    )
+    platform: str = setting(
+        "linux/amd64", choices=PLATFORMS, doc="one platform: a single image manifest, and the task's CPU architecture"
+    )
 
 
 @dataclass(frozen=True)
@@ -164,11 +195,15 @@ class OffHours:
 
 @dataclass(frozen=True)
 class Deployment:
-    minimum_healthy_percent: int = setting(50, min=0, max=100,
-                                           doc="half the tasks may be replaced at once: rollback in minutes")
+    minimum_healthy_percent: int = setting(
+        50, min=0, max=100, doc="half the tasks may be replaced at once: rollback in minutes"
+    )
     maximum_percent: int = setting(200, min=100, max=200, doc="new tasks start beside old ones")
-    strategy: str = setting("ROLLING", choices=STRATEGIES,
-                            doc="rolling with circuit breaker; BLUE_GREEN/LINEAR/CANARY shift traffic instead")
+    strategy: str = setting(
+        "ROLLING",
+        choices=STRATEGIES,
+        doc="rolling with circuit breaker; BLUE_GREEN/LINEAR/CANARY shift traffic instead",
+    )
     bake_time_minutes: int = setting(5, min=0, max=1440, doc="how long the old tasks stay to roll back to")
     step_percent: float = setting(25.0, min=3.0, max=100.0, doc="LINEAR: traffic moved per step")
     canary_percent: float = setting(10.0, min=0.1, max=100.0, doc="CANARY: traffic on the new tasks first")
@@ -189,19 +224,23 @@ class ServiceConfig:
     memory_target_percent: int | None = setting(None, min=10, max=95, doc="scale on memory too when set")
     off_hours: OffHours | None = setting(None, doc="non-prod only: scale to 0 at night")
     health_check_path: str = setting("/health", pattern=r"/[A-Za-z0-9/_.-]*", what="a path like '/health'")
-    health_check_port: int | None = setting(None, min=1, max=65535,
-                                            doc="must equal port: a health check elsewhere is the 502 death spiral")
+    health_check_port: int | None = setting(
+        None, min=1, max=65535, doc="must equal port: a health check elsewhere is the 502 death spiral"
+    )
     health_check_grace_seconds: int = setting(60, min=0, max=2147483647, doc="time to boot before checks count")
-    secrets: dict[str, str] = setting(default_factory=dict,
-                                      each={"pattern": SECRET_REF,
-                                            "what": "a Secrets Manager ARN or name, or 'ssm:/<parameter path>'"},
-                                      doc="injected by ECS at start; never in the task definition in clear")
+    secrets: dict[str, str] = setting(
+        default_factory=dict,
+        each={"pattern": SECRET_REF, "what": "a Secrets Manager ARN or name, or 'ssm:/<parameter path>'"},
+        doc="injected by ECS at start; never in the task definition in clear",
+    )
     environment: dict[str, str] = setting(default_factory=dict, doc="non-secret settings only")
-    task_policy_statements: list[Any] = setting(default_factory=list, each={"check": _statement},
-                                                doc="what the application may call; nothing by default")
-    managed_policy_arns: list[str] = setting(default_factory=list,
-                                             each={"pattern": MANAGED_POLICY_ARN, "what": "an IAM policy ARN",
-                                                   "check": _managed_policy})
+    task_policy_statements: list[Any] = setting(
+        default_factory=list, each={"check": _statement}, doc="what the application may call; nothing by default"
+    )
+    managed_policy_arns: list[str] = setting(
+        default_factory=list,
+        each={"pattern": MANAGED_POLICY_ARN, "what": "an IAM policy ARN", "check": _managed_policy},
+    )
     deployment: Deployment = setting(default_factory=Deployment)
     launch_type: str = setting("FARGATE", choices=("FARGATE", "EC2"), doc="no hosts to patch (fargate migration)")
     spot: bool = setting(False, doc="Fargate Spot for this service (needs cluster.fargateSpot)")
@@ -219,9 +258,33 @@ class ContainersConfig:
     load_balancer: LoadBalancerConfig = setting(default_factory=LoadBalancerConfig)
     alerts: AlertsConfig = setting(default_factory=AlertsConfig)
     log_retention_days: int | None = setting(
-        None, choices=(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                       3288, 3653),
-        doc="unset: 14 days outside prod, 90 in prod (long enough to investigate an incident reported late)")
+        None,
+        choices=(
+            1,
+            3,
+            5,
+            7,
+            14,
+            30,
+            60,
+            90,
+            120,
+            150,
+            180,
+            365,
+            400,
+            545,
+            731,
+            1096,
+            1827,
+            2192,
+            2557,
+            2922,
+            3288,
+            3653,
+        ),
+        doc="unset: 14 days outside prod, 90 in prod (long enough to investigate an incident reported late)",
+    )
     services: list[ServiceConfig] = setting(default_factory=list)
 
     def retention_days(self, stage: str) -> int:
@@ -235,8 +298,12 @@ def containers_checks(stage: str, containers: ContainersConfig, key: str) -> lis
     problems: list[Problem] = []
     prod = stage in conventions.PROTECTED_STAGES
     if prod and containers.services and containers.load_balancer.certificate_arn is None:
-        problems.append(Problem(f"{key}.loadBalancer.certificateArn",
-                                "is required in prod (allowed: an ACM certificate ARN); plain HTTP is for dev only"))
+        problems.append(
+            Problem(
+                f"{key}.loadBalancer.certificateArn",
+                "is required in prod (allowed: an ACM certificate ARN); plain HTTP is for dev only",
+            )
+        )
     seen_names: set[str] = set()
     seen_priorities: dict[int, str] = {}
     seen_routes: dict[tuple[str | None, str | None], str] = {}
@@ -246,63 +313,118 @@ def containers_checks(stage: str, containers: ContainersConfig, key: str) -> lis
             problems.append(Problem(f"{at}.name", f"{show(svc.name)} is used twice (allowed: unique service names)"))
         seen_names.add(svc.name)
         if (svc.image.build is None) == (svc.image.digest is None):
-            problems.append(Problem(f"{at}.image", "needs exactly one of 'build' or 'digest' "
-                                                   "(allowed: build: {context: ...} or digest: <repo>@sha256:<hex>)"))
+            problems.append(
+                Problem(
+                    f"{at}.image",
+                    "needs exactly one of 'build' or 'digest' "
+                    "(allowed: build: {context: ...} or digest: <repo>@sha256:<hex>)",
+                )
+            )
         if svc.health_check_port is not None and svc.health_check_port != svc.port:
-            problems.append(Problem(f"{at}.healthCheckPort", f"{svc.health_check_port} differs from port {svc.port} "
-                                                             f"(allowed: {svc.port}); a health check on another port "
-                                                             f"fails every task: the 502 death spiral"))
+            problems.append(
+                Problem(
+                    f"{at}.healthCheckPort",
+                    f"{svc.health_check_port} differs from port {svc.port} "
+                    f"(allowed: {svc.port}); a health check on another port "
+                    f"fails every task: the 502 death spiral",
+                )
+            )
         if svc.launch_type == "FARGATE":
             allowed = FARGATE_SIZES.get(svc.cpu, ())
             if svc.memory not in allowed:
-                problems.append(Problem(f"{at}.memory", f"{svc.memory} is not a Fargate size for cpu {svc.cpu} "
-                                                        f"(allowed: {', '.join(map(str, allowed))})"))
+                problems.append(
+                    Problem(
+                        f"{at}.memory",
+                        f"{svc.memory} is not a Fargate size for cpu {svc.cpu} "
+                        f"(allowed: {', '.join(map(str, allowed))})",
+                    )
+                )
         elif containers.cluster.ec2 is None:
-            problems.append(Problem(f"{at}.launchType", f"'EC2' needs {key}.cluster.ec2 (EC2 capacity), or tasks sit "
-                                                        f"in PENDING with nowhere to run (allowed: FARGATE)"))
+            problems.append(
+                Problem(
+                    f"{at}.launchType",
+                    f"'EC2' needs {key}.cluster.ec2 (EC2 capacity), or tasks sit "
+                    f"in PENDING with nowhere to run (allowed: FARGATE)",
+                )
+            )
         if svc.spot and (svc.launch_type != "FARGATE" or not containers.cluster.fargate_spot):
             problems.append(Problem(f"{at}.spot", f"needs launchType FARGATE and {key}.cluster.fargateSpot: true"))
         if not svc.min_count <= svc.desired_count <= svc.max_count:
-            problems.append(Problem(f"{at}.desiredCount", f"{svc.desired_count} is outside minCount..maxCount "
-                                                          f"(allowed: {svc.min_count}..{svc.max_count})"))
+            problems.append(
+                Problem(
+                    f"{at}.desiredCount",
+                    f"{svc.desired_count} is outside minCount..maxCount (allowed: {svc.min_count}..{svc.max_count})",
+                )
+            )
         if prod:
             for field, value in (("desiredCount", svc.desired_count), ("minCount", svc.min_count)):
                 if value < 2:
-                    problems.append(Problem(f"{at}.{field}", f"{value} in prod (allowed: 2 or more); with one task "
-                                                             f"a failed deployment rolls back in 20 minutes, not 3-5"))
+                    problems.append(
+                        Problem(
+                            f"{at}.{field}",
+                            f"{value} in prod (allowed: 2 or more); with one task "
+                            f"a failed deployment rolls back in 20 minutes, not 3-5",
+                        )
+                    )
             if svc.off_hours is not None:
                 problems.append(Problem(f"{at}.offHours", "is not allowed in prod (allowed: dev, sandbox, staging)"))
         if svc.off_hours is not None and svc.off_hours.start == svc.off_hours.stop:
-            problems.append(Problem(f"{at}.offHours.start", f"{show(svc.off_hours.start)} equals stop "
-                                                            f"(allowed: a different time)"))
+            problems.append(
+                Problem(f"{at}.offHours.start", f"{show(svc.off_hours.start)} equals stop (allowed: a different time)")
+            )
         if svc.routing.path_pattern is None and svc.routing.host is None:
             problems.append(Problem(f"{at}.routing", "needs pathPattern or host (allowed: either or both)"))
         other = seen_priorities.get(svc.routing.priority)
         if other is not None:
-            problems.append(Problem(f"{at}.routing.priority", f"{svc.routing.priority} is already used by "
-                                                              f"'{other}' (allowed: a unique priority)"))
+            problems.append(
+                Problem(
+                    f"{at}.routing.priority",
+                    f"{svc.routing.priority} is already used by '{other}' (allowed: a unique priority)",
+                )
+            )
         seen_priorities[svc.routing.priority] = svc.name
         route = (svc.routing.path_pattern, svc.routing.host)
         if route in seen_routes:
-            problems.append(Problem(f"{at}.routing", f"routes the same requests as '{seen_routes[route]}' "
-                                                     f"(allowed: a distinct pathPattern/host)"))
+            problems.append(
+                Problem(
+                    f"{at}.routing",
+                    f"routes the same requests as '{seen_routes[route]}' (allowed: a distinct pathPattern/host)",
+                )
+            )
         seen_routes[route] = svc.name
         for env_name in svc.secrets:
             if not re.fullmatch(ENV_NAME, env_name):
-                problems.append(Problem(f"{at}.secrets.{env_name}", "is not an environment variable name "
-                                                                    "(allowed: letters, digits, '_')"))
+                problems.append(
+                    Problem(
+                        f"{at}.secrets.{env_name}",
+                        "is not an environment variable name (allowed: letters, digits, '_')",
+                    )
+                )
         for env_name in svc.environment:
             if not re.fullmatch(ENV_NAME, env_name):
-                problems.append(Problem(f"{at}.environment.{env_name}", "is not an environment variable name "
-                                                                        "(allowed: letters, digits, '_')"))
+                problems.append(
+                    Problem(
+                        f"{at}.environment.{env_name}",
+                        "is not an environment variable name (allowed: letters, digits, '_')",
+                    )
+                )
             elif SECRET_LOOKING.search(env_name):
-                problems.append(Problem(f"{at}.environment.{env_name}", "looks like a secret; plain environment "
-                                                                        "values are visible in the task definition "
-                                                                        "(allowed: move it to 'secrets')"))
+                problems.append(
+                    Problem(
+                        f"{at}.environment.{env_name}",
+                        "looks like a secret; plain environment "
+                        "values are visible in the task definition "
+                        "(allowed: move it to 'secrets')",
+                    )
+                )
             if env_name in svc.secrets:
                 problems.append(Problem(f"{at}.environment.{env_name}", "is also in 'secrets' (allowed: one of them)"))
     ec2 = containers.cluster.ec2
     if ec2 is not None and ec2.min_size > ec2.max_size:
-        problems.append(Problem(f"{key}.cluster.ec2.minSize", f"{ec2.min_size} is above maxSize {ec2.max_size} "
-                                                              f"(allowed: 0..{ec2.max_size})"))
+        problems.append(
+            Problem(
+                f"{key}.cluster.ec2.minSize",
+                f"{ec2.min_size} is above maxSize {ec2.max_size} (allowed: 0..{ec2.max_size})",
+            )
+        )
     return problems

@@ -1,4 +1,5 @@
 """Shared fixtures: stack configs to vary, offline previews to run, and the policy pack to ask."""
+
 from __future__ import annotations
 
 import copy
@@ -6,8 +7,9 @@ import json
 import pathlib
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -41,8 +43,13 @@ class PreviewResult:
 def run_preview(stack: str, out_dir: pathlib.Path, *extra: str) -> PreviewResult:
     """The offline preview exactly as `make preview` runs it, in its own process (Pulumi's runtime is global)."""
     snapshot = out_dir / f"{stack}.json"
-    proc = subprocess.run([sys.executable, "-m", "preview", "--stack", stack, "--json", str(snapshot), *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "preview", "--stack", stack, "--json", str(snapshot), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return PreviewResult(proc.returncode, proc.stdout, proc.stderr, snapshot)
 
 
@@ -67,8 +74,9 @@ def load_stack_yaml(stack: str) -> dict[str, Any]:
 def stack_yaml(tmp_path) -> Callable[..., pathlib.Path]:
     """Write a variant of a shipped stack file: ``stack_yaml("dev", {"aws-platform:usage": "POC"}, drop=[...])``."""
 
-    def write(base: str, changes: dict[str, Any] | None = None, drop: tuple[str, ...] = (),
-              name: str | None = None) -> pathlib.Path:
+    def write(
+        base: str, changes: dict[str, Any] | None = None, drop: tuple[str, ...] = (), name: str | None = None
+    ) -> pathlib.Path:
         document = copy.deepcopy(load_stack_yaml(base))
         document["config"].update(changes or {})
         for key in drop:
@@ -98,26 +106,43 @@ def provider_resource(stack: str, tags: dict[str, str] | None, region: str = "eu
     inputs: dict[str, Any] = {"region": region}
     if tags is not None:
         inputs["defaultTags"] = json.dumps({"tags": tags})
-    return {"urn": provider_urn(stack, region), "type": "pulumi:providers:aws", "name": PROVIDERS[region],
-            "parent": "", "custom": True, "provider": "", "protect": False, "inputs": inputs}
+    return {
+        "urn": provider_urn(stack, region),
+        "type": "pulumi:providers:aws",
+        "name": PROVIDERS[region],
+        "parent": "",
+        "custom": True,
+        "provider": "",
+        "protect": False,
+        "inputs": inputs,
+    }
 
 
-def resource(stack: str, type_: str, name: str, inputs: dict[str, Any], *, provider: bool | str = True,
-             parent_type: str = "") -> dict[str, Any]:
+def resource(
+    stack: str, type_: str, name: str, inputs: dict[str, Any], *, provider: bool | str = True, parent_type: str = ""
+) -> dict[str, Any]:
     """A hand-built snapshot resource; ``provider`` is True (the stack region), a region, or False (the default)."""
     qualified = f"{parent_type}${type_}" if parent_type else type_
     region = provider if isinstance(provider, str) else "eu-west-1"
-    return {"urn": f"urn:pulumi:{stack}::aws-platform::{qualified}::{name}", "type": type_, "name": name,
-            "parent": "", "custom": True, "provider": provider_urn(stack, region) if provider else "",
-            "protect": False, "inputs": inputs}
+    return {
+        "urn": f"urn:pulumi:{stack}::aws-platform::{qualified}::{name}",
+        "type": type_,
+        "name": name,
+        "parent": "",
+        "custom": True,
+        "provider": provider_urn(stack, region) if provider else "",
+        "protect": False,
+        "inputs": inputs,
+    }
 
 
 def stack_tags(stack: str = "prod", **overrides: str) -> dict[str, str]:
     from policies import conventions
 
     stage = conventions.stage_for_stack(stack)
-    tags = conventions.required_tags(stage=stage, context="shop", owner="platform-team", usage="PRODUCTION",
-                                     stack=stack)
+    tags = conventions.required_tags(
+        stage=stage, context="shop", owner="platform-team", usage="PRODUCTION", stack=stack
+    )
     tags.update(overrides)
     return tags
 
@@ -126,8 +151,13 @@ def stack_tags(stack: str = "prod", **overrides: str) -> dict[str, str]:
 def analyze(policy_pack) -> Callable[..., list[policy_client.Violation]]:
     """Run the pack over hand-built resources: ``analyze("prod", [resource(...)], default_tags=...)``."""
 
-    def run(stack: str, resources: list[dict[str, Any]], *, default_tags: dict[str, str] | None = None,
-            config: dict[str, Any] | None = None) -> list[policy_client.Violation]:
+    def run(
+        stack: str,
+        resources: list[dict[str, Any]],
+        *,
+        default_tags: dict[str, str] | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> list[policy_client.Violation]:
         tags = stack_tags(stack) if default_tags is None else default_tags
         providers = [provider_resource(stack, tags, region) for region in PROVIDERS]
         snapshot = {"stack": stack, "resources": [*providers, *resources]}
@@ -137,5 +167,4 @@ def analyze(policy_pack) -> Callable[..., list[policy_client.Violation]]:
 
 
 def messages(violations: list[policy_client.Violation], policy: str, name: str | None = None) -> list[str]:
-    return [v.message for v in violations
-            if v.policy == policy and (name is None or v.urn.endswith(f"::{name}"))]
+    return [v.message for v in violations if v.policy == policy and (name is None or v.urn.endswith(f"::{name}"))]

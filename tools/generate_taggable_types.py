@@ -17,6 +17,7 @@ how it takes tags:
 disagree, so upgrading pulumi-aws without regenerating cannot slip through.
 Run: ``make taggable-types``.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """A tiny HTTP API for the platform's example service: /health for the load balancer, /api/hello for people."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ PORT = int(os.environ.get("PORT", "8080"))
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/health":
             self._reply(200, {"status": "ok"})
         elif self.path.startswith("/api/"):

@@ -166,17 +166,7 @@ BOT_PATTERN = re.compile(_trie_pattern(BOT_TOKENS, _SUFFIXES))
 # robots.txt and sitemap*.xml fall under txt/xml and must reach the real origin
 # untouched, otherwise crawlers would read an HTML snapshot as their robots file.
 STATIC_EXTENSIONS = frozenset(
-    """
-    js mjs cjs jsx ts tsx map css less scss sass
-    json jsonld webmanifest manifest xml rss atom txt csv tsv md yaml yml
-    png jpg jpeg gif webp avif svg svgz ico bmp tif tiff psd ai eps heic heif jxl
-    woff woff2 ttf otf eot
-    mp3 m4a aac ogg oga opus wav flac weba mid midi
-    mp4 m4v webm mov avi wmv mkv mpg mpeg flv 3gp swf m3u8 mpd vtt srt
-    pdf doc docx xls xlsx ppt pptx odt ods odp rtf epub
-    zip gz tgz bz2 xz 7z rar tar zst br
-    exe dmg iso msi apk ipa deb rpm bin dat torrent wasm pem crt asc sig ics vcf
-    """.split()
+    ["js", "mjs", "cjs", "jsx", "ts", "tsx", "map", "css", "less", "scss", "sass", "json", "jsonld", "webmanifest", "manifest", "xml", "rss", "atom", "txt", "csv", "tsv", "md", "yaml", "yml", "png", "jpg", "jpeg", "gif", "webp", "avif", "svg", "svgz", "ico", "bmp", "tif", "tiff", "psd", "ai", "eps", "heic", "heif", "jxl", "woff", "woff2", "ttf", "otf", "eot", "mp3", "m4a", "aac", "ogg", "oga", "opus", "wav", "flac", "weba", "mid", "midi", "mp4", "m4v", "webm", "mov", "avi", "wmv", "mkv", "mpg", "mpeg", "flv", "3gp", "swf", "m3u8", "mpd", "vtt", "srt", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "epub", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "zst", "br", "exe", "dmg", "iso", "msi", "apk", "ipa", "deb", "rpm", "bin", "dat", "torrent", "wasm", "pem", "crt", "asc", "sig", "ics", "vcf"]
 )
 
 

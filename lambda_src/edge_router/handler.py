@@ -24,12 +24,12 @@ from typing import Any
 from .bots import is_prerender_bot, is_static_asset
 
 __all__ = [
-    "handler",
+    "DEFAULT_SETTINGS",
     "configure",
-    "settings",
+    "handler",
     "is_prerender_bot",
     "is_static_asset",
-    "DEFAULT_SETTINGS",
+    "settings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -224,14 +224,14 @@ def handler(event: Any, context: Any = None) -> Any:
     try:
         cf = event["Records"][0]["cf"]
         request = cf["request"]
-    except Exception:  # noqa: BLE001 - nothing sensible to route
+    except Exception:
         logger.warning("edge router received a non-CloudFront event")
         return event
     if not isinstance(request, dict):
         return event
     try:
         event_type = cf.get("config", {}).get("eventType")
-    except Exception:  # noqa: BLE001
+    except Exception:
         return request
 
     # Work on a shallow copy of the header map so a failure half-way through
@@ -247,7 +247,7 @@ def handler(event: Any, context: Any = None) -> Any:
         if event_type == "origin-request":
             return _origin_request(request)
         return request
-    except Exception:  # noqa: BLE001 - never turn a routing bug into a 502
+    except Exception:
         logger.exception("edge router failed; passing request through unchanged")
         request["headers"] = original_headers
         if had_origin:

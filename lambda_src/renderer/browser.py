@@ -9,8 +9,9 @@ disconnected, so one bad page cannot poison every later invocation.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Collection
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
@@ -111,7 +112,7 @@ def launch_browser() -> Any:
     pw = _playwright_instance()
     try:
         bundled = pw.chromium.executable_path
-    except Exception:  # noqa: BLE001 - older drivers raise when absent
+    except Exception:
         bundled = None
     executable = cfg.resolve_chromium_path(cfg.get_config(), bundled)
     launch_count += 1
@@ -143,7 +144,7 @@ def discard_browser() -> None:
         return
     try:
         browser.close()
-    except Exception:  # noqa: BLE001 - it is usually already dead
+    except Exception:
         pass
 
 
@@ -154,7 +155,7 @@ def shutdown() -> None:
     if _playwright is not None:
         try:
             _playwright.stop()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         _playwright = None
 
@@ -165,7 +166,7 @@ def _route_handler(route: Any) -> None:
             route.abort("blockedbyclient")
         else:
             route.continue_()
-    except Exception:  # noqa: BLE001 - the page may already be closing
+    except Exception:
         pass
 
 
@@ -203,7 +204,7 @@ def _wait_until_ready(page: Any, tracker: _NetworkTracker, deadline: float) -> N
     while True:
         try:
             ready = page.evaluate("() => window.prerenderReady")
-        except Exception:  # noqa: BLE001 - a client-side navigation swapped the context
+        except Exception:
             ready = None
         if ready is True:
             return
@@ -250,7 +251,7 @@ def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Colle
     finally:
         try:
             context.close()
-        except Exception:  # noqa: BLE001 - browser may have died mid-render
+        except Exception:
             pass
     origin_status = response.status if response is not None else None
     status = _parse_status(meta_status) or origin_status or 200
@@ -267,7 +268,7 @@ def _is_browser_failure(exc: Exception, browser: Any) -> bool:
         return True
     try:
         return not browser.is_connected()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return True
 
 
@@ -285,7 +286,7 @@ def render(url: str, timeout_ms: int, allowed_netlocs: Collection[str] | None = 
             return _render_once(browser, url, deadline, allowed_netlocs)
         except RenderError:
             raise
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except Exception as exc:
             if _is_browser_failure(exc, browser):
                 discard_browser()
                 if attempt == 1 and time.monotonic() < deadline - 1:

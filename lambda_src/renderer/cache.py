@@ -64,7 +64,7 @@ def get(bucket: str, key: str, ttl_seconds: int) -> CachedPage | None:
     try:
         response = cfg.client("s3").get_object(Bucket=bucket, Key=key)
         body = response["Body"].read()
-    except Exception as exc:  # noqa: BLE001 - any S3 failure is a miss
+    except Exception as exc:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
         if code not in ("NoSuchKey", "404"):
             logger.warning("s3 cache read failed", extra={"key": key, "error": repr(exc)})
@@ -99,6 +99,6 @@ def put(bucket: str, key: str, status: int, html: str, source_url: str) -> bool:
             },
         )
         return True
-    except Exception as exc:  # noqa: BLE001 - a failed write only costs a re-render
+    except Exception as exc:
         logger.warning("s3 cache write failed", extra={"key": key, "error": repr(exc)})
         return False

@@ -100,7 +100,7 @@ def _handle(event: dict, context: Any) -> dict:
     # to make us start Chromium or touch S3 (cost and abuse).
     try:
         expected = cfg.expected_token(config)
-    except Exception as exc:  # noqa: BLE001 - Secrets Manager unavailable
+    except Exception as exc:
         logger.error("render token unavailable", extra={"error": repr(exc)})
         expected = None
     if not expected:
@@ -182,7 +182,7 @@ def handler(event: dict, context: Any = None) -> dict:
     except cfg.ConfigError as exc:
         logger.error("invalid renderer configuration", extra={"error": str(exc)})
         return _error(503, "Renderer misconfigured")
-    except Exception:  # noqa: BLE001 - last line of defence
+    except Exception:
         metrics.add_metric(name="RenderError", unit=MetricUnit.Count, value=1)
         logger.exception("unhandled renderer error")
         return _error(500, "Internal error")

@@ -5,14 +5,20 @@ cost ceiling), ``documentdb-to-mongodb-atlas.md`` (PrivateLink, backups, termina
 protection), ``documentdb-vacuum-locks.md`` (lock waves only visible in Performance
 Insights and the profiler), ``you-are-not-saved-by-iac.md`` (a deleted database is gone).
 """
+
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from pulumi_policy import (ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
-                           StackValidationArgs, StackValidationPolicy)
-
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from rules.resource import effective_tags, stage_of
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -26,13 +32,19 @@ ATLAS_CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
 ATLAS_ACCESS_LIST = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
 
 PRIMARY_PORT, READER_PORT = 6379, 6380
-DATA_PORTS = {6379: "Redis/Valkey", 6380: "Valkey reader", 27017: "MongoDB/DocumentDB", 5432: "PostgreSQL",
-              3306: "MySQL"}
+DATA_PORTS = {
+    6379: "Redis/Valkey",
+    6380: "Valkey reader",
+    27017: "MongoDB/DocumentDB",
+    5432: "PostgreSQL",
+    3306: "MySQL",
+}
 ANYWHERE = ("0.0.0.0/0", "::/0")
 RETIRING_TAG = ("data-lifecycle", "retiring")
 
 
 # --- ports -----------------------------------------------------------------------
+
 
 def covers(protocol: Any, from_port: Any, to_port: Any, port: int) -> bool:
     """Whether one rule's protocol and port range admit TCP ``port`` ("-1" is every protocol and port)."""
@@ -50,15 +62,33 @@ def ingress_entries(resource_type: str, props: Mapping[str, Any]) -> list[dict[s
     """Every ingress permission a resource declares, as {protocol, from, to, cidrs}."""
     if resource_type == INGRESS_RULE:
         cidrs = [c for c in (props.get("cidrIpv4"), props.get("cidrIpv6")) if c]
-        return [{"protocol": props.get("ipProtocol"), "from": props.get("fromPort"), "to": props.get("toPort"),
-                 "cidrs": cidrs}]
+        return [
+            {
+                "protocol": props.get("ipProtocol"),
+                "from": props.get("fromPort"),
+                "to": props.get("toPort"),
+                "cidrs": cidrs,
+            }
+        ]
     if resource_type == SG_RULE and props.get("type") == "ingress":
-        return [{"protocol": props.get("protocol"), "from": props.get("fromPort"), "to": props.get("toPort"),
-                 "cidrs": list(props.get("cidrBlocks") or []) + list(props.get("ipv6CidrBlocks") or [])}]
+        return [
+            {
+                "protocol": props.get("protocol"),
+                "from": props.get("fromPort"),
+                "to": props.get("toPort"),
+                "cidrs": list(props.get("cidrBlocks") or []) + list(props.get("ipv6CidrBlocks") or []),
+            }
+        ]
     if resource_type == SG:
-        return [{"protocol": i.get("protocol"), "from": i.get("fromPort"), "to": i.get("toPort"),
-                 "cidrs": list(i.get("cidrBlocks") or []) + list(i.get("ipv6CidrBlocks") or [])}
-                for i in props.get("ingress") or []]
+        return [
+            {
+                "protocol": i.get("protocol"),
+                "from": i.get("fromPort"),
+                "to": i.get("toPort"),
+                "cidrs": list(i.get("cidrBlocks") or []) + list(i.get("ipv6CidrBlocks") or []),
+            }
+            for i in props.get("ingress") or []
+        ]
     return []
 
 
@@ -78,17 +108,24 @@ def _open_ports(args: ResourceValidationArgs, report: ReportViolation) -> None:
         everyone = open_to_anywhere(entry["cidrs"])
         if not everyone:
             continue
-        ports = [f"{port} ({what})" for port, what in DATA_PORTS.items()
-                 if covers(entry["protocol"], entry["from"], entry["to"], port)]
+        ports = [
+            f"{port} ({what})"
+            for port, what in DATA_PORTS.items()
+            if covers(entry["protocol"], entry["from"], entry["to"], port)
+        ]
         if ports:
-            report(f"admits {', '.join(everyone)} on data-store port(s) {', '.join(ports)}: databases and caches "
-                   f"are reached only from the application services' security groups")
+            report(
+                f"admits {', '.join(everyone)} on data-store port(s) {', '.join(ports)}: databases and caches "
+                f"are reached only from the application services' security groups"
+            )
 
 
 data_port_open_to_internet = ResourceValidationPolicy(
     name="data-port-open-to-internet",
-    description=("No security group admits 0.0.0.0/0 or ::/0 on a data-store port (6379, 6380, 27017, 5432, 3306): "
-                 "a database on the internet is a breach waiting for a scanner."),
+    description=(
+        "No security group admits 0.0.0.0/0 or ::/0 on a data-store port (6379, 6380, 27017, 5432, 3306): "
+        "a database on the internet is a breach waiting for a scanner."
+    ),
     validate=_open_ports,
 )
 
@@ -107,28 +144,39 @@ def _cache_ports(args: StackValidationArgs, report: ReportViolation) -> None:
             # Match by id when known (resolved in a snapshot), by dependency when not (a new SG in `pulumi preview`).
             if rule.props.get("securityGroupId") in ids or attached_urns & {d.urn for d in rule.dependencies}:
                 entries += ingress_entries(rule.resource_type, rule.props)
-        opened = {port for port in (PRIMARY_PORT, READER_PORT)
-                  if any(covers(e["protocol"], e["from"], e["to"], port) for e in entries)}
+        opened = {
+            port
+            for port in (PRIMARY_PORT, READER_PORT)
+            if any(covers(e["protocol"], e["from"], e["to"], port) for e in entries)
+        }
         if PRIMARY_PORT in opened and READER_PORT not in opened:
-            report(f"serverless cache '{cache.name}' is reachable on {PRIMARY_PORT} but not on {READER_PORT}: "
-                   f"serverless serves reads on {READER_PORT}; clients start fine and then suffer latency "
-                   f"(redis-to-valkey-serverless.md). Admit both ports from the same clients.", cache.urn)
+            report(
+                f"serverless cache '{cache.name}' is reachable on {PRIMARY_PORT} but not on {READER_PORT}: "
+                f"serverless serves reads on {READER_PORT}; clients start fine and then suffer latency "
+                f"(redis-to-valkey-serverless.md). Admit both ports from the same clients.",
+                cache.urn,
+            )
 
 
 serverless_cache_reader_port = StackValidationPolicy(
     name="serverless-cache-reader-port",
-    description=("A Valkey/Redis serverless cache whose security groups open 6379 must open 6380 too: the "
-                 "reader endpoint's port (redis-to-valkey-serverless.md)."),
+    description=(
+        "A Valkey/Redis serverless cache whose security groups open 6379 must open 6380 too: the "
+        "reader endpoint's port (redis-to-valkey-serverless.md)."
+    ),
     validate=_cache_ports,
 )
 
 
 # --- encryption, limits ------------------------------------------------------------
 
+
 def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props, kind = args.props, args.resource_type
-    if kind in (DOCDB_CLUSTER, "aws:rds/cluster:Cluster", "aws:rds/instance:Instance") \
-            and props.get("storageEncrypted") is not True:
+    if (
+        kind in (DOCDB_CLUSTER, "aws:rds/cluster:Cluster", "aws:rds/instance:Instance")
+        and props.get("storageEncrypted") is not True
+    ):
         report("storageEncrypted is not true: the data, its replicas and its snapshots would be readable on disk")
     if kind == REPLICATION_GROUP and props.get("atRestEncryptionEnabled") is not True:
         report("atRestEncryptionEnabled is not true: snapshots and swapped data would be readable on disk")
@@ -138,8 +186,10 @@ def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 data_store_encryption = ResourceValidationPolicy(
     name="data-store-encryption",
-    description=("DocumentDB, RDS and ElastiCache replication groups are encrypted at rest (serverless caches "
-                 "and Atlas always are): a lost snapshot or disk must not be a data breach."),
+    description=(
+        "DocumentDB, RDS and ElastiCache replication groups are encrypted at rest (serverless caches "
+        "and Atlas always are): a lost snapshot or disk must not be a data breach."
+    ),
     validate=_encryption,
 )
 
@@ -150,22 +200,28 @@ def _cache_limits(args: ResourceValidationArgs, report: ReportViolation) -> None
     limits = args.props.get("cacheUsageLimits") or {}
     storage = (limits.get("dataStorage") or {}).get("maximum")
     ecpu = [e.get("maximum") for e in limits.get("ecpuPerSeconds") or []]
-    missing = [name for name, value in (("dataStorage.maximum", storage), ("ecpuPerSecond.maximum", any(ecpu)))
-               if not value]
+    missing = [
+        name for name, value in (("dataStorage.maximum", storage), ("ecpuPerSecond.maximum", any(ecpu))) if not value
+    ]
     if missing:
-        report(f"no {' or '.join(missing)} in cacheUsageLimits: serverless scales (and bills) without a ceiling; "
-               f"set one and let the services' circuit breaker absorb throttling (redis-to-valkey-serverless.md)")
+        report(
+            f"no {' or '.join(missing)} in cacheUsageLimits: serverless scales (and bills) without a ceiling; "
+            f"set one and let the services' circuit breaker absorb throttling (redis-to-valkey-serverless.md)"
+        )
 
 
 serverless_cache_limits = ResourceValidationPolicy(
     name="serverless-cache-limits",
-    description=("A serverless cache declares its maximum data storage and ECPU/s: the cost ceiling the Valkey "
-                 "report weighs against throttling (redis-to-valkey-serverless.md)."),
+    description=(
+        "A serverless cache declares its maximum data storage and ECPU/s: the cost ceiling the Valkey "
+        "report weighs against throttling (redis-to-valkey-serverless.md)."
+    ),
     validate=_cache_limits,
 )
 
 
 # --- protection --------------------------------------------------------------------
+
 
 def _documentdb_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != DOCDB_CLUSTER or stage_of(args) != "prod":
@@ -174,17 +230,23 @@ def _documentdb_protection(args: ResourceValidationArgs, report: ReportViolation
     tags = effective_tags(args) or {}
     retiring = tags.get(RETIRING_TAG[0]) == RETIRING_TAG[1]
     if props.get("deletionProtection") is not True and not retiring:
-        report("prod DocumentDB without deletionProtection: one mistaken destroy deletes the database "
-               "(only a cluster tagged data-lifecycle=retiring, final snapshot set, may drop it)")
+        report(
+            "prod DocumentDB without deletionProtection: one mistaken destroy deletes the database "
+            "(only a cluster tagged data-lifecycle=retiring, final snapshot set, may drop it)"
+        )
     if props.get("skipFinalSnapshot") is not False or not props.get("finalSnapshotIdentifier"):
-        report("prod DocumentDB without a final snapshot (skipFinalSnapshot false and a finalSnapshotIdentifier): "
-               "deleting it would keep nothing")
+        report(
+            "prod DocumentDB without a final snapshot (skipFinalSnapshot false and a finalSnapshotIdentifier): "
+            "deleting it would keep nothing"
+        )
 
 
 documentdb_prod_protection = ResourceValidationPolicy(
     name="documentdb-prod-protection",
-    description=("Prod DocumentDB has deletion protection and takes a final snapshot when deleted "
-                 "(you-are-not-saved-by-iac.md; the migration's rollback point, documentdb-to-mongodb-atlas.md)."),
+    description=(
+        "Prod DocumentDB has deletion protection and takes a final snapshot when deleted "
+        "(you-are-not-saved-by-iac.md; the migration's rollback point, documentdb-to-mongodb-atlas.md)."
+    ),
     validate=_documentdb_protection,
 )
 
@@ -203,8 +265,10 @@ def _atlas_protection(args: ResourceValidationArgs, report: ReportViolation) -> 
 
 atlas_prod_protection = ResourceValidationPolicy(
     name="atlas-prod-protection",
-    description=("Prod Atlas clusters have termination protection, backups and point-in-time recovery "
-                 "(documentdb-to-mongodb-atlas.md; you-are-not-saved-by-iac.md)."),
+    description=(
+        "Prod Atlas clusters have termination protection, backups and point-in-time recovery "
+        "(documentdb-to-mongodb-atlas.md; you-are-not-saved-by-iac.md)."
+    ),
     validate=_atlas_protection,
 )
 
@@ -221,30 +285,39 @@ def _atlas_access_list(args: ResourceValidationArgs, report: ReportViolation) ->
 
 atlas_access_list = ResourceValidationPolicy(
     name="atlas-access-list",
-    description=("No Atlas project access list entry is 0.0.0.0/0, and prod has none at all: PrivateLink is "
-                 "the only way in (documentdb-to-mongodb-atlas.md)."),
+    description=(
+        "No Atlas project access list entry is 0.0.0.0/0, and prod has none at all: PrivateLink is "
+        "the only way in (documentdb-to-mongodb-atlas.md)."
+    ),
     validate=_atlas_access_list,
 )
 
 
 # --- observability ------------------------------------------------------------------
 
+
 def _documentdb_observability(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == DOCDB_CLUSTER:
         exports = set(args.props.get("enabledCloudwatchLogsExports") or [])
         missing = sorted({"audit", "profiler"} - exports)
         if missing:
-            report(f"enabledCloudwatchLogsExports lacks {', '.join(missing)}: slow operations and lock waves "
-                   f"leave no trace (documentdb-vacuum-locks.md)")
+            report(
+                f"enabledCloudwatchLogsExports lacks {', '.join(missing)}: slow operations and lock waves "
+                f"leave no trace (documentdb-vacuum-locks.md)"
+            )
     elif args.resource_type == DOCDB_INSTANCE and args.props.get("enablePerformanceInsights") is not True:
-        report("enablePerformanceInsights is not true: the vacuum lock waves on the replicas were only visible in "
-               "Performance Insights (documentdb-vacuum-locks.md)")
+        report(
+            "enablePerformanceInsights is not true: the vacuum lock waves on the replicas were only visible in "
+            "Performance Insights (documentdb-vacuum-locks.md)"
+        )
 
 
 documentdb_observability = ResourceValidationPolicy(
     name="documentdb-observability",
-    description=("DocumentDB exports audit and profiler logs and every instance runs Performance Insights: how the "
-                 "vacuum lock waves after a bulk rewrite were found (documentdb-vacuum-locks.md)."),
+    description=(
+        "DocumentDB exports audit and profiler logs and every instance runs Performance Insights: how the "
+        "vacuum lock waves after a bulk rewrite were found (documentdb-vacuum-locks.md)."
+    ),
     validate=_documentdb_observability,
 )
 

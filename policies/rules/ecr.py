@@ -5,10 +5,16 @@ still referenced, and deploys failed at random. Repositories have immutable
 tags (what was tested is what runs), scan on push, and a lifecycle policy so
 retention is deliberate rather than a cost-control surprise.
 """
+
 from __future__ import annotations
 
-from pulumi_policy import (ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
-                           StackValidationPolicy)
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -20,8 +26,10 @@ def _repository(args: ResourceValidationArgs, report: ReportViolation) -> None:
         return
     mutability = args.props.get("imageTagMutability") or "MUTABLE"
     if mutability not in IMMUTABLE:
-        report(f"image tags are {mutability}: a pushed tag can be overwritten under a running deployment "
-               f"(imageTagMutability IMMUTABLE)")
+        report(
+            f"image tags are {mutability}: a pushed tag can be overwritten under a running deployment "
+            f"(imageTagMutability IMMUTABLE)"
+        )
     if not (args.props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
         report("images are not scanned on push (imageScanningConfiguration.scanOnPush true)")
 
@@ -33,20 +41,27 @@ def _lifecycle(args: StackValidationArgs, report: ReportViolation) -> None:
         if repo.resource_type != REPOSITORY:
             continue
         if repo.props.get("name") not in covered and repo.urn not in covered_urns:
-            report(f"repository '{repo.props.get('name') or repo.name}' has no lifecycle policy: retention is left "
-                   f"to whoever cleans up next (keep the newest N images, expire untagged ones)", repo.urn)
+            report(
+                f"repository '{repo.props.get('name') or repo.name}' has no lifecycle policy: retention is left "
+                f"to whoever cleans up next (keep the newest N images, expire untagged ones)",
+                repo.urn,
+            )
 
 
 ecr_repository = ResourceValidationPolicy(
     name="ecr-immutable-scanned",
-    description=("ECR repositories have immutable tags and scan on push: a deployment runs what was pushed and "
-                 "tested (ecr-dedicated-image-repos.md)."),
+    description=(
+        "ECR repositories have immutable tags and scan on push: a deployment runs what was pushed and "
+        "tested (ecr-dedicated-image-repos.md)."
+    ),
     validate=_repository,
 )
 
 ecr_lifecycle = StackValidationPolicy(
     name="ecr-lifecycle-policy",
-    description=("Every ECR repository has a lifecycle policy, so image retention is deliberate: aggressive "
-                 "cleanup of a shared repository broke deployments at random (ecr-dedicated-image-repos.md)."),
+    description=(
+        "Every ECR repository has a lifecycle policy, so image retention is deliberate: aggressive "
+        "cleanup of a shared repository broke deployments at random (ecr-dedicated-image-repos.md)."
+    ),
     validate=_lifecycle,
 )

@@ -8,16 +8,21 @@ port the container listens on, and enough tasks (2+ in prod) for the failure
 to be detected in minutes. Services take traffic from the load balancer only
 (ec2-to-ecs-fargate-migration.md: one security group per service).
 """
+
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
 
-from pulumi_policy import (ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
-                           StackValidationPolicy)
-
 import conventions
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from rules.resource import stage_of
 
 SERVICE = "aws:ecs/service:Service"
@@ -36,11 +41,15 @@ def _circuit_breaker(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     breaker = args.props.get("deploymentCircuitBreaker") or {}
     if not breaker.get("enable"):
-        report("deployment circuit breaker is off: a deployment whose tasks keep failing retries forever "
-               "(deploymentCircuitBreaker {enable: true, rollback: true})")
+        report(
+            "deployment circuit breaker is off: a deployment whose tasks keep failing retries forever "
+            "(deploymentCircuitBreaker {enable: true, rollback: true})"
+        )
     elif not breaker.get("rollback"):
-        report("deployment circuit breaker has rollback off: a failed deployment stops but the service is left "
-               "on the broken revision (rollback: true)")
+        report(
+            "deployment circuit breaker has rollback off: a failed deployment stops but the service is left "
+            "on the broken revision (rollback: true)"
+        )
 
 
 def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -54,9 +63,11 @@ def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> N
     for container in containers if isinstance(containers, list) else []:
         image = str(container.get("image", ""))
         if not BY_DIGEST.search(image):
-            report(f"container '{container.get('name')}' runs image '{image}' by tag: a new image under the same "
-                   f"tag registers no new revision, so the circuit breaker never sees the deployment "
-                   f"(use '<repository>@sha256:<digest>')")
+            report(
+                f"container '{container.get('name')}' runs image '{image}' by tag: a new image under the same "
+                f"tag registers no new revision, so the circuit breaker never sees the deployment "
+                f"(use '<repository>@sha256:<digest>')"
+            )
 
 
 def _prod_task_count(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -68,8 +79,10 @@ def _prod_task_count(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     desired = int(args.props.get("desiredCount") or 0)
     if desired < MIN_PROD_TASKS:
-        report(f"prod service runs {desired} task(s): with fewer than {MIN_PROD_TASKS} a failed deployment takes "
-               f"~20 minutes to roll back instead of 3-5, and one task failure is an outage")
+        report(
+            f"prod service runs {desired} task(s): with fewer than {MIN_PROD_TASKS} a failed deployment takes "
+            f"~20 minutes to roll back instead of 3-5, and one task failure is an outage"
+        )
 
 
 def _declared_singleton(props: Any) -> bool:
@@ -79,8 +92,11 @@ def _declared_singleton(props: Any) -> bool:
     even a deployment never starts a second copy; the tag alone exempts nothing.
     """
     tags = props.get("tags") or {}
-    return (tags.get("workload") == "singleton" and int(props.get("desiredCount") or 0) == 1
-            and int(props.get("deploymentMaximumPercent") or 200) <= 100)
+    return (
+        tags.get("workload") == "singleton"
+        and int(props.get("desiredCount") or 0) == 1
+        and int(props.get("deploymentMaximumPercent") or 200) <= 100
+    )
 
 
 def _port(value: Any) -> int | str | None:
@@ -101,8 +117,9 @@ def _health_check_port(args: StackValidationArgs, report: ReportViolation) -> No
     for service in args.resources:
         if service.resource_type != SERVICE:
             continue
-        ports = {_port(lb.get("containerPort")) for lb in service.props.get("loadBalancers") or []
-                 if lb.get("containerPort")}
+        ports = {
+            _port(lb.get("containerPort")) for lb in service.props.get("loadBalancers") or [] if lb.get("containerPort")
+        }
         if not ports:
             continue
         for group in _dependencies(service, TARGET_GROUPS):
@@ -111,12 +128,17 @@ def _health_check_port(args: StackValidationArgs, report: ReportViolation) -> No
             forward = _port(group.props.get("port"))
             for port in sorted(ports):
                 if forward is not None and forward != port:
-                    report(f"target group '{group.name}' forwards to port {forward} but service '{service.name}' "
-                           f"listens on {port}: every task fails its health check (the 502 death spiral)",
-                           group.urn)
+                    report(
+                        f"target group '{group.name}' forwards to port {forward} but service '{service.name}' "
+                        f"listens on {port}: every task fails its health check (the 502 death spiral)",
+                        group.urn,
+                    )
                 if probe not in ("traffic-port", port):
-                    report(f"target group '{group.name}' health-checks port {probe} but service '{service.name}' "
-                           f"listens on {port}: every task is replaced forever (the 502 death spiral)", group.urn)
+                    report(
+                        f"target group '{group.name}' health-checks port {probe} but service '{service.name}' "
+                        f"listens on {port}: every task is replaced forever (the 502 death spiral)",
+                        group.urn,
+                    )
 
 
 def _open_ingress(rule: Any) -> bool:
@@ -125,58 +147,86 @@ def _open_ingress(rule: Any) -> bool:
         return props.get("cidrIpv4") in WORLD or props.get("cidrIpv6") in WORLD
     if rule.resource_type == LEGACY_RULE:
         return props.get("type") == "ingress" and any(
-            c in WORLD for c in [*(props.get("cidrBlocks") or []), *(props.get("ipv6CidrBlocks") or [])])
+            c in WORLD for c in [*(props.get("cidrBlocks") or []), *(props.get("ipv6CidrBlocks") or [])]
+        )
     return False
 
 
 def _service_security_group(args: StackValidationArgs, report: ReportViolation) -> None:
-    groups = {sg.urn: sg for service in args.resources if service.resource_type == SERVICE
-              for sg in _dependencies(service, (SECURITY_GROUP,))}
+    groups = {
+        sg.urn: sg
+        for service in args.resources
+        if service.resource_type == SERVICE
+        for sg in _dependencies(service, (SECURITY_GROUP,))
+    }
     for urn, sg in groups.items():
-        inline = [block for block in sg.props.get("ingress") or []
-                  if any(c in WORLD for c in [*(block.get("cidrBlocks") or []),
-                                              *(block.get("ipv6CidrBlocks") or [])])]
-        rules = [r for r in args.resources if r.resource_type in (INGRESS_RULE, LEGACY_RULE)
-                 and any(d.urn == urn for d in r.dependencies or []) and _open_ingress(r)]
+        inline = [
+            block
+            for block in sg.props.get("ingress") or []
+            if any(c in WORLD for c in [*(block.get("cidrBlocks") or []), *(block.get("ipv6CidrBlocks") or [])])
+        ]
+        rules = [
+            r
+            for r in args.resources
+            if r.resource_type in (INGRESS_RULE, LEGACY_RULE)
+            and any(d.urn == urn for d in r.dependencies or [])
+            and _open_ingress(r)
+        ]
         for _ in inline:
-            report(f"ECS service security group '{sg.name}' accepts traffic from the internet: tasks take traffic "
-                   f"from the load balancer's security group only", urn)
+            report(
+                f"ECS service security group '{sg.name}' accepts traffic from the internet: tasks take traffic "
+                f"from the load balancer's security group only",
+                urn,
+            )
         for rule in rules:
-            report(f"ingress rule '{rule.name}' opens ECS service security group '{sg.name}' to the internet: "
-                   f"tasks take traffic from the load balancer's security group only", rule.urn)
+            report(
+                f"ingress rule '{rule.name}' opens ECS service security group '{sg.name}' to the internet: "
+                f"tasks take traffic from the load balancer's security group only",
+                rule.urn,
+            )
 
 
 ecs_circuit_breaker = ResourceValidationPolicy(
     name="ecs-circuit-breaker",
-    description=("ECS services deploy with the circuit breaker and rollback on, so a release whose tasks keep "
-                 "failing returns to the last good one (ecs-circuit-breaker-rollback.md: 75 minutes of 502s)."),
+    description=(
+        "ECS services deploy with the circuit breaker and rollback on, so a release whose tasks keep "
+        "failing returns to the last good one (ecs-circuit-breaker-rollback.md: 75 minutes of 502s)."
+    ),
     validate=_circuit_breaker,
 )
 
 ecs_image_by_digest = ResourceValidationPolicy(
     name="ecs-image-by-digest",
-    description=("Task definitions reference images by digest, never a mutable tag: a new image under ':latest' "
-                 "registers no revision and the circuit breaker never sees it (ecs-circuit-breaker-rollback.md)."),
+    description=(
+        "Task definitions reference images by digest, never a mutable tag: a new image under ':latest' "
+        "registers no revision and the circuit breaker never sees it (ecs-circuit-breaker-rollback.md)."
+    ),
     validate=_image_by_digest,
 )
 
 ecs_prod_task_count = ResourceValidationPolicy(
     name="ecs-prod-min-tasks",
-    description=("Prod ECS services run at least 2 tasks: with 1 a failed deployment took 20 minutes to roll back "
-                 "instead of 3-5 (ecs-circuit-breaker-rollback.md)."),
+    description=(
+        "Prod ECS services run at least 2 tasks: with 1 a failed deployment took 20 minutes to roll back "
+        "instead of 3-5 (ecs-circuit-breaker-rollback.md)."
+    ),
     validate=_prod_task_count,
 )
 
 ecs_health_check_port = StackValidationPolicy(
     name="ecs-health-check-port",
-    description=("A service's target group forwards to and health-checks the container's port: a mismatch "
-                 "started the 502 death spiral of ecs-circuit-breaker-rollback.md."),
+    description=(
+        "A service's target group forwards to and health-checks the container's port: a mismatch "
+        "started the 502 death spiral of ecs-circuit-breaker-rollback.md."
+    ),
     validate=_health_check_port,
 )
 
 ecs_service_ingress = StackValidationPolicy(
     name="ecs-service-ingress",
-    description=("ECS service security groups are never open to 0.0.0.0/0 or ::/0: tasks take traffic from the "
-                 "load balancer only (ec2-to-ecs-fargate-migration.md, one security group per service)."),
+    description=(
+        "ECS service security groups are never open to 0.0.0.0/0 or ::/0: tasks take traffic from the "
+        "load balancer only (ec2-to-ecs-fargate-migration.md, one security group per service)."
+    ),
     validate=_service_security_group,
 )

@@ -1,11 +1,17 @@
 """Edge prerendering: the lessons of spa-seo-prerender-lambda-edge.md and own-serverless-prerender-renderer.md."""
+
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from pulumi_policy import (ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
-                           StackValidationPolicy)
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 FUNCTION = "aws:lambda/function:Function"
@@ -15,8 +21,12 @@ WEAK_TLS = {"SSLv3", "TLSv1", "TLSv1.1"}
 
 def _associations(props: Any) -> list[str]:
     behaviours = [props.get("defaultCacheBehavior") or {}, *(props.get("orderedCacheBehaviors") or [])]
-    return [a.get("lambdaArn") for b in behaviours for a in (b.get("lambdaFunctionAssociations") or [])
-            if a.get("lambdaArn")]
+    return [
+        a.get("lambdaArn")
+        for b in behaviours
+        for a in (b.get("lambdaFunctionAssociations") or [])
+        if a.get("lambdaArn")
+    ]
 
 
 def _provider_region(resource: Any) -> str | None:
@@ -34,26 +44,34 @@ def _validate_edge_functions(args: StackValidationArgs, report: ReportViolation)
                 continue
             region, name = parts[3], parts[6]
             if region != EDGE_REGION:
-                report(f"Lambda@Edge function '{name}' is in {region}; CloudFront only runs functions from "
-                       f"{EDGE_REGION}", dist.urn)
+                report(
+                    f"Lambda@Edge function '{name}' is in {region}; CloudFront only runs functions from {EDGE_REGION}",
+                    dist.urn,
+                )
             if len(parts) < 8 or parts[7] in ("", "$LATEST"):
-                report(f"association '{arn}' must name a published version, not $LATEST or the bare function",
-                       dist.urn)
+                report(f"association '{arn}' must name a published version, not $LATEST or the bare function", dist.urn)
             function = functions.get(name)
             if function is None:
                 continue
             if function.props.get("environment"):
-                report(f"Lambda@Edge function '{name}' has environment variables; the edge rejects them "
-                       f"(bake settings into the package)", function.urn)
+                report(
+                    f"Lambda@Edge function '{name}' has environment variables; the edge rejects them "
+                    f"(bake settings into the package)",
+                    function.urn,
+                )
             if _provider_region(function) not in (None, EDGE_REGION):
-                report(f"Lambda@Edge function '{name}' is deployed by a provider in {_provider_region(function)}",
-                       function.urn)
+                report(
+                    f"Lambda@Edge function '{name}' is deployed by a provider in {_provider_region(function)}",
+                    function.urn,
+                )
 
 
 lambda_edge_placement = StackValidationPolicy(
     name="lambda-edge-us-east-1",
-    description=("Functions attached to CloudFront are published versions in us-east-1 with no environment "
-                 "variables: anything else fails at deploy time, after the distribution change was started."),
+    description=(
+        "Functions attached to CloudFront are published versions in us-east-1 with no environment "
+        "variables: anything else fails at deploy time, after the distribution change was started."
+    ),
     validate=_validate_edge_functions,
 )
 
@@ -70,14 +88,18 @@ def _validate_origin_tls(args: ResourceValidationArgs, report: ReportViolation) 
             if custom.get("originProtocolPolicy") not in ("https-only", None):
                 report(f"origin '{origin.get('originId')}' uses {custom.get('originProtocolPolicy')}; use https-only")
     certificate = args.props.get("viewerCertificate") or {}
-    if certificate.get("acmCertificateArn") and not str(certificate.get("minimumProtocolVersion", "")).startswith("TLSv1.2"):
+    if certificate.get("acmCertificateArn") and not str(certificate.get("minimumProtocolVersion", "")).startswith(
+        "TLSv1.2"
+    ):
         report(f"viewer minimum protocol {certificate.get('minimumProtocolVersion')!r} is below TLSv1.2")
 
 
 cloudfront_tls = ResourceValidationPolicy(
     name="cloudfront-tls-1-2",
-    description=("CloudFront talks TLS 1.2 or newer to origins and viewers: the report's origin still offered "
-                 "TLSv1 and TLSv1.1, which origins are dropping."),
+    description=(
+        "CloudFront talks TLS 1.2 or newer to origins and viewers: the report's origin still offered "
+        "TLSv1 and TLSv1.1, which origins are dropping."
+    ),
     validate=_validate_origin_tls,
 )
 
@@ -89,16 +111,20 @@ def _validate_renderer_token(args: ResourceValidationArgs, report: ReportViolati
     if "SITE_ORIGINS" not in variables:
         return  # not a renderer
     if "RENDER_TOKEN" in variables:
-        report("the renderer's token is a plain environment variable; store it in Secrets Manager and pass "
-               "RENDER_TOKEN_SECRET_ARN")
+        report(
+            "the renderer's token is a plain environment variable; store it in Secrets Manager and pass "
+            "RENDER_TOKEN_SECRET_ARN"
+        )
     if not variables.get("RENDER_TOKEN_SECRET_ARN"):
         report("the renderer has no token (RENDER_TOKEN_SECRET_ARN): anyone who finds its URL can make it render")
 
 
 renderer_token = ResourceValidationPolicy(
     name="renderer-token-required",
-    description=("The renderer only answers requests carrying the token shared with CloudFront, kept in Secrets "
-                 "Manager: without it the renderer is an open, billable headless browser."),
+    description=(
+        "The renderer only answers requests carrying the token shared with CloudFront, kept in Secrets "
+        "Manager: without it the renderer is an open, billable headless browser."
+    ),
     validate=_validate_renderer_token,
 )
 
@@ -116,7 +142,8 @@ def _validate_buckets_private(args: StackValidationArgs, report: ReportViolation
         if r.resource_type == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
             flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
             targets = {d.urn for d in (r.dependencies or [])} | {
-                urn for urn, b in buckets.items() if b.props.get("bucket") == r.props.get("bucket")}
+                urn for urn, b in buckets.items() if b.props.get("bucket") == r.props.get("bucket")
+            }
             if all(r.props.get(f) for f in flags):
                 blocked |= targets
             else:
@@ -137,7 +164,9 @@ def _validate_buckets_private(args: StackValidationArgs, report: ReportViolation
 
 s3_private = StackValidationPolicy(
     name="s3-buckets-private",
-    description=("Every bucket (the prerender cache, the app's origin) blocks public access; CloudFront reads "
-                 "through origin access control, never a public bucket."),
+    description=(
+        "Every bucket (the prerender cache, the app's origin) blocks public access; CloudFront reads "
+        "through origin access control, never a public bucket."
+    ),
     validate=_validate_buckets_private,
 )

@@ -1,4 +1,5 @@
 """Log groups expire (ec2-to-ecs-fargate-migration.md: logging is non-negotiable, and so is its bill)."""
+
 from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
@@ -13,7 +14,9 @@ def _retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 log_retention = ResourceValidationPolicy(
     name="log-retention",
-    description=("Every log group has a retention: without one CloudWatch keeps (and bills) logs forever, and "
-                 "container logs are the only debugging a Fargate task offers (ec2-to-ecs-fargate-migration.md)."),
+    description=(
+        "Every log group has a retention: without one CloudWatch keeps (and bills) logs forever, and "
+        "container logs are the only debugging a Fargate task offers (ec2-to-ecs-fargate-migration.md)."
+    ),
     validate=_retention,
 )

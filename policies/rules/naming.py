@@ -1,9 +1,9 @@
 """Every named AWS resource follows ``{context}-{stage}-{component}`` for its stack, within its service's limit."""
+
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
-
 import conventions
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 from rules.resource import context_of, stage_of
 
 
@@ -16,11 +16,14 @@ def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if rule is not None:
         name = args.props.get(rule.property)
         if not name:
-            report(f"no explicit '{rule.property}': an auto-generated name does not follow "
-                   f"'{{context}}-{stage}-{{component}}' (use the conventions module)")
+            report(
+                f"no explicit '{rule.property}': an auto-generated name does not follow "
+                f"'{{context}}-{stage}-{{component}}' (use the conventions module)"
+            )
             return
-        for problem in conventions.name_problems(name, stage=stage, max_length=rule.max_length,
-                                                 context=context_of(args)):
+        for problem in conventions.name_problems(
+            name, stage=stage, max_length=rule.max_length, context=context_of(args)
+        ):
             report(problem)
         return
     prop = conventions.PATH_NAMED.get(args.resource_type)
@@ -35,8 +38,10 @@ def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 naming_convention = ResourceValidationPolicy(
     name="naming-convention",
-    description=("Named resources are called {context}-{stage}-{component} (lowercase, within the service's "
-                 "length limit) and parameters/log groups live under /{stage}/{context}/, so two stacks never "
-                 "collide and every name says whose it is."),
+    description=(
+        "Named resources are called {context}-{stage}-{component} (lowercase, within the service's "
+        "length limit) and parameters/log groups live under /{stage}/{context}/, so two stacks never "
+        "collide and every name says whose it is."
+    ),
     validate=_validate,
 )

@@ -10,22 +10,34 @@
   report's "SSO ready" flag: enabling it is a console step), and never while the organization would
   switch Identity Center's trusted access off.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
 
-from pulumi_policy import (PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
-                           StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import (
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.proxy import UnknownValueError
 
 POLICY = "aws:organizations/policy:Policy"
 ACCOUNT = "aws:organizations/account:Account"
 ORGANIZATION = "aws:organizations/organization:Organization"
 # Organizations quotas (characters of the document as sent; whitespace counts).
-MAX_CHARACTERS = {"SERVICE_CONTROL_POLICY": 5120, "RESOURCE_CONTROL_POLICY": 5120, "TAG_POLICY": 10000,
-                  "BACKUP_POLICY": 10000, "AISERVICES_OPT_OUT_POLICY": 2500}
+MAX_CHARACTERS = {
+    "SERVICE_CONTROL_POLICY": 5120,
+    "RESOURCE_CONTROL_POLICY": 5120,
+    "TAG_POLICY": 10000,
+    "BACKUP_POLICY": 10000,
+    "AISERVICES_OPT_OUT_POLICY": 2500,
+}
 STATEMENT_POLICIES = {"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"}
 UNKNOWN = object()  # a value not known at preview
 SSO_INSTANCE_ARN = re.compile(r"^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[0-9a-f]{16}$")
@@ -51,6 +63,7 @@ def _unknown(value: Any) -> bool:
 
 
 # --- organization-policy-document ----------------------------------------------
+
 
 def document_problems(content: Any, policy_type: str) -> list[str]:
     """Why AWS Organizations would refuse ``content`` as a ``policy_type`` document (empty: it would not)."""
@@ -104,14 +117,17 @@ def _validate_document(args: ResourceValidationArgs, report: ReportViolation) ->
 
 organization_policy_document = ResourceValidationPolicy(
     name="organization-policy-document",
-    description=("Organization policies are valid JSON, SCPs have statements with Effect Allow or Deny, and every "
-                 "document fits the Organizations size limit (SCP 5,120 characters): AWS refuses the rest "
-                 "mid-deploy, leaving some OUs guarded and others not (aws-organizations-as-code.md)."),
+    description=(
+        "Organization policies are valid JSON, SCPs have statements with Effect Allow or Deny, and every "
+        "document fits the Organizations size limit (SCP 5,120 characters): AWS refuses the rest "
+        "mid-deploy, leaving some OUs guarded and others not (aws-organizations-as-code.md)."
+    ),
     validate=_validate_document,
 )
 
 
 # --- account-email-domain --------------------------------------------------------
+
 
 def _validate_account_emails(args: StackValidationArgs, report: ReportViolation) -> None:
     accounts = [r for r in args.resources if r.resource_type == ACCOUNT]
@@ -128,28 +144,43 @@ def _validate_account_emails(args: StackValidationArgs, report: ReportViolation)
             continue
         address = email.lower()
         if not domain:
-            report("no mail domain configured: set {\"account-email-domain\": {\"domain\": ...}} in "
-                   "policies/config/<stack>.json", account.urn)
+            report(
+                'no mail domain configured: set {"account-email-domain": {"domain": ...}} in '
+                "policies/config/<stack>.json",
+                account.urn,
+            )
         elif address.split("@", 1)[1] != domain:
             report(f"account e-mail '{email}' is outside the organization's mail domain '{domain}'", account.urn)
         if address in seen:
-            report(f"account e-mail '{email}' is already used by account '{seen[address]}'; AWS requires one "
-                   f"address per account", account.urn)
+            report(
+                f"account e-mail '{email}' is already used by account '{seen[address]}'; AWS requires one "
+                f"address per account",
+                account.urn,
+            )
         seen.setdefault(address, account.name)
 
 
 account_email_domain = StackValidationPolicy(
     name="account-email-domain",
-    description=("Every member account's root e-mail is in the organization's one mail domain and unique: a "
-                 "reused address fails CreateAccount, and an address elsewhere hands the root password reset "
-                 "to whoever owns that mailbox (aws-organizations-as-code.md)."),
+    description=(
+        "Every member account's root e-mail is in the organization's one mail domain and unique: a "
+        "reused address fails CreateAccount, and an address elsewhere hands the root password reset "
+        "to whoever owns that mailbox (aws-organizations-as-code.md)."
+    ),
     validate=_validate_account_emails,
-    config_schema=PolicyConfigSchema(properties={"domain": {
-        "type": "string", "description": "the mail domain every account e-mail must use, e.g. aws.example.com"}}),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "domain": {
+                "type": "string",
+                "description": "the mail domain every account e-mail must use, e.g. aws.example.com",
+            }
+        }
+    ),
 )
 
 
 # --- identity-center-readiness ----------------------------------------------------
+
 
 def _sso_problem(resource: Any) -> str | None:
     """Why ``resource`` is an Identity Center resource deployed before its instance exists (None: it is not)."""
@@ -161,11 +192,15 @@ def _sso_problem(resource: Any) -> str | None:
     else:
         return None
     if _unknown(value):
-        return (f"Identity Center {what} is not known at preview: the instance must exist before the stack runs "
-                f"(enable IAM Identity Center in the console, then configure organization.identityCenter)")
+        return (
+            f"Identity Center {what} is not known at preview: the instance must exist before the stack runs "
+            f"(enable IAM Identity Center in the console, then configure organization.identityCenter)"
+        )
     if not isinstance(value, str) or not pattern.match(value):
-        return (f"Identity Center {what} {value!r} is not a real instance's; enable IAM Identity Center in the "
-                f"console first (the API cannot for a management account), then configure it")
+        return (
+            f"Identity Center {what} {value!r} is not a real instance's; enable IAM Identity Center in the "
+            f"console first (the API cannot for a management account), then configure it"
+        )
     return None
 
 
@@ -180,15 +215,20 @@ def _validate_identity_center(args: StackValidationArgs, report: ReportViolation
     for org in (r for r in args.resources if r.resource_type == ORGANIZATION):
         principals = _get(org.props, "awsServiceAccessPrincipals")
         if not _unknown(principals) and SSO_PRINCIPAL not in (principals or []):
-            report(f"the organization's trusted access lacks '{SSO_PRINCIPAL}': this update would switch it off "
-                   f"and Identity Center with it", org.urn)
+            report(
+                f"the organization's trusted access lacks '{SSO_PRINCIPAL}': this update would switch it off "
+                f"and Identity Center with it",
+                org.urn,
+            )
 
 
 identity_center_readiness = StackValidationPolicy(
     name="identity-center-readiness",
-    description=("IAM Identity Center groups, permission sets and assignments are deployed only against an "
-                 "instance that exists (a well-formed ssoins- ARN and d- identity store id, known at preview), and "
-                 "only while the organization keeps sso.amazonaws.com trusted: enabling Identity Center is a "
-                 "console step for a management account (aws-organizations-as-code.md)."),
+    description=(
+        "IAM Identity Center groups, permission sets and assignments are deployed only against an "
+        "instance that exists (a well-formed ssoins- ARN and d- identity store id, known at preview), and "
+        "only while the organization keeps sso.amazonaws.com trusted: enabling Identity Center is a "
+        "console step for a management account (aws-organizations-as-code.md)."
+    ),
     validate=_validate_identity_center,
 )

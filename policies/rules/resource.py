@@ -1,15 +1,18 @@
 """What every rule needs to know about the resource under review: its stack, stage and effective tags."""
+
 from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import conventions
 
 # {type token: "default" | "map" | "blocks"}; generated from the pinned pulumi-aws (tools/generate_taggable_types.py).
 TAGGABLE: Mapping[str, str] = json.loads(
-    (pathlib.Path(__file__).resolve().parent.parent / "taggable_types.json").read_text())
+    (pathlib.Path(__file__).resolve().parent.parent / "taggable_types.json").read_text()
+)
 
 AWS_PROVIDER = "pulumi:providers:aws"
 

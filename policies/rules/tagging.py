@@ -1,11 +1,11 @@
 """Every AWS resource carries the required tags, with values that match its stack, in its create request."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
-
 import conventions
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 from rules.resource import AWS_PROVIDER, default_tags, effective_tags, stack_of
 
 
@@ -36,15 +36,19 @@ def _launch_problems(args: ResourceValidationArgs, stack: str) -> list[str]:
             if kind not in specs:
                 problems.append(f"launch template has no tag specification for '{kind}'")
             else:
-                problems += [f"{kind} tag specification: {p}" for p in conventions.tag_problems(specs[kind], stack=stack)]
+                problems += [
+                    f"{kind} tag specification: {p}" for p in conventions.tag_problems(specs[kind], stack=stack)
+                ]
         return problems
     return []
 
 
 required_tags = ResourceValidationPolicy(
     name="required-tags",
-    description=("Every AWS resource's create request carries the tags stage, context, owner, usage, "
-                 "managed-by and stack, matching its stack: SCPs on aws:RequestTag reject the call otherwise "
-                 "(scp-request-time-tags.md)."),
+    description=(
+        "Every AWS resource's create request carries the tags stage, context, owner, usage, "
+        "managed-by and stack, matching its stack: SCPs on aws:RequestTag reject the call otherwise "
+        "(scp-request-time-tags.md)."
+    ),
     validate=_validate,
 )

@@ -1,4 +1,5 @@
 """Account bootstrap: a service-managed StackSet per organization, an instance per OU and region, data-built."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,11 @@ STACK_SET = "aws:cloudformation/stackSet:StackSet"
 INSTANCE = "aws:cloudformation/stackSetInstance:StackSetInstance"
 ACCOUNT = "aws:organizations/account:Account"
 PARAMETER = "aws:ssm/parameter:Parameter"
-NAMES = BootstrapNames(deploy_role="org-prod-pulumi-deploy", boundary_policy="org-prod-pulumi-deploy-boundary",
-                       state_bucket_prefix="org-prod-pulumi-state")
+NAMES = BootstrapNames(
+    deploy_role="org-prod-pulumi-deploy",
+    boundary_policy="org-prod-pulumi-deploy-boundary",
+    state_bucket_prefix="org-prod-pulumi-state",
+)
 
 
 def template(preview) -> dict:
@@ -41,7 +45,9 @@ def test_each_account_gets_its_stack_set_instance_and_parameter(shipped_preview)
     assert len(instances) == len(config.organizational_units) * len(config.bootstrap.regions)
     for spec in config.accounts:
         account_urn = preview.one(ACCOUNT, spec.name)["urn"]
-        covering = [i for i in instances if i["inputs"]["deploymentTargets"]["organizationalUnitIds"] == [ou_ids[spec.ou]]]
+        covering = [
+            i for i in instances if i["inputs"]["deploymentTargets"]["organizationalUnitIds"] == [ou_ids[spec.ou]]
+        ]
         assert sorted(i["inputs"]["stackSetInstanceRegion"] for i in covering) == sorted(config.bootstrap.regions)
         assert all(account_urn in i["dependencies"] and i["inputs"]["retainStack"] for i in covering), spec.name
         assert preview.one(PARAMETER, f"account-{spec.name}")["inputs"]["name"] == f"/prod/org/accounts/{spec.name}"
@@ -53,9 +59,12 @@ def test_deploy_role_is_trusted_only_by_the_repositorys_oidc_tokens(shipped_prev
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert trust["Principal"] == {"Federated": {"Ref": "GitHubOidcProvider"}}
-    assert trust["Condition"] == {"StringEquals": {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": f"repo:{bootstrap.github_repository}:{bootstrap.github_ref}"}}
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": f"repo:{bootstrap.github_repository}:{bootstrap.github_ref}",
+        }
+    }
     assert role["PermissionsBoundary"] == {"Ref": "DeployBoundary"}
 
 
@@ -91,8 +100,9 @@ def test_org_outputs_name_each_accounts_deploy_role_and_state_bucket(shipped_pre
 
 
 def test_iam_is_created_once_and_buckets_in_every_region():
-    body = bootstrap_template(NAMES, BootstrapConfig(github_repository="acme/app", regions=["eu-west-1", "us-east-1"]),
-                              {"stage": "prod"})
+    body = bootstrap_template(
+        NAMES, BootstrapConfig(github_repository="acme/app", regions=["eu-west-1", "us-east-1"]), {"stage": "prod"}
+    )
     assert body["Conditions"]["IamRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}
     for name in ("GitHubOidcProvider", "DeployBoundary", "DeployRole"):
         assert body["Resources"][name]["Condition"] == "IamRegion"
@@ -102,7 +112,9 @@ def test_iam_is_created_once_and_buckets_in_every_region():
 def test_wildcard_ref_uses_string_like():
     body = bootstrap_template(NAMES, BootstrapConfig(github_repository="acme/app", github_ref="environment:*"), {})
     (trust,) = body["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Condition"]["StringLike"] == {"token.actions.githubusercontent.com:sub": "repo:acme/app:environment:*"}
+    assert trust["Condition"]["StringLike"] == {
+        "token.actions.githubusercontent.com:sub": "repo:acme/app:environment:*"
+    }
     assert "token.actions.githubusercontent.com:sub" not in trust["Condition"]["StringEquals"]
 
 

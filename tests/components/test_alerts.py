@@ -1,4 +1,5 @@
 """Alerts: failed and rolled-back deployments reach people through an encrypted topic only they may publish to."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,10 @@ def test_topic_is_encrypted_with_a_key_alarms_and_events_may_use(shipped_preview
 
 
 def test_email_subscriptions_from_config(shipped_preview):
-    endpoints = sorted(s["inputs"]["endpoint"] for s in shipped_preview("prod").resources(
-        "aws:sns/topicSubscription:TopicSubscription"))
+    endpoints = sorted(
+        s["inputs"]["endpoint"]
+        for s in shipped_preview("prod").resources("aws:sns/topicSubscription:TopicSubscription")
+    )
     assert endpoints == ["oncall@example.com", "platform-team@example.com"]
 
 
@@ -42,8 +45,9 @@ def test_only_this_rule_and_this_accounts_alarms_publish_to_this_topic(shipped_p
     events = by_sid["EcsDeploymentRulePublishes"]
     assert events["Principal"] == {"Service": "events.amazonaws.com"} and events["Resource"] == topic
     assert events["Action"] == "sns:Publish"
-    assert events["Condition"] == {"ArnEquals": {"aws:SourceArn":
-                                                 "arn:aws:events:eu-west-1:123456789012:rule/shop-prod-ecs-deploy-failures"}}
+    assert events["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-west-1:123456789012:rule/shop-prod-ecs-deploy-failures"}
+    }
     assert rule["inputs"]["name"] == "shop-prod-ecs-deploy-failures"
     assert by_sid["CloudWatchAlarmsPublish"]["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
 

@@ -1,4 +1,5 @@
 """MongoDB Atlas: replica set in dev, sharded in prod, PrivateLink only, IAM-role users, protected prod."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -11,8 +12,10 @@ CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
 
 
 def variant(stack_yaml, tmp_path, stack="dev", atlas=None, phases=("documentdb", "dual")):
-    config = stack_yaml(stack, {"aws-platform:documentStore": {
-        "phases": ledger(*phases), "atlas": {**ATLAS, **(atlas or {})}, "sync": SYNC}})
+    config = stack_yaml(
+        stack,
+        {"aws-platform:documentStore": {"phases": ledger(*phases), "atlas": {**ATLAS, **(atlas or {})}, "sync": SYNC}},
+    )
     result = run_preview(stack, tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     return result
@@ -30,8 +33,9 @@ def test_dev_is_one_replica_set_with_backups_and_pitr(shipped_preview):
 
 
 def test_prod_is_four_shards_of_three_m40_nodes_protected_without_autoscaling(stack_yaml, tmp_path):
-    prod = variant(stack_yaml, tmp_path, "prod", atlas={"instanceSize": "M40", "shards": 4},
-                   phases=("documentdb", "dual", "atlas"))
+    prod = variant(
+        stack_yaml, tmp_path, "prod", atlas={"instanceSize": "M40", "shards": 4}, phases=("documentdb", "dual", "atlas")
+    )
     cluster = prod.one(CLUSTER, "documents")
     inputs = cluster["inputs"]
     assert inputs["clusterType"] == "SHARDED" and len(inputs["replicationSpecs"]) == 4
@@ -44,8 +48,11 @@ def test_prod_is_four_shards_of_three_m40_nodes_protected_without_autoscaling(st
 
 
 def test_autoscaling_and_provisioned_iops_only_when_configured(stack_yaml, tmp_path):
-    result = variant(stack_yaml, tmp_path, atlas={"computeAutoscaling": True, "computeMaxInstanceSize": "M30",
-                                                  "diskIops": 6000, "instanceSize": "M30"})
+    result = variant(
+        stack_yaml,
+        tmp_path,
+        atlas={"computeAutoscaling": True, "computeMaxInstanceSize": "M30", "diskIops": 6000, "instanceSize": "M30"},
+    )
     region = result.one(CLUSTER, "documents")["inputs"]["replicationSpecs"][0]["regionConfigs"][0]
     assert region["electableSpecs"]["diskIops"] == 6000 and region["electableSpecs"]["ebsVolumeType"] == "PROVISIONED"
     assert region["autoScaling"]["computeEnabled"] is True
@@ -57,7 +64,9 @@ def test_private_link_joins_atlas_and_the_vpc(shipped_preview):
     link = dev.one("mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint", "documents")
     assert link["inputs"]["providerName"] == "AWS" and link["inputs"]["region"] == "EU_WEST_1"
     endpoint = dev.one("aws:ec2/vpcEndpoint:VpcEndpoint", "atlas")["inputs"]
-    assert endpoint["vpcEndpointType"] == "Interface" and endpoint["serviceName"].startswith("com.amazonaws.vpce.eu-west-1.")
+    assert endpoint["vpcEndpointType"] == "Interface" and endpoint["serviceName"].startswith(
+        "com.amazonaws.vpce.eu-west-1."
+    )
     assert sorted(endpoint["subnetIds"]) == sorted(dev.snapshot["outputs"]["private_subnet_ids"])
     service = dev.one("mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService", "documents")
     assert service["inputs"]["endpointServiceId"].startswith("vpce-") and service["inputs"]["privateLinkId"]
@@ -67,8 +76,11 @@ def test_private_link_joins_atlas_and_the_vpc(shipped_preview):
 
 def test_endpoint_admits_the_atlas_port_range_only_from_the_services(shipped_preview):
     dev = shipped_preview("dev")
-    rules = [r for r in dev.resources("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-             if r["name"].startswith("atlas-endpoint-")]
+    rules = [
+        r
+        for r in dev.resources("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["name"].startswith("atlas-endpoint-")
+    ]
     assert rules and {(r["inputs"]["fromPort"], r["inputs"]["toPort"]) for r in rules} == {(1024, 65535)}
     assert all("referencedSecurityGroupId" in r["inputs"] and "cidrIpv4" not in r["inputs"] for r in rules)
 
@@ -92,9 +104,14 @@ def test_access_list_only_where_configured(shipped_preview, stack_yaml, tmp_path
 
 
 def test_connection_uri_uses_the_private_srv_and_aws_iam():
-    strings = SimpleNamespace(private_endpoints=[SimpleNamespace(
-        srv_connection_string="mongodb+srv://c-pl-0.x.mongodb.net",
-        srv_shard_optimized_connection_string="mongodb+srv://c-pl-0-lb.x.mongodb.net")])
+    strings = SimpleNamespace(
+        private_endpoints=[
+            SimpleNamespace(
+                srv_connection_string="mongodb+srv://c-pl-0.x.mongodb.net",
+                srv_shard_optimized_connection_string="mongodb+srv://c-pl-0-lb.x.mongodb.net",
+            )
+        ]
+    )
     assert private_srv(strings, sharded=False) == "mongodb+srv://c-pl-0.x.mongodb.net"
     assert private_srv(strings, sharded=True) == "mongodb+srv://c-pl-0-lb.x.mongodb.net"
     uri = connection_uri(private_srv(strings, sharded=False), "shop")

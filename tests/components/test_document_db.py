@@ -1,4 +1,5 @@
 """DocumentDB: encrypted, TLS-only, audited, I/O-optimised, protected in prod and while it is the rollback point."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,17 @@ def parameters(preview) -> dict[str, str]:
 def at_phase(stack_yaml, tmp_path, *phases):
     from tests.stack_config.test_data import ATLAS, SYNC, ledger
 
-    config = stack_yaml("dev", {"aws-platform:documentStore": {
-        "phases": ledger(*phases), "atlas": ATLAS, "sync": SYNC, "documentdb": {"instanceCount": 1}}})
+    config = stack_yaml(
+        "dev",
+        {
+            "aws-platform:documentStore": {
+                "phases": ledger(*phases),
+                "atlas": ATLAS,
+                "sync": SYNC,
+                "documentdb": {"instanceCount": 1},
+            }
+        },
+    )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     return result
@@ -60,19 +70,25 @@ def test_every_instance_runs_performance_insights(shipped_preview):
 
 def test_security_group_admits_27017_only_from_the_services(shipped_preview):
     prod = shipped_preview("prod")
-    rules = [r for r in prod.resources("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-             if r["name"].startswith("documentdb-")]
+    rules = [
+        r
+        for r in prod.resources("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["name"].startswith("documentdb-")
+    ]
     services = {r["urn"] for r in prod.resources("aws:ec2/securityGroup:SecurityGroup") if "EcsService" in r["urn"]}
     assert rules and {(r["inputs"]["fromPort"], r["inputs"]["toPort"]) for r in rules} == {(27017, 27017)}
     assert {d for r in rules for d in r["dependencies"] if d in services} == services
     assert not any("cidrIpv4" in r["inputs"] for r in rules)
 
 
-@pytest.mark.parametrize("phases,protected,final", [
-    (("documentdb",), False, False),                                       # dev, before the migration: disposable
-    (("documentdb", "dual", "atlas"), True, True),                         # the rollback point
-    (("documentdb", "dual", "atlas", "retiring"), False, True),            # next deploy deletes it, snapshot first
-])
+@pytest.mark.parametrize(
+    "phases,protected,final",
+    [
+        (("documentdb",), False, False),  # dev, before the migration: disposable
+        (("documentdb", "dual", "atlas"), True, True),  # the rollback point
+        (("documentdb", "dual", "atlas", "retiring"), False, True),  # next deploy deletes it, snapshot first
+    ],
+)
 def test_dev_protection_follows_the_phase(stack_yaml, tmp_path, phases, protected, final):
     cluster = at_phase(stack_yaml, tmp_path, *phases).one(CLUSTER, "documentdb")
     assert cluster["protect"] is protected and cluster["inputs"]["deletionProtection"] is protected

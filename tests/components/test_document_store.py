@@ -1,4 +1,5 @@
 """The document store follows its ledger: what exists per phase, and one secret whose value moves at cut-over."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,10 @@ EXPECTED = {
 
 
 def preview_at(stack_yaml, tmp_path, phase, **sync):
-    config = stack_yaml("dev", {"aws-platform:documentStore": {
-        "phases": ledger(*PATHS[phase]), "atlas": ATLAS, "sync": {**SYNC, **sync}}})
+    config = stack_yaml(
+        "dev",
+        {"aws-platform:documentStore": {"phases": ledger(*PATHS[phase]), "atlas": ATLAS, "sync": {**SYNC, **sync}}},
+    )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     return result
@@ -65,13 +68,16 @@ def store(*phases):
     return DocumentStoreConfig(phases=entries, atlas=AtlasConfig(org_id=ATLAS["orgId"]))
 
 
-@pytest.mark.parametrize("phases,engine,uri", [
-    (("documentdb",), "documentdb", "mongodb://docdb"),
-    (("documentdb", "dual"), "documentdb", "mongodb://docdb"),
-    (("documentdb", "dual", "atlas"), "mongodb-atlas", "mongodb+srv://atlas"),
-    (("documentdb", "dual", "atlas", "dual"), "documentdb", "mongodb://docdb"),   # rollback moves it back
-    (("documentdb", "dual", "atlas", "retiring", "retired"), "mongodb-atlas", "mongodb+srv://atlas"),
-])
+@pytest.mark.parametrize(
+    "phases,engine,uri",
+    [
+        (("documentdb",), "documentdb", "mongodb://docdb"),
+        (("documentdb", "dual"), "documentdb", "mongodb://docdb"),
+        (("documentdb", "dual", "atlas"), "mongodb-atlas", "mongodb+srv://atlas"),
+        (("documentdb", "dual", "atlas", "dual"), "documentdb", "mongodb://docdb"),  # rollback moves it back
+        (("documentdb", "dual", "atlas", "retiring", "retired"), "mongodb-atlas", "mongodb+srv://atlas"),
+    ],
+)
 def test_the_secret_value_switches_at_cut_over_and_back_on_rollback(phases, engine, uri):
     contract = documents_contract(store(*phases), "mongodb://docdb", "mongodb+srv://atlas")
     assert (contract["engine"], contract["uri"], contract["phase"]) == (engine, uri, phases[-1])
@@ -81,7 +87,9 @@ def test_the_secret_value_switches_at_cut_over_and_back_on_rollback(phases, engi
 
 def test_secret_is_readable_by_the_services_only(shipped_preview):
     dev = shipped_preview("dev")
-    policy = json.loads(dev.one("aws:secretsmanager/secretPolicy:SecretPolicy", "documents-connection")["inputs"]["policy"])
+    policy = json.loads(
+        dev.one("aws:secretsmanager/secretPolicy:SecretPolicy", "documents-connection")["inputs"]["policy"]
+    )
     (statement,) = policy["Statement"]
     roles = sorted(s["task_role_arn"] for s in dev.snapshot["outputs"]["services"].values())
     assert statement["Principal"]["AWS"] == roles
@@ -106,10 +114,19 @@ def test_dual_runs_one_change_stream_consumer_between_both_stores(shipped_previe
 
 def test_sync_task_reaches_documentdb_on_27017_and_atlas_over_private_link(shipped_preview):
     staging = shipped_preview("staging")
-    egress = {r["name"]: r for r in staging.resources("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-              if r["name"].startswith("docsync-")}
-    assert (egress["docsync-to-documentdb"]["inputs"]["fromPort"], egress["docsync-to-documentdb"]["inputs"]["toPort"]) == (27017, 27017)
-    assert (egress["docsync-to-atlas"]["inputs"]["fromPort"], egress["docsync-to-atlas"]["inputs"]["toPort"]) == (1024, 65535)
+    egress = {
+        r["name"]: r
+        for r in staging.resources("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["name"].startswith("docsync-")
+    }
+    assert (
+        egress["docsync-to-documentdb"]["inputs"]["fromPort"],
+        egress["docsync-to-documentdb"]["inputs"]["toPort"],
+    ) == (27017, 27017)
+    assert (egress["docsync-to-atlas"]["inputs"]["fromPort"], egress["docsync-to-atlas"]["inputs"]["toPort"]) == (
+        1024,
+        65535,
+    )
     sync_sg = staging.one("aws:ec2/securityGroup:SecurityGroup", "docsync")["urn"]
     ingress = staging.resources("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     admitted = {r["name"].rsplit("-from-", 1)[0] for r in ingress if sync_sg in r["dependencies"]}
@@ -124,8 +141,9 @@ def test_dump_restore_registers_the_task_but_no_long_running_service(stack_yaml,
 
 
 def test_a_refused_ledger_registers_nothing(stack_yaml, tmp_path):
-    config = stack_yaml("dev", {"aws-platform:documentStore": {
-        "phases": ledger("documentdb", "atlas"), "atlas": ATLAS}})
+    config = stack_yaml(
+        "dev", {"aws-platform:documentStore": {"phases": ledger("documentdb", "atlas"), "atlas": ATLAS}}
+    )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 2
     assert "'documentdb' -> 'atlas' is not a safe transition" in result.stderr

@@ -1,4 +1,5 @@
 """The cluster: Container Insights, Fargate by default, EC2 capacity that scales with the tasks when asked for."""
+
 from __future__ import annotations
 
 import copy
@@ -24,13 +25,16 @@ def ec2_stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ec2")
     document = load_stack_yaml("dev")
     section = copy.deepcopy(document["config"]["aws-platform:containers"])
-    section["cluster"] = {"fargateSpot": True, "ec2": {"instanceType": "t4g.medium", "architecture": "arm64",
-                                                       "maxSize": 6, "targetCapacity": 90}}
+    section["cluster"] = {
+        "fargateSpot": True,
+        "ec2": {"instanceType": "t4g.medium", "architecture": "arm64", "maxSize": 6, "targetCapacity": 90},
+    }
     section["services"][1]["launchType"] = "EC2"
     section["services"][0]["spot"] = True
     document["config"]["aws-platform:containers"] = section
     path = tmp / "Pulumi.dev.yaml"
     import yaml
+
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     result = run_preview("dev", tmp, "--config", str(path), "--no-policy")
     assert result.exit_code == 0, result.stderr

@@ -1,4 +1,5 @@
 """ECS services: rollback on their own, only the load balancer reaches them, roles scoped to the service."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,15 +30,19 @@ def test_deployment_alarms_are_the_services_alarms_and_sleep_quietly(shipped_pre
     prod = shipped_preview("prod")
     service = prod.one(SERVICE, "api-service")
     alarms = {a["inputs"]["name"]: a for a in prod.resources(ALARM) if a["name"].startswith("api-")}
-    assert sorted(service["inputs"]["alarms"]["alarmNames"]) == sorted(alarms) == [
-        "shop-prod-api-running-tasks", "shop-prod-api-target-5xx", "shop-prod-api-unhealthy-hosts"]
+    assert (
+        sorted(service["inputs"]["alarms"]["alarmNames"])
+        == sorted(alarms)
+        == ["shop-prod-api-running-tasks", "shop-prod-api-target-5xx", "shop-prod-api-unhealthy-hosts"]
+    )
     topic = prod.snapshot["outputs"]["alerts_topic_arn"]
     for alarm in alarms.values():
         assert alarm["inputs"]["treatMissingData"] == "notBreaching"
         assert alarm["inputs"]["alarmActions"] == [topic]
     unhealthy = alarms["shop-prod-api-unhealthy-hosts"]["inputs"]
     assert unhealthy["metricName"] == "UnHealthyHostCount" and unhealthy["dimensions"]["TargetGroup"].startswith(
-        "targetgroup/shop-prod-api/")
+        "targetgroup/shop-prod-api/"
+    )
     running = alarms["shop-prod-api-running-tasks"]["inputs"]["metricQueries"]
     assert {q["metric"]["metricName"] for q in running if "metric" in q} == {"RunningTaskCount", "DesiredTaskCount"}
 
@@ -54,8 +59,11 @@ def test_component_refuses_a_health_check_on_another_port():
     config = stack_config.load_file("dev")
     api = dataclasses.replace(config.containers.services[0], health_check_port=5001)
     args = EcsServiceArgs(config.identity, api, *["unused"] * 9)
-    with pytest.raises(ValueError, match=r"healthCheckPort 5001 differs from the container port 8080 "
-                                         r"\(allowed: 8080\).*502 death spiral"):
+    with pytest.raises(
+        ValueError,
+        match=r"healthCheckPort 5001 differs from the container port 8080 "
+        r"\(allowed: 8080\).*502 death spiral",
+    ):
         EcsService("api", args)
 
 
@@ -76,8 +84,7 @@ def test_only_the_load_balancer_reaches_the_tasks(shipped_preview):
     sgs = prod.one(SERVICE, "api-service")["inputs"]["networkConfiguration"]
     assert sgs["assignPublicIp"] is False and len(sgs["securityGroups"]) == 1
     assert prod.snapshot["outputs"]["services"]["api"]["security_group_id"] == sgs["securityGroups"][0]
-    assert sgs["securityGroups"] != prod.one(SERVICE, "web-service")["inputs"]["networkConfiguration"][
-        "securityGroups"]
+    assert sgs["securityGroups"] != prod.one(SERVICE, "web-service")["inputs"]["networkConfiguration"]["securityGroups"]
 
 
 def test_execution_role_reaches_only_its_image_logs_and_secrets(shipped_preview):
@@ -86,14 +93,20 @@ def test_execution_role_reaches_only_its_image_logs_and_secrets(shipped_preview)
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["PullOwnImage"]["Resource"] == "arn:aws:ecr:eu-west-1:123456789012:repository/shop-prod-api"
     assert by_sid["OwnLogs"]["Resource"] == "arn:aws:logs:eu-west-1:123456789012:log-group:/prod/shop/ecs/api:*"
-    assert by_sid["OwnSecretsSsm"] == {"Sid": "OwnSecretsSsm", "Effect": "Allow", "Action": ["ssm:GetParameters"],
-                                       "Resource": ["arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"]}
+    assert by_sid["OwnSecretsSsm"] == {
+        "Sid": "OwnSecretsSsm",
+        "Effect": "Allow",
+        "Action": ["ssm:GetParameters"],
+        "Resource": ["arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"],
+    }
     # The data tier's connection contracts, by name: IAM needs the ARN with AWS's random 6-character suffix.
     assert by_sid["OwnSecretsSecretsmanager"]["Resource"] == [
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-prod-cache-connection-??????",
-        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-prod-documents-connection-??????"]
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-prod-documents-connection-??????",
+    ]
     assert by_sid["RegistryLogin"]["Resource"] == "*" and by_sid["RegistryLogin"]["Action"] == [
-        "ecr:GetAuthorizationToken"]
+        "ecr:GetAuthorizationToken"
+    ]
     assert len(policy["Statement"]) == 5
 
 
@@ -103,24 +116,32 @@ def test_task_role_gets_nothing_unless_config_grants_it(shipped_preview):
     assert role["inputs"]["name"] == "shop-prod-api-task"
     attached = [r for r in prod.resources() if role["urn"] in r["dependencies"] and r["type"].startswith("aws:iam/")]
     assert attached == []
-    assert prod.snapshot["outputs"]["services"]["api"]["task_role_arn"] == "arn:aws:iam::123456789012:role/shop-prod-api-task"
+    assert (
+        prod.snapshot["outputs"]["services"]["api"]["task_role_arn"]
+        == "arn:aws:iam::123456789012:role/shop-prod-api-task"
+    )
 
 
 def test_secrets_reach_the_container_as_secrets_never_as_environment(shipped_preview):
-    (container,) = json.loads(shipped_preview("prod").one("aws:ecs/taskDefinition:TaskDefinition", "api-task")[
-        "inputs"]["containerDefinitions"])
+    (container,) = json.loads(
+        shipped_preview("prod").one("aws:ecs/taskDefinition:TaskDefinition", "api-task")["inputs"][
+            "containerDefinitions"
+        ]
+    )
     assert sorted(container["secrets"], key=lambda s: s["name"]) == [
         {"name": "CACHE_CONNECTION", "valueFrom": "shop-prod-cache-connection"},
         {"name": "DOCUMENTS_CONNECTION", "valueFrom": "shop-prod-documents-connection"},
-        {"name": "GREETING", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"}]
+        {"name": "GREETING", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"},
+    ]
     assert container["environment"] == []
 
 
 def test_log_retention_follows_the_stage(shipped_preview):
     assert shipped_preview("prod").one("aws:cloudwatch/logGroup:LogGroup", "api-logs")["inputs"] == {
-        "name": "/prod/shop/ecs/api", "retentionInDays": 90}
-    assert shipped_preview("dev").one("aws:cloudwatch/logGroup:LogGroup", "api-logs")["inputs"][
-        "retentionInDays"] == 14
+        "name": "/prod/shop/ecs/api",
+        "retentionInDays": 90,
+    }
+    assert shipped_preview("dev").one("aws:cloudwatch/logGroup:LogGroup", "api-logs")["inputs"]["retentionInDays"] == 14
 
 
 def test_autoscaling_owns_the_desired_count(shipped_preview):
@@ -128,21 +149,30 @@ def test_autoscaling_owns_the_desired_count(shipped_preview):
     assert prod.one(SERVICE, "api-service")["ignoreChanges"] == ["desiredCount"]
     target = prod.one("aws:appautoscaling/target:Target", "api-scaling")["inputs"]
     assert (target["minCapacity"], target["maxCapacity"]) == (3, 12)
-    metrics = {p["inputs"]["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
-        "predefinedMetricType"]: p["inputs"]["targetTrackingScalingPolicyConfiguration"]["targetValue"]
-        for p in prod.resources("aws:appautoscaling/policy:Policy") if p["name"].startswith("api-")}
+    metrics = {
+        p["inputs"]["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
+            "predefinedMetricType"
+        ]: p["inputs"]["targetTrackingScalingPolicyConfiguration"]["targetValue"]
+        for p in prod.resources("aws:appautoscaling/policy:Policy")
+        if p["name"].startswith("api-")
+    }
     assert metrics == {"ECSServiceAverageCPUUtilization": 60, "ECSServiceAverageMemoryUtilization": 70}
     assert not prod.resources("aws:appautoscaling/scheduledAction:ScheduledAction")
 
 
 def test_dev_sleeps_at_night_in_its_time_zone(shipped_preview):
-    actions = {a["name"]: a["inputs"] for a in shipped_preview("dev").resources(
-        "aws:appautoscaling/scheduledAction:ScheduledAction") if a["name"].startswith("api-")}
+    actions = {
+        a["name"]: a["inputs"]
+        for a in shipped_preview("dev").resources("aws:appautoscaling/scheduledAction:ScheduledAction")
+        if a["name"].startswith("api-")
+    }
     stop, start = actions["api-off-hours-stop"], actions["api-off-hours-start"]
     assert stop["schedule"] == "cron(0 19 ? * MON-FRI *)" and stop["timezone"] == "Europe/Paris"
     assert stop["scalableTargetAction"] == {"minCapacity": 0, "maxCapacity": 0}
     assert start["schedule"] == "cron(0 7 ? * MON-FRI *)" and start["scalableTargetAction"] == {
-        "minCapacity": 1, "maxCapacity": 2}
+        "minCapacity": 1,
+        "maxCapacity": 2,
+    }
 
 
 def test_off_hours_every_day_when_asked():

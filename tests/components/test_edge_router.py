@@ -1,4 +1,5 @@
 """EdgeRouter: Lambda@Edge in us-east-1, settings baked into the package, a published version."""
+
 from __future__ import annotations
 
 import json
@@ -37,6 +38,9 @@ def test_baked_settings_are_the_handler_contract():
 
 def test_spa_fallback_only_for_s3_origins():
     s3 = EdgeConfig(domain_names=["a.example.com"], hosted_zone_id="Z0123456789")
-    host = EdgeConfig(domain_names=["a.example.com"], hosted_zone_id="Z0123456789",
-                      spa_origin=SpaOriginConfig(host="main.d1.amplifyapp.com"))
+    host = EdgeConfig(
+        domain_names=["a.example.com"],
+        hosted_zone_id="Z0123456789",
+        spa_origin=SpaOriginConfig(host="main.d1.amplifyapp.com"),
+    )
     assert spa_fallback(s3) == "/index.html" and spa_fallback(host) == ""

@@ -1,4 +1,5 @@
 """Guardrails: SCPs and the tag policy, generated from the conventions, minified, sized and attached per OU."""
+
 from __future__ import annotations
 
 import inspect
@@ -59,7 +60,9 @@ def test_region_allow_list_exempts_global_services(shipped_preview):
     (statement,) = documents(shipped_preview("org"))["region-allow-list"]["Statement"]
     assert statement["Effect"] == "Deny" and "Action" not in statement
     assert statement["Condition"] == {"StringNotEquals": {"aws:RequestedRegion": sorted(allowed)}}
-    assert {"iam:*", "organizations:*", "route53:*", "cloudfront:*", "sts:*", "support:*"} <= set(statement["NotAction"])
+    assert {"iam:*", "organizations:*", "route53:*", "cloudfront:*", "sts:*", "support:*"} <= set(
+        statement["NotAction"]
+    )
 
 
 def test_deny_leave(shipped_preview):
@@ -86,9 +89,11 @@ def test_every_document_is_minified_and_under_its_limit(shipped_preview):
 def test_oversized_document_is_refused_with_its_size_and_the_limit():
     document = guardrails.region_allow_list_document([f"region-{i:04d}" for i in range(600)])
     size = len(json.dumps(document, separators=(",", ":")))
-    with pytest.raises(guardrails.GuardrailTooLarge,
-                       match=f"guardrail 'region-allow-list' \\(SERVICE_CONTROL_POLICY\\) is {size} characters "
-                             f"minified; AWS Organizations allows 5120"):
+    with pytest.raises(
+        guardrails.GuardrailTooLarge,
+        match=f"guardrail 'region-allow-list' \\(SERVICE_CONTROL_POLICY\\) is {size} characters "
+        f"minified; AWS Organizations allows 5120",
+    ):
         guardrails.render("region-allow-list", document, guardrails.SERVICE_CONTROL_POLICY)
 
 
@@ -105,8 +110,9 @@ def test_attachments_follow_the_config_per_ou(shipped_preview):
 
 
 def test_policies_are_named_by_convention_and_created_only_when_attached(stack_yaml, tmp_path):
-    raw = json.loads(stack_config.engine_values_from_yaml(stack_config.loader.stack_file("org"))
-                     ["aws-platform:organization"])
+    raw = json.loads(
+        stack_config.engine_values_from_yaml(stack_config.loader.stack_file("org"))["aws-platform:organization"]
+    )
     raw["guardrails"]["stageTagPolicy"] = []
     result = run_preview("org", tmp_path, "--config", str(stack_yaml("org", {"aws-platform:organization": raw})))
     assert result.exit_code == 0, result.stdout + result.stderr

@@ -1,4 +1,5 @@
 """IAM Identity Center: nothing until the console step has produced an instance; then groups, sets, assignments."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,11 @@ import yaml
 import stack_config
 from tests.conftest import run_preview
 
-INSTANCE = {"instanceArn": "arn:aws:sso:::instance/ssoins-72230123456789ab",
-            "identityStoreId": "d-9067a1b2c3", "region": "us-east-1"}
+INSTANCE = {
+    "instanceArn": "arn:aws:sso:::instance/ssoins-72230123456789ab",
+    "identityStoreId": "d-9067a1b2c3",
+    "region": "us-east-1",
+}
 PERMISSION_SET = "aws:ssoadmin/permissionSet:PermissionSet"
 ATTACHMENT = "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment"
 ASSIGNMENT = "aws:ssoadmin/accountAssignment:AccountAssignment"
@@ -24,8 +28,9 @@ def sso_resources(preview) -> list[dict]:
 @pytest.fixture(scope="module")
 def ready(tmp_path_factory):
     """The org stack once IAM Identity Center has been enabled in the console."""
-    raw = json.loads(stack_config.engine_values_from_yaml(stack_config.loader.stack_file("org"))
-                     ["aws-platform:organization"])
+    raw = json.loads(
+        stack_config.engine_values_from_yaml(stack_config.loader.stack_file("org"))["aws-platform:organization"]
+    )
     raw["identityCenter"] = INSTANCE
     directory = tmp_path_factory.mktemp("sso-ready")
     path = directory / "Pulumi.org.yaml"

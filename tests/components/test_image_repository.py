@@ -1,4 +1,5 @@
 """Image repositories: dedicated, immutable, scanned, retained in prod; images referenced by digest."""
+
 from __future__ import annotations
 
 import copy
@@ -30,8 +31,12 @@ def test_one_repository_per_application_protected_in_prod_only(shipped_preview):
 def test_lifecycle_keeps_newest_100_and_expires_untagged():
     rules = json.loads(lifecycle_policy(ImageRepositoriesConfig()))["rules"]
     untagged, tagged = rules
-    assert untagged["selection"] == {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                                     "countNumber": 7}
+    assert untagged["selection"] == {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 7,
+    }
     assert tagged["selection"]["countType"] == "imageCountMoreThan" and tagged["selection"]["countNumber"] == 100
 
 
@@ -39,8 +44,9 @@ def test_each_repository_has_its_lifecycle_policy(shipped_preview):
     prod = shipped_preview("prod")
     policies = {r["name"]: r for r in prod.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy")}
     assert policies["api-images-lifecycle"]["inputs"]["repository"] == "shop-prod-api"
-    assert json.loads(policies["api-images-lifecycle"]["inputs"]["policy"])["rules"][1]["selection"][
-        "countNumber"] == 100
+    assert (
+        json.loads(policies["api-images-lifecycle"]["inputs"]["policy"])["rules"][1]["selection"]["countNumber"] == 100
+    )
 
 
 def test_image_build_waits_for_its_repository(shipped_preview):
@@ -57,13 +63,15 @@ def test_image_build_waits_for_its_repository(shipped_preview):
 def test_task_definitions_reference_images_by_digest(shipped_preview):
     prod = shipped_preview("prod")
     for name, expected in (("api-task", "shop-prod-api@sha256:"), ("web-task", "shop-prod-web@sha256:")):
-        (container,) = json.loads(prod.one("aws:ecs/taskDefinition:TaskDefinition", name)["inputs"][
-            "containerDefinitions"])
+        (container,) = json.loads(
+            prod.one("aws:ecs/taskDefinition:TaskDefinition", name)["inputs"]["containerDefinitions"]
+        )
         repository, digest = container["image"].split("@")
         assert container["image"].endswith(digest) and expected.split("@")[0] in repository
         assert len(digest) == len("sha256:") + 64
     assert prod.snapshot["outputs"]["services"]["api"]["image"].startswith(
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:")
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:"
+    )
 
 
 def test_push_role_has_exactly_the_push_actions(shipped_preview):
@@ -71,8 +79,12 @@ def test_push_role_has_exactly_the_push_actions(shipped_preview):
     policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "api-images-push")["inputs"]["policy"])
     push, login = policy["Statement"]
     assert set(push["Action"]) == set(PUSH_ACTIONS) and push["Resource"].endswith(":repository/shop-prod-api")
-    assert login == {"Sid": "RegistryLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"],
-                     "Resource": "*"}
+    assert login == {
+        "Sid": "RegistryLogin",
+        "Effect": "Allow",
+        "Action": ["ecr:GetAuthorizationToken"],
+        "Resource": "*",
+    }
 
 
 def test_repository_policy_lets_only_the_push_role_push_and_execution_roles_pull():
@@ -88,21 +100,27 @@ def test_shipped_repository_policy_names_the_service_execution_role(shipped_prev
     prod = shipped_preview("prod")
     policy = json.loads(prod.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "api-images-access")["inputs"]["policy"])
     readers = next(s for s in policy["Statement"] if s["Sid"] == "ExecutionRolesPull")["Principal"]["AWS"]
-    assert readers == ["arn:aws:iam::123456789012:role/shop-prod-api-ecr-push",
-                       "arn:aws:iam::123456789012:role/shop-prod-api-execution"]
+    assert readers == [
+        "arn:aws:iam::123456789012:role/shop-prod-api-ecr-push",
+        "arn:aws:iam::123456789012:role/shop-prod-api-execution",
+    ]
 
 
 def test_push_uses_the_push_roles_login(shipped_preview):
     prod = shipped_preview("prod")
     provider = prod.one("pulumi:providers:aws", "api-images-ecr-push")
-    assert json.loads(provider["inputs"]["assumeRoles"])[0]["roleArn"] == "arn:aws:iam::123456789012:role/shop-prod-api-ecr-push"
+    assert (
+        json.loads(provider["inputs"]["assumeRoles"])[0]["roleArn"]
+        == "arn:aws:iam::123456789012:role/shop-prod-api-ecr-push"
+    )
 
 
 def test_tag_exclusions_only_where_config_asks(stack_yaml, tmp_path):
     document = copy.deepcopy(load_stack_yaml("dev")["config"]["aws-platform:containers"])
     document["imageRepositories"] = {"immutableTagExclusions": ["cache*"]}
-    result = run_preview("dev", tmp_path, "--config", str(stack_yaml("dev", {"aws-platform:containers": document})),
-                         "--no-policy")
+    result = run_preview(
+        "dev", tmp_path, "--config", str(stack_yaml("dev", {"aws-platform:containers": document})), "--no-policy"
+    )
     assert result.exit_code == 0, result.stderr
     for repo in result.resources(REPO):
         assert repo["inputs"]["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"

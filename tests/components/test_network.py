@@ -1,4 +1,5 @@
 """Network: at least two AZs, private subnets behind NAT, or an imported VPC."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,7 @@ from tests.conftest import run_preview
 def test_prod_spans_three_azs_with_a_nat_per_az(shipped_preview):
     prod = shipped_preview("prod")
     subnets = prod.resources("aws:ec2/subnet:Subnet")
-    assert sorted(s["inputs"]["availabilityZone"] for s in subnets) == sorted(
-        [f"eu-west-1{z}" for z in "abc"] * 2)
+    assert sorted(s["inputs"]["availabilityZone"] for s in subnets) == sorted([f"eu-west-1{z}" for z in "abc"] * 2)
     assert len(prod.resources("aws:ec2/natGateway:NatGateway")) == 3
     assert not any(s["inputs"].get("mapPublicIpOnLaunch") for s in subnets)
 
@@ -33,10 +33,16 @@ def test_flow_logs_and_s3_endpoint(shipped_preview):
 
 
 def test_imported_vpc_registers_no_network_resources(stack_yaml, tmp_path):
-    config = stack_yaml("dev", {"aws-platform:network": {
-        "vpcId": "vpc-0abc12345def67890",
-        "publicSubnetIds": ["subnet-0aaa12345def67890", "subnet-0bbb12345def67890"],
-        "privateSubnetIds": ["subnet-0ccc12345def67890", "subnet-0ddd12345def67890"]}})
+    config = stack_yaml(
+        "dev",
+        {
+            "aws-platform:network": {
+                "vpcId": "vpc-0abc12345def67890",
+                "publicSubnetIds": ["subnet-0aaa12345def67890", "subnet-0bbb12345def67890"],
+                "privateSubnetIds": ["subnet-0ccc12345def67890", "subnet-0ddd12345def67890"],
+            }
+        },
+    )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stderr
     assert not result.resources("aws:ec2/vpc:Vpc") and not result.resources("aws:ec2/subnet:Subnet")

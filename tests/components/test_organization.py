@@ -1,4 +1,5 @@
 """The org stack: the organization, OUs and accounts that survive a destroy, and what environments read from it."""
+
 from __future__ import annotations
 
 import json
@@ -109,8 +110,9 @@ def test_inbound_mail_is_received_by_ses_and_stored_privately(shipped_preview):
 
 def test_no_mail_section_no_ses(stack_yaml, tmp_path):
     config = stack_config.load_file("org")
-    raw = json.loads(stack_config.engine_values_from_yaml(stack_config.loader.stack_file("org"))
-                     ["aws-platform:organization"])
+    raw = json.loads(
+        stack_config.engine_values_from_yaml(stack_config.loader.stack_file("org"))["aws-platform:organization"]
+    )
     raw.pop("mail")  # the shipped section, minus mail
     result = run_preview("org", tmp_path, "--config", str(stack_yaml("org", {"aws-platform:organization": raw})))
     assert result.exit_code == 0, result.stdout + result.stderr

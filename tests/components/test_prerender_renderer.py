@@ -1,4 +1,5 @@
 """PrerenderRenderer: token-guarded, behind an HTTP API, capped, with a private expiring cache."""
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,15 @@ def test_http_api_not_a_function_url(prod):
 def test_role_grants_exactly_what_the_handler_does(prod):
     policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "renderer")["inputs"]["policy"])
     actions = sorted(a for s in policy["Statement"] for a in s["Action"])
-    assert actions == ["logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket",
-                       "s3:PutObject", "secretsmanager:GetSecretValue"]
-    assert not any("*" == r for s in policy["Statement"] for r in s["Resource"])
+    assert actions == [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "secretsmanager:GetSecretValue",
+    ]
+    assert not any(r == "*" for s in policy["Statement"] for r in s["Resource"])
 
 
 def test_cache_bucket_is_private_encrypted_and_expiring(prod):

@@ -1,4 +1,5 @@
 """SpaDistribution: crawlers and humans never share a cache entry; crawler pages are cached at CloudFront."""
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,21 @@ def cache_key(policy_inputs: dict, request: dict) -> tuple:
 
 
 def viewer_request(edge, user_agent: str, uri: str = "/products/42", query: str = "", extra: dict | None = None):
-    headers = {"host": [{"key": "Host", "value": "shop.example.com"}],
-               "user-agent": [{"key": "User-Agent", "value": user_agent}], **(extra or {})}
-    event = {"Records": [{"cf": {"config": {"eventType": "viewer-request"}, "request": {
-        "uri": uri, "querystring": query, "method": "GET", "headers": headers}}}]}
+    headers = {
+        "host": [{"key": "Host", "value": "shop.example.com"}],
+        "user-agent": [{"key": "User-Agent", "value": user_agent}],
+        **(extra or {}),
+    }
+    event = {
+        "Records": [
+            {
+                "cf": {
+                    "config": {"eventType": "viewer-request"},
+                    "request": {"uri": uri, "querystring": query, "method": "GET", "headers": headers},
+                }
+            }
+        ]
+    }
     return edge.handler(event, None)
 
 
@@ -47,7 +59,9 @@ def test_crawlers_and_humans_never_share_a_cache_entry(prod, edge):
     policy = prod.one("aws:cloudfront/cachePolicy:CachePolicy", "pages")["inputs"]
     crawler = cache_key(policy, viewer_request(edge, CRAWLER))
     human = cache_key(policy, viewer_request(edge, HUMAN))
-    spoofer = cache_key(policy, viewer_request(edge, HUMAN, extra={"x-prerender": [{"key": "X-Prerender", "value": "1"}]}))
+    spoofer = cache_key(
+        policy, viewer_request(edge, HUMAN, extra={"x-prerender": [{"key": "X-Prerender", "value": "1"}]})
+    )
     assert crawler != human
     assert spoofer == human, "a human sending x-prerender must land on the human entry"
 
@@ -101,9 +115,16 @@ def test_s3_origin_is_private_and_readable_by_this_distribution_only(prod):
 
 
 def test_existing_host_origin_is_https_tls_1_2_only(stack_yaml, tmp_path):
-    config = stack_yaml("staging", {"aws-platform:edge": {
-        "domainNames": ["staging.shop.example.com"], "hostedZoneId": "Z0123456789ABCDEFGHIJ",
-        "spaOrigin": {"host": "main.d1a2b3c4.amplifyapp.com"}}})
+    config = stack_yaml(
+        "staging",
+        {
+            "aws-platform:edge": {
+                "domainNames": ["staging.shop.example.com"],
+                "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+                "spaOrigin": {"host": "main.d1a2b3c4.amplifyapp.com"},
+            }
+        },
+    )
     result = run_preview("staging", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     (origin,) = result.one(DIST, "spa")["inputs"]["origins"]

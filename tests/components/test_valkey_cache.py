@@ -1,4 +1,5 @@
 """Valkey serverless: 6379 and 6380 from the services only, usage limits, snapshots, and a contract with timeouts."""
+
 from __future__ import annotations
 
 from tests.conftest import run_preview
@@ -12,8 +13,7 @@ def cache_rules(preview):
 
 
 def service_sg_ids(preview):
-    return {r["urn"] for r in preview.resources("aws:ec2/securityGroup:SecurityGroup")
-            if "EcsService" in r["urn"]}
+    return {r["urn"] for r in preview.resources("aws:ec2/securityGroup:SecurityGroup") if "EcsService" in r["urn"]}
 
 
 def test_serverless_valkey_with_usage_limits_from_config(shipped_preview):
@@ -36,8 +36,10 @@ def test_both_ports_open_only_from_each_client_service(shipped_preview):
     rules = cache_rules(dev)
     clients = service_sg_ids(dev)
     assert clients, "the shipped dev stack has services to admit"
-    pairs = {(r["inputs"]["fromPort"], r["inputs"]["toPort"], next(d for d in r["dependencies"] if d in clients))
-             for r in rules}
+    pairs = {
+        (r["inputs"]["fromPort"], r["inputs"]["toPort"], next(d for d in r["dependencies"] if d in clients))
+        for r in rules
+    }
     assert pairs == {(port, port, sg) for port in (6379, 6380) for sg in clients}
     assert not any("cidrIpv4" in r["inputs"] or "cidrIpv6" in r["inputs"] for r in rules)
 
@@ -63,7 +65,10 @@ def test_connection_contract_is_a_secret_readable_by_the_services(shipped_previe
     dev = shipped_preview("dev")
     secret = dev.one("aws:secretsmanager/secret:Secret", "cache-connection")["inputs"]
     assert secret["name"] == "shop-dev-cache-connection"
-    assert dev.one("aws:secretsmanager/secretVersion:SecretVersion", "cache-connection")["inputs"]["secretString"] == "[secret]"
+    assert (
+        dev.one("aws:secretsmanager/secretVersion:SecretVersion", "cache-connection")["inputs"]["secretString"]
+        == "[secret]"
+    )
     policy = dev.one("aws:secretsmanager/secretPolicy:SecretPolicy", "cache-connection")["inputs"]["policy"]
     assert "shop-dev-api-task" in policy and "secretsmanager:GetSecretValue" in policy
 
@@ -83,8 +88,18 @@ def test_contract_carries_endpoints_tls_and_short_timeouts():
 
 def test_replace_with_serverless_seeds_from_the_old_group_and_leaves_it_alone(stack_yaml, tmp_path):
     arn = "arn:aws:elasticache:eu-west-1:123456789012:snapshot:shop-dev-sessions-final"
-    config = stack_yaml("dev", {"aws-platform:cache": {"migrateFrom": {
-        "replicationGroupId": "shop-dev-sessions", "mode": "replace-with-serverless", "seedSnapshotArn": arn}}})
+    config = stack_yaml(
+        "dev",
+        {
+            "aws-platform:cache": {
+                "migrateFrom": {
+                    "replicationGroupId": "shop-dev-sessions",
+                    "mode": "replace-with-serverless",
+                    "seedSnapshotArn": arn,
+                }
+            }
+        },
+    )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     cache = result.one(CACHE, "cache")["inputs"]
@@ -93,8 +108,18 @@ def test_replace_with_serverless_seeds_from_the_old_group_and_leaves_it_alone(st
 
 
 def test_upgrade_in_place_switches_the_engine_of_the_existing_group(stack_yaml, tmp_path):
-    config = stack_yaml("dev", {"aws-platform:cache": {"migrateFrom": {
-        "replicationGroupId": "shop-dev-sessions", "mode": "upgrade-in-place", "nodeType": "cache.r7g.large"}}})
+    config = stack_yaml(
+        "dev",
+        {
+            "aws-platform:cache": {
+                "migrateFrom": {
+                    "replicationGroupId": "shop-dev-sessions",
+                    "mode": "upgrade-in-place",
+                    "nodeType": "cache.r7g.large",
+                }
+            }
+        },
+    )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     assert not result.resources(CACHE)

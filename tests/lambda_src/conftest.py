@@ -13,10 +13,11 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -52,8 +53,14 @@ def cf_headers(**pairs: str) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def cf_event(event_type: str, uri: str = "/", headers: dict | None = None, querystring: str = "",
-             method: str = "GET", origin: dict | None = None) -> dict:
+def cf_event(
+    event_type: str,
+    uri: str = "/",
+    headers: dict | None = None,
+    querystring: str = "",
+    method: str = "GET",
+    origin: dict | None = None,
+) -> dict:
     request: dict[str, Any] = {
         "clientIp": "203.0.113.10",
         "method": method,
@@ -135,7 +142,7 @@ def _make_spa_handler(state: SpaServer) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             path = parts.path
             with state.lock:
@@ -150,7 +157,7 @@ def _make_spa_handler(state: SpaServer) -> type[BaseHTTPRequestHandler]:
             if path == "/static/app.css":
                 return self._send(200, (SPA_DIR / "static/app.css").read_bytes(), "text/css")
             if path.startswith("/api/articles/"):
-                slug = path[len("/api/articles/"):]
+                slug = path[len("/api/articles/") :]
                 data = {"title": f"Article {slug}", "description": f"All about {slug}"}
                 return self._send(200, json.dumps(data).encode(), "application/json")
             if path == "/api/search":
@@ -214,8 +221,13 @@ def moto_endpoint() -> str:
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str) -> str:
     """Fake credentials and every AWS call pointed at the loopback moto server."""
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE",
-                "AWS_SHARED_CREDENTIALS_FILE"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -274,8 +286,14 @@ class RendererHarness:
     s3: Any
     launches: list = field(default_factory=list)
 
-    def event(self, path: str = "/", query: str = "", token: str | None = "__default__",
-              host: str | None = "__default__", method: str = "GET") -> dict:
+    def event(
+        self,
+        path: str = "/",
+        query: str = "",
+        token: str | None = "__default__",
+        host: str | None = "__default__",
+        method: str = "GET",
+    ) -> dict:
         headers = {"user-agent": "Amazon CloudFront", "via": "2.0 abc.cloudfront.net (CloudFront)"}
         if token == "__default__":
             token = self.token
@@ -310,8 +328,9 @@ class RendererHarness:
 
 
 @pytest.fixture
-def renderer(renderer_modules: Any, aws_env: str, spa_server: SpaServer,
-             monkeypatch: pytest.MonkeyPatch) -> RendererHarness:
+def renderer(
+    renderer_modules: Any, aws_env: str, spa_server: SpaServer, monkeypatch: pytest.MonkeyPatch
+) -> RendererHarness:
     """A configured renderer with its own empty bucket and a launch counter."""
     from lambda_src.renderer import browser, config
 

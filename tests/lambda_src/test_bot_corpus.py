@@ -27,13 +27,51 @@ def test_no_real_browser_is_taken_for_a_crawler(corpus):
 
 
 def test_every_required_crawler_family_is_covered(corpus):
-    required = ["Googlebot", "bingbot", "YandexBot", "Baiduspider", "DuckDuckBot", "Applebot", "Yahoo! Slurp",
-                "Yeti", "SeznamBot", "PetalBot", "facebookexternalhit", "Facebot", "Twitterbot", "LinkedInBot",
-                "Slackbot", "Discordbot", "WhatsApp", "TelegramBot", "Pinterest", "redditbot", "Embedly",
-                "SkypeUriPreview", "vkShare", "Iframely", "Mastodon", "GPTBot", "ChatGPT-User", "OAI-SearchBot",
-                "ClaudeBot", "Claude-User", "Claude-SearchBot", "anthropic-ai", "PerplexityBot", "Perplexity-User",
-                "Google-Extended", "Applebot-Extended", "Amazonbot", "CCBot", "Bytespider", "meta-externalagent",
-                "cohere-ai", "YouBot", "Diffbot"]
+    required = [
+        "Googlebot",
+        "bingbot",
+        "YandexBot",
+        "Baiduspider",
+        "DuckDuckBot",
+        "Applebot",
+        "Yahoo! Slurp",
+        "Yeti",
+        "SeznamBot",
+        "PetalBot",
+        "facebookexternalhit",
+        "Facebot",
+        "Twitterbot",
+        "LinkedInBot",
+        "Slackbot",
+        "Discordbot",
+        "WhatsApp",
+        "TelegramBot",
+        "Pinterest",
+        "redditbot",
+        "Embedly",
+        "SkypeUriPreview",
+        "vkShare",
+        "Iframely",
+        "Mastodon",
+        "GPTBot",
+        "ChatGPT-User",
+        "OAI-SearchBot",
+        "ClaudeBot",
+        "Claude-User",
+        "Claude-SearchBot",
+        "anthropic-ai",
+        "PerplexityBot",
+        "Perplexity-User",
+        "Google-Extended",
+        "Applebot-Extended",
+        "Amazonbot",
+        "CCBot",
+        "Bytespider",
+        "meta-externalagent",
+        "cohere-ai",
+        "YouBot",
+        "Diffbot",
+    ]
     crawlers = corpus("crawler_user_agents.txt")
     for family in required:
         samples = [ua for ua in crawlers if family.lower() in ua.lower()]
@@ -44,8 +82,7 @@ def test_every_required_crawler_family_is_covered(corpus):
 def test_headless_chrome_used_by_the_renderer_is_not_a_crawler():
     # The renderer loads the site through CloudFront again; if its own user
     # agent were routed to the renderer, every render would loop until timeout.
-    ua = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "HeadlessChrome/156.0.0.0 Safari/537.36")
+    ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"
     assert not is_prerender_bot(ua)
 
 

@@ -9,8 +9,9 @@ import pytest
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 LINKEDIN = "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"
-CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "Chrome/131.0.0.0 Safari/537.36")
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
 RENDERER_DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
 
 
@@ -21,16 +22,28 @@ def viewer(cf, edge, ua, uri="/articles/launch", querystring="", method="GET", *
 
 
 def origin(cf, edge, request):
-    event = cf.event("origin-request", uri=request["uri"], headers=request["headers"],
-                     querystring=request["querystring"], method=request["method"],
-                     origin=copy.deepcopy(cf.s3_origin))
+    event = cf.event(
+        "origin-request",
+        uri=request["uri"],
+        headers=request["headers"],
+        querystring=request["querystring"],
+        method=request["method"],
+        origin=copy.deepcopy(cf.s3_origin),
+    )
     return edge.handler(event, None)
 
 
 class TestViewerRequest:
-    @pytest.mark.parametrize("ua", [GOOGLEBOT, LINKEDIN, "facebookexternalhit/1.1", "Twitterbot/1.0",
-                                    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; "
-                                    "GPTBot/1.2; +https://openai.com/gptbot)"])
+    @pytest.mark.parametrize(
+        "ua",
+        [
+            GOOGLEBOT,
+            LINKEDIN,
+            "facebookexternalhit/1.1",
+            "Twitterbot/1.0",
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+        ],
+    )
     def test_crawler_page_request_is_marked_for_prerender_with_original_host(self, cf, edge, ua):
         request = viewer(cf, edge, ua)
         assert request["headers"]["x-prerender"] == [{"key": "X-Prerender", "value": "1"}]
@@ -48,10 +61,17 @@ class TestViewerRequest:
         assert request["querystring"] == "q=shoes&page=2"
         assert request["uri"] == "/search"
 
-    @pytest.mark.parametrize("ua", [CHROME, "", "curl/8.5.0",
-                                    "Mozilla/5.0 (Linux; Android 14; Pixel 6; wv) AppleWebKit/537.36 "
-                                    "(KHTML, like Gecko) Version/4.0 Chrome/130.0 Mobile Safari/537.36 "
-                                    "[Pinterest/Android]"])
+    @pytest.mark.parametrize(
+        "ua",
+        [
+            CHROME,
+            "",
+            "curl/8.5.0",
+            "Mozilla/5.0 (Linux; Android 14; Pixel 6; wv) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Version/4.0 Chrome/130.0 Mobile Safari/537.36 "
+            "[Pinterest/Android]",
+        ],
+    )
     def test_humans_are_never_marked(self, cf, edge, ua):
         request = viewer(cf, edge, ua)
         assert "x-prerender" not in request["headers"]
@@ -63,8 +83,7 @@ class TestViewerRequest:
         assert "x-prerender" not in request["headers"]
 
     def test_human_cannot_spoof_the_crawler_cache_entry_or_smuggle_a_token(self, cf, edge):
-        request = viewer(cf, edge, CHROME, x_prerender="1", x_prerender_host="evil.example",
-                         x_prerender_token="guess")
+        request = viewer(cf, edge, CHROME, x_prerender="1", x_prerender_host="evil.example", x_prerender_token="guess")
         for name in ("x-prerender", "x-prerender-host", "x-prerender-token"):
             assert name not in request["headers"], name
 
@@ -74,23 +93,39 @@ class TestViewerRequest:
         assert request["headers"]["x-prerender-host"][0]["value"] == "www.example.com"
 
     def test_custom_token_header_name_is_stripped_too(self, cf, edge):
-        edge.configure({"renderer_domain": RENDERER_DOMAIN, "renderer_token": "t",
-                        "token_header": "X-Internal-Auth"})
+        edge.configure({"renderer_domain": RENDERER_DOMAIN, "renderer_token": "t", "token_header": "X-Internal-Auth"})
         request = viewer(cf, edge, CHROME, x_internal_auth="guess")
         assert "x-internal-auth" not in request["headers"]
 
-    @pytest.mark.parametrize("uri", [
-        "/main.4f1c2a.js", "/styles.css", "/assets/logo.PNG", "/img/photo.jpeg", "/fonts/inter.woff2",
-        "/favicon.ico", "/video/intro.mp4", "/app.js.map", "/data/feed.json", "/robots.txt",
-        "/sitemap.xml", "/sitemap-index.xml", "/files/report.pdf", "/dl/archive.zip", "/manifest.webmanifest",
-    ])
+    @pytest.mark.parametrize(
+        "uri",
+        [
+            "/main.4f1c2a.js",
+            "/styles.css",
+            "/assets/logo.PNG",
+            "/img/photo.jpeg",
+            "/fonts/inter.woff2",
+            "/favicon.ico",
+            "/video/intro.mp4",
+            "/app.js.map",
+            "/data/feed.json",
+            "/robots.txt",
+            "/sitemap.xml",
+            "/sitemap-index.xml",
+            "/files/report.pdf",
+            "/dl/archive.zip",
+            "/manifest.webmanifest",
+        ],
+    )
     def test_static_assets_are_never_routed_even_for_crawlers(self, cf, edge, uri):
         request = viewer(cf, edge, GOOGLEBOT, uri=uri)
         assert "x-prerender" not in request["headers"]
         assert edge.is_static_asset(uri)
 
-    @pytest.mark.parametrize("uri", ["/", "/articles/launch", "/v1.2/docs", "/user/jane.doe/profile",
-                                     "/page.html", "/blog/2024/10/hello-world"])
+    @pytest.mark.parametrize(
+        "uri",
+        ["/", "/articles/launch", "/v1.2/docs", "/user/jane.doe/profile", "/page.html", "/blog/2024/10/hello-world"],
+    )
     def test_pages_are_routed_for_crawlers(self, cf, edge, uri):
         request = viewer(cf, edge, GOOGLEBOT, uri=uri)
         assert request["headers"]["x-prerender"][0]["value"] == "1"
@@ -142,8 +177,13 @@ class TestOriginRequest:
 
     def test_human_request_is_returned_unchanged(self, cf, edge):
         human = viewer(cf, edge, CHROME)
-        event = cf.event("origin-request", uri=human["uri"], headers=human["headers"],
-                         querystring=human["querystring"], origin=copy.deepcopy(cf.s3_origin))
+        event = cf.event(
+            "origin-request",
+            uri=human["uri"],
+            headers=human["headers"],
+            querystring=human["querystring"],
+            origin=copy.deepcopy(cf.s3_origin),
+        )
         expected = copy.deepcopy(event["Records"][0]["cf"]["request"])
         assert edge.handler(event, None) == expected
 
@@ -154,8 +194,15 @@ class TestOriginRequest:
         assert request["headers"]["host"][0]["value"] == "www.example.com"
 
     def test_configured_timeouts_and_token_header_are_used(self, cf, edge):
-        edge.configure({"renderer_domain": "r.example.net", "renderer_token": "s3cret",
-                        "token_header": "X-Render-Auth", "read_timeout": 25, "keepalive_timeout": 2})
+        edge.configure(
+            {
+                "renderer_domain": "r.example.net",
+                "renderer_token": "s3cret",
+                "token_header": "X-Render-Auth",
+                "read_timeout": 25,
+                "keepalive_timeout": 2,
+            }
+        )
         custom = self.routed(cf, edge)["origin"]["custom"]
         assert custom["readTimeout"] == 25 and custom["keepaliveTimeout"] == 2
         assert custom["customHeaders"]["x-render-auth"][0]["value"] == "s3cret"
@@ -164,8 +211,9 @@ class TestOriginRequest:
 class TestSettings:
     def test_baked_settings_file_is_loaded(self, edge, tmp_path, monkeypatch):
         settings_file = tmp_path / "edge_settings.json"
-        settings_file.write_text(json.dumps({"renderer_domain": "Baked.Example.NET", "renderer_token": "baked",
-                                             "read_timeout": 20}))
+        settings_file.write_text(
+            json.dumps({"renderer_domain": "Baked.Example.NET", "renderer_token": "baked", "read_timeout": 20})
+        )
         monkeypatch.setattr(edge, "SETTINGS_FILE", str(settings_file))
         edge._load_baked_settings()
         active = edge.settings()
@@ -190,18 +238,22 @@ class TestSettings:
 
 
 class TestNeverRaises:
-    @pytest.mark.parametrize("event", [None, {}, {"Records": []}, {"Records": [{}]}, "text", 42,
-                                       {"Records": [{"cf": {"request": None}}]}])
+    @pytest.mark.parametrize(
+        "event", [None, {}, {"Records": []}, {"Records": [{}]}, "text", 42, {"Records": [{"cf": {"request": None}}]}]
+    )
     def test_non_cloudfront_events_are_returned_as_received(self, edge, event):
         assert edge.handler(event, None) == event
 
-    @pytest.mark.parametrize("headers", [
-        {"user-agent": "not-a-list"},
-        {"user-agent": [], "host": []},
-        {"user-agent": [{"key": "User-Agent"}], "host": [{"value": None}]},
-        {"user-agent": [None]},
-        {"x-prerender": "1"},
-    ])
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {"user-agent": "not-a-list"},
+            {"user-agent": [], "host": []},
+            {"user-agent": [{"key": "User-Agent"}], "host": [{"value": None}]},
+            {"user-agent": [None]},
+            {"x-prerender": "1"},
+        ],
+    )
     @pytest.mark.parametrize("event_type", ["viewer-request", "origin-request"])
     def test_malformed_headers_never_raise(self, cf, edge, headers, event_type):
         event = cf.event(event_type, headers=copy.deepcopy(headers))

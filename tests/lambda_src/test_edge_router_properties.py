@@ -10,10 +10,23 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-INTERESTING_NAMES = ["host", "user-agent", "x-prerender", "x-prerender-host", "x-prerender-token",
-                     "accept", "cookie", "x-forwarded-for", "cloudfront-viewer-country"]
-BOT_UAS = ["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "Twitterbot/1.0",
-           "facebookexternalhit/1.1", "Mozilla/5.0 (compatible; ClaudeBot/1.0)"]
+INTERESTING_NAMES = [
+    "host",
+    "user-agent",
+    "x-prerender",
+    "x-prerender-host",
+    "x-prerender-token",
+    "accept",
+    "cookie",
+    "x-forwarded-for",
+    "cloudfront-viewer-country",
+]
+BOT_UAS = [
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Twitterbot/1.0",
+    "facebookexternalhit/1.1",
+    "Mozilla/5.0 (compatible; ClaudeBot/1.0)",
+]
 
 header_names = st.one_of(
     st.sampled_from(INTERESTING_NAMES),
@@ -56,8 +69,16 @@ def assert_valid_cloudfront_request(request, original):
         assert len(origin) == 1 and set(origin) <= {"s3", "custom"}
         if "custom" in origin:
             custom = origin["custom"]
-            for key in ("domainName", "port", "protocol", "path", "sslProtocols", "readTimeout",
-                        "keepaliveTimeout", "customHeaders"):
+            for key in (
+                "domainName",
+                "port",
+                "protocol",
+                "path",
+                "sslProtocols",
+                "readTimeout",
+                "keepaliveTimeout",
+                "customHeaders",
+            ):
                 assert key in custom, key
             assert headers["host"][0]["value"] == custom["domainName"]
 
@@ -87,8 +108,13 @@ def test_non_crawlers_never_leave_viewer_request_with_prerender_headers(edge, cf
 def test_crawler_chain_ends_at_the_renderer_unless_static(edge, cf, ua, host, uri, querystring):
     headers = cf.headers(host=host, user_agent=ua)
     viewer_out = edge.handler(cf.event("viewer-request", uri=uri, headers=headers, querystring=querystring), None)
-    origin_event = cf.event("origin-request", uri=uri, headers=viewer_out["headers"], querystring=querystring,
-                            origin=copy.deepcopy(cf.s3_origin))
+    origin_event = cf.event(
+        "origin-request",
+        uri=uri,
+        headers=viewer_out["headers"],
+        querystring=querystring,
+        origin=copy.deepcopy(cf.s3_origin),
+    )
     origin_out = edge.handler(origin_event, None)
     if edge.is_static_asset(uri):
         assert origin_out["origin"] == cf.s3_origin

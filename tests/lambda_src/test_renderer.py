@@ -79,8 +79,7 @@ class TestRendering:
         assert title(shoes["body"]) == "Search results for shoes"
         assert title(hats["body"]) == "Search results for hats"
         assert len(renderer.keys()) == 2
-        assert all(key.startswith(f"v1/{renderer.spa.netloc}/") and key.endswith(".html")
-                   for key in renderer.keys())
+        assert all(key.startswith(f"v1/{renderer.spa.netloc}/") and key.endswith(".html") for key in renderer.keys())
 
     def test_query_parameter_order_does_not_split_the_cache(self, renderer):
         renderer.invoke("/search", "q=socks&page=2")
@@ -155,8 +154,11 @@ class TestRendering:
 
     def test_metrics_are_emitted_as_emf_on_stdout_without_aws(self, renderer, capsys):
         renderer.invoke("/articles/metrics")
-        blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-                 if line.startswith("{") and '"_aws"' in line]
+        blobs = [
+            json.loads(line)
+            for line in capsys.readouterr().out.splitlines()
+            if line.startswith("{") and '"_aws"' in line
+        ]
         assert blobs, "no EMF metrics blob printed"
         directive = blobs[-1]["_aws"]["CloudWatchMetrics"][0]
         assert directive["Namespace"] == "Prerender"
@@ -187,8 +189,9 @@ class TestRejections:
         assert response["statusCode"] == 503
         assert renderer.launches == []
 
-    @pytest.mark.parametrize("host", [None, "", "evil.example", "127.0.0.1:1", "www.example.com.evil.net",
-                                      "127.0.0.1", "user@127.0.0.1"])
+    @pytest.mark.parametrize(
+        "host", [None, "", "evil.example", "127.0.0.1:1", "www.example.com.evil.net", "127.0.0.1", "user@127.0.0.1"]
+    )
     def test_foreign_or_missing_host_is_400_never_an_open_proxy(self, renderer, host):
         response = renderer.invoke("/articles/x", host=host)[0]
         assert response["statusCode"] == 400
@@ -199,8 +202,13 @@ class TestRejections:
         from lambda_src.renderer import browser
 
         targets = []
-        monkeypatch.setattr(browser, "render", lambda url, timeout, allowed=None: targets.append(url) or (_ for _ in ()).throw(
-            browser.RenderError("stop")))
+        monkeypatch.setattr(
+            browser,
+            "render",
+            lambda url, timeout, allowed=None: (
+                targets.append(url) or (_ for _ in ()).throw(browser.RenderError("stop"))
+            ),
+        )
         response = renderer.invoke(path)[0]
         if targets:
             assert targets[0].startswith(f"http://{renderer.spa.netloc}/")
@@ -221,7 +229,9 @@ class TestRejections:
         import boto3
 
         sm = boto3.client("secretsmanager", endpoint_url=aws_env, region_name="us-east-1")
-        arn = sm.create_secret(Name=f"prerender-{renderer.bucket}", SecretString=json.dumps({"token": "from-sm"}))["ARN"]
+        arn = sm.create_secret(Name=f"prerender-{renderer.bucket}", SecretString=json.dumps({"token": "from-sm"}))[
+            "ARN"
+        ]
         monkeypatch.delenv("RENDER_TOKEN")
         monkeypatch.setenv("RENDER_TOKEN_SECRET_ARN", arn)
         from lambda_src.renderer import config
@@ -245,8 +255,7 @@ class TestRejections:
 
 
 class TestResilience:
-    def test_killed_browser_is_replaced_and_the_next_request_succeeds(self, renderer, chromium_processes,
-                                                                      wait_until):
+    def test_killed_browser_is_replaced_and_the_next_request_succeeds(self, renderer, chromium_processes, wait_until):
         assert renderer.invoke("/articles/before-kill")[0]["statusCode"] == 200
         victims = chromium_processes()
         assert len(victims) == 1, victims

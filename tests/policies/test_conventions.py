@@ -1,4 +1,5 @@
 """The one naming and tagging convention, as components and the policy pack both use it."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,15 +12,25 @@ def test_short_names_are_context_stage_component():
     assert physical_name("shop", "prod", "api") == "shop-prod-api"
 
 
-@pytest.mark.parametrize("resource_type,limit", [
-    ("aws:lb/targetGroup:TargetGroup", 32), ("aws:s3/bucket:Bucket", 63), ("aws:iam/role:Role", 64),
-    ("aws:elasticache/serverlessCache:ServerlessCache", 40), ("aws:sqs/queue:Queue", 80),
-])
+@pytest.mark.parametrize(
+    "resource_type,limit",
+    [
+        ("aws:lb/targetGroup:TargetGroup", 32),
+        ("aws:s3/bucket:Bucket", 63),
+        ("aws:iam/role:Role", 64),
+        ("aws:elasticache/serverlessCache:ServerlessCache", 40),
+        ("aws:sqs/queue:Queue", 80),
+    ],
+)
 def test_long_names_are_cut_to_the_service_limit_with_a_stable_hash(resource_type, limit):
-    name = conventions.name_for(resource_type, "checkout", "staging", "payment-authorisation-worker-primary-" + "x" * 60)
+    name = conventions.name_for(
+        resource_type, "checkout", "staging", "payment-authorisation-worker-primary-" + "x" * 60
+    )
     assert len(name) == limit
     assert name.startswith("checkout-staging-")
-    assert name == conventions.name_for(resource_type, "checkout", "staging", "payment-authorisation-worker-primary-" + "x" * 60)
+    assert name == conventions.name_for(
+        resource_type, "checkout", "staging", "payment-authorisation-worker-primary-" + "x" * 60
+    )
     assert not name_problems(name, stage="staging", max_length=limit, context="checkout")
 
 
@@ -44,11 +55,14 @@ def test_prefix_too_long_for_the_limit_is_refused():
 
 def test_name_problems_find_wrong_stage_case_and_length():
     assert name_problems("shop-prod-api", stage="prod", max_length=32, context="shop") == []
-    assert "does not start with 'shop-prod-'" in name_problems("shop-dev-api", stage="prod", max_length=32,
-                                                              context="shop")[0]
+    assert (
+        "does not start with 'shop-prod-'"
+        in name_problems("shop-dev-api", stage="prod", max_length=32, context="shop")[0]
+    )
     assert any("not lowercase" in p for p in name_problems("Shop-prod-api", stage="prod", max_length=32))
-    assert any("the service allows 32" in p for p in name_problems("shop-prod-" + "x" * 30, stage="prod",
-                                                                   max_length=32))
+    assert any(
+        "the service allows 32" in p for p in name_problems("shop-prod-" + "x" * 30, stage="prod", max_length=32)
+    )
 
 
 def test_ssm_paths():
@@ -61,8 +75,10 @@ def test_ssm_paths():
     assert conventions.path_problems("/aws/lambda/edge", stage="prod")
 
 
-@pytest.mark.parametrize("stack,stage", [("dev", "dev"), ("prod", "prod"), ("dev-alice", "dev"),
-                                         ("org", "prod"), ("feature", None), ("production", None)])
+@pytest.mark.parametrize(
+    "stack,stage",
+    [("dev", "dev"), ("prod", "prod"), ("dev-alice", "dev"), ("org", "prod"), ("feature", None), ("production", None)],
+)
 def test_stage_for_stack(stack, stage):
     assert conventions.stage_for_stack(stack) == stage
 
@@ -79,8 +95,11 @@ def test_required_tags_are_complete_and_match_the_stack():
     assert conventions.tag_problems(tags, stack="prod") == []
     assert conventions.tag_problems(tags, stack="staging") == [
         "tag 'stage' is 'prod' but stack 'staging' is stage 'staging'",
-        "tag 'stack' is 'prod' but the resource belongs to stack 'staging'"]
+        "tag 'stack' is 'prod' but the resource belongs to stack 'staging'",
+    ]
     assert conventions.tag_problems({**tags, "usage": "POC"}, stack="prod") == [
-        "tag 'usage' is 'POC' but stage 'prod' allows only PRODUCTION"]
+        "tag 'usage' is 'POC' but stage 'prod' allows only PRODUCTION"
+    ]
     assert conventions.tag_problems({}, stack="prod") == [
-        "missing required tag(s) stage, context, owner, usage, managed-by, stack"]
+        "missing required tag(s) stage, context, owner, usage, managed-by, stack"
+    ]

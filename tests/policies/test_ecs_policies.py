@@ -1,17 +1,20 @@
 """ECS policies: circuit breaker with rollback, images by digest, 2+ prod tasks, health check on the container
 port, service security groups closed to the internet (ecs-circuit-breaker-rollback.md)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from tests.conftest import messages as all_messages, resource
+from tests.conftest import messages as all_messages
+from tests.conftest import resource
 
 
 def messages(violations, policy: str) -> list[str]:
     """The violation's own text, without the policy description the pack puts before it."""
     return [m.split("\n", 1)[-1] for m in all_messages(violations, policy)]
+
 
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -22,10 +25,14 @@ DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:" + 
 
 
 def service(stack: str = "prod", *, depends: tuple[dict, ...] = (), **inputs) -> dict:
-    body = {"name": f"shop-{stack}-api", "desiredCount": 2, "propagateTags": "SERVICE",
-            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-            "loadBalancers": [{"containerName": "api", "containerPort": 8080, "targetGroupArn": "arn:tg"}],
-            **inputs}
+    body = {
+        "name": f"shop-{stack}-api",
+        "desiredCount": 2,
+        "propagateTags": "SERVICE",
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "loadBalancers": [{"containerName": "api", "containerPort": 8080, "targetGroupArn": "arn:tg"}],
+        **inputs,
+    }
     found = resource(stack, SERVICE, "api-service", body)
     found["dependencies"] = [d["urn"] for d in depends]
     return found
@@ -36,10 +43,13 @@ def with_dependencies(found: dict, *depends: dict) -> dict:
     return found
 
 
-@pytest.mark.parametrize("breaker,expected", [
-    (None, "deployment circuit breaker is off"),
-    ({"enable": True, "rollback": False}, "deployment circuit breaker has rollback off"),
-])
+@pytest.mark.parametrize(
+    "breaker,expected",
+    [
+        (None, "deployment circuit breaker is off"),
+        ({"enable": True, "rollback": False}, "deployment circuit breaker has rollback off"),
+    ],
+)
 def test_service_without_rollback_fires(analyze, breaker, expected):
     found = analyze("prod", [service(deploymentCircuitBreaker=breaker)])
     (message,) = messages(found, "ecs-circuit-breaker")
@@ -51,8 +61,12 @@ def test_service_with_circuit_breaker_and_rollback_passes(analyze):
 
 
 def task(image: str) -> dict:
-    return resource("prod", TASK, "api-task", {"family": "shop-prod-api", "containerDefinitions": json.dumps(
-        [{"name": "api", "image": image}])})
+    return resource(
+        "prod",
+        TASK,
+        "api-task",
+        {"family": "shop-prod-api", "containerDefinitions": json.dumps([{"name": "api", "image": image}])},
+    )
 
 
 @pytest.mark.parametrize("image", [DIGEST.split("@")[0] + ":latest", DIGEST.split("@")[0]])
@@ -81,24 +95,34 @@ def test_declared_singleton_in_prod_passes(analyze):
     assert messages(analyze("prod", [singleton]), "ecs-prod-min-tasks") == []
 
 
-@pytest.mark.parametrize("inputs", [
-    {"desiredCount": 1, "tags": {"workload": "singleton"}},                                  # could run two
-    {"desiredCount": 1, "deploymentMaximumPercent": 100},                                  # not declared
-    {"desiredCount": 0, "deploymentMaximumPercent": 100, "tags": {"workload": "singleton"}},  # not running
-])
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"desiredCount": 1, "tags": {"workload": "singleton"}},  # could run two
+        {"desiredCount": 1, "deploymentMaximumPercent": 100},  # not declared
+        {"desiredCount": 0, "deploymentMaximumPercent": 100, "tags": {"workload": "singleton"}},  # not running
+    ],
+)
 def test_singleton_exemption_needs_both_the_tag_and_the_proof(analyze, inputs):
     assert messages(analyze("prod", [service(**inputs)]), "ecs-prod-min-tasks")
 
 
 def target_group(port: int, probe: str) -> dict:
-    return resource("prod", TG, "api-tg", {"name": "shop-prod-api", "port": port, "protocol": "HTTP",
-                                           "healthCheck": {"path": "/health", "port": probe}})
+    return resource(
+        "prod",
+        TG,
+        "api-tg",
+        {"name": "shop-prod-api", "port": port, "protocol": "HTTP", "healthCheck": {"path": "/health", "port": probe}},
+    )
 
 
-@pytest.mark.parametrize("port,probe,expected", [
-    (8080, "5001", "health-checks port 5001 but service 'api-service' listens on 8080"),
-    (5001, "traffic-port", "forwards to port 5001 but service 'api-service' listens on 8080"),
-])
+@pytest.mark.parametrize(
+    "port,probe,expected",
+    [
+        (8080, "5001", "health-checks port 5001 but service 'api-service' listens on 8080"),
+        (5001, "traffic-port", "forwards to port 5001 but service 'api-service' listens on 8080"),
+    ],
+)
 def test_health_check_on_another_port_fires(analyze, port, probe, expected):
     group = target_group(port, probe)
     (message,) = messages(analyze("prod", [group, service(depends=(group,))]), "ecs-health-check-port")
@@ -117,14 +141,23 @@ def security_group(**inputs) -> dict:
 
 def test_service_security_group_open_to_the_internet_fires(analyze):
     group = security_group()
-    rule = with_dependencies(resource("prod", INGRESS, "api-open", {"securityGroupId": "sg-1", "ipProtocol": "tcp",
-                                                                   "fromPort": 8080, "toPort": 8080,
-                                                                   "cidrIpv4": "0.0.0.0/0"}), group)
-    inline = security_group(ingress=[{"protocol": "tcp", "fromPort": 8080, "toPort": 8080,
-                                      "cidrBlocks": ["0.0.0.0/0"]}])
+    rule = with_dependencies(
+        resource(
+            "prod",
+            INGRESS,
+            "api-open",
+            {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "cidrIpv4": "0.0.0.0/0"},
+        ),
+        group,
+    )
+    inline = security_group(
+        ingress=[{"protocol": "tcp", "fromPort": 8080, "toPort": 8080, "cidrBlocks": ["0.0.0.0/0"]}]
+    )
     found = messages(analyze("prod", [group, rule, service(depends=(group,))]), "ecs-service-ingress")
-    assert found == ["ingress rule 'api-open' opens ECS service security group 'api-tasks' to the internet: "
-                     "tasks take traffic from the load balancer's security group only"]
+    assert found == [
+        "ingress rule 'api-open' opens ECS service security group 'api-tasks' to the internet: "
+        "tasks take traffic from the load balancer's security group only"
+    ]
     (message,) = messages(analyze("prod", [inline, service(depends=(inline,))]), "ecs-service-ingress")
     assert message.startswith("ECS service security group 'api-tasks' accepts traffic from the internet")
 
@@ -132,11 +165,30 @@ def test_service_security_group_open_to_the_internet_fires(analyze):
 def test_service_security_group_open_to_the_load_balancer_only_passes(analyze):
     group = security_group()
     alb = resource("prod", SG, "alb", {"name": "shop-prod-alb", "vpcId": "vpc-1"})
-    from_alb = with_dependencies(resource("prod", INGRESS, "api-from-alb", {
-        "securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080,
-        "referencedSecurityGroupId": "sg-alb"}), group, alb)
-    alb_open = with_dependencies(resource("prod", INGRESS, "alb-443", {
-        "securityGroupId": "sg-alb", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
-        "cidrIpv4": "0.0.0.0/0"}), alb)
+    from_alb = with_dependencies(
+        resource(
+            "prod",
+            INGRESS,
+            "api-from-alb",
+            {
+                "securityGroupId": "sg-1",
+                "ipProtocol": "tcp",
+                "fromPort": 8080,
+                "toPort": 8080,
+                "referencedSecurityGroupId": "sg-alb",
+            },
+        ),
+        group,
+        alb,
+    )
+    alb_open = with_dependencies(
+        resource(
+            "prod",
+            INGRESS,
+            "alb-443",
+            {"securityGroupId": "sg-alb", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
+        ),
+        alb,
+    )
     found = analyze("prod", [group, alb, from_alb, alb_open, service(depends=(group,))])
     assert messages(found, "ecs-service-ingress") == []

@@ -1,4 +1,5 @@
 """Edge policies: Lambda@Edge placement, TLS to origins, the renderer's token, private buckets."""
+
 from __future__ import annotations
 
 from tests.conftest import messages, resource
@@ -8,18 +9,43 @@ DIST = "aws:cloudfront/distribution:Distribution"
 
 
 def distribution(arn: str, *, origin_tls=("TLSv1.2",), min_tls="TLSv1.2_2021") -> dict:
-    return resource("prod", DIST, "spa", {
-        "origins": [{"originId": "spa", "domainName": "app.example.com", "customOriginConfig": {
-            "originProtocolPolicy": "https-only", "originSslProtocols": list(origin_tls)}}],
-        "defaultCacheBehavior": {"lambdaFunctionAssociations": [
-            {"eventType": "viewer-request", "lambdaArn": arn}, {"eventType": "origin-request", "lambdaArn": arn}]},
-        "viewerCertificate": {"acmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
-                              "minimumProtocolVersion": min_tls}})
+    return resource(
+        "prod",
+        DIST,
+        "spa",
+        {
+            "origins": [
+                {
+                    "originId": "spa",
+                    "domainName": "app.example.com",
+                    "customOriginConfig": {
+                        "originProtocolPolicy": "https-only",
+                        "originSslProtocols": list(origin_tls),
+                    },
+                }
+            ],
+            "defaultCacheBehavior": {
+                "lambdaFunctionAssociations": [
+                    {"eventType": "viewer-request", "lambdaArn": arn},
+                    {"eventType": "origin-request", "lambdaArn": arn},
+                ]
+            },
+            "viewerCertificate": {
+                "acmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
+                "minimumProtocolVersion": min_tls,
+            },
+        },
+    )
 
 
 def edge_function(**extra) -> dict:
-    return resource("prod", FN, "edge-router", {"name": "shop-prod-edge-router", "runtime": "python3.12", **extra},
-                    provider="us-east-1")
+    return resource(
+        "prod",
+        FN,
+        "edge-router",
+        {"name": "shop-prod-edge-router", "runtime": "python3.12", **extra},
+        provider="us-east-1",
+    )
 
 
 GOOD_ARN = "arn:aws:lambda:us-east-1:123456789012:function:shop-prod-edge-router:3"
@@ -60,8 +86,16 @@ def test_origin_tls_below_1_2_fires_and_1_2_passes(analyze):
 
 
 def renderer(variables: dict) -> dict:
-    return resource("prod", FN, "renderer", {"name": "shop-prod-prerender", "packageType": "Image",
-                                              "environment": {"variables": {"SITE_ORIGINS": "https://x.io", **variables}}})
+    return resource(
+        "prod",
+        FN,
+        "renderer",
+        {
+            "name": "shop-prod-prerender",
+            "packageType": "Image",
+            "environment": {"variables": {"SITE_ORIGINS": "https://x.io", **variables}},
+        },
+    )
 
 
 def test_renderer_without_token_fires(analyze):
@@ -84,8 +118,11 @@ def bucket(name: str) -> dict:
 
 
 def block(name: str, **flags) -> dict:
-    inputs = {"bucket": f"shop-prod-{name}", **{f: True for f in (
-        "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")}, **flags}
+    inputs = {
+        "bucket": f"shop-prod-{name}",
+        **{f: True for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")},
+        **flags,
+    }
     return resource("prod", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name, inputs)
 
 
@@ -102,7 +139,16 @@ def test_bucket_without_block_or_with_a_hole_fires(analyze):
 
 
 def test_public_bucket_policy_fires(analyze):
-    policy = resource("prod", "aws:s3/bucketPolicy:BucketPolicy", "cache", {"bucket": "shop-prod-cache", "policy": (
-        '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}')})
+    policy = resource(
+        "prod",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "cache",
+        {
+            "bucket": "shop-prod-cache",
+            "policy": (
+                '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}'
+            ),
+        },
+    )
     found = analyze("prod", [bucket("cache"), block("cache"), policy])
     assert any("allows everyone" in m for m in messages(found, "s3-buckets-private"))

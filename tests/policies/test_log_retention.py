@@ -1,14 +1,17 @@
 """Log groups expire (ec2-to-ecs-fargate-migration.md)."""
+
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import messages as all_messages, resource
+from tests.conftest import messages as all_messages
+from tests.conftest import resource
 
 
 def messages(violations, policy: str) -> list[str]:
     """The violation's own text, without the policy description the pack puts before it."""
     return [m.split("\n", 1)[-1] for m in all_messages(violations, policy)]
+
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
@@ -21,6 +24,7 @@ def test_log_group_kept_forever_fires(analyze, inputs):
 
 
 def test_log_group_with_retention_passes(analyze):
-    found = analyze("prod", [resource("prod", LOG_GROUP, "api-logs", {"name": "/prod/shop/ecs/api",
-                                                                      "retentionInDays": 90})])
+    found = analyze(
+        "prod", [resource("prod", LOG_GROUP, "api-logs", {"name": "/prod/shop/ecs/api", "retentionInDays": 90})]
+    )
     assert messages(found, "log-retention") == []

@@ -1,4 +1,5 @@
 """The pack converts each message once per request; verdicts come from the same conversions as before."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The pack's list of taggable types is the one the pinned pulumi-aws SDK defines."""
+
 from __future__ import annotations
 
 import json

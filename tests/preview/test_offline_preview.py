@@ -1,4 +1,5 @@
 """The offline preview: the real program under mocks, a deterministic snapshot, the real policy pack."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,14 @@ def test_every_aws_provider_puts_the_required_tags_in_every_request(shipped_prev
     assert {p["inputs"]["region"] for p in providers} == {"eu-west-1", "us-east-1"}
     for p in providers:
         tags = json.loads(p["inputs"]["defaultTags"])["tags"]
-        assert tags == {"stage": "staging", "context": "shop", "owner": "platform-team", "usage": "PRODUCTION",
-                        "managed-by": "pulumi", "stack": "staging"}
+        assert tags == {
+            "stage": "staging",
+            "context": "shop",
+            "owner": "platform-team",
+            "usage": "PRODUCTION",
+            "managed-by": "pulumi",
+            "stack": "staging",
+        }
 
 
 ROGUE = """
@@ -105,7 +112,9 @@ def test_tree_shows_components_and_their_children(shipped_preview):
 
 def test_duplicate_urns_fail_like_the_engine(tmp_path):
     program = tmp_path / "twice.py"
-    program.write_text(ROGUE.split("aws.s3")[0].format(main=str(ROOT / "__main__.py")) +
-                       'aws.sqs.Queue("dup", name="shop-prod-a")\naws.sqs.Queue("dup", name="shop-prod-b")\n')
+    program.write_text(
+        ROGUE.split("aws.s3")[0].format(main=str(ROOT / "__main__.py"))
+        + 'aws.sqs.Queue("dup", name="shop-prod-a")\naws.sqs.Queue("dup", name="shop-prod-b")\n'
+    )
     result = run_preview("prod", tmp_path, "--program", str(program))
     assert result.exit_code == 3 and "duplicate resource URN" in result.stderr

@@ -1,4 +1,5 @@
 """`make diagram`: the stack's architecture, drawn from its snapshot."""
+
 from __future__ import annotations
 
 import pathlib
@@ -19,17 +20,35 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def cluster_texts(svg: pathlib.Path) -> list[str]:
     """The text of every cluster box Graphviz drew."""
     root = ET.parse(svg).getroot()
-    return [" ".join(t.text or "" for t in g.iter(f"{SVG}text"))
-            for g in root.iter(f"{SVG}g") if g.get("class") == "cluster"]
+    return [
+        " ".join(t.text or "" for t in g.iter(f"{SVG}text"))
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "cluster"
+    ]
 
 
 @pytest.fixture(scope="module")
 def prod_diagram(shipped_preview, tmp_path_factory):
     preview = shipped_preview("prod")
     out = tmp_path_factory.mktemp("diagram") / "prod"
-    proc = subprocess.run([sys.executable, "-m", "review", "diagram", "--stack", "prod", "--snapshot",
-                           str(preview.snapshot_path), "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "review",
+            "diagram",
+            "--stack",
+            "prod",
+            "--snapshot",
+            str(preview.snapshot_path),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return preview.snapshot, out
 
@@ -40,8 +59,9 @@ def test_prod_diagram_has_a_cluster_for_every_component(prod_diagram):
     assert components, "the prod snapshot has no components to draw"
     clusters = cluster_texts(out.with_suffix(".svg"))
     for comp in components:
-        assert any(comp["name"] in text and comp["type"] in text for text in clusters), \
+        assert any(comp["name"] in text and comp["type"] in text for text in clusters), (
             f"{comp['type']} {comp['name']} has no cluster in the diagram"
+        )
 
 
 def test_prod_diagram_writes_a_valid_png_svg_and_dot(prod_diagram):
@@ -58,8 +78,11 @@ def test_prod_diagram_shows_the_main_resources_and_not_the_noise(prod_diagram):
     for r in snapshot["resources"]:
         if r["type"] in ("aws:ec2/vpc:Vpc", "aws:ecs/service:Service", "aws:docdb/cluster:Cluster"):
             assert r["urn"] in drawn
-        if r["type"] in ("aws:ec2/routeTableAssociation:RouteTableAssociation",
-                         "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy"):
+        if r["type"] in (
+            "aws:ec2/routeTableAssociation:RouteTableAssociation",
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "aws:iam/rolePolicy:RolePolicy",
+        ):
             assert r["urn"] not in drawn
 
 

@@ -1,4 +1,5 @@
 """`make diff`: two snapshots of a stack in, one Markdown review comment out."""
+
 from __future__ import annotations
 
 import copy
@@ -21,10 +22,12 @@ VPC = URN + "platform:network:Network$aws:ec2/vpc:Vpc::vpc"
 NAT = URN + "platform:network:Network$aws:ec2/natGateway:NatGateway::nat-b"
 VALKEY = URN + "platform:cache:Cache$aws:elasticache/serverlessCache:ServerlessCache::valkey"
 KEPT = Violation("required-tags", "mandatory", "Resources carry the required tags.\nmissing required tag(s) owner", VPC)
-FIXED = Violation("naming-convention", "mandatory",
-                  "Names follow the convention.\nname 'nat-b' does not start with 'shop-prod-'", NAT)
-INTRODUCED = Violation("required-tags", "mandatory",
-                       "Resources carry the required tags.\nmissing required tag(s) owner", VALKEY)
+FIXED = Violation(
+    "naming-convention", "mandatory", "Names follow the convention.\nname 'nat-b' does not start with 'shop-prod-'", NAT
+)
+INTRODUCED = Violation(
+    "required-tags", "mandatory", "Resources carry the required tags.\nmissing required tag(s) owner", VALKEY
+)
 
 
 def load(name: str) -> dict:
@@ -110,8 +113,10 @@ def test_secrets_stay_masked_and_secret_looking_keys_are_masked_too():
 
 
 def test_policy_documents_in_strings_diff_key_by_key():
-    changes = diff.input_changes({"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:Get*"}]})},
-                                 {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*"}]})})
+    changes = diff.input_changes(
+        {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:Get*"}]})},
+        {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*"}]})},
+    )
     assert changes == [("policy.Statement[0].Action", "s3:Get*", "s3:*")]
 
 
@@ -146,13 +151,25 @@ def test_the_real_pack_flags_what_a_change_breaks_and_nothing_that_was_already_t
     base = shipped_preview("prod").snapshot
     head = copy.deepcopy(base)
     network = next(r for r in head["resources"] if r["type"] == "platform:network:Network")
-    bucket_urn = network["urn"].replace("platform:network:Network::network",
-                                        "platform:network:Network$aws:s3/bucket:Bucket::scratch")
-    head["resources"].append({
-        "urn": bucket_urn, "type": "aws:s3/bucket:Bucket", "name": "scratch", "parent": network["urn"],
-        "custom": True, "provider": network_provider(head), "protect": False, "retainOnDelete": False,
-        "deleteBeforeReplace": False, "ignoreChanges": [], "dependencies": [],
-        "inputs": {"bucket": "shop-prod-scratch", "tags": {**stack_tags("prod"), "stage": "dev"}}})
+    bucket_urn = network["urn"].replace(
+        "platform:network:Network::network", "platform:network:Network$aws:s3/bucket:Bucket::scratch"
+    )
+    head["resources"].append(
+        {
+            "urn": bucket_urn,
+            "type": "aws:s3/bucket:Bucket",
+            "name": "scratch",
+            "parent": network["urn"],
+            "custom": True,
+            "provider": network_provider(head),
+            "protect": False,
+            "retainOnDelete": False,
+            "deleteBeforeReplace": False,
+            "ignoreChanges": [],
+            "dependencies": [],
+            "inputs": {"bucket": "shop-prod-scratch", "tags": {**stack_tags("prod"), "stage": "dev"}},
+        }
+    )
     config = policy_client.policy_config_for("prod")
     base_v = diff.check_policies(policy_pack, base, config)
     head_v = diff.check_policies(policy_pack, head, config)
@@ -181,8 +198,9 @@ def clone(tmp_path_factory) -> pathlib.Path:
 
 
 def run_review(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "review", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "review", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_review_diff_compares_a_worktree_at_base_with_the_changed_tree(clone, tmp_path):
@@ -202,8 +220,9 @@ def test_review_diff_compares_a_worktree_at_base_with_the_changed_tree(clone, tm
     assert text == proc.stdout
     assert text.startswith("<!-- aws-platform-review:dev -->")
     assert "**Replaces** `aws:ec2/vpc:Vpc` **vpc**: `cidrBlock`" in text
-    worktrees = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=clone, capture_output=True,
-                               text=True, check=True).stdout
+    worktrees = subprocess.run(
+        ["git", "worktree", "list", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout
     assert worktrees.count("worktree ") == 1, "the temporary worktree was not removed"
 
 
@@ -235,8 +254,11 @@ def test_a_failing_base_preview_is_a_tool_error_and_the_worktree_is_removed(clon
     broken = clone / "environments" / "Pulumi.dev.yaml"
     original = broken.read_text()
     broken.write_text(original.replace("aws-platform:stage: dev", "aws-platform:stage: nonsense"))
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "--quiet", "-am",
-                    "broken base"], cwd=clone, check=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "--quiet", "-am", "broken base"],
+        cwd=clone,
+        check=True,
+    )
     broken.write_text(original)
     try:
         proc = run_review("diff", "--repo", str(clone), "--stack", "dev", "--base", "HEAD", "--no-policy")

@@ -1,4 +1,5 @@
 """The GitHub Actions workflows: valid for actionlint, and shaped the way the review and deploy flow promise."""
+
 from __future__ import annotations
 
 import pathlib
@@ -22,8 +23,9 @@ def actionlint() -> str:
 
 
 def lint(*paths: pathlib.Path, cwd: pathlib.Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([actionlint(), "-no-color", "-oneline", *map(str, paths)], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [actionlint(), "-no-color", "-oneline", *map(str, paths)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def load(name: str) -> dict:
@@ -66,8 +68,12 @@ def test_pull_requests_review_every_stack_with_preview_diff_and_diagram():
 
 def test_the_real_preview_runs_only_when_a_role_is_configured():
     review = load("pull-request.yml")["jobs"]["review"]
-    cloud = [s for s in review["steps"] if "pulumi preview" in s.get("run", "")
-             or s.get("uses", "").startswith(("aws-actions/configure-aws-credentials@", "pulumi/actions@"))]
+    cloud = [
+        s
+        for s in review["steps"]
+        if "pulumi preview" in s.get("run", "")
+        or s.get("uses", "").startswith(("aws-actions/configure-aws-credentials@", "pulumi/actions@"))
+    ]
     assert len(cloud) == 3 and all("env.ROLE_ARN != ''" in s["if"] for s in cloud)
 
 

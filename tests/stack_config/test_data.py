@@ -3,6 +3,7 @@
 The ledger is the environment's migration history; every step of it must be a safe
 transition, in date order, and DocumentDB may only start retiring after the rollback window.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -17,10 +18,13 @@ KEY = "aws-platform:documentStore"
 PATH = ["documentdb", "dual", "atlas", "retiring", "retired"]
 # The specification, written out rather than read from the module under test.
 ALLOWED = {
-    ("documentdb", "dual"), ("dual", "atlas"), ("atlas", "retiring"), ("retiring", "retired"),  # forward
-    ("dual", "documentdb"),   # abort: services never left DocumentDB
-    ("atlas", "dual"),        # roll back while DocumentDB still exists
-    ("retiring", "atlas"),    # cancel the retirement before DocumentDB is deleted
+    ("documentdb", "dual"),
+    ("dual", "atlas"),
+    ("atlas", "retiring"),
+    ("retiring", "retired"),  # forward
+    ("dual", "documentdb"),  # abort: services never left DocumentDB
+    ("atlas", "dual"),  # roll back while DocumentDB still exists
+    ("retiring", "atlas"),  # cancel the retirement before DocumentDB is deleted
 }
 SYNC = {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docsync@sha256:" + "a" * 64}
 ATLAS = {"orgId": "64b7f0c2a1d3e4f5a6b7c8d9"}
@@ -53,7 +57,7 @@ def test_shipped_environments_are_at_different_phases():
 
 @pytest.mark.parametrize("before,after", list(itertools.product(PATH, PATH)))
 def test_every_transition_is_allowed_or_refused_by_name(stack_yaml, before, after):
-    phases = ledger(*PATH[:PATH.index(before) + 1], after)
+    phases = ledger(*PATH[: PATH.index(before) + 1], after)
     changes = store(phases)
     index = len(phases) - 1
     if (before, after) in ALLOWED:
@@ -65,11 +69,19 @@ def test_every_transition_is_allowed_or_refused_by_name(stack_yaml, before, afte
         assert ("nothing follows 'retired'" in problem) if before == "retired" else ("allowed after" in problem)
 
 
-@pytest.mark.parametrize("phases", [["documentdb", "atlas"], ["dual", "retired"], ["documentdb", "retired"],
-                                    ["atlas", "documentdb"], ["retired", "documentdb"]])
+@pytest.mark.parametrize(
+    "phases",
+    [
+        ["documentdb", "atlas"],
+        ["dual", "retired"],
+        ["documentdb", "retired"],
+        ["atlas", "documentdb"],
+        ["retired", "documentdb"],
+    ],
+)
 def test_skips_and_unsafe_steps_back_are_refused_mid_ledger(stack_yaml, phases):
     """A bad step is refused wherever it sits in the history, not only at its end."""
-    prefix = PATH[:PATH.index(phases[0]) + 1]
+    prefix = PATH[: PATH.index(phases[0]) + 1]
     full = ledger(*prefix, *phases[1:])
     found = problems(stack_yaml, store(full))
     assert any(f"'{phases[0]}' -> '{phases[1]}' is not a safe transition" in p for p in found)
@@ -77,27 +89,36 @@ def test_skips_and_unsafe_steps_back_are_refused_mid_ledger(stack_yaml, phases):
 
 def test_ledger_starts_with_documentdb(stack_yaml):
     found = problems(stack_yaml, store(ledger("atlas")))
-    assert f"{KEY}.phases[0].phase: 'atlas' (allowed: 'documentdb'; the ledger starts where the environment started)" in found
+    assert (
+        f"{KEY}.phases[0].phase: 'atlas' (allowed: 'documentdb'; the ledger starts where the environment started)"
+        in found
+    )
 
 
 def test_dates_must_strictly_increase(stack_yaml):
     phases = [{"phase": "documentdb", "since": "2026-03-02"}, {"phase": "dual", "since": "2026-03-02"}]
     found = problems(stack_yaml, store(phases))
-    assert f"{KEY}.phases[1].since: '2026-03-02' is not after '2026-03-02' (allowed: dates strictly increasing)" in found
+    assert (
+        f"{KEY}.phases[1].since: '2026-03-02' is not after '2026-03-02' (allowed: dates strictly increasing)" in found
+    )
 
 
-@pytest.mark.parametrize("since,what", [("2026-13-01", "is not a real calendar date"),
-                                        ("March 2", "is not a date like '2026-03-02'")])
+@pytest.mark.parametrize(
+    "since,what", [("2026-13-01", "is not a real calendar date"), ("March 2", "is not a date like '2026-03-02'")]
+)
 def test_dates_must_be_real(stack_yaml, since, what):
     found = problems(stack_yaml, store([{"phase": "documentdb", "since": since}]))
     assert any(p.startswith(f"{KEY}.phases[0].since: '{since}' {what}") for p in found)
 
 
 def test_unknown_phase_names_the_allowed_ones(stack_yaml):
-    found = problems(stack_yaml, store([{"phase": "documentdb", "since": "2026-01-01"},
-                                        {"phase": "mongodb", "since": "2026-02-01"}]))
-    assert (f"{KEY}.phases[1].phase: 'mongodb' is not allowed (allowed: documentdb, dual, atlas, retiring, retired)"
-            in found)
+    found = problems(
+        stack_yaml, store([{"phase": "documentdb", "since": "2026-01-01"}, {"phase": "mongodb", "since": "2026-02-01"}])
+    )
+    assert (
+        f"{KEY}.phases[1].phase: 'mongodb' is not allowed (allowed: documentdb, dual, atlas, retiring, retired)"
+        in found
+    )
 
 
 @pytest.mark.parametrize("days,ok", [(29, False), (30, True), (31, True)])
@@ -130,19 +151,26 @@ def test_atlas_and_sync_are_required_by_the_phases_that_use_them(stack_yaml):
 
 def test_sync_image_must_be_pinned_by_digest(stack_yaml):
     found = problems(stack_yaml, store(ledger("documentdb", "dual"), sync={"image": "docsync:latest"}))
-    assert any(p.startswith(f"{KEY}.sync.image: 'docsync:latest' is not an image reference pinned by digest")
-               for p in found)
+    assert any(
+        p.startswith(f"{KEY}.sync.image: 'docsync:latest' is not an image reference pinned by digest") for p in found
+    )
 
 
 def test_open_access_list_is_refused_everywhere(stack_yaml):
     found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "accessList": ["0.0.0.0/0"]}))
-    assert any(p.startswith(f"{KEY}.atlas.accessList[0]: '0.0.0.0/0' opens the database to the internet") for p in found)
+    assert any(
+        p.startswith(f"{KEY}.atlas.accessList[0]: '0.0.0.0/0' opens the database to the internet") for p in found
+    )
 
 
 def test_any_access_list_is_refused_in_prod_but_a_private_range_is_fine_in_dev(stack_yaml):
-    found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "accessList": ["10.250.0.0/16"]}),
-                     stack="prod")
-    assert f"{KEY}.atlas.accessList[0]: '10.250.0.0/16' in prod (allowed: none; prod reaches Atlas over PrivateLink only)" in found
+    found = problems(
+        stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "accessList": ["10.250.0.0/16"]}), stack="prod"
+    )
+    assert (
+        f"{KEY}.atlas.accessList[0]: '10.250.0.0/16' in prod (allowed: none; prod reaches Atlas over PrivateLink only)"
+        in found
+    )
     dev = load(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "accessList": ["10.250.0.0/16"]}))
     assert dev.document_store.atlas.access_list == ["10.250.0.0/16"]
 
@@ -155,13 +183,17 @@ def test_prod_keeps_point_in_time_restore(stack_yaml):
 def test_autoscaling_is_off_by_default_and_needs_a_ceiling_when_on(stack_yaml):
     assert stack_config.load_file("prod").document_store.atlas.compute_autoscaling is False
     found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "computeAutoscaling": True}))
-    assert f"{KEY}.atlas.computeMaxInstanceSize: is required when computeAutoscaling is true (the cost ceiling)" in found
+    assert (
+        f"{KEY}.atlas.computeMaxInstanceSize: is required when computeAutoscaling is true (the cost ceiling)" in found
+    )
 
 
 def test_atlas_region_must_be_the_stack_region(stack_yaml):
     found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "region": "US_EAST_1"}))
-    assert any(p.startswith(f"{KEY}.atlas.region: 'US_EAST_1' but the stack runs in eu-west-1 (allowed: 'EU_WEST_1'")
-               for p in found)
+    assert any(
+        p.startswith(f"{KEY}.atlas.region: 'US_EAST_1' but the stack runs in eu-west-1 (allowed: 'EU_WEST_1'")
+        for p in found
+    )
 
 
 @pytest.mark.parametrize("size", ["M0", "M5", "m10", "M15"])
@@ -175,21 +207,32 @@ def test_atlas_needs_a_dedicated_tier(stack_yaml, size):
 CACHE = "aws-platform:cache"
 
 
-@pytest.mark.parametrize("field,value,allowed", [
-    ("ecpuPerSecondMax", 999, "1000..15000000"), ("ecpuPerSecondMax", 15_000_001, "1000..15000000"),
-    ("ecpuPerSecondMin", 500, "1000..15000000"), ("dataStorageMaxGb", 0, "1..5000"),
-    ("dataStorageMaxGb", 5001, "1..5000"), ("snapshotRetentionDays", 36, "0..35"),
-    ("connectTimeoutMs", 60000, "100..5000"), ("commandTimeoutMs", 60000, "50..2000"),
-])
+@pytest.mark.parametrize(
+    "field,value,allowed",
+    [
+        ("ecpuPerSecondMax", 999, "1000..15000000"),
+        ("ecpuPerSecondMax", 15_000_001, "1000..15000000"),
+        ("ecpuPerSecondMin", 500, "1000..15000000"),
+        ("dataStorageMaxGb", 0, "1..5000"),
+        ("dataStorageMaxGb", 5001, "1..5000"),
+        ("snapshotRetentionDays", 36, "0..35"),
+        ("connectTimeoutMs", 60000, "100..5000"),
+        ("commandTimeoutMs", 60000, "50..2000"),
+    ],
+)
 def test_cache_limits_follow_the_elasticache_ranges(stack_yaml, field, value, allowed):
     found = problems(stack_yaml, {CACHE: {field: value}})
     assert f"{CACHE}.{field}: {value} is out of range (allowed {allowed})" in found
 
 
 def test_cache_minimum_above_maximum_is_refused(stack_yaml):
-    found = problems(stack_yaml, {CACHE: {"ecpuPerSecondMin": 20000, "ecpuPerSecondMax": 10000,
-                                          "dataStorageMinGb": 20, "dataStorageMaxGb": 10}})
-    assert f"{CACHE}.ecpuPerSecondMin: 20000 is above ecpuPerSecondMax 10000 (allowed: a minimum <= the maximum)" in found
+    found = problems(
+        stack_yaml,
+        {CACHE: {"ecpuPerSecondMin": 20000, "ecpuPerSecondMax": 10000, "dataStorageMinGb": 20, "dataStorageMaxGb": 10}},
+    )
+    assert (
+        f"{CACHE}.ecpuPerSecondMin: 20000 is above ecpuPerSecondMax 10000 (allowed: a minimum <= the maximum)" in found
+    )
     assert f"{CACHE}.dataStorageMinGb: 20 is above dataStorageMaxGb 10 (allowed: a minimum <= the maximum)" in found
 
 
@@ -199,10 +242,13 @@ def test_prod_cache_keeps_snapshots(stack_yaml):
 
 
 def test_cache_migration_mode_is_one_of_two(stack_yaml):
-    found = problems(stack_yaml, {CACHE: {"migrateFrom": {"replicationGroupId": "shop-dev-sessions",
-                                                          "mode": "lift-and-shift"}}})
-    assert (f"{CACHE}.migrateFrom.mode: 'lift-and-shift' is not allowed "
-            f"(allowed: upgrade-in-place, replace-with-serverless)") in found
+    found = problems(
+        stack_yaml, {CACHE: {"migrateFrom": {"replicationGroupId": "shop-dev-sessions", "mode": "lift-and-shift"}}}
+    )
+    assert (
+        f"{CACHE}.migrateFrom.mode: 'lift-and-shift' is not allowed "
+        f"(allowed: upgrade-in-place, replace-with-serverless)"
+    ) in found
 
 
 def test_default_client_timeouts_are_short():

@@ -2,6 +2,7 @@
 
 Each message names the file, the key, the value and what is allowed.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -64,7 +65,9 @@ def test_invalid_cidr(stack_yaml, cidr):
 
 
 def test_cidr_too_small_for_the_subnets(stack_yaml):
-    (problem,) = problems_for(stack_yaml, "prod", "prod", {"aws-platform:network": {"cidr": "10.0.0.0/20", "azCount": 3}})
+    (problem,) = problems_for(
+        stack_yaml, "prod", "prod", {"aws-platform:network": {"cidr": "10.0.0.0/20", "azCount": 3}}
+    )
     assert "too small for 6 /20 subnets (allowed: a prefix of /17 or larger)" in problem
 
 
@@ -80,11 +83,16 @@ def test_wrong_type_is_named(stack_yaml):
 
 
 def test_unknown_keys_are_errors_with_the_closest_valid_key(stack_yaml):
-    found = problems_for(stack_yaml, "dev", "dev", {"aws-platform:netwrok": {"cidr": "10.0.0.0/16"},
-                                                    "aws-platform:network": {"azCuont": 2}})
+    found = problems_for(
+        stack_yaml,
+        "dev",
+        "dev",
+        {"aws-platform:netwrok": {"cidr": "10.0.0.0/16"}, "aws-platform:network": {"azCuont": 2}},
+    )
     assert any(p.startswith("aws-platform:netwrok: unknown key") and "did you mean 'network'?" in p for p in found)
-    assert any(p.startswith("aws-platform:network.azCuont: unknown key") and "did you mean 'azCount'?" in p
-               for p in found)
+    assert any(
+        p.startswith("aws-platform:network.azCuont: unknown key") and "did you mean 'azCount'?" in p for p in found
+    )
 
 
 def test_unknown_namespace_is_an_error(stack_yaml):
@@ -113,15 +121,26 @@ def test_missing_required_keys(stack_yaml):
 
 
 def test_imported_vpc_needs_two_subnets_of_each_tier(stack_yaml):
-    found = problems_for(stack_yaml, "dev", "dev", {"aws-platform:network": {
-        "vpcId": "vpc-0abc12345def67890", "privateSubnetIds": ["subnet-0abc12345def67890"]}})
-    assert "aws-platform:network.privateSubnetIds: 1 subnet(s) given; an imported VPC needs at least 2, in different AZs" in found
+    found = problems_for(
+        stack_yaml,
+        "dev",
+        "dev",
+        {"aws-platform:network": {"vpcId": "vpc-0abc12345def67890", "privateSubnetIds": ["subnet-0abc12345def67890"]}},
+    )
+    assert (
+        "aws-platform:network.privateSubnetIds: 1 subnet(s) given; an imported VPC needs at least 2, in different AZs"
+        in found
+    )
     assert any(p.startswith("aws-platform:network.publicSubnetIds: 0 subnet(s)") for p in found)
 
 
 def test_every_problem_is_reported_at_once(stack_yaml):
-    found = problems_for(stack_yaml, "prod", "prod", {"aws-platform:usage": "POC", "aws-platform:context": "Shop",
-                                                      "aws-platform:network": {"azCount": 9}})
+    found = problems_for(
+        stack_yaml,
+        "prod",
+        "prod",
+        {"aws-platform:usage": "POC", "aws-platform:context": "Shop", "aws-platform:network": {"azCount": 9}},
+    )
     assert len(found) == 3
 
 

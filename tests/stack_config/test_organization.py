@@ -1,4 +1,5 @@
 """The organization section: only in the org stack, and every reference in it points at something that exists."""
+
 from __future__ import annotations
 
 import copy
@@ -67,6 +68,7 @@ def test_duplicate_names_are_refused():
     def duplicate(section):
         section["organizationalUnits"].append({"name": "sandbox"})
         section["accounts"].append({"name": "shop-dev", "ou": "workloads"})
+
     text = problems("org", org_values(duplicate))
     assert f"{KEY}.organizationalUnits[3].name: 'sandbox' appears twice" in text
     assert f"{KEY}.accounts[5].name: 'shop-dev' appears twice" in text
@@ -75,6 +77,7 @@ def test_duplicate_names_are_refused():
 def test_guardrails_attach_only_to_existing_ous_once():
     def attach(section):
         section["guardrails"]["denyLeave"] = ["workloads", "platform", "workloads"]
+
     text = problems("org", org_values(attach))
     assert f"{KEY}.guardrails.denyLeave[1]: 'platform' is not an OU" in text
     assert f"{KEY}.guardrails.denyLeave[2]: 'workloads' is listed twice" in text
@@ -106,24 +109,37 @@ def test_service_principals_look_like_service_principals():
 def test_identity_center_and_bootstrap_need_their_trusted_access():
     def ready_without_sso(section):
         section["trustedServices"] = ["servicequotas.amazonaws.com"]
-        section["identityCenter"] = {"instanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",
-                                     "identityStoreId": "d-0123456789", "region": "us-east-1"}
+        section["identityCenter"] = {
+            "instanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",
+            "identityStoreId": "d-0123456789",
+            "region": "us-east-1",
+        }
+
     text = problems("org", org_values(ready_without_sso))
     assert "lacks 'sso.amazonaws.com', which identityCenter needs" in text
     assert "lacks 'member.org.stacksets.cloudformation.amazonaws.com', which bootstrap needs" in text
 
 
 def test_identity_center_values_are_checked():
-    text = problems("org", org_values(lambda s: s.update({"identityCenter": {
-        "instanceArn": "TODO", "identityStoreId": "d-0123456789", "region": "us-east-1"}})))
+    text = problems(
+        "org",
+        org_values(
+            lambda s: s.update(
+                {"identityCenter": {"instanceArn": "TODO", "identityStoreId": "d-0123456789", "region": "us-east-1"}}
+            )
+        ),
+    )
     assert f"{KEY}.identityCenter.instanceArn: 'TODO' is not an Identity Center instance ARN" in text
 
 
 def test_groups_reference_permission_sets_and_accounts():
     def bad_group(section):
         section["groups"].append({"name": "ops", "permissionSet": "root", "accounts": ["shop-qa"]})
+
     text = problems("org", org_values(bad_group))
-    assert f"{KEY}.groups[3].permissionSet: 'root' is not a permission set (allowed: admin, developer, read-only)" in text
+    assert (
+        f"{KEY}.groups[3].permissionSet: 'root' is not a permission set (allowed: admin, developer, read-only)" in text
+    )
     assert f"{KEY}.groups[3].accounts[0]: 'shop-qa' is not an account" in text
 
 

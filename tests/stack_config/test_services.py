@@ -1,4 +1,5 @@
 """The `containers` section refuses what would break a deployment, naming the key, the value and what is allowed."""
+
 from __future__ import annotations
 
 import copy
@@ -40,15 +41,18 @@ def test_prod_refuses_fewer_than_two_tasks(stack_yaml, field):
     section = containers("prod")
     section["services"][1].update({"desiredCount": 1, "minCount": 1})
     found = problems(stack_yaml, "prod", section)
-    assert f"{KEY}.services[1].{field}: 1 in prod (allowed: 2 or more); with one task a failed deployment " \
-           f"rolls back in 20 minutes, not 3-5" in found
+    assert (
+        f"{KEY}.services[1].{field}: 1 in prod (allowed: 2 or more); with one task a failed deployment "
+        f"rolls back in 20 minutes, not 3-5" in found
+    )
 
 
 def test_prod_refuses_off_hours(stack_yaml):
     section = containers("prod")
     section["services"][0]["offHours"] = {"stop": "19:00", "start": "07:00", "timezone": "Europe/Paris"}
     assert f"{KEY}.services[0].offHours: is not allowed in prod (allowed: dev, sandbox, staging)" in problems(
-        stack_yaml, "prod", section)
+        stack_yaml, "prod", section
+    )
 
 
 def test_fargate_size_must_be_valid(stack_yaml):
@@ -66,10 +70,13 @@ def test_health_check_port_must_equal_container_port(stack_yaml):
     assert "502 death spiral" in problem
 
 
-@pytest.mark.parametrize("digest", [
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-dev-web:latest",
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-dev-web@sha256:abc",
-])
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-dev-web:latest",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-dev-web@sha256:abc",
+    ],
+)
 def test_digest_must_be_a_full_sha256(stack_yaml, digest):
     section = containers("dev")
     section["services"][1]["image"] = {"digest": digest}
@@ -95,8 +102,10 @@ def test_timezone_must_exist(stack_yaml):
     section = containers("dev")
     section["services"][0]["offHours"]["timezone"] = "Europe/Atlantis"
     (problem,) = problems(stack_yaml, "dev", section)
-    assert problem == (f"{KEY}.services[0].offHours.timezone: 'Europe/Atlantis' is not an IANA time zone "
-                       f"(like 'Europe/Paris' or 'UTC')")
+    assert problem == (
+        f"{KEY}.services[0].offHours.timezone: 'Europe/Atlantis' is not an IANA time zone "
+        f"(like 'Europe/Paris' or 'UTC')"
+    )
 
 
 def test_secrets_never_go_in_plain_environment(stack_yaml):
@@ -118,8 +127,10 @@ def test_task_role_statements_may_not_use_wildcards(stack_yaml):
 def test_prod_needs_https(stack_yaml):
     section = containers("prod")
     del section["loadBalancer"]
-    assert (f"{KEY}.loadBalancer.certificateArn: is required in prod (allowed: an ACM certificate ARN); "
-            f"plain HTTP is for dev only") in problems(stack_yaml, "prod", section)
+    assert (
+        f"{KEY}.loadBalancer.certificateArn: is required in prod (allowed: an ACM certificate ARN); "
+        f"plain HTTP is for dev only"
+    ) in problems(stack_yaml, "prod", section)
 
 
 def test_ec2_services_need_ec2_capacity(stack_yaml):
