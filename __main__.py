@@ -22,6 +22,7 @@ from components.prerender_renderer import RENDERER_BUILD, PrerenderRenderer, Pre
 from components.spa_distribution import SpaDistribution, SpaDistributionArgs, spa_fallback
 from components.valkey_cache import ValkeyCache, ValkeyCacheArgs
 from foundation.providers import create_providers
+from foundation.replacement import choose_replacement_order
 
 # --- config in: a bad value stops here with every problem listed, before anything is registered ----------------
 try:
@@ -32,6 +33,7 @@ identity = config.identity
 # An environment with orgStack set learns its account from the org stack and refuses to deploy anywhere else.
 org_account = read_org_account(config.org_stack, identity) if config.org_stack else None
 account_id = config.account_id or (org_account.id if org_account else None)
+choose_replacement_order()  # named resources: deleteBeforeReplace per type, chosen once (foundation/replacement.py)
 providers = create_providers(identity, account_id)
 regional = providers.regional_opts
 

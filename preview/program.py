@@ -3,8 +3,10 @@
 ``pulumi.runtime.set_mocks`` replaces the engine and the providers; the program
 itself (``__main__.py``, its components, its config loading) runs unchanged.
 The recording monitor keeps what the mocks alone would drop (parent, provider,
-protect, retainOnDelete, ignoreChanges, dependencies) so the snapshot shows a
-reviewer what ``pulumi preview`` would register.
+protect, retainOnDelete, ignoreChanges, dependencies, and which input reads
+which resource: ``propertyDependencies``) so the snapshot shows a reviewer what
+``pulumi preview`` would register, and the review can cascade replacements as
+the engine does.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Registration:
     ignore_changes: list[str]
     dependencies: list[str]
     inputs: dict[str, Any]
+    property_dependencies: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +70,7 @@ class Registration:
             "ignoreChanges": sorted(self.ignore_changes),
             "dependencies": sorted(set(self.dependencies)),
             "inputs": self.inputs,
+            "propertyDependencies": {k: sorted(set(v)) for k, v in sorted(self.property_dependencies.items()) if v},
         }
 
 
@@ -141,9 +145,15 @@ class RecordingMonitor(MockMonitor):
                     ignore_changes=list(request.ignoreChanges),
                     dependencies=[real_urn(d) for d in request.dependencies],
                     inputs=plain(json_format.MessageToDict(request.object)),
+                    property_dependencies=_property_dependencies(request),
                 )
             )
         return response
+
+
+def _property_dependencies(request: Any) -> dict[str, list[str]]:
+    """Input name -> the resources its value came from, as the SDK sends them (what the engine cascades on)."""
+    return {key: [real_urn(u) for u in deps.urns] for key, deps in request.propertyDependencies.items()}
 
 
 @dataclasses.dataclass
