@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from policies import conventions
+from review.names import NAME_PROPERTIES, RENAMEABLE, STATEFUL_TYPES
 
 SECRET_MASK = "[secret]"
 ABSENT = object()
@@ -26,114 +26,6 @@ MAX_VALUE_CHARS = 60
 
 # An input whose key looks like this is masked even when the program forgot to make it a secret.
 SECRET_KEY = re.compile(r"password|passwd|secret|token|private_?key|credential|api_?key", re.IGNORECASE)
-
-# Resources that hold data or identity no re-deployment brings back.
-STATEFUL_TYPES: frozenset[str] = frozenset(
-    {
-        "aws:s3/bucket:Bucket",
-        "aws:s3/bucketV2:BucketV2",
-        "aws:ecr/repository:Repository",
-        "aws:docdb/cluster:Cluster",
-        "aws:docdb/clusterInstance:ClusterInstance",
-        "aws:docdb/elasticCluster:ElasticCluster",
-        "aws:elasticache/serverlessCache:ServerlessCache",
-        "aws:elasticache/replicationGroup:ReplicationGroup",
-        "aws:elasticache/cluster:Cluster",
-        "aws:rds/cluster:Cluster",
-        "aws:rds/instance:Instance",
-        "aws:dynamodb/table:Table",
-        "aws:efs/fileSystem:FileSystem",
-        "aws:sqs/queue:Queue",
-        "aws:kms/key:Key",
-        "mongodbatlas:index/advancedCluster:AdvancedCluster",
-        "mongodbatlas:index/cluster:Cluster",
-        "mongodbatlas:index/project:Project",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:secretsmanager/secret:Secret",
-        "aws:ssm/parameter:Parameter",
-        "aws:organizations/account:Account",
-        "aws:organizations/organization:Organization",
-        "aws:organizations/organizationalUnit:OrganizationalUnit",
-        "aws:acm/certificate:Certificate",
-        "aws:route53/zone:Zone",
-    }
-)
-
-# The property that holds each type's physical name: the conventions' rules, plus path-named types and
-# types the conventions do not name (yet).
-NAME_PROPERTIES: Mapping[str, str] = {
-    **{t: rule.property for t, rule in conventions.NAME_RULES.items()},
-    **conventions.PATH_NAMED,
-    "aws:s3/bucketV2:BucketV2": "bucket",
-    "aws:rds/cluster:Cluster": "clusterIdentifier",
-    "aws:rds/instance:Instance": "identifier",
-    "aws:dynamodb/table:Table": "name",
-    "aws:docdb/elasticCluster:ElasticCluster": "name",
-    "aws:elasticache/cluster:Cluster": "clusterId",
-    "mongodbatlas:index/advancedCluster:AdvancedCluster": "name",
-    "mongodbatlas:index/cluster:Cluster": "name",
-    "aws:organizations/account:Account": "name",
-    "aws:organizations/organizationalUnit:OrganizationalUnit": "name",
-}
-
-# Named types AWS lets us rename in place; every other name change is a replacement.
-RENAMEABLE: frozenset[str] = frozenset(
-    {
-        "aws:cloudfront/cachePolicy:CachePolicy",
-        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
-        "aws:cloudfront/originAccessControl:OriginAccessControl",
-        "aws:organizations/policy:Policy",
-        "aws:organizations/organizationalUnit:OrganizationalUnit",
-        "aws:cloudformation/stackSet:StackSet",
-        "aws:apigatewayv2/api:Api",
-        "mongodbatlas:index/project:Project",
-        # Every task definition change registers a new revision; a family rename is no more dangerous than that.
-        "aws:ecs/taskDefinition:TaskDefinition",
-    }
-)
-
-# Replace-on-change properties beyond the name, from the providers' schemas (ForceNew): a known table,
-# not the whole schema; the real `pulumi preview --diff` in CI has the final word.
-REPLACE_ON_CHANGE: Mapping[str, frozenset[str]] = {
-    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock", "instanceTenancy"}),
-    "aws:ec2/subnet:Subnet": frozenset({"cidrBlock", "availabilityZone", "availabilityZoneId", "vpcId"}),
-    "aws:ec2/securityGroup:SecurityGroup": frozenset({"description", "vpcId", "namePrefix"}),
-    "aws:ec2/natGateway:NatGateway": frozenset({"subnetId", "allocationId", "connectivityType"}),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": frozenset({"serviceName", "vpcId", "vpcEndpointType"}),
-    "aws:s3/bucket:Bucket": frozenset({"bucketPrefix", "objectLockEnabled"}),
-    "aws:ecr/repository:Repository": frozenset({"encryptionConfigurations"}),
-    "aws:docdb/cluster:Cluster": frozenset(
-        {
-            "storageEncrypted",
-            "kmsKeyId",
-            "engine",
-            "masterUsername",
-            "dbSubnetGroupName",
-            "availabilityZones",
-            "snapshotIdentifier",
-            "clusterIdentifierPrefix",
-        }
-    ),
-    "aws:docdb/clusterInstance:ClusterInstance": frozenset({"clusterIdentifier", "engine", "availabilityZone"}),
-    "aws:elasticache/serverlessCache:ServerlessCache": frozenset({"kmsKeyId", "subnetIds"}),
-    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
-        {"atRestEncryptionEnabled", "kmsKeyId", "subnetGroupName"}
-    ),
-    "aws:rds/cluster:Cluster": frozenset(
-        {"storageEncrypted", "kmsKeyId", "engine", "masterUsername", "dbSubnetGroupName"}
-    ),
-    "aws:lb/loadBalancer:LoadBalancer": frozenset({"internal", "loadBalancerType", "namePrefix"}),
-    "aws:lb/targetGroup:TargetGroup": frozenset({"port", "protocol", "vpcId", "targetType", "namePrefix"}),
-    "aws:ecs/service:Service": frozenset({"cluster", "launchType", "schedulingStrategy"}),
-    "aws:cloudwatch/logGroup:LogGroup": frozenset({"namePrefix"}),
-    "aws:secretsmanager/secret:Secret": frozenset({"namePrefix"}),
-    "aws:ssm/parameter:Parameter": frozenset({"type"}),
-    "aws:kms/key:Key": frozenset({"customerMasterKeySpec", "keySpec", "multiRegion"}),
-    "aws:organizations/account:Account": frozenset({"email", "iamUserAccessToBilling", "roleName"}),
-    "mongodbatlas:index/advancedCluster:AdvancedCluster": frozenset({"projectId", "clusterType"}),
-    "aws:lambda/function:Function": frozenset({"packageType"}),
-}
-
 
 # --- data ---------------------------------------------------------------------
 
