@@ -7,8 +7,9 @@ comment for the stack instead of adding a new one on every push.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from review.diff import ComponentDiff, ResourceDiff, StackDiff, ViolationDiff, code
+from review.diff import KNOWN_AFTER_APPLY, OPS, ComponentDiff, ResourceDiff, StackDiff, ViolationDiff, code
 
 MARKER = "<!-- aws-platform-review:{stack} -->"
 COLLAPSE_OVER_LINES = 15  # a component section longer than this folds into <details>
@@ -16,7 +17,7 @@ MAX_CHANGES_PER_RESOURCE = 15
 MAX_MESSAGE_CHARS = 240
 # GitHub rejects comments over 65,536 characters; keep room for the marker and the footer.
 MAX_COMMENT_CHARS = 60_000
-ICONS = {"add": "➕", "change": "✏️", "delete": "➖"}
+ICONS = {"create": "➕", "update": "✏️", "replace": "♻️", "delete": "➖"}  # noqa: RUF001
 
 
 def marker(stack: str) -> str:
@@ -27,9 +28,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _counts(add: int, change: int, delete: int) -> str:
-    parts = [f"{n} to {op}" for n, op in ((add, "add"), (change, "change"), (delete, "delete")) if n]
+def _counts(counts: Sequence[tuple[str, int]]) -> str:
+    """The engine's words: "1 to create, 2 to update, 3 to replace"."""
+    parts = [f"{n} to {op}" for op, n in counts if n]
     return ", ".join(parts) or "no changes"
+
+
+def _op_counts(source: ComponentDiff | StackDiff) -> list[tuple[str, int]]:
+    return [(op, source.count(op)) for op in OPS]
 
 
 def _resource_label(urn: str) -> str:
@@ -51,14 +57,23 @@ def _violation_line(v: ViolationDiff) -> str:
 
 def _resource_lines(r: ResourceDiff) -> list[str]:
     head = f"- {ICONS[r.op]} `{r.type}` **{r.name}**"
-    if r.physical_name and r.op != "change":
+    if r.physical_name and r.op in ("create", "delete"):
         head += f" {code(r.physical_name)}"
     flags = [flag for flag, on in (("protected", r.protect), ("retained on delete", r.retain)) if on]
-    if flags and r.op == "add":
+    if flags and r.op == "create":
         head += f" ({', '.join(flags)})"
+    if r.op == "replace":
+        head += f" **replace**: {r.reason}" if r.reason else " **replace**"
     lines = [head]
+    if r.how:
+        lines.append(f"  - at apply: {r.how}")
+    if r.note:
+        lines.append(f"  - {r.note}")
     for c in r.changes[:MAX_CHANGES_PER_RESOURCE]:
         label = f"option `{c.path}`" if c.option else f"`{c.path}`"
+        if c.new == KNOWN_AFTER_APPLY and not c.old:
+            lines.append(f"  - {label}: {KNOWN_AFTER_APPLY}")
+            continue
         hidden = " (changed; values hidden)" if c.old == c.new else ""
         lines.append(f"  - {label}: {code(c.old)} → {code(c.new)}{hidden}")
     if len(r.changes) > MAX_CHANGES_PER_RESOURCE:
@@ -68,7 +83,7 @@ def _resource_lines(r: ResourceDiff) -> list[str]:
 
 def _component_section(comp: ComponentDiff) -> list[str]:
     title = f"`{comp.name}` · `{comp.type}`" if comp.type else "Stack-level resources"
-    counts = _counts(comp.count("add"), comp.count("change"), comp.count("delete"))
+    counts = _counts(_op_counts(comp))
     body = [line for r in comp.resources for line in _resource_lines(r)]
     lines = [f"#### {title} — {counts}", ""]
     if len(body) > COLLAPSE_OVER_LINES:
@@ -81,23 +96,30 @@ def _component_section(comp: ComponentDiff) -> list[str]:
         ]
     else:
         lines += body
-    return lines + [""]
+    return [*lines, ""]
 
 
-def render(diff: StackDiff, *, command: str | None = None) -> str:
-    """The whole comment, deterministic for a given diff."""
-    add, change, delete = diff.count("add"), diff.count("change"), diff.count("delete")
-    summary = [
-        f"**{_counts(add, change, delete)}**" if (add or change or delete) else "**No changes.**",
-        f"{diff.unchanged} unchanged",
-    ]
+def render(diff: StackDiff, *, command: str | None = None, extra_lines: Sequence[str] = ()) -> str:
+    """The whole comment, deterministic for a given diff.
+
+    ``extra_lines`` are one-line Markdown summaries from other checks of the same stack (a security scan, say),
+    shown under the summary line; each is its own module's business.
+    """
+    counts = _op_counts(diff)
+    summary = [f"**{_counts(counts)}**" if any(n for _, n in counts) else "**No changes.**"]
+    if diff.count_unknown():
+        summary.append(f"{diff.count_unknown()} known after apply")
+    summary.append(f"{diff.unchanged} unchanged")
     summary.append(f"⚠️ {_plural(len(diff.warnings), 'warning')}")
     if diff.policies_checked:
         summary.append(f"🛡️ {_plural(len(diff.new_violations), 'new policy violation')}")
     lines = [marker(diff.stack), f"## Infrastructure review · stack `{diff.stack}`", "", " · ".join(summary), ""]
+    if extra_lines:
+        lines += [*extra_lines, ""]
     note = (
         f"Compared with {code(diff.base_label)} by the offline preview (mocked cloud: ids and endpoints are "
-        "placeholders; CI's real `pulumi preview --diff` has the final word when credentials are configured)."
+        "placeholders; replacements cascade through each input's dependencies as the engine's do; CI's real "
+        "`pulumi preview --diff` has the final word when credentials are configured)."
     )
     if diff.base_empty:
         note += " The base has no snapshot of this stack, so everything shows as new."

@@ -71,3 +71,11 @@ RENAMEABLE: frozenset[str] = frozenset(
         "aws:ecs/taskDefinition:TaskDefinition",
     }
 )
+
+# Named types whose name AWS does not keep unique: a replacement under the same name does not collide.
+NAME_NOT_UNIQUE: frozenset[str] = frozenset(
+    {
+        "aws:ecs/taskDefinition:TaskDefinition",  # a replacement registers a new revision of the family
+        "aws:apigatewayv2/api:Api",
+    }
+)

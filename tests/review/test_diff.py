@@ -92,7 +92,7 @@ def test_an_in_place_change_does_not_warn_of_replacement():
     (docdb,) = [r for r in head["resources"] if r["type"] == "aws:docdb/cluster:Cluster"]
     docdb["inputs"]["backupRetentionPeriod"] = 35
     d = diff.diff_snapshots(base, head)
-    assert d.count("change") == 1 and warnings(d, "replace") == []
+    assert d.count("update") == 1 and warnings(d, "replace") == []
 
 
 def test_removing_protection_warns():
@@ -128,7 +128,7 @@ def test_long_values_are_shortened():
 def test_changes_are_grouped_under_their_top_level_component():
     d = fixture_diff()
     by_name = {c.name: c for c in d.components}
-    assert [r.name for r in by_name["network"].resources if r.op == "add"] == ["private-b"]
+    assert [r.name for r in by_name["network"].resources if r.op == "create"] == ["private-b"]
     assert {r.name for r in by_name[diff.STACK_COMPONENT].resources} == {"assets", "db-credentials"}
 
 
