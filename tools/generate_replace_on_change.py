@@ -103,10 +103,14 @@ def sdk_inputs(type_: str) -> set[str]:
     }
 
 
-def pulumi_paths(type_: str, tf_paths: Iterable[str]) -> list[str]:
+def pulumi_paths(type_: str, tf_paths: Iterable[str], not_in_sdk: Iterable[str] = ()) -> list[str]:
+    """Pulumi input paths for Terraform attribute paths; ``not_in_sdk`` are attributes the pinned SDK no longer has
+    (the upstream file is older than the SDK), acknowledged in the extract rather than silently dropped."""
     inputs = sdk_inputs(type_)
     out = []
     for path in tf_paths:
+        if path.split(".")[0] in not_in_sdk:
+            continue
         parts = [camel(part) for part in path.split(".")]
         if parts[0] not in inputs and parts[0] + "s" in inputs:
             parts[0] += "s"  # the bridge pluralises list attributes (snapshot_arns_to_restore -> ...Restores)
@@ -152,8 +156,8 @@ def generate(types: Iterable[str], upstream: Mapping[str, Any]) -> dict[str, Any
             tf, entry = by_type[type_]
             entries[type_] = {
                 "basis": "upstream",
-                "forceNew": pulumi_paths(type_, entry["forceNew"]),
-                "source": f"hashicorp/terraform-provider-aws {entry['path']}@{entry['commit']} ({tf})",
+                "forceNew": pulumi_paths(type_, entry["forceNew"], entry.get("notInSdk", ())),
+                "source": f"{entry['repo']} {entry['path']}@{entry['commit']} ({tf})",
                 **({"conditional": entry["conditional"]} if entry.get("conditional") else {}),
             }
         else:
@@ -171,9 +175,10 @@ def generate(types: Iterable[str], upstream: Mapping[str, Any]) -> dict[str, Any
         "_provenance": {
             "generator": "python -m tools.generate_replace_on_change",
             "sdk": {"pulumi_aws": _version("pulumi_aws"), "pulumi_mongodbatlas": _version("pulumi_mongodbatlas")},
-            "upstream": "hashicorp/terraform-provider-aws Go schema, one file per resource at the commit named in "
-            "its entry (tools/replace_on_change_upstream.json); read through a code index because this build "
-            "machine has no GitHub access, so the commits are those the index held, not one release tag",
+            "upstream": "the Go schema of hashicorp/terraform-provider-aws and mongodb/terraform-provider-mongodbatlas, "
+            "one file per resource at the commit named in its entry (tools/replace_on_change_upstream.json); read "
+            "through a code index because this build machine has no GitHub access, so the commits are those the "
+            "index held, not the release tags pulumi-aws 7.51.1 and pulumi-mongodbatlas 4.18.0 pin",
             "method": "ForceNew: true (plugin SDK v2) and RequiresReplace() (framework) per attribute; names to "
             "camelCase, checked against the pinned SDK's inputs",
             "inferred": "basis name-only: only the physical-name property (review/names.py) is known to force a "
@@ -194,15 +199,17 @@ def render(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
-def refresh_upstream(aws_source: pathlib.Path) -> None:
-    """Re-extract every listed resource from a terraform-provider-aws checkout and record its commit."""
+def refresh_upstream(sources: Mapping[str, pathlib.Path]) -> None:
+    """Re-extract every listed resource from provider checkouts (repository -> directory), recording their commits."""
     upstream = json.loads(UPSTREAM.read_text())
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=aws_source, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    for entry in upstream["resources"].values():
-        entry["forceNew"] = force_new_attributes((aws_source / entry["path"]).read_text())
-        entry["commit"] = commit
+    for repo, source in sources.items():
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for entry in upstream["resources"].values():
+            if entry["repo"] == repo:
+                entry["forceNew"] = force_new_attributes((source / entry["path"]).read_text())
+                entry["commit"] = commit
     UPSTREAM.write_text(json.dumps(upstream, indent=1) + "\n")
 
 
@@ -210,12 +217,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.generate_replace_on_change", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 when the checked-in file differs")
     parser.add_argument("--aws-source", type=pathlib.Path, help="a terraform-provider-aws checkout")
+    parser.add_argument("--atlas-source", type=pathlib.Path, help="a terraform-provider-mongodbatlas checkout")
     parser.add_argument("--refresh-upstream", action="store_true", help="re-extract the upstream file first")
     args = parser.parse_args(argv)
     if args.refresh_upstream:
-        if not args.aws_source:
-            parser.error("--refresh-upstream needs --aws-source")
-        refresh_upstream(args.aws_source)
+        sources = {
+            repo: path
+            for repo, path in (
+                ("hashicorp/terraform-provider-aws", args.aws_source),
+                ("mongodb/terraform-provider-mongodbatlas", args.atlas_source),
+            )
+            if path
+        }
+        if not sources:
+            parser.error("--refresh-upstream needs --aws-source and/or --atlas-source")
+        refresh_upstream(sources)
     text = render(generate(shipped_types(), json.loads(UPSTREAM.read_text())))
     if args.check:
         if not OUT.exists() or OUT.read_text() != text:
