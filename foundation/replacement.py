@@ -12,7 +12,10 @@ avoids both at the price of a window without the resource. The choice is made he
   without the data is not (and prod protects them anyway);
 - resources that other resources hold on to (target groups behind a listener, security groups on ENIs, subnet
   groups under a cluster) stay create-first: deleting them first fails while they are in use;
-- upsert types and cheap, stateless names go delete-first.
+- everything else stays create-first too: a rename (the usual reason to replace a named resource) then works with
+  no window, and a same-name replacement fails safely, with the review saying so before the merge;
+- only upsert types go delete-first, because create-first fails silently there: the "create" takes over the old
+  resource and the delete that follows removes it.
 
 ``choose_replacement_order()`` applies the table to every resource the program registers; a component that sets
 ``delete_before_replace`` itself keeps its own choice. The review (``review/diff.py``) reads the same table to say
@@ -40,8 +43,8 @@ class ReplacementRule:
 
 CREATE_FIRST_STATEFUL = "holds data: a name collision stops the `up` before anything is deleted"
 CREATE_FIRST_IN_USE = "in use by other resources: deleting it first fails, so the collision is the honest failure"
+CREATE_FIRST_NAMED = "a rename needs no window; a same-name replacement fails safely (already exists)"
 DELETE_FIRST_UPSERT = "the create call is an upsert: create-first would overwrite the old one and then delete it"
-DELETE_FIRST_STATELESS = "stateless and quick to recreate: a short window without it beats a failed `up`"
 
 REPLACEMENT_RULES: Mapping[str, ReplacementRule] = {
     # Data and identity no redeploy brings back.
@@ -67,12 +70,13 @@ REPLACEMENT_RULES: Mapping[str, ReplacementRule] = {
     "aws:ecs/service:Service": ReplacementRule(False, CREATE_FIRST_IN_USE, ("cluster",)),
     "aws:lambda/function:Function": ReplacementRule(False, CREATE_FIRST_IN_USE),
     "aws:iam/rolePolicy:RolePolicy": ReplacementRule(False, CREATE_FIRST_IN_USE, ("role",), upsert=True),
-    # Upserts and cheap names.
+    # Named and stateless.
+    "aws:iam/role:Role": ReplacementRule(False, CREATE_FIRST_NAMED),
+    "aws:ssm/parameter:Parameter": ReplacementRule(False, CREATE_FIRST_NAMED),
+    # Upserts (PutMetricAlarm, PutRule, CreateTopic): the only delete-first types.
     "aws:cloudwatch/metricAlarm:MetricAlarm": ReplacementRule(True, DELETE_FIRST_UPSERT, upsert=True),
     "aws:cloudwatch/eventRule:EventRule": ReplacementRule(True, DELETE_FIRST_UPSERT, upsert=True),
     "aws:sns/topic:Topic": ReplacementRule(True, DELETE_FIRST_UPSERT, upsert=True),
-    "aws:iam/role:Role": ReplacementRule(True, DELETE_FIRST_STATELESS),
-    "aws:ssm/parameter:Parameter": ReplacementRule(True, DELETE_FIRST_STATELESS),
 }
 
 

@@ -349,7 +349,7 @@ def replacement_mode(
             "set `deleteBeforeReplace` for this type in foundation/replacement.py"
         )
     return (
-        f"**fails at apply**: the new one is created first under the same name {code(after)}, which AWS refuses "
+        f"**fails**: the new one is created first under the same name {code(after)}, which AWS refuses "
         "(already exists), and nothing is deleted; rename it in the same change or plan a migration"
     )
 

@@ -145,7 +145,7 @@ def test_a_new_kms_key_for_the_cache_replaces_the_cache(prod):
     d = diff.diff_snapshots(prod, head)
     message = warning_for(d, cache["urn"])
     assert "replaced because `kmsKeyId` reads `cache`, replaced because `multiRegion`" in message
-    assert "fails at apply" in message  # create-first under the same name: AWS refuses it, nothing is deleted
+    assert "At apply: **fails**" in message  # create-first under the same name: AWS refuses it, nothing is deleted
 
 
 def test_a_context_rename_replaces_every_named_data_store(prod, variant):
