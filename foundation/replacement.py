@@ -14,8 +14,9 @@ avoids both at the price of a window without the resource. The choice is made he
   groups under a cluster) stay create-first: deleting them first fails while they are in use;
 - everything else stays create-first too: a rename (the usual reason to replace a named resource) then works with
   no window, and a same-name replacement fails safely, with the review saying so before the merge;
-- only upsert types go delete-first, because create-first fails silently there: the "create" takes over the old
-  resource and the delete that follows removes it.
+- only upsert types go delete-first, because create-first can fail silently there: unless the provider checks for
+  an existing resource first (newer terraform-provider-aws alarms do, older ones do not), the "create" takes over
+  the old resource and the delete that follows removes it.
 
 ``choose_replacement_order()`` applies the table to every resource the program registers; a component that sets
 ``delete_before_replace`` itself keeps its own choice. The review (``review/diff.py``) reads the same table to say
@@ -44,7 +45,10 @@ class ReplacementRule:
 CREATE_FIRST_STATEFUL = "holds data: a name collision stops the `up` before anything is deleted"
 CREATE_FIRST_IN_USE = "in use by other resources: deleting it first fails, so the collision is the honest failure"
 CREATE_FIRST_NAMED = "a rename needs no window; a same-name replacement fails safely (already exists)"
-DELETE_FIRST_UPSERT = "the create call is an upsert: create-first would overwrite the old one and then delete it"
+DELETE_FIRST_UPSERT = (
+    "the API is an upsert: a provider without its own existence check overwrites the old one and the delete then "
+    "removes it; delete-first is safe either way"
+)
 
 REPLACEMENT_RULES: Mapping[str, ReplacementRule] = {
     # Data and identity no redeploy brings back.

@@ -1,12 +1,16 @@
-"""Compare two offline snapshots of one stack: what a pull request adds, changes and deletes, and what to fear.
+"""Compare two offline snapshots of one stack: what a pull request creates, updates, replaces and deletes.
 
 The diff is per component (the top-level ComponentResource a resource lives
 under), input by input (nested keys as dotted paths, JSON documents such as IAM
-policies opened up). Warnings cover what a green ``pulumi preview`` does not
-shout about: deleting protected or retained resources, dropping protection,
-changes that force a replacement (a stateful resource renamed is a new, empty
-one: the "you are not saved by IaC" report), URN changes that recreate a
-resource, and policy violations the change introduces.
+policies opened up). Replacements cascade as the engine's do: every output of a
+replaced resource is unknown to the inputs that read it (the snapshot's
+``propertyDependencies``), and such an input replaces its reader when it is
+replace-on-change (``replace_on_change.json``, generated from the providers'
+schemas). Warnings cover what a green ``pulumi preview`` does not shout about:
+deleting protected or retained resources, dropping protection, replacements
+(a stateful resource renamed is a new, empty one: the "you are not saved by IaC"
+report) with their chain and what they do at apply time, data stores reached by
+a cascade, URN changes that recreate a resource, and new policy violations.
 """
 
 from __future__ import annotations

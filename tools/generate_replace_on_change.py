@@ -103,15 +103,23 @@ def sdk_inputs(type_: str) -> set[str]:
     }
 
 
-def pulumi_paths(type_: str, tf_paths: Iterable[str], not_in_sdk: Iterable[str] = ()) -> list[str]:
-    """Pulumi input paths for Terraform attribute paths; ``not_in_sdk`` are attributes the pinned SDK no longer has
-    (the upstream file is older than the SDK), acknowledged in the extract rather than silently dropped."""
+def pulumi_paths(
+    type_: str, tf_paths: Iterable[str], not_in_sdk: Iterable[str] = (), renames: Mapping[str, str] | None = None
+) -> list[str]:
+    """Pulumi input paths for Terraform attribute paths.
+
+    ``not_in_sdk`` are attributes the pinned SDK no longer has (the upstream file is older than the SDK),
+    acknowledged in the extract rather than silently dropped; ``renames`` are the bridge's own top-level renames
+    (``alarm_name`` is ``name`` in Pulumi), still checked against the SDK.
+    """
+    renames = renames or {}
     inputs = sdk_inputs(type_)
     out = []
     for path in tf_paths:
         if path.split(".")[0] in not_in_sdk:
             continue
-        parts = [camel(part) for part in path.split(".")]
+        head, *rest = path.split(".")
+        parts = [renames.get(head) or camel(head), *(camel(part) for part in rest)]
         if parts[0] not in inputs and parts[0] + "s" in inputs:
             parts[0] += "s"  # the bridge pluralises list attributes (snapshot_arns_to_restore -> ...Restores)
         if parts[0] not in inputs:
@@ -156,7 +164,7 @@ def generate(types: Iterable[str], upstream: Mapping[str, Any]) -> dict[str, Any
             tf, entry = by_type[type_]
             entries[type_] = {
                 "basis": "upstream",
-                "forceNew": pulumi_paths(type_, entry["forceNew"], entry.get("notInSdk", ())),
+                "forceNew": pulumi_paths(type_, entry["forceNew"], entry.get("notInSdk", ()), entry.get("pulumiNames")),
                 "source": f"{entry['repo']} {entry['path']}@{entry['commit']} ({tf})",
                 **({"conditional": entry["conditional"]} if entry.get("conditional") else {}),
             }
