@@ -58,13 +58,17 @@ def prod(shipped_preview) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def variant(tmp_path_factory) -> Callable[..., dict[str, Any]]:
-    """The prod snapshot after a config change, from the real offline preview."""
+    """The prod snapshot after a config change, from the real offline preview (once per change)."""
+    cache: dict[str, dict[str, Any]] = {}
 
     def run(**changes: Any) -> dict[str, Any]:
         import yaml
 
         from tests.conftest import load_stack_yaml
 
+        key = json.dumps(changes, sort_keys=True)
+        if key in cache:
+            return cache[key]
         document = copy.deepcopy(load_stack_yaml("prod"))
         document["config"].update(changes)
         out = tmp_path_factory.mktemp("variant")
@@ -72,7 +76,8 @@ def variant(tmp_path_factory) -> Callable[..., dict[str, Any]]:
         config.write_text(yaml.safe_dump(document, sort_keys=False))
         result = run_preview("prod", out, "--config", str(config), "--no-policy", "--quiet")
         assert result.exit_code == 0, result.stderr
-        return result.snapshot
+        cache[key] = result.snapshot
+        return cache[key]
 
     return run
 
@@ -192,3 +197,23 @@ def test_replacement_rules_name_real_types():
         "aws:ssm/parameter:Parameter",
         "mongodbatlas:index/project:Project",
     }
+
+
+def test_a_replaced_provider_replaces_everything_it_manages():
+    from tests.review.snapshots import web_stack
+
+    base, urns = web_stack()
+    head = copy.deepcopy(base)
+    provider = next(r for r in head["resources"] if r["type"] == "pulumi:providers:aws")
+    provider["inputs"]["region"] = "eu-central-1"
+    plan = ops(diff.diff_snapshots(base, head))
+    assert plan[provider["urn"]].op == "replace"
+    assert plan[urns["docdb"]].op == "replace"
+    assert plan[urns["docdb"]].reason.startswith("replaced because is managed by `aws-regional`")
+
+
+def test_a_security_group_in_a_new_vpc_does_not_collide_with_its_old_name(prod, variant):
+    head = variant(**{"aws-platform:network": {"cidr": "10.31.0.0/16", "azCount": 3}})
+    plan = ops(diff.diff_snapshots(prod, head))
+    for group in by_type(prod, "aws:ec2/securityGroup:SecurityGroup"):
+        assert "free in its new scope" in plan[group["urn"]].how, group["name"]

@@ -267,3 +267,10 @@ def test_a_failing_base_preview_is_a_tool_error_and_the_worktree_is_removed(clon
     assert proc.returncode == 3 and "offline preview of 'dev'" in proc.stderr
     listing = subprocess.run(["git", "worktree", "list"], cwd=clone, capture_output=True, text=True).stdout
     assert len(listing.splitlines()) == 1
+
+
+def test_other_checks_add_one_line_each_under_the_summary():
+    text = markdown.render(fixture_diff(), extra_lines=["🔎 security scan: 0 new findings"])
+    lines = text.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("**"))
+    assert lines[summary + 2] == "🔎 security scan: 0 new findings"
