@@ -71,6 +71,7 @@ class ReviewWarning:
     kind: str
     urn: str
     message: str  # Markdown, one line
+    data: bool = False  # about something that holds data or is protected: listed first within its kind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -446,6 +447,7 @@ def _move_warnings(
                     f"**Recreates** {_label(old)} ({', '.join(how) or 'new URN'}): Pulumi "
                     "deletes it and creates it again. Add `aliases=[...]` with the old URN "
                     f"to keep it.{data}",
+                    data=bool(data),
                 )
                 break
     return out
@@ -493,7 +495,7 @@ def _plan_warnings(
             lead = f"**Replaces** {_label(new)}: {what} forces a new resource."
         else:
             lead = f"**Replaces** {_label(new)}: {rd.reason}."
-        return [ReviewWarning("replace", new["urn"], f"{lead} At apply: {rd.how}.{tail}")]
+        return [ReviewWarning("replace", new["urn"], f"{lead} At apply: {rd.how}.{tail}", data=bool(tail))]
     if plan.op == "update" and plan.unknown and (_holds_data(new) or old.get("protect")):
         reads = "; ".join(
             f"`{prop}` reads `{head_by[dep]['name']}`, {chain(dep, plans, base_by, head_by)}"
@@ -505,6 +507,7 @@ def _plan_warnings(
                 "update-unknown",
                 new["urn"],
                 f"**Updates** {_label(new)} with values known only after apply: {reads}.{maybe}",
+                data=True,
             )
         ]
     return []
@@ -602,7 +605,7 @@ def diff_snapshots(
     for comp in per_component.values():
         comp.resources.sort(key=lambda r: (OPS.index(r.op), r.type, r.name, r.urn))
     components = sorted(per_component.values(), key=lambda c: (c.urn == STACK_COMPONENT, c.name, c.type))
-    warnings.sort(key=lambda w: (WARNING_ORDER.index(w.kind), w.urn, w.message))
+    warnings.sort(key=lambda w: (WARNING_ORDER.index(w.kind), not w.data, w.urn, w.message))
 
     checked = base_violations is not None and head_violations is not None
     new_v, resolved_v = [], []
