@@ -40,6 +40,10 @@ bench: $(STAMP)
 taggable-types: $(STAMP)
 	$(PY) tools/generate_taggable_types.py
 
+.PHONY: replace-on-change
+replace-on-change: $(STAMP)
+	$(PY) -m tools.generate_replace_on_change
+
 diff: $(STAMP)
 	$(PY) -m review diff --stack $(STACK) --base $(or $(BASE),HEAD) --out build/$(STACK)-diff.md
 
