@@ -55,3 +55,17 @@ def test_a_page_opens_with_what_it_is_for_and_ends_with_what_it_does_not_do(page
         f"{page.name}: the last section says what the part does not do (e.g. '## What it does not do'), "
         f"not {sections[-1:]}"
     )
+
+
+def test_the_readmes_figures_are_the_performance_pages():
+    """A headline number in the README is one docs/performance.md measured, not a rounder or older one."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    measured = readme.split("## Measured", 1)[1].split("\n## ", 1)[0]
+    performance = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    rows = [line for line in measured.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
+    measured_cells = [row.split(" | ")[1] for row in rows]  # | figure | measured | target | on what |
+    figures = [number for cell in measured_cells for number in re.findall(r"\$?\d(?:[\d,.]*\d)?", cell)]
+    assert len(figures) >= 8
+    missing = [f for f in figures if f not in performance]
+    assert missing == [], f"README figures that docs/performance.md does not have: {missing}"
+    assert "smoke test" in measured, "say which figures are smoke tests on our own lists"
