@@ -56,9 +56,8 @@ class ImageRepositoryArgs:
     digest: str | None = None  # an already-pushed image, "<repo>@sha256:<hex>"
     platform: str = "linux/amd64"
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
-    account_id: pulumi.Input[str] | None = (
-        None  # pins the push provider to the stack's account, as the stack's providers are
-    )
+    # Pins the push provider to the stack's account, as the stack's providers are.
+    account_id: pulumi.Input[str] | None = None
 
 
 def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) -> str:

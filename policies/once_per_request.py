@@ -68,4 +68,4 @@ def install() -> None:
     _policy.json_format = _RequestScopedJsonFormat()  # pyright: ignore[reportPrivateImportUsage]
     for name in ("Analyze", "AnalyzeStack", "Remediate"):
         setattr(servicer, name, _scoped(getattr(servicer, name)))
-    servicer._once_per_request = True  # pyright: ignore[reportAttributeAccessIssue]
+    servicer._once_per_request = True  # pyright: ignore[reportAttributeAccessIssue]  (our marker on their class)

@@ -330,7 +330,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     # --- invokes -------------------------------------------------------------
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         # No check failures; an empty list, not None, which pulumi 3.272's mock monitor would iterate.
         return self._invoke(args), []
 
