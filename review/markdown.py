@@ -17,7 +17,7 @@ MAX_CHANGES_PER_RESOURCE = 15
 MAX_MESSAGE_CHARS = 240
 # GitHub rejects comments over 65,536 characters; keep room for the marker and the footer.
 MAX_COMMENT_CHARS = 60_000
-ICONS = {"create": "➕", "update": "✏️", "replace": "♻️", "delete": "➖"}  # noqa: RUF001
+ICONS = {"create": "➕", "update": "✏️", "replace": "♻️", "delete": "➖"}
 
 
 def marker(stack: str) -> str:
