@@ -19,15 +19,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.account_bootstrap import AccountBootstrap, AccountBootstrapArgs
+from components.account_bootstrap import ACCOUNT_ACCESS_ROLE, AccountBootstrap, AccountBootstrapArgs
 from components.account_mail import AccountMail, AccountMailArgs
 from components.guardrails import Guardrails, GuardrailsArgs, policy_types_used
 from components.identity_center import IdentityCenter, IdentityCenterArgs
 from foundation.identity import StackIdentity
 from foundation.providers import AwsProviders
 from stack_config.organization import OrganizationConfig
-
-ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's default; what admins assume from the management account
 
 
 @dataclass(frozen=True)
@@ -141,12 +139,19 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
             ),
             opts=after_org,
         )
-    names = None
+    names = bootstrap = None
     if config.bootstrap is not None:
         bootstrap = AccountBootstrap(
             "account-bootstrap",
             AccountBootstrapArgs(
-                identity=identity, config=config.bootstrap, ou_ids=org.ou_ids, accounts_by_ou=org.accounts_by_ou
+                identity=identity,
+                config=config.bootstrap,
+                ou_ids=org.ou_ids,
+                accounts_by_ou=org.accounts_by_ou,
+                account_ids=org.account_ids,
+                deploy_environments={a.name: a.deploy_environment for a in config.accounts if a.deploy_environment},
+                management_account_id=org.management_account_id,
+                organization_id=org.organization_id,
             ),
             opts=after_org,
         )
@@ -162,13 +167,33 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
         def describe(account_id: str) -> dict[str, Any]:
             entry: dict[str, Any] = {"id": account_id, "email": config.email_for(spec.name), "ou": spec.ou}
             if names is not None:
-                entry["deployRoleArn"] = names.deploy_role_arn(account_id)
+                assert config.bootstrap is not None
+                # Set these as AWS_DEPLOY_ROLE_ARN on the GitHub environment, AWS_PREVIEW_ROLE_ARN_<STACK> on the repo.
+                if spec.deploy_environment:
+                    entry["deployEnvironment"] = spec.deploy_environment
+                    entry["deployRoleArn"] = names.deploy_role_arn(account_id)
+                entry["readOnlyRoleArn"] = names.read_only_role_arn(account_id)
                 entry["stateBucket"] = names.state_bucket(account_id, config.bootstrap.regions[0])
             return entry
 
         return org.account_ids[spec.name].apply(describe)
 
+    outputs: dict[str, Any] = {}
+    if names is not None:
+        assert config.bootstrap is not None and bootstrap is not None
+        bootstrap_config, bootstrap_names = config.bootstrap, names
+        outputs["management"] = org.management_account_id.apply(
+            lambda acct: {
+                "deployEnvironment": bootstrap_config.management_environment,
+                "deployRoleArn": bootstrap_names.deploy_role_arn(acct),
+                "readOnlyRoleArn": bootstrap_names.read_only_role_arn(acct),
+                "stateBucket": bootstrap_names.state_bucket(acct, bootstrap_config.regions[0]),
+            }
+        )
+        if bootstrap.backup_bucket is not None:
+            outputs["state_backup_bucket"] = bootstrap.backup_bucket
     return {
+        **outputs,
         "organization_id": org.organization_id,
         "root_id": org.root_id,
         "management_account_id": org.management_account_id,
