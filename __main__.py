@@ -197,6 +197,9 @@ else:
                 "log_group": svc.log_group_name,
                 "security_group_id": svc.security_group_id,
                 "task_role_arn": svc.task_role_arn,
+                # What tools/deploy_gate.py proves is running after each `pulumi up`.
+                "cluster_name": cluster.name if cluster else None,
+                "task_definition_arn": svc.task_definition_arn,
             }
             for name, svc in services.items()
         },

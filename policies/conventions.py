@@ -70,6 +70,14 @@ def stack_from_urn(urn: str) -> str:
 # (generated from this tuple) agree with what the provider sends.
 REQUIRED_TAGS: tuple[str, ...] = ("stage", "context", "owner", "usage", "managed-by", "stack")
 
+# The tags that say "this stack's code made it": a resource without them was made by hand (or by a service on our
+# behalf) and is what tools/untagged_resources.py reports (you-are-not-saved-by-iac.md: explore untagged resources).
+OWNERSHIP_TAGS: tuple[str, ...] = ("managed-by", "stack")
+
+# An EPHEMERAL stack (an engineer's dev-alice) lives this long after its last update; then it is destroyed
+# (conventions-tagging-naming-validation.md: one-time schedules remove ephemeral stacks after 24 hours).
+EPHEMERAL_LIFETIME_HOURS = 24
+
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 
 
