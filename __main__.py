@@ -183,6 +183,7 @@ else:
 
     # --- outputs: what other stacks and people read ------------------------------------------------------------
     pulumi.export("stage", identity.stage)
+    pulumi.export("usage", identity.usage)  # tools/expire_stacks.py destroys EPHEMERAL stacks after 24 hours
     pulumi.export("vpc_id", network.vpc_id)
     pulumi.export("private_subnet_ids", network.private_subnet_ids)
     pulumi.export("public_subnet_ids", network.public_subnet_ids)

@@ -33,7 +33,7 @@ class Assumption:
     where: str  # workflow/job (values)
     subject_suffix: str  # what follows 'repo:<owner>/<repo>:'
     role: str  # the template's logical id
-    stack: str  # whose account
+    stack: str  # whose account: the environment's (deploy roles) or the matrix stack's (read-only roles)
 
 
 def _expand(text: str, values: dict[str, str]) -> str:
@@ -69,7 +69,9 @@ def assumptions() -> Iterator[Assumption]:
                 if isinstance(environment, dict):
                     environment = environment.get("name")
                 if environment:
-                    subjects = [f"environment:{_expand(str(environment), values)}"]
+                    environment = _expand(str(environment), values)
+                    subjects = [f"environment:{environment}"]
+                    stack = environment  # its AWS_DEPLOY_ROLE_ARN is the role of the account it deploys
                 else:
                     subjects = ["pull_request" if t == "pull_request" else "ref:refs/heads/main" for t in triggers]
                 for step in steps:
