@@ -1,15 +1,22 @@
-"""Account bootstrap: a service-managed StackSet that readies every member account for Pulumi.
+"""Account bootstrap: one template that readies every account for Pulumi and for CI, deployed by a StackSet.
 
 An empty account needs the same chores before the first ``pulumi up`` (aws-organizations-as-code.md,
-"Account Bootstrap"): the CI's GitHub OIDC provider, a deploy role it may assume, and the bucket the
-environment stacks keep their state in. The report copied YAML templates it never read again; here the
-template is Python data, so review, tests and the policy pack see every statement.
+"Account Bootstrap"): the CI's GitHub OIDC provider, roles CI may assume, and the bucket the environment
+stacks keep their state in. The report copied YAML templates it never read again; here the template is
+Python data, so review, tests and the policy pack see every statement.
+
+Day one (issue 12): a job in a GitHub environment presents ``repo:<repo>:environment:<name>``, so each
+account's deploy role trusts exactly the environment config names for it (a condition on
+``AWS::AccountId``); a read-only role serves pull-request previews and the drift check; the management
+account gets the same template as a plain stack (service-managed StackSets never deploy there).
+Recovery (you-are-not-saved-by-iac.md): every state bucket replicates to a bucket in a backup account and
+another region, so the state, and the generated secrets in it, survive losing the account.
 
 Modelling: one StackSet with auto-deployment (an account created in or moved into a target OU is
 bootstrapped by CloudFormation with no ``pulumi up``), and one ``StackSetInstance`` per OU and region,
 registered after the accounts that OU holds, so the first deployment covers them explicitly. Stacks and
 buckets are retained when an account leaves an OU or the instance is deleted: the state of every
-environment lives there ("you-are-not-saved-by-iac.md").
+environment lives there.
 """
 
 from __future__ import annotations

@@ -43,6 +43,10 @@ STACK_STAGES: Mapping[str, str] = MappingProxyType({"org": "prod"})
 
 MANAGED_BY = "pulumi"
 
+# Stages whose every stack names its AWS account (and the shared `dev` stack): credentials for another account must
+# fail before the first change, not deploy there (issue 12: a dev config deploying into whatever account it reaches).
+PINNED_STAGES: frozenset[str] = frozenset({"staging", "prod"})
+
 
 def stage_for_stack(stack: str) -> str | None:
     """The stage a stack belongs to: ``dev``, ``prod-eu`` -> ``prod``, ``org`` -> ``prod``.
@@ -54,6 +58,11 @@ def stage_for_stack(stack: str) -> str | None:
         return STACK_STAGES[stack]
     head = stack.split("-", 1)[0]
     return head if head in STAGES else None
+
+
+def must_pin_account(stack: str) -> bool:
+    """Whether ``stack`` must be pinned to its account: every staging/prod stack (``org`` too) and the shared dev."""
+    return stage_for_stack(stack) in PINNED_STAGES or stack == "dev"
 
 
 def stack_from_urn(urn: str) -> str:

@@ -215,8 +215,6 @@ def _edge_checks(config: StackConfig) -> list[Problem]:
 
 
 ORG_STACK = "org"  # the management account's stack; the only one that builds the organization
-# Stages whose every stack names its account: with credentials for another account, an unpinned stack deploys there.
-PINNED_STAGES = ("staging", "prod")
 
 
 def pinning_checks(config: StackConfig) -> list[Problem]:
@@ -224,8 +222,7 @@ def pinning_checks(config: StackConfig) -> list[Problem]:
     then refuse credentials for any other one (``foundation/providers.py``). Sandbox stacks and an engineer's
     ``dev-<name>`` may stay unpinned: they deploy wherever their owner's credentials point, and expire.
     """
-    required = config.stage in PINNED_STAGES or config.stack == "dev"
-    if not required or config.account_id or config.org_stack:
+    if not conventions.must_pin_account(config.stack) or config.account_id or config.org_stack:
         return []
     return [
         Problem(
