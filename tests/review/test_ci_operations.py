@@ -3,8 +3,6 @@ drift noticed every morning, ephemeral stacks that expire. Read from the workflo
 
 from __future__ import annotations
 
-import pytest
-
 from tests.review.test_workflows import STACKS, WORKFLOWS, load
 
 PULUMI_BUILDS = ("pulumi up", "pulumi preview")
@@ -65,13 +63,3 @@ def test_ephemeral_stacks_are_expired_hourly_from_the_dev_environment():
     job = wf["jobs"]["expire"]
     assert job["environment"]["name"] == "dev" and job["concurrency"]["cancel-in-progress"] is False
     assert any("tools.expire_stacks --stage dev" in s.get("run", "") for s in job["steps"])
-
-
-@pytest.mark.parametrize("name", ["drift.yml", "expire-ephemeral-stacks.yml"])
-def test_new_workflows_default_to_read_only_and_pin_every_action_to_a_version(name):
-    wf = load(name)
-    assert wf["permissions"] == {"contents": "read"}
-    for job in wf["jobs"].values():
-        for step in job.get("steps", []):
-            if "uses" in step:
-                assert "@v" in step["uses"], step["uses"]
