@@ -29,7 +29,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from foundation.buckets import private_bucket
 from foundation.identity import StackIdentity
 from stack_config.organization import BootstrapConfig
 
@@ -39,8 +38,7 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # template stays valid for partitions and tools that still require the list.
 GITHUB_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
 STATE_BUCKET_SUFFIX = "-123456789012-ap-southeast-4"  # the longest '-<account>-<region>' a bucket name gets
-NONCURRENT_STATE_DAYS = 90
-ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's role in every account the organization created  # old state versions are a recovery point for a quarter, then cost nothing
+NONCURRENT_STATE_DAYS = 90  # old state versions are a recovery point for a quarter, then cost nothing
 
 
 @dataclass(frozen=True)
@@ -170,6 +168,8 @@ class StateBackup:
     account_id: str
     region: str
     bucket: str
+    organization_id: str = ""
+    noncurrent_days: int = 365
 
 
 def _any_condition(names: Sequence[str]) -> dict[str, Any]:
@@ -312,8 +312,20 @@ def bootstrap_template(
             "Tags": _tags(tags),
         },
     }
+    state_condition: dict[str, str] = {}
     if backup is not None:
         resources["ReplicationRole"] = _replication_role(names, backup, state_objects, tags)
+        # The backup account's instance in the backup region holds the copy instead of a state bucket: the
+        # org stack needs no provider in that account, so its read-only previews and drift checks work too.
+        conditions["IsBackupHome"] = {
+            "Fn::And": [
+                {"Fn::Equals": [{"Ref": "AWS::AccountId"}, backup.account_id]},
+                {"Fn::Equals": [{"Ref": "AWS::Region"}, backup.region]},
+            ]
+        }
+        conditions["HasStateBucket"] = {"Fn::Not": [{"Condition": "IsBackupHome"}]}
+        state_condition = {"Condition": "HasStateBucket"}
+        resources.update(_backup_bucket(names, backup, tags))
     bucket = _sub(names.state_bucket_prefix + "-${AWS::AccountId}-${AWS::Region}")
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -333,6 +345,7 @@ def bootstrap_template(
             **resources,
             "StateBucket": {
                 "Type": "AWS::S3::Bucket",
+                **state_condition,
                 # Every environment's state: kept when the stack, the instance or the account's OU goes away.
                 "DeletionPolicy": "Retain",
                 "UpdateReplacePolicy": "Retain",
@@ -366,6 +379,7 @@ def bootstrap_template(
             },
             "StateBucketPolicy": {
                 "Type": "AWS::S3::BucketPolicy",
+                **state_condition,
                 "Properties": {
                     "Bucket": {"Ref": "StateBucket"},
                     "PolicyDocument": {
@@ -388,13 +402,62 @@ def bootstrap_template(
             },
         },
         "Outputs": {
-            "StateBucketName": {"Value": {"Ref": "StateBucket"}},
+            "StateBucketName": {**state_condition, "Value": {"Ref": "StateBucket"}},
             "ReadOnlyRoleArn": {"Condition": "IamRegion", "Value": {"Fn::GetAtt": ["ReadOnlyRole", "Arn"]}},
             **(
                 {"DeployRoleArn": {"Condition": "CreateDeployRole", "Value": {"Fn::GetAtt": ["DeployRole", "Arn"]}}}
                 if environments
                 else {}
             ),
+        },
+    }
+
+
+def _backup_bucket(names: BootstrapNames, backup: StateBackup, tags: Mapping[str, str]) -> dict[str, Any]:
+    """The copy: versioned, retained, private, written only by the organization's replication roles."""
+    return {
+        "BackupBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Condition": "IsBackupHome",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": backup.bucket,
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+                    ]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "expire-old-state-versions",
+                            "Status": "Enabled",
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": backup.noncurrent_days},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                        }
+                    ]
+                },
+                "Tags": _tags(tags),
+            },
+        },
+        "BackupBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Condition": "IsBackupHome",
+            "Properties": {
+                "Bucket": {"Ref": "BackupBucket"},
+                "PolicyDocument": backup_bucket_policy(
+                    f"arn:aws:s3:::{backup.bucket}", backup.organization_id, names.replication_role
+                ),
+            },
         },
     }
 
@@ -491,6 +554,7 @@ class AccountBootstrapArgs:
     accounts_by_ou: Mapping[str, Sequence[pulumi.Resource]]  # registered before their OU's instance
     account_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # by account name
     deploy_environments: Mapping[str, str] = field(default_factory=dict)  # account name -> GitHub environment
+    account_ous: Mapping[str, str] = field(default_factory=dict)  # account name -> OU name
     management_account_id: pulumi.Input[str] = ""
     organization_id: pulumi.Input[str] = ""
 
@@ -513,12 +577,13 @@ class AccountBootstrap(pulumi.ComponentResource):
         ident, cfg = args.identity, args.config
         self.names = bootstrap_names(ident)
         backup_id: pulumi.Input[str] = ""
-        waits: list[pulumi.Resource] = []
         self.backup_bucket = None
         if cfg.state_backup is not None:
             backup_id = args.account_ids[cfg.state_backup.account]
-            policy = self._backup_bucket(args, backup_id)
-            waits.append(policy)  # S3 refuses a replication rule whose destination does not exist yet
+            backup_region = cfg.state_backup.region
+            self.backup_bucket = pulumi.Output.from_input(backup_id).apply(
+                lambda acct: self.names.backup_bucket(acct, backup_region)
+            )
         deployers = sorted(args.deploy_environments.items())
 
         def render(values: dict[str, Any]) -> str:
@@ -529,6 +594,8 @@ class AccountBootstrap(pulumi.ComponentResource):
                     values["backup"],
                     cfg.state_backup.region,
                     self.names.backup_bucket(values["backup"], cfg.state_backup.region),
+                    organization_id=values["organization"],
+                    noncurrent_days=cfg.state_backup.noncurrent_days,
                 )
                 if cfg.state_backup is not None
                 else None
@@ -547,6 +614,7 @@ class AccountBootstrap(pulumi.ComponentResource):
             ids=pulumi.Output.all(*[args.account_ids[account] for account, _ in deployers]),
             management=args.management_account_id,
             backup=backup_id,
+            organization=args.organization_id,
         ).apply(render)
         stack_set = aws.cloudformation.StackSet(
             "bootstrap",
@@ -568,11 +636,30 @@ class AccountBootstrap(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=ident.protected,
-                depends_on=waits,
                 # AWS fills in its service-managed role; it is not ours to change.
                 ignore_changes=["administrationRoleArn"],
             ),
         )
+        waits: list[pulumi.Resource] = []
+        if cfg.state_backup is not None:
+            # The copy first: S3 refuses a replication rule whose destination bucket does not exist yet.
+            backup_ou = args.account_ous[cfg.state_backup.account]
+            waits.append(
+                aws.cloudformation.StackSetInstance(
+                    f"bootstrap-backup-{cfg.state_backup.region}",
+                    stack_set_name=stack_set.name,
+                    deployment_targets=aws.cloudformation.StackSetInstanceDeploymentTargetsArgs(
+                        organizational_unit_ids=[args.ou_ids[backup_ou]],
+                        accounts=[backup_id],
+                        account_filter_type="INTERSECTION",
+                    ),
+                    stack_set_instance_region=cfg.state_backup.region,
+                    retain_stack=True,  # the backup bucket outlives every change to this stack
+                    opts=pulumi.ResourceOptions(
+                        parent=stack_set, depends_on=list(args.accounts_by_ou.get(backup_ou, ()))
+                    ),
+                )
+            )
         for ou, ou_id in sorted(args.ou_ids.items()):
             for region in cfg.regions:
                 aws.cloudformation.StackSetInstance(
@@ -583,7 +670,9 @@ class AccountBootstrap(pulumi.ComponentResource):
                     ),
                     stack_set_instance_region=region,
                     retain_stack=True,  # deleting the instance must never delete the state bucket's stack
-                    opts=pulumi.ResourceOptions(parent=stack_set, depends_on=list(args.accounts_by_ou.get(ou, ()))),
+                    opts=pulumi.ResourceOptions(
+                        parent=stack_set, depends_on=[*args.accounts_by_ou.get(ou, ()), *waits]
+                    ),
                 )
         # A service-managed StackSet never deploys to the management account: the same template as a plain stack
         # gives the org stack its CI roles and its own replicated state bucket.
@@ -608,97 +697,39 @@ class AccountBootstrap(pulumi.ComponentResource):
         self.stack_set_name = stack_set.name
         self.register_outputs({"stack_set_name": self.stack_set_name})
 
-    def _backup_bucket(self, args: AccountBootstrapArgs, backup_id: pulumi.Input[str]) -> aws.s3.BucketPolicy:
-        """The backup account's bucket: versioned, protected, written only by the organization's replication roles.
 
-        Created through the backup account's OrganizationAccountAccessRole, which the management account's
-        credentials may assume in every account the organization created.
-        """
-        ident, backup = args.identity, args.config.state_backup
-        assert backup is not None
-        provider = aws.Provider(
-            "state-backup",
-            region=backup.region,
-            assume_roles=[
-                aws.ProviderAssumeRoleArgs(
-                    role_arn=pulumi.Output.concat("arn:aws:iam::", backup_id, ":role/", ACCOUNT_ACCESS_ROLE),
-                    session_name="org-state-backup",
-                )
-            ],
-            default_tags=aws.ProviderDefaultTagsArgs(tags=ident.tags),
-            allowed_account_ids=[backup_id],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        group = pulumi.ComponentResource(
-            "platform:organization:StateBackup",
-            "state-backup",
-            None,
-            pulumi.ResourceOptions(parent=self, providers={"aws": provider}),
-        )
-        name = pulumi.Output.from_input(backup_id).apply(lambda acct: self.names.backup_bucket(acct, backup.region))
-        bucket = private_bucket("state-backup", name, group, protect=True, versioned=True)
-        aws.s3.BucketLifecycleConfiguration(
-            "state-backup",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-old-state-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=backup.noncurrent_days
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=group),
-        )
-        policy = pulumi.Output.all(bucket.arn, args.organization_id).apply(
-            lambda parts: backup_bucket_policy(parts[0], parts[1], self.names.replication_role)
-        )
-        self.backup_bucket = bucket.bucket
-        return aws.s3.BucketPolicy(
-            "state-backup", bucket=bucket.id, policy=policy, opts=pulumi.ResourceOptions(parent=group)
-        )
-
-
-def backup_bucket_policy(bucket_arn: str, organization_id: str, replication_role: str) -> str:
+def backup_bucket_policy(bucket_arn: str, organization_id: str, replication_role: str) -> dict[str, Any]:
     """Only the organization's state replication roles write (never delete); nothing without TLS."""
     replicators = {
         "StringEquals": {"aws:PrincipalOrgID": organization_id},
         "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/{replication_role}"},
     }
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "OrganizationStateReplicationWrites",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": ["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateObject", "s3:ReplicateTags"],
-                    "Resource": f"{bucket_arn}/*",
-                    "Condition": replicators,
-                },
-                {
-                    "Sid": "OrganizationStateReplicationChecksVersioning",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": ["s3:GetBucketVersioning", "s3:ListBucket"],
-                    "Resource": bucket_arn,
-                    "Condition": replicators,
-                },
-                {
-                    "Sid": "TlsOnly",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ],
-        },
-        sort_keys=True,
-    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OrganizationStateReplicationWrites",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateObject", "s3:ReplicateTags"],
+                "Resource": f"{bucket_arn}/*",
+                "Condition": replicators,
+            },
+            {
+                "Sid": "OrganizationStateReplicationChecksVersioning",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["s3:GetBucketVersioning", "s3:ListBucket"],
+                "Resource": bucket_arn,
+                "Condition": replicators,
+            },
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }

@@ -19,13 +19,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.account_bootstrap import ACCOUNT_ACCESS_ROLE, AccountBootstrap, AccountBootstrapArgs
+from components.account_bootstrap import AccountBootstrap, AccountBootstrapArgs
 from components.account_mail import AccountMail, AccountMailArgs
 from components.guardrails import Guardrails, GuardrailsArgs, policy_types_used
 from components.identity_center import IdentityCenter, IdentityCenterArgs
 from foundation.identity import StackIdentity
 from foundation.providers import AwsProviders
 from stack_config.organization import OrganizationConfig
+
+ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's default; what admins assume from the management account
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
                 accounts_by_ou=org.accounts_by_ou,
                 account_ids=org.account_ids,
                 deploy_environments={a.name: a.deploy_environment for a in config.accounts if a.deploy_environment},
+                account_ous={a.name: a.ou for a in config.accounts},
                 management_account_id=org.management_account_id,
                 organization_id=org.organization_id,
             ),

@@ -42,7 +42,7 @@ def test_each_account_gets_its_stack_set_instance_and_parameter(shipped_preview)
     config = stack_config.load_file("org").organization
     preview = shipped_preview("org")
     ou_ids = preview.snapshot["outputs"]["organizational_unit_ids"]
-    instances = preview.resources(INSTANCE)
+    instances = [i for i in preview.resources(INSTANCE) if not i["name"].startswith("bootstrap-backup-")]
     assert len(instances) == len(config.organizational_units) * len(config.bootstrap.regions)
     for spec in config.accounts:
         account_urn = preview.one(ACCOUNT, spec.name)["urn"]
@@ -210,21 +210,37 @@ def test_every_state_bucket_replicates_to_the_backup_account_in_another_region(s
             assert rule["Status"] == "Enabled" and rule["Filter"] == {"Prefix": ""}
 
 
-def test_the_backup_bucket_is_protected_versioned_and_written_only_by_replication(shipped_preview):
+def test_the_backup_bucket_is_the_backup_accounts_own_instance_versioned_and_written_only_by_replication(
+    shipped_preview,
+):
+    """No provider in the backup account: the org stack's read-only preview and drift check can read everything."""
+    org = stack_config.load_file("org").organization
     preview = shipped_preview("org")
-    bucket = preview.one("aws:s3/bucket:Bucket", "state-backup")
-    assert bucket["protect"] and bucket["inputs"]["bucket"] == preview.snapshot["outputs"]["state_backup_bucket"]
-    assert bucket["provider"].split("::")[-1].startswith("state-backup")  # created in the backup account
-    versioning = preview.one("aws:s3/bucketVersioning:BucketVersioning", "state-backup")
-    assert versioning["inputs"]["versioningConfiguration"]["status"] == "Enabled"
-    policy = json.loads(preview.one("aws:s3/bucketPolicy:BucketPolicy", "state-backup")["inputs"]["policy"])
+    outputs = preview.snapshot["outputs"]
+    backup = org.bootstrap.state_backup
+    backup_id = outputs["accounts"][backup.account]["id"]
+    home = AccountView(template(preview), backup_id, backup.region).resources()
+    assert set(home) == {"BackupBucket", "BackupBucketPolicy"}  # and no state bucket of its own there
+    bucket = home["BackupBucket"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert bucket["Properties"]["BucketName"] == outputs["state_backup_bucket"]
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": backup.noncurrent_days}
+    policy = home["BackupBucketPolicy"]["Properties"]["PolicyDocument"]
     allowed = {a for s in policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
     assert not any(a.startswith("s3:Delete") or a == "s3:PutObject" for a in allowed)
-    organization = preview.snapshot["outputs"]["organization_id"]
     assert all(
-        s["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == organization
+        s["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == outputs["organization_id"]
         for s in policy["Statement"]
         if s["Effect"] == "Allow"
     )
-    stack_set = preview.one(STACK_SET, "bootstrap")
-    assert preview.one("aws:s3/bucketPolicy:BucketPolicy", "state-backup")["urn"] in stack_set["dependencies"]
+    for account in outputs["accounts"].values():  # nowhere else
+        assert "BackupBucket" not in AccountView(template(preview), account["id"], org.bootstrap.regions[0]).resources()
+    instance = preview.one(INSTANCE, f"bootstrap-backup-{backup.region}")
+    targets = instance["inputs"]["deploymentTargets"]
+    assert (targets["accounts"], targets["accountFilterType"]) == ([backup_id], "INTERSECTION")
+    assert instance["inputs"]["stackSetInstanceRegion"] == backup.region and instance["inputs"]["retainStack"]
+    others = [i for i in preview.resources(INSTANCE) if i["urn"] != instance["urn"]]
+    assert others and all(instance["urn"] in i["dependencies"] for i in others)  # the copy exists first
+    assert not [p for p in preview.resources("pulumi:providers:aws") if p["name"].startswith("state-backup")]
