@@ -24,7 +24,7 @@ import json
 import pathlib
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +105,7 @@ class Gate:
         )
 
     @contextmanager
-    def awake(self, svc: ServiceUnderTest) -> Iterator[None]:
+    def awake(self, svc: ServiceUnderTest) -> Generator[None]:
         """The service at its minimum for the duration; back to sleep afterwards if it was asleep."""
         if self._describe(svc)["desiredCount"] > 0:
             yield
@@ -162,7 +162,7 @@ class Gate:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--stack", required=True)
     parser.add_argument("--outputs", type=pathlib.Path, required=True, help="`pulumi stack output --json`")
     parser.add_argument("--config", type=pathlib.Path, default=None, help="stack file (default environments/)")

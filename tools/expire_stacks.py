@@ -83,7 +83,7 @@ def stack_outputs(stack: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--stage", required=True, choices=[s for s, u in conventions.ALLOWED_USAGES.items() if EPHEMERAL in u]
     )

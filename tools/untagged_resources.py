@@ -43,7 +43,7 @@ def unclaimed(client: Any, keys: tuple[str, ...] = conventions.OWNERSHIP_TAGS) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--region", required=True)
     parser.add_argument("--json", action="store_true", help="one JSON document instead of lines")
     parser.add_argument("--fail-on-found", action="store_true", help="exit 1 when anything is unclaimed")

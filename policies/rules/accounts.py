@@ -24,7 +24,8 @@ def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if conventions.must_pin_account(stack) and not _allowed_accounts(args.props):
         report(
             f"AWS provider of stack '{stack}' has no allowed_account_ids: it would deploy into whatever account the "
-            f"credentials reach (set aws-platform:orgStack or aws-platform:accountId)"
+            f"credentials reach (set aws-platform:orgStack or aws-platform:accountId)",
+            None,
         )
 
 
