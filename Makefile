@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv preview preview-all test bench taggable-types clean diff diagram
+.PHONY: help venv preview preview-all test bench taggable-types clean diff diagram docs
 .PHONY: lint
 
 help:
@@ -16,6 +16,7 @@ help:
 	@echo "make bench                   benchmarks (figures for the README)"
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
+	@echo "make docs                    regenerate the generated docs: policy table, architecture picture"
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,9 @@ diff: $(STAMP)
 
 diagram: $(STAMP)
 	$(PY) -m review diagram --stack $(STACK) --out build/$(STACK)
+
+docs: $(STAMP)
+	$(PY) -m tools.generate_docs
 
 clean:
 	rm -rf build .pytest_cache
