@@ -186,6 +186,7 @@ else:
 
     # --- outputs: what other stacks and people read ------------------------------------------------------------
     pulumi.export("stage", identity.stage)
+    pulumi.export("usage", identity.usage)  # tools/expire_stacks.py destroys EPHEMERAL stacks after 24 hours
     pulumi.export("vpc_id", network.vpc_id)
     pulumi.export("private_subnet_ids", network.private_subnet_ids)
     pulumi.export("public_subnet_ids", network.public_subnet_ids)
@@ -200,6 +201,9 @@ else:
                 "log_group": svc.log_group_name,
                 "security_group_id": svc.security_group_id,
                 "task_role_arn": svc.task_role_arn,
+                # What tools/deploy_gate.py proves is running after each `pulumi up`.
+                "cluster_name": cluster.name if cluster else None,
+                "task_definition_arn": svc.task_definition_arn,
             }
             for name, svc in services.items()
         },

@@ -1,22 +1,29 @@
-"""Account bootstrap: a service-managed StackSet that readies every member account for Pulumi.
+"""Account bootstrap: one template that readies every account for Pulumi and for CI, deployed by a StackSet.
 
 An empty account needs the same chores before the first ``pulumi up`` (aws-organizations-as-code.md,
-"Account Bootstrap"): the CI's GitHub OIDC provider, a deploy role it may assume, and the bucket the
-environment stacks keep their state in. The report copied YAML templates it never read again; here the
-template is Python data, so review, tests and the policy pack see every statement.
+"Account Bootstrap"): the CI's GitHub OIDC provider, roles CI may assume, and the bucket the environment
+stacks keep their state in. The report copied YAML templates it never read again; here the template is
+Python data, so review, tests and the policy pack see every statement.
+
+Day one (issue 12): a job in a GitHub environment presents ``repo:<repo>:environment:<name>``, so each
+account's deploy role trusts exactly the environment config names for it (a condition on
+``AWS::AccountId``); a read-only role serves pull-request previews and the drift check; the management
+account gets the same template as a plain stack (service-managed StackSets never deploy there).
+Recovery (you-are-not-saved-by-iac.md): every state bucket replicates to a bucket in a backup account and
+another region, so the state, and the generated secrets in it, survive losing the account.
 
 Modelling: one StackSet with auto-deployment (an account created in or moved into a target OU is
 bootstrapped by CloudFormation with no ``pulumi up``), and one ``StackSetInstance`` per OU and region,
 registered after the accounts that OU holds, so the first deployment covers them explicitly. Stacks and
 buckets are retained when an account leaves an OU or the instance is deleted: the state of every
-environment lives there ("you-are-not-saved-by-iac.md").
+environment lives there.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -41,9 +48,19 @@ class BootstrapNames:
     deploy_role: str
     boundary_policy: str
     state_bucket_prefix: str
+    read_only_role: str = ""
+    replication_role: str = ""
+    backup_bucket_prefix: str = ""
 
     def deploy_role_arn(self, account_id: str) -> str:
         return f"arn:aws:iam::{account_id}:role/{self.deploy_role}"
+
+    def read_only_role_arn(self, account_id: str) -> str:
+        return f"arn:aws:iam::{account_id}:role/{self.read_only_role}"
+
+    def backup_bucket(self, account_id: str, region: str) -> str:
+        """The one bucket every state bucket of the organization replicates to (stack names are unique per org)."""
+        return f"{self.backup_bucket_prefix}-{account_id}-{region}"
 
     def state_bucket(self, account_id: str, region: str) -> str:
         return f"{self.state_bucket_prefix}-{account_id}-{region}"
@@ -51,15 +68,20 @@ class BootstrapNames:
 
 def bootstrap_names(identity: StackIdentity) -> BootstrapNames:
     prefix = identity.name("aws:s3/bucket:Bucket", "pulumi-state")
-    if len(prefix + STATE_BUCKET_SUFFIX) > 63:
-        raise ValueError(
-            f"state bucket prefix '{prefix}' leaves no room for '-<account>-<region>' within "
-            f"S3's 63 characters; shorten aws-platform:context"
-        )
+    backup = identity.name("aws:s3/bucket:Bucket", "pulumi-backup")
+    for name in (prefix, backup):
+        if len(name + STATE_BUCKET_SUFFIX) > 63:
+            raise ValueError(
+                f"state bucket prefix '{name}' leaves no room for '-<account>-<region>' within "
+                f"S3's 63 characters; shorten aws-platform:context"
+            )
     return BootstrapNames(
         deploy_role=identity.name("aws:iam/role:Role", "pulumi-deploy"),
         boundary_policy=identity.name("aws:iam/policy:Policy", "pulumi-deploy-boundary"),
         state_bucket_prefix=prefix,
+        read_only_role=identity.name("aws:iam/role:Role", "pulumi-read-only"),
+        replication_role=identity.name("aws:iam/role:Role", "pulumi-state-replication"),
+        backup_bucket_prefix=backup,
     )
 
 
@@ -74,7 +96,8 @@ def _sub(text: str) -> dict[str, str]:
 def boundary_document(names: BootstrapNames) -> dict[str, Any]:
     """The deploy role's ceiling: anything a platform stack builds, nothing that undoes the organization,
     mints long-lived credentials, or removes the bootstrap (the role, its boundary, the state)."""
-    own_role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + names.deploy_role
+    roles = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+    own_roles = [_sub(roles + r) for r in (names.deploy_role, names.read_only_role, names.replication_role) if r]
     own_boundary = "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/" + names.boundary_policy
     state_buckets = "arn:${AWS::Partition}:s3:::" + names.state_bucket_prefix + "-${AWS::AccountId}-*"
     return {
@@ -82,11 +105,18 @@ def boundary_document(names: BootstrapNames) -> dict[str, Any]:
         "Statement": [
             # "*": a boundary is a ceiling, not a grant; the statements below carve out what Pulumi must never do.
             {"Sid": "PlatformStacks", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            # The org stack's own deploy role (management account) is what changes the organization.
             {
-                "Sid": "NoOrganizationChanges",
-                "Effect": "Deny",
-                "Action": ["account:*", "organizations:*"],
-                "Resource": "*",
+                "Fn::If": [
+                    "IsManagementAccount",
+                    {"Ref": "AWS::NoValue"},
+                    {
+                        "Sid": "NoOrganizationChanges",
+                        "Effect": "Deny",
+                        "Action": ["account:*", "organizations:*"],
+                        "Resource": "*",
+                    },
+                ]
             },
             {
                 "Sid": "NoLongLivedCredentials",
@@ -112,7 +142,7 @@ def boundary_document(names: BootstrapNames) -> dict[str, Any]:
                     "iam:UpdateAssumeRolePolicy",
                     "iam:UpdateRole",
                 ],
-                "Resource": [_sub(own_role), _sub(own_boundary)],
+                "Resource": [*own_roles, _sub(own_boundary)],
             },
             {
                 "Sid": "StateSurvives",
@@ -123,6 +153,7 @@ def boundary_document(names: BootstrapNames) -> dict[str, Any]:
                     "s3:PutBucketPolicy",
                     "s3:PutBucketVersioning",
                     "s3:PutLifecycleConfiguration",
+                    "s3:PutReplicationConfiguration",
                 ],
                 "Resource": _sub(state_buckets),
             },
@@ -130,20 +161,40 @@ def boundary_document(names: BootstrapNames) -> dict[str, Any]:
     }
 
 
-def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Mapping[str, str]) -> dict[str, Any]:
-    """The CloudFormation template as data: OIDC provider, deploy role with its boundary, state bucket.
+@dataclass(frozen=True)
+class StateBackup:
+    """The replica every state bucket writes to: a bucket in another account and region."""
 
-    IAM is global: the OIDC provider, the role and its boundary are created in the first bootstrap region
-    only (``IamRegion``), the state bucket in every region listed.
-    """
-    iam_region = config.regions[0]
-    # Only the configured repository's ref may assume the role, and only with a token minted for STS.
-    subject = f"repo:{config.github_repository}:{config.github_ref}"
-    condition: dict[str, dict[str, str]] = {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"}}
-    # A wildcard ref ('environment:*') needs StringLike; an exact one stays StringEquals.
-    operator = "StringLike" if "*" in subject else "StringEquals"
-    condition.setdefault(operator, {})[f"{GITHUB_OIDC_HOST}:sub"] = subject
-    trust = {
+    account_id: str
+    region: str
+    bucket: str
+    organization_id: str = ""
+    noncurrent_days: int = 365
+
+
+def _any_condition(names: Sequence[str]) -> dict[str, Any]:
+    """Fn::Or over condition names (2 to 10 operands each, so nested for more)."""
+    refs: list[dict[str, Any]] = [{"Condition": n} for n in names]
+    while len(refs) > 1:
+        refs = [{"Fn::Or": chunk if len(chunk) > 1 else chunk * 2} for chunk in _chunks(refs, 10)]
+    return refs[0] if refs and "Fn::Or" in refs[0] else {"Fn::Or": refs * 2}
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def subject_condition(repository: str, suffixes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Tokens minted for STS whose subject is one of ``repo:<repository>:<suffix>``; a '*' needs StringLike."""
+    subjects = [f"repo:{repository}:{suffix}" for suffix in suffixes]
+    condition: dict[str, dict[str, Any]] = {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"}}
+    operator = "StringLike" if any("*" in s for s in subjects) else "StringEquals"
+    condition.setdefault(operator, {})[f"{GITHUB_OIDC_HOST}:sub"] = subjects[0] if len(subjects) == 1 else subjects
+    return condition
+
+
+def _web_identity_trust(condition: Any) -> dict[str, Any]:
+    return {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -154,11 +205,132 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
             }
         ],
     }
+
+
+def bootstrap_template(
+    names: BootstrapNames,
+    config: BootstrapConfig,
+    tags: Mapping[str, str],
+    *,
+    deploy_environments: Mapping[str, str] | None = None,
+    management_account_id: str = "",
+    backup: StateBackup | None = None,
+) -> dict[str, Any]:
+    """The CloudFormation template as data: OIDC provider, CI roles, the state bucket and its replication.
+
+    IAM is global: the OIDC provider and the roles are created in the first bootstrap region only
+    (``IamRegion``), the state bucket in every region listed. One template serves every account, so what
+    differs per account is a condition on ``AWS::AccountId``: ``deploy_environments`` maps an account id to
+    the one GitHub environment whose jobs may assume its deploy role (GitHub puts
+    ``repo:<repo>:environment:<name>`` in the token of a job that runs in an environment). An account not
+    in the map gets no deploy role at all: CI cannot deploy there until config says which environment may.
+    """
+    iam_region = config.regions[0]
+    environments = dict(sorted((deploy_environments or {}).items()))
+    conditions: dict[str, Any] = {
+        "IamRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, iam_region]},
+        "IsManagementAccount": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, management_account_id]},
+    }
+    deploys = {account: f"DeploysAccount{account}" for account in environments}
+    for account, condition in deploys.items():
+        conditions[condition] = {"Fn::Equals": [{"Ref": "AWS::AccountId"}, account]}
+    # Only the environment named for this account; the fallback is never used (the role needs a match to exist).
+    subject: Any = "no-deploy-environment"
+    for account in reversed(list(environments)):
+        subject = {
+            "Fn::If": [
+                deploys[account],
+                f"repo:{config.github_repository}:environment:{environments[account]}",
+                subject,
+            ]
+        }
+    resources: dict[str, Any] = {}
+    if environments:
+        conditions["HasDeployEnvironment"] = _any_condition(list(deploys.values()))
+        conditions["CreateDeployRole"] = {
+            "Fn::And": [{"Condition": "IamRegion"}, {"Condition": "HasDeployEnvironment"}]
+        }
+        deploy_condition = {
+            "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com", f"{GITHUB_OIDC_HOST}:sub": subject}
+        }
+        resources["DeployBoundary"] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Condition": "CreateDeployRole",
+            "Properties": {
+                "ManagedPolicyName": names.boundary_policy,
+                "Description": "Ceiling for the Pulumi deploy role",
+                "PolicyDocument": boundary_document(names),
+            },
+        }
+        resources["DeployRole"] = {
+            "Type": "AWS::IAM::Role",
+            "Condition": "CreateDeployRole",
+            "Properties": {
+                "RoleName": names.deploy_role,
+                "Description": f"Assumed by {config.github_repository} deploy jobs of this account's environment",
+                "AssumeRolePolicyDocument": _web_identity_trust(deploy_condition),
+                # AdministratorAccess: Pulumi builds every kind of platform resource (IAM roles included);
+                # the permissions boundary is what limits it.
+                "ManagedPolicyArns": [_sub("arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess")],
+                "PermissionsBoundary": {"Ref": "DeployBoundary"},
+                "MaxSessionDuration": 3600,
+                "Tags": _tags(tags),
+            },
+        }
+    state_objects = _sub("arn:${AWS::Partition}:s3:::" + names.state_bucket_prefix + "-${AWS::AccountId}-*/*")
+    resources["ReadOnlyRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Condition": "IamRegion",
+        "Properties": {
+            "RoleName": names.read_only_role,
+            "Description": f"Assumed by {config.github_repository} previews and drift checks: read, never change",
+            "AssumeRolePolicyDocument": _web_identity_trust(
+                subject_condition(config.github_repository, config.read_only_subjects)
+            ),
+            "ManagedPolicyArns": [_sub("arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess")],
+            "Policies": [
+                {
+                    # A preview or refresh takes the stack's lock in the S3 backend; that object is all it writes.
+                    "PolicyName": "state-locks",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                                "Resource": _sub(
+                                    "arn:${AWS::Partition}:s3:::"
+                                    + names.state_bucket_prefix
+                                    + "-${AWS::AccountId}-*/.pulumi/locks/*"
+                                ),
+                            }
+                        ],
+                    },
+                }
+            ],
+            "MaxSessionDuration": 3600,
+            "Tags": _tags(tags),
+        },
+    }
+    state_condition: dict[str, str] = {}
+    if backup is not None:
+        resources["ReplicationRole"] = _replication_role(names, backup, state_objects, tags)
+        # The backup account's instance in the backup region holds the copy instead of a state bucket: the
+        # org stack needs no provider in that account, so its read-only previews and drift checks work too.
+        conditions["IsBackupHome"] = {
+            "Fn::And": [
+                {"Fn::Equals": [{"Ref": "AWS::AccountId"}, backup.account_id]},
+                {"Fn::Equals": [{"Ref": "AWS::Region"}, backup.region]},
+            ]
+        }
+        conditions["HasStateBucket"] = {"Fn::Not": [{"Condition": "IsBackupHome"}]}
+        state_condition = {"Condition": "HasStateBucket"}
+        resources.update(_backup_bucket(names, backup, tags))
     bucket = _sub(names.state_bucket_prefix + "-${AWS::AccountId}-${AWS::Region}")
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "Pulumi bootstrap: GitHub OIDC deploy role with a permissions boundary, and the state bucket",
-        "Conditions": {"IamRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, iam_region]}},
+        "Description": "Pulumi bootstrap: GitHub OIDC deploy and read-only roles, the replicated state bucket",
+        "Conditions": conditions,
         "Resources": {
             "GitHubOidcProvider": {
                 "Type": "AWS::IAM::OIDCProvider",
@@ -170,32 +342,10 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
                     "Tags": _tags(tags),
                 },
             },
-            "DeployBoundary": {
-                "Type": "AWS::IAM::ManagedPolicy",
-                "Condition": "IamRegion",
-                "Properties": {
-                    "ManagedPolicyName": names.boundary_policy,
-                    "Description": "Ceiling for the Pulumi deploy role",
-                    "PolicyDocument": boundary_document(names),
-                },
-            },
-            "DeployRole": {
-                "Type": "AWS::IAM::Role",
-                "Condition": "IamRegion",
-                "Properties": {
-                    "RoleName": names.deploy_role,
-                    "Description": f"Assumed by {config.github_repository} CI to run pulumi up",
-                    "AssumeRolePolicyDocument": trust,
-                    # AdministratorAccess: Pulumi builds every kind of platform resource (IAM roles included);
-                    # the permissions boundary is what limits it.
-                    "ManagedPolicyArns": [_sub("arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess")],
-                    "PermissionsBoundary": {"Ref": "DeployBoundary"},
-                    "MaxSessionDuration": 3600,
-                    "Tags": _tags(tags),
-                },
-            },
+            **resources,
             "StateBucket": {
                 "Type": "AWS::S3::Bucket",
+                **state_condition,
                 # Every environment's state: kept when the stack, the instance or the account's OU goes away.
                 "DeletionPolicy": "Retain",
                 "UpdateReplacePolicy": "Retain",
@@ -223,11 +373,13 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
                             }
                         ]
                     },
+                    **({"ReplicationConfiguration": _replication(names, backup)} if backup else {}),
                     "Tags": _tags(tags),
                 },
             },
             "StateBucketPolicy": {
                 "Type": "AWS::S3::BucketPolicy",
+                **state_condition,
                 "Properties": {
                     "Bucket": {"Ref": "StateBucket"},
                     "PolicyDocument": {
@@ -250,8 +402,146 @@ def bootstrap_template(names: BootstrapNames, config: BootstrapConfig, tags: Map
             },
         },
         "Outputs": {
-            "StateBucketName": {"Value": {"Ref": "StateBucket"}},
-            "DeployRoleArn": {"Condition": "IamRegion", "Value": {"Fn::GetAtt": ["DeployRole", "Arn"]}},
+            "StateBucketName": {**state_condition, "Value": {"Ref": "StateBucket"}},
+            "ReadOnlyRoleArn": {"Condition": "IamRegion", "Value": {"Fn::GetAtt": ["ReadOnlyRole", "Arn"]}},
+            **(
+                {"DeployRoleArn": {"Condition": "CreateDeployRole", "Value": {"Fn::GetAtt": ["DeployRole", "Arn"]}}}
+                if environments
+                else {}
+            ),
+        },
+    }
+
+
+def _backup_bucket(names: BootstrapNames, backup: StateBackup, tags: Mapping[str, str]) -> dict[str, Any]:
+    """The copy: versioned, retained, private, written only by the organization's replication roles."""
+    return {
+        "BackupBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Condition": "IsBackupHome",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": backup.bucket,
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+                    ]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "expire-old-state-versions",
+                            "Status": "Enabled",
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": backup.noncurrent_days},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                        }
+                    ]
+                },
+                "Tags": _tags(tags),
+            },
+        },
+        "BackupBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Condition": "IsBackupHome",
+            "Properties": {
+                "Bucket": {"Ref": "BackupBucket"},
+                "PolicyDocument": backup_bucket_policy(
+                    f"arn:aws:s3:::{backup.bucket}", backup.organization_id, names.replication_role
+                ),
+            },
+        },
+    }
+
+
+def _replication(names: BootstrapNames, backup: StateBackup) -> dict[str, Any]:
+    """Every state version to the backup account's bucket, owned there; deletions are not replicated."""
+    return {
+        "Role": _sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + names.replication_role),
+        "Rules": [
+            {
+                "Id": "state-to-backup-account",
+                "Status": "Enabled",
+                "Priority": 1,
+                "Filter": {"Prefix": ""},
+                # A deleted stack or a wiped bucket must not wipe the copy too.
+                "DeleteMarkerReplication": {"Status": "Disabled"},
+                "Destination": {
+                    "Bucket": f"arn:aws:s3:::{backup.bucket}",
+                    "Account": backup.account_id,
+                    "AccessControlTranslation": {"Owner": "Destination"},
+                    "StorageClass": "STANDARD_IA",
+                },
+            }
+        ],
+    }
+
+
+def _replication_role(
+    names: BootstrapNames, backup: StateBackup, state_objects: dict[str, str], tags: Mapping[str, str]
+) -> dict[str, Any]:
+    """S3 replicates as this role: read this account's state buckets, write the backup bucket, nothing else."""
+    state_buckets = _sub("arn:${AWS::Partition}:s3:::" + names.state_bucket_prefix + "-${AWS::AccountId}-*")
+    destination = f"arn:aws:s3:::{backup.bucket}"
+    return {
+        "Type": "AWS::IAM::Role",
+        "Condition": "IamRegion",
+        "Properties": {
+            "RoleName": names.replication_role,
+            "Description": "S3 copies the Pulumi state to the backup account",
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "replicate-state",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                                "Resource": state_buckets,
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "s3:GetObjectVersionAcl",
+                                    "s3:GetObjectVersionForReplication",
+                                    "s3:GetObjectVersionTagging",
+                                ],
+                                "Resource": state_objects,
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "s3:ObjectOwnerOverrideToBucketOwner",
+                                    "s3:ReplicateObject",
+                                    "s3:ReplicateTags",
+                                ],
+                                "Resource": f"{destination}/*",
+                            },
+                        ],
+                    },
+                }
+            ],
+            "Tags": _tags(tags),
         },
     }
 
@@ -262,30 +552,81 @@ class AccountBootstrapArgs:
     config: BootstrapConfig
     ou_ids: Mapping[str, pulumi.Input[str]]  # every OU to bootstrap, by name
     accounts_by_ou: Mapping[str, Sequence[pulumi.Resource]]  # registered before their OU's instance
+    account_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # by account name
+    deploy_environments: Mapping[str, str] = field(default_factory=dict)  # account name -> GitHub environment
+    account_ous: Mapping[str, str] = field(default_factory=dict)  # account name -> OU name
+    management_account_id: pulumi.Input[str] = ""
+    organization_id: pulumi.Input[str] = ""
 
 
 class AccountBootstrap(pulumi.ComponentResource):
-    """The bootstrap StackSet and its per-OU, per-region instances."""
+    """The bootstrap StackSet for member accounts, the same template as a stack in the management account, and
+    the backup bucket every state bucket replicates to.
+
+    Prevents: CI that cannot assume its role on day one (each deploy role trusts exactly the subject its
+    environment's jobs present), one environment deploying into another's account, and state that is lost
+    with its account (you-are-not-saved-by-iac.md).
+    """
 
     stack_set_name: pulumi.Output[str]
     names: BootstrapNames
+    backup_bucket: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: AccountBootstrapArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:organization:AccountBootstrap", name, None, opts)
         ident, cfg = args.identity, args.config
         self.names = bootstrap_names(ident)
-        template = bootstrap_template(self.names, cfg, ident.tags)
+        backup_id: pulumi.Input[str] = ""
+        self.backup_bucket = None
+        if cfg.state_backup is not None:
+            backup_id = args.account_ids[cfg.state_backup.account]
+            backup_region = cfg.state_backup.region
+            self.backup_bucket = pulumi.Output.from_input(backup_id).apply(
+                lambda acct: self.names.backup_bucket(acct, backup_region)
+            )
+        deployers = sorted(args.deploy_environments.items())
+
+        def render(values: dict[str, Any]) -> str:
+            environments = {values["ids"][i]: env for i, (_, env) in enumerate(deployers)}
+            environments[values["management"]] = cfg.management_environment
+            backup = (
+                StateBackup(
+                    values["backup"],
+                    cfg.state_backup.region,
+                    self.names.backup_bucket(values["backup"], cfg.state_backup.region),
+                    organization_id=values["organization"],
+                    noncurrent_days=cfg.state_backup.noncurrent_days,
+                )
+                if cfg.state_backup is not None
+                else None
+            )
+            body = bootstrap_template(
+                self.names,
+                cfg,
+                ident.tags,
+                deploy_environments=environments,
+                management_account_id=values["management"],
+                backup=backup,
+            )
+            return json.dumps(body, sort_keys=True)
+
+        template_body = pulumi.Output.all(
+            ids=pulumi.Output.all(*[args.account_ids[account] for account, _ in deployers]),
+            management=args.management_account_id,
+            backup=backup_id,
+            organization=args.organization_id,
+        ).apply(render)
         stack_set = aws.cloudformation.StackSet(
             "bootstrap",
             name=ident.name("aws:cloudformation/stackSet:StackSet", "account-bootstrap"),
-            description="Pulumi bootstrap for member accounts: GitHub OIDC deploy role and state bucket",
+            description="Pulumi bootstrap for member accounts: GitHub OIDC roles and the replicated state bucket",
             permission_model="SERVICE_MANAGED",
             # Auto-deployment: a new or moved account is bootstrapped by CloudFormation, without a pulumi up.
             auto_deployment=aws.cloudformation.StackSetAutoDeploymentArgs(
                 enabled=True, retain_stacks_on_account_removal=True
             ),
             capabilities=["CAPABILITY_NAMED_IAM"],
-            template_body=json.dumps(template, sort_keys=True),
+            template_body=template_body,
             managed_execution=aws.cloudformation.StackSetManagedExecutionArgs(active=True),
             operation_preferences=aws.cloudformation.StackSetOperationPreferencesArgs(
                 failure_tolerance_count=0, max_concurrent_percentage=25, region_concurrency_type="SEQUENTIAL"
@@ -299,6 +640,26 @@ class AccountBootstrap(pulumi.ComponentResource):
                 ignore_changes=["administrationRoleArn"],
             ),
         )
+        waits: list[pulumi.Resource] = []
+        if cfg.state_backup is not None:
+            # The copy first: S3 refuses a replication rule whose destination bucket does not exist yet.
+            backup_ou = args.account_ous[cfg.state_backup.account]
+            waits.append(
+                aws.cloudformation.StackSetInstance(
+                    f"bootstrap-backup-{cfg.state_backup.region}",
+                    stack_set_name=stack_set.name,
+                    deployment_targets=aws.cloudformation.StackSetInstanceDeploymentTargetsArgs(
+                        organizational_unit_ids=[args.ou_ids[backup_ou]],
+                        accounts=[backup_id],
+                        account_filter_type="INTERSECTION",
+                    ),
+                    stack_set_instance_region=cfg.state_backup.region,
+                    retain_stack=True,  # the backup bucket outlives every change to this stack
+                    opts=pulumi.ResourceOptions(
+                        parent=stack_set, depends_on=list(args.accounts_by_ou.get(backup_ou, ()))
+                    ),
+                )
+            )
         for ou, ou_id in sorted(args.ou_ids.items()):
             for region in cfg.regions:
                 aws.cloudformation.StackSetInstance(
@@ -309,7 +670,66 @@ class AccountBootstrap(pulumi.ComponentResource):
                     ),
                     stack_set_instance_region=region,
                     retain_stack=True,  # deleting the instance must never delete the state bucket's stack
-                    opts=pulumi.ResourceOptions(parent=stack_set, depends_on=list(args.accounts_by_ou.get(ou, ()))),
+                    opts=pulumi.ResourceOptions(
+                        parent=stack_set, depends_on=[*args.accounts_by_ou.get(ou, ()), *waits]
+                    ),
                 )
+        # A service-managed StackSet never deploys to the management account: the same template as a plain stack
+        # gives the org stack its CI roles and its own replicated state bucket.
+        for region in cfg.regions:
+            provider = aws.Provider(
+                f"bootstrap-management-{region}",
+                region=region,
+                default_tags=aws.ProviderDefaultTagsArgs(tags=ident.tags),
+                allowed_account_ids=[args.management_account_id],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.cloudformation.Stack(
+                f"bootstrap-management-{region}",
+                name=ident.label("management-bootstrap", max_length=128),
+                template_body=template_body,
+                capabilities=["CAPABILITY_NAMED_IAM"],
+                tags=ident.tags,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=provider, protect=ident.protected, retain_on_delete=True, depends_on=waits
+                ),
+            )
         self.stack_set_name = stack_set.name
         self.register_outputs({"stack_set_name": self.stack_set_name})
+
+
+def backup_bucket_policy(bucket_arn: str, organization_id: str, replication_role: str) -> dict[str, Any]:
+    """Only the organization's state replication roles write (never delete); nothing without TLS."""
+    replicators = {
+        "StringEquals": {"aws:PrincipalOrgID": organization_id},
+        "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/{replication_role}"},
+    }
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OrganizationStateReplicationWrites",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateObject", "s3:ReplicateTags"],
+                "Resource": f"{bucket_arn}/*",
+                "Condition": replicators,
+            },
+            {
+                "Sid": "OrganizationStateReplicationChecksVersioning",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["s3:GetBucketVersioning", "s3:ListBucket"],
+                "Resource": bucket_arn,
+                "Condition": replicators,
+            },
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }

@@ -140,6 +140,7 @@ class EcsService(pulumi.ComponentResource):
     execution_role_arn: pulumi.Output[str]
     service_name: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
+    task_definition_arn: pulumi.Output[str]  # the revision the deploy gate proves is running
     log_group_name: pulumi.Output[str]
     alarm_names: list[pulumi.Output[str]]
 
@@ -178,6 +179,7 @@ class EcsService(pulumi.ComponentResource):
         self.execution_role_arn = execution_role.arn
         self.service_name = service.name
         self.target_group_arn = target_group.arn
+        self.task_definition_arn = task_definition.arn
         self.log_group_name = log_group.name
         self.alarm_names = [a.name for a in alarms]
         self.register_outputs(

@@ -26,6 +26,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from foundation import iam
+from foundation.build_host import NO_ATTESTATIONS_ENV, check_build_host
 from foundation.identity import StackIdentity
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 
@@ -44,7 +45,6 @@ PUSH_ACTIONS = (
 PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 WRITE_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
 AUTH_ACTION = "ecr:GetAuthorizationToken"
-NO_ATTESTATIONS_ENV = "BUILDX_NO_DEFAULT_ATTESTATIONS"
 
 
 @dataclass(frozen=True)
@@ -282,6 +282,8 @@ class ImageRepository(pulumi.ComponentResource):
     ) -> pulumi.Output[str]:
         build = args.build
         assert build is not None
+        # Before the first image is registered: no daemon means a clear stop, not a failure mid-deployment.
+        check_build_host(f"image '{args.application}'", lambda_image=args.lambda_compatible)
         ident = args.identity
         # The registry login is the push role's: the repository policy denies writes to anyone else.
         push_provider = aws.Provider(

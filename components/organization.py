@@ -142,12 +142,20 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
             ),
             opts=after_org,
         )
-    names = None
+    names = bootstrap = None
     if config.bootstrap is not None:
         bootstrap = AccountBootstrap(
             "account-bootstrap",
             AccountBootstrapArgs(
-                identity=identity, config=config.bootstrap, ou_ids=org.ou_ids, accounts_by_ou=org.accounts_by_ou
+                identity=identity,
+                config=config.bootstrap,
+                ou_ids=org.ou_ids,
+                accounts_by_ou=org.accounts_by_ou,
+                account_ids=org.account_ids,
+                deploy_environments={a.name: a.deploy_environment for a in config.accounts if a.deploy_environment},
+                account_ous={a.name: a.ou for a in config.accounts},
+                management_account_id=org.management_account_id,
+                organization_id=org.organization_id,
             ),
             opts=after_org,
         )
@@ -163,13 +171,32 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
         def describe(account_id: str) -> dict[str, Any]:
             entry: dict[str, Any] = {"id": account_id, "email": config.email_for(spec.name), "ou": spec.ou}
             if names is not None and config.bootstrap is not None:  # names exist only with a bootstrap
-                entry["deployRoleArn"] = names.deploy_role_arn(account_id)
+                # Set these as AWS_DEPLOY_ROLE_ARN on the GitHub environment, AWS_PREVIEW_ROLE_ARN_<STACK> on the repo.
+                if spec.deploy_environment:
+                    entry["deployEnvironment"] = spec.deploy_environment
+                    entry["deployRoleArn"] = names.deploy_role_arn(account_id)
+                entry["readOnlyRoleArn"] = names.read_only_role_arn(account_id)
                 entry["stateBucket"] = names.state_bucket(account_id, config.bootstrap.regions[0])
             return entry
 
         return org.account_ids[spec.name].apply(describe)
 
+    outputs: dict[str, Any] = {}
+    if names is not None:
+        assert config.bootstrap is not None and bootstrap is not None
+        bootstrap_config, bootstrap_names = config.bootstrap, names
+        outputs["management"] = org.management_account_id.apply(
+            lambda acct: {
+                "deployEnvironment": bootstrap_config.management_environment,
+                "deployRoleArn": bootstrap_names.deploy_role_arn(acct),
+                "readOnlyRoleArn": bootstrap_names.read_only_role_arn(acct),
+                "stateBucket": bootstrap_names.state_bucket(acct, bootstrap_config.regions[0]),
+            }
+        )
+        if bootstrap.backup_bucket is not None:
+            outputs["state_backup_bucket"] = bootstrap.backup_bucket
     return {
+        **outputs,
         "organization_id": org.organization_id,
         "root_id": org.root_id,
         "management_account_id": org.management_account_id,

@@ -7,6 +7,7 @@ library, pulumi-policy, and the files in this folder.
 import once_per_request
 from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import data_stores
+from rules.accounts import provider_pinned_account
 from rules.ecr import ecr_lifecycle, ecr_repository
 from rules.ecs import (
     ecs_circuit_breaker,
@@ -44,6 +45,8 @@ POLICIES = [
     organization_policy_document,
     account_email_domain,
     identity_center_readiness,
+    # Day one (issue 12)
+    provider_pinned_account,
 ]
 
 once_per_request.install()  # measured: the pack's time was pulumi-policy re-converting properties per policy

@@ -43,6 +43,10 @@ STACK_STAGES: Mapping[str, str] = MappingProxyType({"org": "prod"})
 
 MANAGED_BY = "pulumi"
 
+# Stages whose every stack names its AWS account (and the shared `dev` stack): credentials for another account must
+# fail before the first change, not deploy there (issue 12: a dev config deploying into whatever account it reaches).
+PINNED_STAGES: frozenset[str] = frozenset({"staging", "prod"})
+
 
 def stage_for_stack(stack: str) -> str | None:
     """The stage a stack belongs to: ``dev``, ``prod-eu`` -> ``prod``, ``org`` -> ``prod``.
@@ -54,6 +58,11 @@ def stage_for_stack(stack: str) -> str | None:
         return STACK_STAGES[stack]
     head = stack.split("-", 1)[0]
     return head if head in STAGES else None
+
+
+def must_pin_account(stack: str) -> bool:
+    """Whether ``stack`` must be pinned to its account: every staging/prod stack (``org`` too) and the shared dev."""
+    return stage_for_stack(stack) in PINNED_STAGES or stack == "dev"
 
 
 def stack_from_urn(urn: str) -> str:
@@ -69,6 +78,14 @@ def stack_from_urn(urn: str) -> str:
 # spelling everywhere is what makes the organization's tag SCP and tag policy
 # (generated from this tuple) agree with what the provider sends.
 REQUIRED_TAGS: tuple[str, ...] = ("stage", "context", "owner", "usage", "managed-by", "stack")
+
+# The tags that say "this stack's code made it": a resource without them was made by hand (or by a service on our
+# behalf) and is what tools/untagged_resources.py reports (you-are-not-saved-by-iac.md: explore untagged resources).
+OWNERSHIP_TAGS: tuple[str, ...] = ("managed-by", "stack")
+
+# An EPHEMERAL stack (an engineer's dev-alice) lives this long after its last update; then it is destroyed
+# (conventions-tagging-naming-validation.md: one-time schedules remove ephemeral stacks after 24 hours).
+EPHEMERAL_LIFETIME_HOURS = 24
 
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 

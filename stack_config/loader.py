@@ -25,6 +25,7 @@ import yaml
 from policies import conventions
 from stack_config.aws_values import region_problem
 from stack_config.model import NAMESPACE, StackConfig
+from stack_config.organization import OrganizationConfig
 from stack_config.parsing import ConfigError, Parser, Problem, show
 from stack_config.services import containers_checks
 
@@ -104,6 +105,7 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
         parser.problems.extend(_edge_checks(config))
         parser.problems.extend(_data_checks(config))
         parser.problems.extend(_organization_checks(config))
+        parser.problems.extend(pinning_checks(config))
     if parser.problems:
         raise ConfigError(source, parser.problems)
     assert config is not None  # parse returns None only with a problem listed
@@ -214,6 +216,23 @@ def _edge_checks(config: StackConfig) -> list[Problem]:
 
 
 ORG_STACK = "org"  # the management account's stack; the only one that builds the organization
+
+
+def pinning_checks(config: StackConfig) -> list[Problem]:
+    """Every staging and prod stack (and the shared ``dev``) names its account; the providers' ``allowed_account_ids``
+    then refuse credentials for any other one (``foundation/providers.py``). Sandbox stacks and an engineer's
+    ``dev-<name>`` may stay unpinned: they deploy wherever their owner's credentials point, and expire.
+    """
+    if not conventions.must_pin_account(config.stack) or config.account_id or config.org_stack:
+        return []
+    return [
+        Problem(
+            f"{NAMESPACE}:orgStack",
+            f"unset, and so is accountId: stack {show(config.stack)} (stage '{config.stage}') must be pinned to its "
+            f"account (allowed: orgStack '<org>/aws-platform/org', whose account '{config.context}-{config.stage}' "
+            f"it deploys into, or accountId '<12 digits>')",
+        )
+    ]
 
 
 def _organization_checks(config: StackConfig) -> list[Problem]:
@@ -344,6 +363,8 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
                         f"{show(region)} is outside guardrails.allowedRegions {show(rails.allowed_regions)}",
                     )
                 )
+    if org.bootstrap is not None:
+        problems.extend(_bootstrap_checks(org, f"{key}.accounts", f"{key}.bootstrap"))
     if org.mail is not None and config.region not in SES_RECEIVING_REGIONS:
         problems.append(
             Problem(
@@ -352,4 +373,63 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
                 f"(allowed with organization.mail: {', '.join(SES_RECEIVING_REGIONS)})",
             )
         )
+    return problems
+
+
+def _bootstrap_checks(org: OrganizationConfig, accounts_key: str, key: str) -> list[Problem]:
+    """One GitHub environment per deploy role, and a state backup in another account and region.
+
+    Two accounts trusting one environment would let that environment's jobs deploy into both; a backup in its
+    source's account or region is lost with it (you-are-not-saved-by-iac.md).
+    """
+    bootstrap = org.bootstrap
+    assert bootstrap is not None
+    problems: list[Problem] = []
+    owner: dict[str, str] = {bootstrap.management_environment: "the management account"}
+    for index, account in enumerate(org.accounts):
+        env = account.deploy_environment
+        if env is None:
+            continue
+        if env in owner:
+            problems.append(
+                Problem(
+                    f"{accounts_key}[{index}].deployEnvironment",
+                    f"{show(env)} already deploys {owner[env]} (allowed: one account per GitHub environment)",
+                )
+            )
+        owner.setdefault(env, f"account '{account.name}'")
+    backup = bootstrap.state_backup
+    if backup is not None:
+        names = [a.name for a in org.accounts]
+        if backup.account not in names:
+            problems.append(
+                Problem(
+                    f"{key}.stateBackup.account",
+                    f"{show(backup.account)} is not an account (allowed: {', '.join(sorted(names)) or 'none defined'})",
+                )
+            )
+        elif any(a.name == backup.account and a.deploy_environment for a in org.accounts):
+            problems.append(
+                Problem(
+                    f"{key}.stateBackup.account",
+                    f"{show(backup.account)} has a deployEnvironment: a backup account must be one CI never deploys "
+                    f"(allowed: {', '.join(sorted(a.name for a in org.accounts if not a.deploy_environment))})",
+                )
+            )
+        if backup.region in bootstrap.regions:
+            problems.append(
+                Problem(
+                    f"{key}.stateBackup.region",
+                    f"{show(backup.region)} is a bootstrap region {show(bootstrap.regions)}: the copy must survive "
+                    f"losing that region (allowed: any other region)",
+                )
+            )
+        rails = org.guardrails
+        if rails.region_allow_list and backup.region not in rails.allowed_regions:
+            problems.append(
+                Problem(
+                    f"{key}.stateBackup.region",
+                    f"{show(backup.region)} is outside guardrails.allowedRegions {show(rails.allowed_regions)}",
+                )
+            )
     return problems

@@ -23,6 +23,9 @@ SSO_INSTANCE_ARN = r"arn:aws:sso:::instance/(sso)?ins-[0-9a-f]{16}"
 IDENTITY_STORE_ID = r"d-[0-9a-f]{10}"
 GITHUB_REPOSITORY = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 MANAGED_POLICY = r"([a-z0-9-]+/)?[A-Za-z0-9+=,.@_-]{1,128}"
+GITHUB_ENVIRONMENT = r"[A-Za-z0-9_.-]{1,255}"
+# The OIDC subject's suffix after 'repo:<owner>/<repo>:' (GitHub's token claims; '*' only as StringLike wildcard).
+GITHUB_SUBJECT = r"(pull_request|ref:refs/(heads|tags)/[A-Za-z0-9_.*/-]+|environment:[A-Za-z0-9_.*-]+)"
 # Where SES receives mail (https://docs.aws.amazon.com/ses/latest/dg/regions.html#region-receive-email).
 SES_RECEIVING_REGIONS = (
     "us-east-1",
@@ -47,6 +50,12 @@ class OrganizationalUnitConfig:
 class AccountConfig:
     name: str = setting(pattern=LABEL, what="a lowercase DNS label like 'shop-prod'")
     ou: str = setting(pattern=LABEL, what="the name of an OU in organizationalUnits")
+    deploy_environment: str | None = setting(
+        None,
+        pattern=GITHUB_ENVIRONMENT,
+        what="a GitHub environment name like 'prod'",
+        doc="none: the account gets no deploy role; only jobs in this environment may deploy into it",
+    )
 
 
 @dataclass(frozen=True)
@@ -110,13 +119,32 @@ class IdentityCenterConfig:
 
 
 @dataclass(frozen=True)
+class StateBackupConfig:
+    """Where every bootstrapped state bucket replicates to: another account AND another region."""
+
+    account: str = setting(pattern=LABEL, what="the name of an account in accounts, like 'security-audit'")
+    region: str = setting(check=region_problem, doc="not a bootstrap region: the copy must survive losing that region")
+    noncurrent_days: int = setting(
+        365, min=30, max=3650, doc="a year of old state versions: the point to restore to is rarely the latest"
+    )
+
+
+@dataclass(frozen=True)
 class BootstrapConfig:
     github_repository: str = setting(pattern=GITHUB_REPOSITORY, what="'<owner>/<repo>' of the CI repository")
-    github_ref: str = setting(
-        "ref:refs/heads/main",
-        pattern=r"[A-Za-z0-9_.:/*-]{1,200}",
-        what="the sub claim's suffix, like 'ref:refs/heads/main' or 'environment:prod'",
-        doc="only the main branch deploys; a fork's pull request cannot assume the role",
+    management_environment: str = setting(
+        "org",
+        pattern=GITHUB_ENVIRONMENT,
+        what="a GitHub environment name like 'org'",
+        doc="the deploy job of the org stack runs in this (protected) environment",
+    )
+    read_only_subjects: list[str] = setting(
+        default_factory=lambda: ["pull_request", "ref:refs/heads/main"],
+        each={"pattern": GITHUB_SUBJECT, "what": "a token subject suffix like 'pull_request' or 'ref:refs/heads/main'"},
+        doc="pull-request previews and the scheduled drift check on main; never an environment's deploy job",
+    )
+    state_backup: StateBackupConfig | None = setting(
+        None, doc="absent: state lives only in its own account (you-are-not-saved-by-iac.md)"
     )
     regions: list[str] = setting(
         default_factory=lambda: ["eu-west-1"],

@@ -10,6 +10,7 @@ import stack_config
 from components.account_bootstrap import BootstrapNames, bootstrap_names, bootstrap_template
 from foundation.identity import StackIdentity
 from stack_config.organization import BootstrapConfig
+from tests.cloudformation import AccountView
 
 STACK_SET = "aws:cloudformation/stackSet:StackSet"
 INSTANCE = "aws:cloudformation/stackSetInstance:StackSetInstance"
@@ -41,7 +42,7 @@ def test_each_account_gets_its_stack_set_instance_and_parameter(shipped_preview)
     config = stack_config.load_file("org").organization
     preview = shipped_preview("org")
     ou_ids = preview.snapshot["outputs"]["organizational_unit_ids"]
-    instances = preview.resources(INSTANCE)
+    instances = [i for i in preview.resources(INSTANCE) if not i["name"].startswith("bootstrap-backup-")]
     assert len(instances) == len(config.organizational_units) * len(config.bootstrap.regions)
     for spec in config.accounts:
         account_urn = preview.one(ACCOUNT, spec.name)["urn"]
@@ -53,29 +54,77 @@ def test_each_account_gets_its_stack_set_instance_and_parameter(shipped_preview)
         assert preview.one(PARAMETER, f"account-{spec.name}")["inputs"]["name"] == f"/prod/org/accounts/{spec.name}"
 
 
-def test_deploy_role_is_trusted_only_by_the_repositorys_oidc_tokens(shipped_preview):
-    bootstrap = stack_config.load_file("org").organization.bootstrap
-    role = template(shipped_preview("org"))["Resources"]["DeployRole"]["Properties"]
-    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert trust["Principal"] == {"Federated": {"Ref": "GitHubOidcProvider"}}
-    assert trust["Condition"] == {
-        "StringEquals": {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": f"repo:{bootstrap.github_repository}:{bootstrap.github_ref}",
+def trust_of(role: dict) -> dict:
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {"Federated": {"Ref": "GitHubOidcProvider"}}
+    return statement["Condition"]
+
+
+def test_each_accounts_deploy_role_trusts_only_its_own_environments_jobs(shipped_preview):
+    """A dev job's token cannot assume prod's role: each account's role names one environment's subject."""
+    org = stack_config.load_file("org").organization
+    preview = shipped_preview("org")
+    body, outputs = template(preview), preview.snapshot["outputs"]
+    region = org.bootstrap.regions[0]
+    for spec in org.accounts:
+        resources = AccountView(body, outputs["accounts"][spec.name]["id"], region).resources()
+        if spec.deploy_environment is None:
+            assert "DeployRole" not in resources, spec.name  # CI cannot deploy where config names no environment
+            continue
+        role = resources["DeployRole"]
+        assert trust_of(role) == {
+            "StringEquals": {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{org.bootstrap.github_repository}:environment:"
+                f"{spec.deploy_environment}",
+            }
         }
-    }
-    assert role["PermissionsBoundary"] == {"Ref": "DeployBoundary"}
+        assert role["Properties"]["PermissionsBoundary"] == {"Ref": "DeployBoundary"}
+        assert outputs["accounts"][spec.name]["deployEnvironment"] == spec.deploy_environment
+
+
+def test_the_management_account_gets_the_same_template_for_the_org_stacks_own_ci(shipped_preview):
+    org = stack_config.load_file("org").organization
+    preview = shipped_preview("org")
+    (stack,) = preview.resources("aws:cloudformation/stack:Stack")
+    assert stack["inputs"]["templateBody"] == preview.one(STACK_SET, "bootstrap")["inputs"]["templateBody"]
+    assert stack["protect"] and stack["inputs"]["capabilities"] == ["CAPABILITY_NAMED_IAM"]
+    management = preview.snapshot["outputs"]["management_account_id"]
+    resources = AccountView(template(preview), management, org.bootstrap.regions[0]).resources()
+    sub = trust_of(resources["DeployRole"])["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    assert sub == f"repo:{org.bootstrap.github_repository}:environment:{org.bootstrap.management_environment}"
+    sids = {s["Sid"] for s in resources["DeployBoundary"]["Properties"]["PolicyDocument"]["Statement"]}
+    assert "NoOrganizationChanges" not in sids  # the org stack's job is changing the organization
+    member = preview.snapshot["outputs"]["accounts"]["shop-prod"]["id"]
+    member_boundary = AccountView(template(preview), member, org.bootstrap.regions[0]).resources()["DeployBoundary"]
+    assert "NoOrganizationChanges" in {s["Sid"] for s in member_boundary["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_read_only_role_serves_previews_and_drift_checks_in_every_account(shipped_preview):
+    org = stack_config.load_file("org").organization
+    preview = shipped_preview("org")
+    for account in preview.snapshot["outputs"]["accounts"].values():
+        role = AccountView(template(preview), account["id"], org.bootstrap.regions[0]).resources()["ReadOnlyRole"]
+        assert trust_of(role)["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+            f"repo:{org.bootstrap.github_repository}:{subject}" for subject in org.bootstrap.read_only_subjects
+        ]
+        assert role["Properties"]["ManagedPolicyArns"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}
+        ]
+        assert account["readOnlyRoleArn"].endswith(f":role/{role['Properties']['RoleName']}")
 
 
 def test_boundary_keeps_pulumi_away_from_the_organization_credentials_and_state(shipped_preview):
-    resources = template(shipped_preview("org"))["Resources"]
+    preview = shipped_preview("org")
+    member = preview.snapshot["outputs"]["accounts"]["shop-prod"]["id"]
+    resources = AccountView(template(preview), member, "eu-west-1").resources()
     statements = {s["Sid"]: s for s in resources["DeployBoundary"]["Properties"]["PolicyDocument"]["Statement"]}
     assert statements["NoOrganizationChanges"]["Effect"] == "Deny"
     assert "organizations:*" in statements["NoOrganizationChanges"]["Action"]
     assert "iam:CreateAccessKey" in statements["NoLongLivedCredentials"]["Action"]
     assert "iam:DeleteRolePermissionsBoundary" in statements["BootstrapIsImmutable"]["Action"]
-    assert "s3:DeleteBucket" in statements["StateSurvives"]["Action"]
+    assert {"s3:DeleteBucket", "s3:PutReplicationConfiguration"} <= set(statements["StateSurvives"]["Action"])
 
 
 def test_state_bucket_is_versioned_encrypted_private_and_retained(shipped_preview):
@@ -92,8 +141,11 @@ def test_org_outputs_name_each_accounts_deploy_role_and_state_bucket(shipped_pre
     preview = shipped_preview("org")
     names = bootstrap_names(StackIdentity("prod", "org", "platform-team", "PRODUCTION", "org", "us-east-1"))
     region = stack_config.load_file("org").organization.bootstrap.regions[0]
-    for _name, account in preview.snapshot["outputs"]["accounts"].items():
-        assert account["deployRoleArn"] == f"arn:aws:iam::{account['id']}:role/{names.deploy_role}"
+    for name, account in preview.snapshot["outputs"]["accounts"].items():
+        if "deployEnvironment" in account:
+            assert account["deployRoleArn"] == f"arn:aws:iam::{account['id']}:role/{names.deploy_role}"
+        else:
+            assert "deployRoleArn" not in account, name
         assert account["stateBucket"] == f"{names.state_bucket_prefix}-{account['id']}-{region}"
     role_name = template(preview)["Resources"]["DeployRole"]["Properties"]["RoleName"]
     assert role_name == names.deploy_role
@@ -101,24 +153,94 @@ def test_org_outputs_name_each_accounts_deploy_role_and_state_bucket(shipped_pre
 
 def test_iam_is_created_once_and_buckets_in_every_region():
     body = bootstrap_template(
-        NAMES, BootstrapConfig(github_repository="acme/app", regions=["eu-west-1", "us-east-1"]), {"stage": "prod"}
+        NAMES,
+        BootstrapConfig(github_repository="acme/app", regions=["eu-west-1", "us-east-1"]),
+        {"stage": "prod"},
+        deploy_environments={"210987654321": "dev"},
     )
     assert body["Conditions"]["IamRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}
-    for name in ("GitHubOidcProvider", "DeployBoundary", "DeployRole"):
-        assert body["Resources"][name]["Condition"] == "IamRegion"
+    assert AccountView(body, "210987654321", "us-east-1").resources().keys() == {"StateBucket", "StateBucketPolicy"}
+    assert {"GitHubOidcProvider", "DeployRole", "ReadOnlyRole"} <= AccountView(
+        body, "210987654321", "eu-west-1"
+    ).resources().keys()
     assert "Condition" not in body["Resources"]["StateBucket"]
 
 
-def test_wildcard_ref_uses_string_like():
-    body = bootstrap_template(NAMES, BootstrapConfig(github_repository="acme/app", github_ref="environment:*"), {})
-    (trust,) = body["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+def test_wildcard_subject_uses_string_like():
+    config = BootstrapConfig(github_repository="acme/app", read_only_subjects=["ref:refs/heads/release/*"])
+    body = bootstrap_template(NAMES, config, {})
+    (trust,) = body["Resources"]["ReadOnlyRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"]["StringLike"] == {
-        "token.actions.githubusercontent.com:sub": "repo:acme/app:environment:*"
+        "token.actions.githubusercontent.com:sub": "repo:acme/app:ref:refs/heads/release/*"
     }
     assert "token.actions.githubusercontent.com:sub" not in trust["Condition"]["StringEquals"]
+
+
+def test_without_deploy_environments_no_account_gets_a_deploy_role():
+    body = bootstrap_template(NAMES, BootstrapConfig(github_repository="acme/app"), {})
+    assert "DeployRole" not in body["Resources"] and "DeployRoleArn" not in body["Outputs"]
 
 
 def test_state_bucket_name_must_fit_s3s_limit():
     identity = StackIdentity("prod", "a-very-long-context-name-for-buckets", "team", "PRODUCTION", "org", "us-east-1")
     with pytest.raises(ValueError, match="leaves no room for '-<account>-<region>'"):
         bootstrap_names(identity)
+
+
+def test_every_state_bucket_replicates_to_the_backup_account_in_another_region(shipped_preview):
+    """you-are-not-saved-by-iac.md: the state (and the generated secrets in it) must survive losing the account."""
+    org = stack_config.load_file("org").organization
+    preview = shipped_preview("org")
+    outputs = preview.snapshot["outputs"]
+    backup_account = outputs["accounts"][org.bootstrap.state_backup.account]["id"]
+    for account in [*outputs["accounts"].values(), {"id": outputs["management_account_id"]}]:
+        if account["id"] == backup_account:
+            continue
+        for region in org.bootstrap.regions:
+            bucket = AccountView(template(preview), account["id"], region).resources()["StateBucket"]["Properties"]
+            (rule,) = bucket["ReplicationConfiguration"]["Rules"]
+            destination = rule["Destination"]
+            assert destination["Account"] == backup_account != account["id"]
+            assert destination["Bucket"] == f"arn:aws:s3:::{outputs['state_backup_bucket']}"
+            assert (
+                destination["Bucket"].endswith(f"-{org.bootstrap.state_backup.region}")
+                and region not in destination["Bucket"]
+            )
+            assert rule["DeleteMarkerReplication"] == {"Status": "Disabled"}  # deleting state never deletes the copy
+            assert rule["Status"] == "Enabled" and rule["Filter"] == {"Prefix": ""}
+
+
+def test_the_backup_bucket_is_the_backup_accounts_own_instance_versioned_and_written_only_by_replication(
+    shipped_preview,
+):
+    """No provider in the backup account: the org stack's read-only preview and drift check can read everything."""
+    org = stack_config.load_file("org").organization
+    preview = shipped_preview("org")
+    outputs = preview.snapshot["outputs"]
+    backup = org.bootstrap.state_backup
+    backup_id = outputs["accounts"][backup.account]["id"]
+    home = AccountView(template(preview), backup_id, backup.region).resources()
+    assert set(home) == {"BackupBucket", "BackupBucketPolicy"}  # and no state bucket of its own there
+    bucket = home["BackupBucket"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert bucket["Properties"]["BucketName"] == outputs["state_backup_bucket"]
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": backup.noncurrent_days}
+    policy = home["BackupBucketPolicy"]["Properties"]["PolicyDocument"]
+    allowed = {a for s in policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+    assert not any(a.startswith("s3:Delete") or a == "s3:PutObject" for a in allowed)
+    assert all(
+        s["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == outputs["organization_id"]
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow"
+    )
+    for account in outputs["accounts"].values():  # nowhere else
+        assert "BackupBucket" not in AccountView(template(preview), account["id"], org.bootstrap.regions[0]).resources()
+    instance = preview.one(INSTANCE, f"bootstrap-backup-{backup.region}")
+    targets = instance["inputs"]["deploymentTargets"]
+    assert (targets["accounts"], targets["accountFilterType"]) == ([backup_id], "INTERSECTION")
+    assert instance["inputs"]["stackSetInstanceRegion"] == backup.region and instance["inputs"]["retainStack"]
+    others = [i for i in preview.resources(INSTANCE) if i["urn"] != instance["urn"]]
+    assert others and all(instance["urn"] in i["dependencies"] for i in others)  # the copy exists first
+    assert not [p for p in preview.resources("pulumi:providers:aws") if p["name"].startswith("state-backup")]

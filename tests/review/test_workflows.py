@@ -98,7 +98,7 @@ def test_each_deployment_runs_in_its_stacks_environment_one_at_a_time():
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
-@pytest.mark.parametrize("name", ["pull-request.yml", "deploy.yml", "pulumi-up.yml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
 def test_workflows_default_to_read_only_and_pin_every_action_to_a_version(name):
     wf = load(name)
     assert wf["permissions"] == {"contents": "read"}

@@ -180,3 +180,26 @@ print('REGISTERED', [t for t in registered if t != 'pulumi:pulumi:Stack'])
 def test_region_must_be_a_real_region_with_a_suggestion(stack_yaml):
     (problem,) = problems_for(stack_yaml, "dev", "dev", {"aws:region": "eu-west1"})
     assert problem == "aws:region: 'eu-west1' is not an AWS region; did you mean 'eu-west-1'?"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "dev"])
+def test_staging_prod_and_the_shared_dev_refuse_to_preview_unpinned(stack_yaml, stack):
+    """Without accountId or orgStack, the providers would deploy into whatever account the credentials reach."""
+    (problem,) = problems_for(stack_yaml, stack, stack, drop=("aws-platform:orgStack", "aws-platform:accountId"))
+    assert problem.startswith(f"aws-platform:orgStack: unset, and so is accountId: stack '{stack}' (stage '{stack}')")
+    assert "allowed: orgStack '<org>/aws-platform/org'" in problem and "accountId '<12 digits>'" in problem
+
+
+def test_a_pinned_account_id_is_enough(stack_yaml):
+    path = stack_yaml("prod", {"aws-platform:accountId": "210987654321"}, drop=("aws-platform:orgStack",))
+    assert stack_config.load_file("prod", path).account_id == "210987654321"
+
+
+def test_an_engineers_dev_stack_may_stay_unpinned(stack_yaml):
+    path = stack_yaml("dev", {"aws-platform:usage": "EPHEMERAL"}, drop=("aws-platform:orgStack",), name="dev-alice")
+    assert stack_config.load_file("dev-alice", path).org_stack is None
+
+
+def test_shipped_environments_are_pinned_through_the_org_stack():
+    for stack in ("dev", "staging", "prod"):
+        assert stack_config.load_file(stack).org_stack == "acme/aws-platform/org", stack

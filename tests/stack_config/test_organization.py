@@ -171,3 +171,29 @@ def test_environment_takes_its_account_from_one_source():
 def test_quoted_account_id_stays_a_string():
     """A YAML-quoted accountId reaches the program as a string (it was parsed as a number before)."""
     assert stack_config.load_file("org").account_id == "111122223333"
+
+
+def test_one_account_per_deploy_environment():
+    def twice(section):
+        section["accounts"][1]["deployEnvironment"] = "dev"
+
+    text = problems("org", org_values(twice))
+    assert f"{KEY}.accounts[1].deployEnvironment: 'dev' already deploys account 'shop-dev'" in text
+    text = problems("org", org_values(lambda s: s["accounts"][0].update({"deployEnvironment": "org"})))
+    assert f"{KEY}.accounts[0].deployEnvironment: 'org' already deploys the management account" in text
+
+
+def test_state_backup_lives_in_another_account_and_region():
+    def same_region(section):
+        section["bootstrap"]["stateBackup"] = {"account": "shop-prod", "region": "eu-west-1"}
+
+    text = problems("org", org_values(same_region))
+    assert f"{KEY}.bootstrap.stateBackup.account: 'shop-prod' has a deployEnvironment" in text
+    assert f"{KEY}.bootstrap.stateBackup.region: 'eu-west-1' is a bootstrap region ['eu-west-1']" in text
+    text = problems("org", org_values(lambda s: s["bootstrap"]["stateBackup"].update({"account": "vault"})))
+    assert f"{KEY}.bootstrap.stateBackup.account: 'vault' is not an account" in text
+
+
+def test_removed_github_ref_key_is_refused_with_its_replacements():
+    text = problems("org", org_values(lambda s: s["bootstrap"].update({"githubRef": "ref:refs/heads/main"})))
+    assert f"{KEY}.bootstrap.githubRef: unknown key" in text
