@@ -59,7 +59,7 @@ def connection_secret(
         name=identity.name(SECRET_TYPE, component),
         description=description,
         # Prod keeps a deleted secret restorable for the longest window AWS allows.
-        recovery_window_in_days=30 if identity.protected else 7,
+        recovery_window_in_days=30 if identity.keeps_data else 7,
         tags=dict(tags) if tags else None,
         opts=child,
     )

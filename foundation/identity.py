@@ -22,6 +22,11 @@ class StackIdentity:
         return self.stage in conventions.PROTECTED_STAGES
 
     @property
+    def keeps_data(self) -> bool:
+        """Whether data stores get deletion protection and retention (usage PRODUCTION, staging included)."""
+        return conventions.keeps_data(self.stage, self.usage)
+
+    @property
     def tags(self) -> dict[str, str]:
         return conventions.required_tags(
             stage=self.stage, context=self.context, owner=self.owner, usage=self.usage, stack=self.stack

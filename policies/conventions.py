@@ -37,6 +37,19 @@ ALLOWED_USAGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # Stages whose data and images must survive a mistaken `pulumi destroy`.
 PROTECTED_STAGES: frozenset[str] = frozenset({"prod"})
 
+# Usages whose data stores hold data someone depends on: staging's PRODUCTION data is production data too
+# (conventions-tagging-naming-validation.md: only non-PRODUCTION stacks may be destroyed freely).
+DATA_PROTECTED_USAGES: frozenset[str] = frozenset({"PRODUCTION"})
+
+
+def keeps_data(stage: str, usage: str) -> bool:
+    """Whether a stack's data stores get deletion protection and retention (backups, final snapshots).
+
+    Keyed on the usage first: a PRODUCTION staging holds the data its releases are tested against, and
+    losing it to a mistaken destroy is an incident. A protected stage keeps its data whatever its usage.
+    """
+    return usage in DATA_PROTECTED_USAGES or stage in PROTECTED_STAGES
+
 # Stacks whose name is not a stage. The management account's `org` stack runs
 # guardrails every production account depends on, so it is held to prod rules.
 STACK_STAGES: Mapping[str, str] = MappingProxyType({"org": "prod"})

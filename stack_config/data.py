@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from policies import conventions
 from stack_config.parsing import Problem, setting, show
 
 # --- cache ---------------------------------------------------------------------
@@ -219,7 +220,7 @@ def atlas_region(aws_region: str) -> str:
 # --- cross-field checks (called by the loader) -------------------------------------
 
 
-def cache_problems(cache: CacheConfig | None, stage: str, key: str) -> list[Problem]:
+def cache_problems(cache: CacheConfig | None, stage: str, key: str, usage: str = "PRODUCTION") -> list[Problem]:
     if cache is None:
         return []
     problems = []
@@ -231,11 +232,12 @@ def cache_problems(cache: CacheConfig | None, stage: str, key: str) -> list[Prob
             problems.append(
                 Problem(f"{key}.{low_key}", f"{low} is above {high_key} {high} (allowed: a minimum <= the maximum)")
             )
-    if stage == "prod" and cache.snapshot_retention_days < 1:
+    if conventions.keeps_data(stage, usage) and cache.snapshot_retention_days < 1:
         problems.append(
             Problem(
                 f"{key}.snapshotRetentionDays",
-                f"{cache.snapshot_retention_days} in prod (allowed: 1..35; prod keeps snapshots)",
+                f"{cache.snapshot_retention_days} with usage {usage} in stage {stage} "
+                f"(allowed: 1..35; production data keeps snapshots)",
             )
         )
     return problems
@@ -289,7 +291,9 @@ def phase_problems(phases: list[PhaseEntry], rollback_window_days: int, key: str
     return problems
 
 
-def document_store_problems(store: DocumentStoreConfig | None, stage: str, region: str, key: str) -> list[Problem]:
+def document_store_problems(
+    store: DocumentStoreConfig | None, stage: str, region: str, key: str, usage: str = "PRODUCTION"
+) -> list[Problem]:
     if store is None:
         return []
     problems = phase_problems(store.phases, store.rollback_window_days, f"{key}.phases")
@@ -332,11 +336,12 @@ def document_store_problems(store: DocumentStoreConfig | None, stage: str, regio
                         f"{show(cidr)} in prod (allowed: none; prod reaches Atlas over PrivateLink only)",
                     )
                 )
-        if stage == "prod" and not atlas.pitr:
+        if conventions.keeps_data(stage, usage) and not atlas.pitr:
             problems.append(
                 Problem(
                     f"{key}.atlas.pitr",
-                    "false in prod (allowed: true; point-in-time restore is the way back from a bad batch)",
+                    f"false with usage {usage} in stage {stage} "
+                    "(allowed: true; point-in-time restore is the way back from a bad batch)",
                 )
             )
     return problems

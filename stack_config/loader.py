@@ -181,8 +181,10 @@ def _data_checks(config: StackConfig) -> list[Problem]:
     """Cache limits and the document store's migration ledger (stack_config/data.py)."""
     from stack_config import data
 
-    return data.cache_problems(config.cache, config.stage, f"{NAMESPACE}:cache") + data.document_store_problems(
-        config.document_store, config.stage, config.region, f"{NAMESPACE}:documentStore"
+    return data.cache_problems(
+        config.cache, config.stage, f"{NAMESPACE}:cache", config.usage
+    ) + data.document_store_problems(
+        config.document_store, config.stage, config.region, f"{NAMESPACE}:documentStore", config.usage
     )
 
 
