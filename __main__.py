@@ -9,6 +9,7 @@ environment   Network ─┬─ image repositories ─ ECS cluster + load balanc
 import pulumi
 
 import stack_config
+from stack_config import externals
 from components.alerts import Alerts, AlertsArgs
 from components.document_store import DocumentStore, DocumentStoreArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
@@ -21,6 +22,7 @@ from components.organization import build_org_stack, read_org_account
 from components.prerender_renderer import RENDERER_BUILD, PrerenderRenderer, PrerenderRendererArgs
 from components.spa_distribution import SpaDistribution, SpaDistributionArgs, spa_fallback
 from components.valkey_cache import ValkeyCache, ValkeyCacheArgs
+from foundation import externals as external_checks
 from foundation.providers import create_providers
 
 # --- config in: a bad value stops here with every problem listed, before anything is registered ----------------
@@ -34,6 +36,8 @@ org_account = read_org_account(config.org_stack, identity) if config.org_stack e
 account_id = config.account_id or (org_account.id if org_account else None)
 providers = create_providers(identity, account_id)
 regional = providers.regional_opts
+# What the stack takes from outside (declared parameters, pinned images) is there, or nothing is deployed.
+external_checks.verify(externals.expectations(config), providers.regional)
 
 # --- the management account: the organization instead of a workload ----------------------------------------------
 if config.organization is not None:
@@ -50,6 +54,9 @@ else:
     repositories = containers.image_repositories
     services: dict[str, EcsService] = {}
     images: dict[str, ImageRepository] = {}
+    # Services start after the data tier has written their connection secrets, although it is built after them
+    # (it admits their security groups and roles): the data tier settles this once its secrets exist.
+    secrets_ready, settle_secrets = pulumi.deferred_output()
     cluster = alb = None
     if containers.services:
         cluster = EcsCluster(
@@ -99,6 +106,7 @@ else:
                 alarm_topic_arn=alerts.topic_arn,
                 log_retention_days=containers.retention_days(identity.stage),
                 ec2_capacity_provider=cluster.ec2_capacity_provider,
+                starts_after=secrets_ready,
             ),
             opts=regional(),
         )
@@ -107,6 +115,7 @@ else:
     # Data tier: reachable only from the services' security groups, authorised by their task roles.
     client_security_groups = [s.security_group_id for s in services.values()]
     client_roles = [s.task_role_arn for s in services.values()]
+    connection_ready: list[pulumi.Resource] = []
     if config.cache is not None:
         cache = ValkeyCache(
             "cache",
@@ -121,6 +130,7 @@ else:
             opts=regional(),
         )
         pulumi.export("cache_connection_secret", cache.connection_secret_name)
+        connection_ready += cache.connection_ready
     if config.document_store is not None:
         documents = DocumentStore(
             "documents",
@@ -136,6 +146,8 @@ else:
         )
         pulumi.export("documents_phase", documents.phase)
         pulumi.export("documents_connection_secret", documents.connection_secret_name)
+        connection_ready += documents.connection_ready
+    settle_secrets(pulumi.Output.from_input(connection_ready))
 
     # Edge: CloudFront in front of the app; crawlers routed at the edge to our own renderer.
     if config.edge is not None:

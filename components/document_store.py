@@ -79,6 +79,7 @@ class DocumentStore(pulumi.ComponentResource):
     served_by: str
     connection_secret_arn: pulumi.Output[str]
     connection_secret_name: pulumi.Output[str]
+    connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
     documentdb: DocumentDb | None
     atlas: AtlasCluster | None
 
@@ -163,6 +164,7 @@ class DocumentStore(pulumi.ComponentResource):
 
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
+        self.connection_ready = secret.ready
         self.register_outputs({"phase": self.phase, "connection_secret_arn": self.connection_secret_arn})
 
     def _sync_task(

@@ -51,6 +51,7 @@ class ValkeyCache(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     connection_secret_arn: pulumi.Output[str]
     connection_secret_name: pulumi.Output[str]
+    connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
 
     def __init__(self, name: str, args: ValkeyCacheArgs, opts: pulumi.ResourceOptions | None = None):
         ident, cfg = args.identity, args.config
@@ -118,6 +119,7 @@ class ValkeyCache(pulumi.ComponentResource):
         self.reader_endpoint = pulumi.Output.from_input(reader)
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
+        self.connection_ready = secret.ready
         self.register_outputs(
             {
                 "security_group_id": self.security_group_id,

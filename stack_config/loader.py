@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from policies import conventions
+from stack_config import externals
 from stack_config.aws_values import region_problem
 from stack_config.model import NAMESPACE, StackConfig
 from stack_config.parsing import ConfigError, Parser, Problem, show
@@ -104,6 +105,7 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
         parser.problems.extend(_edge_checks(config))
         parser.problems.extend(_data_checks(config))
         parser.problems.extend(_organization_checks(config))
+        parser.problems.extend(externals.undeclared_problems(config, NAMESPACE))
     if parser.problems:
         raise ConfigError(source, parser.problems)
     return config

@@ -250,10 +250,15 @@ def test_protected_prod_documentdb_and_unprotected_dev_pass(analyze):
 def test_staging_documentdb_holds_production_data_and_must_be_protected(analyze):
     """Usage PRODUCTION, not the stage, decides (conventions-tagging-naming-validation.md)."""
     unprotected = {"clusterIdentifier": "shop-staging-documentdb", "storageEncrypted": True, "skipFinalSnapshot": True}
-    found = messages(analyze("staging", [resource("staging", DOCDB, "docdb", unprotected)]), "documentdb-prod-protection")
+    found = messages(
+        analyze("staging", [resource("staging", DOCDB, "docdb", unprotected)]), "documentdb-prod-protection"
+    )
     assert len(found) == 2 and "usage PRODUCTION" in found[0]
     protected = {**PROTECTED_DOCDB, "clusterIdentifier": "shop-staging-documentdb"}
-    assert messages(analyze("staging", [resource("staging", DOCDB, "docdb", protected)]), "documentdb-prod-protection") == []
+    assert (
+        messages(analyze("staging", [resource("staging", DOCDB, "docdb", protected)]), "documentdb-prod-protection")
+        == []
+    )
 
 
 def test_retiring_prod_documentdb_may_drop_deletion_protection_but_not_its_final_snapshot(analyze):
@@ -302,9 +307,12 @@ def test_staging_atlas_tagged_production_must_be_protected(analyze):
     )
     assert "without terminationProtectionEnabled" in message
     ephemeral = {**staging, "tags": stack_tags("staging", usage="EPHEMERAL")}  # the loader refuses it; the rule agrees
-    assert messages(
-        analyze("staging", [resource("staging", ATLAS, "docs", ephemeral, provider=False)]), "atlas-prod-protection"
-    ) == []
+    assert (
+        messages(
+            analyze("staging", [resource("staging", ATLAS, "docs", ephemeral, provider=False)]), "atlas-prod-protection"
+        )
+        == []
+    )
 
 
 # --- cache-production-retention --------------------------------------------------------------------------
