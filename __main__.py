@@ -9,7 +9,6 @@ environment   Network ─┬─ image repositories ─ ECS cluster + load balanc
 import pulumi
 
 import stack_config
-from stack_config import externals
 from components.alerts import Alerts, AlertsArgs
 from components.document_store import DocumentStore, DocumentStoreArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
@@ -24,6 +23,7 @@ from components.spa_distribution import SpaDistribution, SpaDistributionArgs, sp
 from components.valkey_cache import ValkeyCache, ValkeyCacheArgs
 from foundation import externals as external_checks
 from foundation.providers import create_providers
+from stack_config import externals
 
 # --- config in: a bad value stops here with every problem listed, before anything is registered ----------------
 try:
