@@ -25,6 +25,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from foundation import iam
+from policies import conventions
 from foundation.identity import StackIdentity
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 
@@ -82,11 +83,15 @@ def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) ->
         ):
             continue
         digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
-    return "ctx-" + digest.hexdigest()[:16]
+    return conventions.BUILD_TAG_PREFIX + digest.hexdigest()[:16]
 
 
 def lifecycle_policy(config: ImageRepositoriesConfig) -> str:
-    """Untagged leftovers go after a few days; tagged images beyond the newest N go last."""
+    """Untagged leftovers go after a few days; this stack's own builds beyond the newest N go; nothing else does.
+
+    Safe for digest-pinned images: a pinned image must carry a tag (checked at preview and up), and
+    release or promoted tags are never selected, so no rule can expire what a stack runs.
+    """
     return json.dumps(
         {
             "rules": [
@@ -103,9 +108,10 @@ def lifecycle_policy(config: ImageRepositoriesConfig) -> str:
                 },
                 {
                     "rulePriority": 2,
-                    "description": f"keep the newest {config.keep_images} images",
+                    "description": f"keep the newest {config.keep_images} images this stack built",
                     "selection": {
-                        "tagStatus": "any",
+                        "tagStatus": "tagged",
+                        "tagPrefixList": list(conventions.EXPIRABLE_TAG_PREFIXES),
                         "countType": "imageCountMoreThan",
                         "countNumber": config.keep_images,
                     },

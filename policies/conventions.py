@@ -50,6 +50,7 @@ def keeps_data(stage: str, usage: str) -> bool:
     """
     return usage in DATA_PROTECTED_USAGES or stage in PROTECTED_STAGES
 
+
 # Stacks whose name is not a stage. The management account's `org` stack runs
 # guardrails every production account depends on, so it is held to prod rules.
 STACK_STAGES: Mapping[str, str] = MappingProxyType({"org": "prod"})
@@ -117,6 +118,21 @@ def tag_problems(tags: Mapping[str, object] | None, *, stack: str) -> list[str]:
         if key in REQUIRED_TAGS and value and not _TAG_VALUE.match(str(value)):
             problems.append(f"tag '{key}' has a value AWS rejects: {value!r}")
     return problems
+
+
+# --- image tags ----------------------------------------------------------------
+
+# ECR tags by origin (ecr-dedicated-image-repos.md: cleanup must never delete what a deployment runs).
+# Lifecycle rules may expire only untagged images (a pinned image must carry a tag: checked at preview/up)
+# and the stack's own builds beyond the newest N; release and promoted images are kept until deleted by hand.
+BUILD_TAG_PREFIX = "ctx-"  # built by the stack from its context's content hash
+PROMOTED_TAG_PREFIX = "promoted-"  # copied from the stage before (build once, promote the digest)
+EXPIRABLE_TAG_PREFIXES: tuple[str, ...] = (BUILD_TAG_PREFIX,)
+
+
+def promoted_tag(image_digest: str) -> str:
+    """The tag a promoted image carries in its new repository: the digest's first 16 hex digits."""
+    return PROMOTED_TAG_PREFIX + image_digest.split(":", 1)[-1][:16]
 
 
 # --- names -------------------------------------------------------------------

@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
+
 from components.image_repository import PUSH_ACTIONS, context_tag, lifecycle_policy, repository_policy
+from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 from tests.conftest import load_stack_yaml, run_preview
 
@@ -38,6 +41,22 @@ def test_lifecycle_keeps_newest_100_and_expires_untagged():
         "countNumber": 7,
     }
     assert tagged["selection"]["countType"] == "imageCountMoreThan" and tagged["selection"]["countNumber"] == 100
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_no_lifecycle_rule_can_expire_an_image_a_stack_pins(shipped_preview, stack):
+    """Only untagged images (a pinned one must be tagged) and the stack's own builds expire (issue 12 item 6)."""
+    preview = shipped_preview(stack)
+    for policy in preview.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+        for rule in json.loads(policy["inputs"]["policy"])["rules"]:
+            selection = rule["selection"]
+            assert selection["tagStatus"] == "untagged" or (
+                selection["tagStatus"] == "tagged" and selection["tagPrefixList"] == [conventions.BUILD_TAG_PREFIX]
+            ), f"{policy['name']}: {rule}"
+    built = [r for r in preview.resources() if r["type"].startswith("docker-build:index:Image")]
+    assert built and all(
+        tag.split(":")[-1].startswith(conventions.BUILD_TAG_PREFIX) for r in built for tag in r["inputs"]["tags"]
+    )
 
 
 def test_each_repository_has_its_lifecycle_policy(shipped_preview):
