@@ -14,7 +14,7 @@ from components.document_store import DocumentStore, DocumentStoreArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.edge_router import EdgeRouter, EdgeRouterArgs
-from components.image_repository import ImageRepository, ImageRepositoryArgs
+from components.image_repository import ImageRepository, ImageRepositoryArgs, promoted_image
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.organization import build_org_stack, read_org_account
@@ -75,7 +75,18 @@ else:
         AlertsArgs(identity, containers.alerts, ecs_cluster_arn=cluster.arn if cluster else None),
         opts=regional(),
     )
-    for svc in containers.services:
+    for index, svc in enumerate(containers.services):
+        # Build once: a promoted image is the digest the earlier stage ran, copied into this stack's repository.
+        promoted = (
+            promoted_image(
+                svc.image.promote_from,
+                svc.name,
+                f"aws-platform:containers.services[{index}].image.promoteFrom",
+                providers.regional,
+            )
+            if svc.image.promote_from
+            else None
+        )
         image = images[svc.name] = ImageRepository(
             f"{svc.name}-images",
             ImageRepositoryArgs(
@@ -84,6 +95,7 @@ else:
                 repositories,
                 build=svc.image.build,
                 digest=svc.image.digest,
+                promote_from=promoted,
                 platform=svc.image.platform,
                 account_id=account_id,
             ),

@@ -110,6 +110,11 @@ class ImageRepositoriesConfig:
         each={"pattern": r"arn:aws:iam::\d{12}:(role|user)/[A-Za-z0-9/_+=,.@-]+", "what": "an IAM role or user ARN"},
         doc="who may assume the CI push role; empty: principals of this account allowed by their own IAM policy",
     )
+    promotion_accounts: list[str] = setting(
+        default_factory=list,
+        each={"pattern": r"\d{12}", "what": "a 12-digit AWS account id"},
+        doc="accounts whose later stages copy this stack's images (their push roles by name); empty: none",
+    )
 
 
 @dataclass(frozen=True)
