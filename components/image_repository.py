@@ -28,8 +28,8 @@ import pulumi_docker_build as docker_build
 
 from foundation import iam
 from foundation.externals import EcrImage, MissingExternal, image_problem
-from policies import conventions
 from foundation.identity import StackIdentity
+from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
