@@ -26,7 +26,7 @@ preview: $(STAMP)
 	$(PY) -m preview --stack $(STACK) --json build/$(STACK).json
 
 preview-all: $(STAMP)
-	@for s in dev staging prod; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
+	@for s in dev staging prod prod-dr; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
 
 test: $(STAMP)
 	$(PY) -m pytest

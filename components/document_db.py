@@ -146,7 +146,10 @@ class DocumentDb(pulumi.ComponentResource):
             skip_final_snapshot=not final,
             final_snapshot_identifier=ident.label("documentdb-final") if final else None,
             tags={"data-lifecycle": phase},
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            # A rebuild elsewhere starts from a copied snapshot; read at creation only, so later config edits
+            # never replace the live cluster.
+            snapshot_identifier=cfg.restore_from_snapshot,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["snapshotIdentifier"]),
         )
         for index in range(cfg.instance_count):
             aws.docdb.ClusterInstance(

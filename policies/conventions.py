@@ -70,6 +70,22 @@ def stage_for_stack(stack: str) -> str | None:
     return head if head in STAGES else None
 
 
+STACK_SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
+
+
+def stack_suffix(stack: str) -> str:
+    """``prod-dr`` -> ``dr``, ``dev-alice`` -> ``alice``; empty for a stack named after its stage (or ``org``).
+
+    Two stacks of one stage (prod and its disaster-recovery copy, or an engineer's dev) share an account
+    and the global namespaces (IAM roles, S3 buckets, Lambda@Edge in us-east-1): their names differ by
+    this suffix, placed right after ``{context}-{stage}-`` so a name still says whose it is.
+    """
+    if stack in STACK_STAGES:
+        return ""
+    head, _, tail = stack.partition("-")
+    return tail if head in STAGES else ""
+
+
 def stack_from_urn(urn: str) -> str:
     """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
     if not urn.startswith("urn:pulumi:") or "::" not in urn:

@@ -87,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     except stack_config.ConfigError as err:
         print(err, file=sys.stderr)
         return EXIT_CONFIG
-    print(externals.render(externals.expectations(config)))
+    expected = externals.render(externals.expectations(config))
 
     try:
         run = program.run(args.stack, values, args.program)
     except pulumi.RunError as err:  # the program's own refusal (a missing external...): its message says it all
+        print(expected, file=sys.stderr)
         print(err, file=sys.stderr)
         return EXIT_PROGRAM
     except Exception:
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         write_snapshot(snapshot, args.json)
     tree = render_tree(snapshot)
     print(tree if not args.quiet else tree.splitlines()[0])
+    print(expected)
 
     if args.no_policy:
         return EXIT_OK

@@ -132,6 +132,12 @@ class DocumentDbConfig:
     change_stream_retention_hours: int = setting(
         72, min=1, max=168, doc="dual: the sync task may stop for a weekend and resume"
     )
+    restore_from_snapshot: str | None = setting(
+        None,
+        pattern=r"arn:aws:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:[A-Za-z0-9:-]+",
+        what="a DocumentDB cluster snapshot ARN in this stack's region",
+        doc="unset: a new, empty cluster; set: created from that snapshot (a rebuild elsewhere), read at creation only",
+    )
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,15 @@ def expectations(config: StackConfig) -> list[Expectation]:
                 f"{ns}:documentStore.sync.image", "image", store.sync.image, f"{at_preview}: exists and is tagged"
             )
         )
+    if store is not None and store.documentdb is not None and store.documentdb.restore_from_snapshot:
+        found.append(
+            Expectation(
+                f"{ns}:documentStore.documentdb.restoreFromSnapshot",
+                "snapshot",
+                store.documentdb.restore_from_snapshot,
+                "checked by AWS at up (copy it into this region first)",
+            )
+        )
     if store is not None and store.has_atlas and store.atlas is not None:
         found.append(
             Expectation(

@@ -105,7 +105,8 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
         parser.problems.extend(_edge_checks(config))
         parser.problems.extend(_data_checks(config))
         parser.problems.extend(_organization_checks(config))
-        parser.problems.extend(externals.undeclared_problems(config, NAMESPACE))
+        if not any(p.key == "stack" for p in parser.problems):  # names need a valid stack suffix
+            parser.problems.extend(externals.undeclared_problems(config, NAMESPACE))
     if parser.problems:
         raise ConfigError(source, parser.problems)
     return config
@@ -132,7 +133,15 @@ def stage_checks(stack: str, stage: str | None, usage: str | None) -> list[Probl
                 f"or {', '.join(conventions.STACK_STAGES)})",
             )
         )
-    elif stage is not None and stage != expected:
+    elif conventions.stack_suffix(stack) and not conventions.STACK_SUFFIX.match(conventions.stack_suffix(stack)):
+        problems.append(
+            Problem(
+                "stack",
+                f"{show(stack)}: suffix {show(conventions.stack_suffix(stack))} is not 1-8 lowercase letters or digits "
+                f"(it goes into every resource name, like 'prod-dr' -> shop-prod-dr-...)",
+            )
+        )
+    if expected is not None and stage is not None and stage != expected:
         problems.append(
             Problem(key + "stage", f"{show(stage)} but stack '{stack}' is stage '{expected}' (allowed: '{expected}')")
         )
