@@ -153,6 +153,8 @@ else:
                 network.private_subnet_ids,
                 client_security_group_ids=client_security_groups,
                 client_role_arns=client_roles,
+                repositories=repositories,
+                account_id=account_id,
             ),
             opts=regional(),
         )

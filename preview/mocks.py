@@ -17,7 +17,7 @@ import pulumi
 
 DEFAULT_ACCOUNT = "123456789012"
 STACK_REFERENCES = pathlib.Path(__file__).resolve().parent / "stack_references.json"
-# What exists outside the stacks (declared externals, pinned images): lookups of anything else fail as in AWS.
+# What the offline AWS lacks (the rest of what stacks expect is present): lookups of those fail as in AWS.
 EXTERNAL_INVENTORY = pathlib.Path(__file__).resolve().parent / "external_inventory.json"
 
 
@@ -337,8 +337,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         registry = a.get("registryId") or self.account
         repository, image_digest = a.get("repositoryName", ""), a.get("imageDigest", "")
         ref = f"{registry}.dkr.ecr.{region}.amazonaws.com/{repository}@{image_digest}"
-        tags = self.inventory.get("images", {}).get(ref)
-        if tags is None:
+        if ref in self.inventory.get("absent", {}).get("images", []):
             raise LookupError(
                 f"reading ECR Image ({repository}@{image_digest}): ImageNotFoundException: "
                 f"The image with imageId {{imageDigest:'{image_digest}'}} does not exist within the repository"
@@ -346,7 +345,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return {
             "id": ref,
             "imageDigest": image_digest,
-            "imageTags": tags,
+            "imageTags": [] if ref in self.inventory.get("untagged_images", []) else [f"release-{image_digest[7:15]}"],
             "imagePushedAt": 1767225600,
             "imageSizeInBytes": 52428800,
             "imageUri": ref,
@@ -395,7 +394,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return self._image(a, a.get("region") or region)
         if token == "aws:secretsmanager/getSecret:getSecret":
             name = a.get("name") or str(a.get("arn", "")).split(":")[-1]
-            if name not in self.inventory.get("secrets", []):
+            if name in self.inventory.get("absent", {}).get("secrets", []):
                 raise LookupError(f"reading Secrets Manager Secret ({name}): ResourceNotFoundException")
             arn = (
                 a.get("arn") or f"arn:aws:secretsmanager:{region}:{self.account}:secret:{name}-{digest(name, length=6)}"
@@ -403,7 +402,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"arn": arn, "name": name, "id": arn}
         if token == "aws:ssm/getParameter:getParameter" and not str(a.get("name", "")).startswith("/aws/"):
             name = a.get("name", "")
-            if name not in self.inventory.get("parameters", []):
+            if name in self.inventory.get("absent", {}).get("parameters", []):
                 raise LookupError(f"reading SSM Parameter ({name}): ParameterNotFound")
             arn = f"arn:aws:ssm:{region}:{self.account}:parameter{name}"
             return {"name": name, "type": "SecureString", "arn": arn, "version": 1, "id": name, "value": "[secret]"}

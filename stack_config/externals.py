@@ -148,26 +148,6 @@ def expectations(config: StackConfig) -> list[Expectation]:
                 "checked by AWS at up (copy it into this region first)",
             )
         )
-    if store is not None and store.phase in ("documentdb", "dual") and not store.serves_from_atlas:
-        # Inside the database: no AWS API creates a DocumentDB user or enables change streams (README runbook).
-        found.append(
-            Expectation(
-                f"{ns}:documentStore.phases",
-                "runbook",
-                f"DocumentDB user 'app' (readWrite on {store.database_name}) with the password in the "
-                f"{config.identity.name(SECRET_TYPE, CONTRACT_SECRETS['document_store'])} secret",
-                "not checkable from Pulumi; data-tier runbook step 1, before services take traffic",
-            )
-        )
-    if store is not None and store.phase == "dual":
-        found.append(
-            Expectation(
-                f"{ns}:documentStore.phases",
-                "runbook",
-                f"change streams enabled on DocumentDB database {store.database_name} (modifyChangeStreams)",
-                "not checkable from Pulumi; data-tier runbook step 2, before the sync task starts",
-            )
-        )
     if store is not None and store.has_atlas and store.atlas is not None:
         found.append(
             Expectation(

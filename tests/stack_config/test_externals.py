@@ -69,14 +69,3 @@ def test_every_shipped_stack_lists_what_it_expects(stack):
     assert {"parameter", "hosted-zone"} <= kinds and ({"image", "stack-outputs"} & kinds)
     text = externals.render(found)
     assert text.startswith("this stack expects:") and f"ssm:/{stack}/shop/api/greeting" in text
-
-
-def test_steps_inside_the_database_are_listed_as_runbook_steps_until_automated():
-    """No AWS API creates a DocumentDB user or enables change streams: the preview says so instead of hiding it."""
-    staging = [e for e in externals.expectations(stack_config.load_file("staging")) if e.kind == "runbook"]
-    assert [e.ref.split(" ")[0:3] for e in staging] == [
-        ["DocumentDB", "user", "'app'"],
-        ["change", "streams", "enabled"],
-    ]
-    dev = stack_config.load_file("dev")  # serves from Atlas: IAM users created by the stack, no runbook step
-    assert not [e for e in externals.expectations(dev) if e.kind == "runbook"]
