@@ -14,7 +14,7 @@ import json
 import socket
 import struct
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import bson
 import pytest
@@ -87,7 +87,7 @@ class MongoWire:
                 "maxBsonObjectSize": 16 * 1024 * 1024,
                 "maxMessageSizeBytes": 48_000_000,
                 "maxWriteBatchSize": 100_000,
-                "localTime": datetime.datetime.now(datetime.timezone.utc),
+                "localTime": datetime.datetime.now(datetime.UTC),
                 "connectionId": 1,
                 "ok": 1.0,
             }
@@ -140,12 +140,12 @@ def test_running_again_updates_instead_of_failing_and_leaves_change_streams_alon
 
 def test_handler_reads_credentials_from_secrets_manager_and_logs_no_secret(server, capsys):
     class Secrets:
-        values = {
+        values: ClassVar[dict[str, dict[str, str]]] = {
             "arn:master": {"username": "docdbadmin", "password": "master-pw"},
             "arn:app": {"username": "app", "password": "app-pw"},
         }
 
-        def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 (boto3's spelling)
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:
             return {"SecretString": json.dumps(self.values[SecretId])}
 
     seen: dict[str, Any] = {}
