@@ -54,6 +54,8 @@ def image_problem(ref: str, invoke: pulumi.InvokeOptions) -> str | None:
             opts=invoke,
         )
     except Exception as err:  # the provider's error names the AWS exception (ImageNotFoundException...)
+        if _provider_failed(err):
+            raise ProviderUnavailable(str(err)) from err
         return f"is not in repository {image.repository} of {image.registry_id} ({image.region}): {_first_line(err)}"
     if not found.image_tags:
         return (
@@ -62,6 +64,15 @@ def image_problem(ref: str, invoke: pulumi.InvokeOptions) -> str | None:
             f"<repository>:release-<version> {ref}`"
         )
     return None
+
+
+class ProviderUnavailable(Exception):
+    """The stack's provider itself failed (an unknown org account...): its own error is the one to show."""
+
+
+def _provider_failed(err: Exception) -> bool:
+    # The SDK wraps a provider whose inputs failed to resolve this way; an AWS lookup error never says it.
+    return "While processing resource" in str(err) and "pulumi:providers:" in str(err)
 
 
 def _first_line(err: Exception) -> str:
@@ -78,6 +89,8 @@ def _value_problem(expectation: Expectation, invoke: pulumi.InvokeOptions) -> st
         else:
             aws.secretsmanager.get_secret(name=secret_name(ref), opts=invoke)
     except Exception as err:
+        if _provider_failed(err):
+            raise ProviderUnavailable(str(err)) from err
         return f"does not exist or cannot be read: {_first_line(err)}"
     return None
 
@@ -95,7 +108,11 @@ def verify(found: Sequence[Expectation], provider: pulumi.ProviderResource) -> N
     problems = []
     for expectation in found:
         check = CHECKS.get(expectation.kind)
-        problem = check(expectation, invoke) if check else None
+        try:
+            problem = check(expectation, invoke) if check else None
+        except ProviderUnavailable:
+            return  # nothing can deploy with this provider; the program fails with the provider's own reason
+
         if problem:
             problems.append(f"  {expectation.key}: {expectation.kind} {expectation.ref} {problem}")
     if problems:

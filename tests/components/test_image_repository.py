@@ -21,8 +21,8 @@ def test_one_repository_per_application_protected_in_prod_only(shipped_preview):
     for stack, protected in (("prod", True), ("dev", False)):
         preview = shipped_preview(stack)
         repos = {r["inputs"]["name"]: r for r in preview.resources(REPO)}
-        # One per application: the two services and the edge renderer.
-        assert set(repos) == {f"shop-{stack}-api", f"shop-{stack}-web", f"shop-{stack}-prerender"}
+        # One per application: the two services, the edge renderer and the DocumentDB setup function.
+        assert set(repos) == {f"shop-{stack}-{app}" for app in ("api", "web", "prerender", "documentdb-setup")}
         for repo in repos.values():
             assert repo["protect"] is protected and repo["retainOnDelete"] is protected
             assert repo["inputs"]["imageTagMutability"] == "IMMUTABLE"
