@@ -76,6 +76,7 @@ else:
         opts=regional(),
     )
     for index, svc in enumerate(containers.services):
+        assert cluster is not None and alb is not None  # both exist whenever there are services (above)
         # Build once: a promoted image is the digest the earlier stage ran, copied into this stack's repository.
         promoted = (
             promoted_image(

@@ -64,7 +64,8 @@ class ImageRepositoryArgs:
     promote_from: pulumi.Input[str] | None = None
     platform: str = "linux/amd64"
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
-    account_id: str | None = None  # pins the push provider to the stack's account, as the stack's providers are
+    # Pins the push provider to the stack's account, as the stack's providers are.
+    account_id: pulumi.Input[str] | None = None
 
 
 def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) -> str:
@@ -321,6 +322,7 @@ class ImageRepository(pulumi.ComponentResource):
 
         def push_policy(parts: list[str | None]) -> str:
             arn, source = parts
+            assert arn is not None  # the repository's ARN is always known once created
             statements = [
                 iam.statement(PUSH_ACTIONS, arn, sid="PushThisRepository"),
                 # GetAuthorizationToken has no resource: it returns a token for the whole registry. The token alone
@@ -349,6 +351,7 @@ class ImageRepository(pulumi.ComponentResource):
         elif args.promote_from is not None:
             self.image_ref = self._promote(args, repo, push_role, push_policy_resource)
         else:
+            assert args.digest is not None  # exactly one of build, digest or promote_from (checked above)
             self.image_ref = pulumi.Output.from_input(args.digest)
         self.register_outputs(
             {"repository_url": self.repository_url, "image_ref": self.image_ref, "push_role_arn": self.push_role_arn}
@@ -439,7 +442,7 @@ class ImageRepository(pulumi.ComponentResource):
         assert build is not None
         token = self._push_login(args, repo, push_role)
         tag = context_tag(build, args.platform)
-        image_args = dict(
+        image_args: dict[str, Any] = dict(
             # Relative to the project (Pulumi runs the program there): the same inputs on every machine.
             context=docker_build.BuildContextArgs(location=build.context),
             dockerfile=docker_build.DockerfileArgs(location=f"{build.context}/{build.dockerfile}"),

@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 
 import stack_config
+import stack_config.loader
 from preview import policy_client, program
 from stack_config import externals
 
@@ -68,7 +69,7 @@ def render_violations(violations: list[policy_client.Violation]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m preview", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m preview", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--stack", default="dev")
     parser.add_argument(
         "--config", type=pathlib.Path, help="stack config file (default environments/Pulumi.<stack>.yaml)"

@@ -139,7 +139,7 @@ def expectations(config: StackConfig) -> list[Expectation]:
                 f"{ns}:documentStore.sync.image", "image", store.sync.image, f"{at_preview}: exists and is tagged"
             )
         )
-    if store is not None and store.documentdb is not None and store.documentdb.restore_from_snapshot:
+    if store is not None and store.documentdb.restore_from_snapshot:
         found.append(
             Expectation(
                 f"{ns}:documentStore.documentdb.restoreFromSnapshot",
