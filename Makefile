@@ -29,7 +29,7 @@ preview: $(STAMP)
 	$(PY) -m preview --stack $(STACK) --json build/$(STACK).json
 
 preview-all: $(STAMP)
-	@for s in dev staging prod; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
+	@for s in dev staging prod prod-dr; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
 
 # Lint first: a finding fails `make test` (and so CI) in about a minute, before the suite runs for several.
 # PYRIGHT_PYTHON_IGNORE_WARNINGS: no PyPI "newer version?" query on each run; the pin decides the version.

@@ -14,15 +14,17 @@ from components.document_store import DocumentStore, DocumentStoreArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.edge_router import EdgeRouter, EdgeRouterArgs
-from components.image_repository import ImageRepository, ImageRepositoryArgs
+from components.image_repository import ImageRepository, ImageRepositoryArgs, promoted_image
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.organization import build_org_stack, read_org_account
 from components.prerender_renderer import RENDERER_BUILD, PrerenderRenderer, PrerenderRendererArgs
 from components.spa_distribution import SpaDistribution, SpaDistributionArgs, spa_fallback
 from components.valkey_cache import ValkeyCache, ValkeyCacheArgs
+from foundation import externals as external_checks
 from foundation.providers import create_providers
 from foundation.replacement import choose_replacement_order
+from stack_config import externals
 
 # --- config in: a bad value stops here with every problem listed, before anything is registered ----------------
 try:
@@ -36,6 +38,8 @@ account_id = config.account_id or (org_account.id if org_account else None)
 choose_replacement_order()  # named resources: deleteBeforeReplace per type, chosen once (foundation/replacement.py)
 providers = create_providers(identity, account_id)
 regional = providers.regional_opts
+# What the stack takes from outside (declared parameters, pinned images) is there, or nothing is deployed.
+external_checks.verify(externals.expectations(config), providers.regional)
 
 # --- the management account: the organization instead of a workload ----------------------------------------------
 if config.organization is not None:
@@ -52,6 +56,9 @@ else:
     repositories = containers.image_repositories
     services: dict[str, EcsService] = {}
     images: dict[str, ImageRepository] = {}
+    # Services start after the data tier has written their connection secrets, although it is built after them
+    # (it admits their security groups and roles): the data tier settles this once its secrets exist.
+    secrets_ready, settle_secrets = pulumi.deferred_output()
     cluster = alb = None
     if containers.services:
         cluster = EcsCluster(
@@ -70,8 +77,19 @@ else:
         AlertsArgs(identity, containers.alerts, ecs_cluster_arn=cluster.arn if cluster else None),
         opts=regional(),
     )
-    for svc in containers.services:
+    for index, svc in enumerate(containers.services):
         assert cluster is not None and alb is not None  # both exist whenever there are services (above)
+        # Build once: a promoted image is the digest the earlier stage ran, copied into this stack's repository.
+        promoted = (
+            promoted_image(
+                svc.image.promote_from,
+                svc.name,
+                f"aws-platform:containers.services[{index}].image.promoteFrom",
+                providers.regional,
+            )
+            if svc.image.promote_from
+            else None
+        )
         image = images[svc.name] = ImageRepository(
             f"{svc.name}-images",
             ImageRepositoryArgs(
@@ -80,6 +98,7 @@ else:
                 repositories,
                 build=svc.image.build,
                 digest=svc.image.digest,
+                promote_from=promoted,
                 platform=svc.image.platform,
                 account_id=account_id,
             ),
@@ -102,6 +121,7 @@ else:
                 alarm_topic_arn=alerts.topic_arn,
                 log_retention_days=containers.retention_days(identity.stage),
                 ec2_capacity_provider=cluster.ec2_capacity_provider,
+                starts_after=secrets_ready,
             ),
             opts=regional(),
         )
@@ -110,6 +130,7 @@ else:
     # Data tier: reachable only from the services' security groups, authorised by their task roles.
     client_security_groups = [s.security_group_id for s in services.values()]
     client_roles = [s.task_role_arn for s in services.values()]
+    connection_ready: list[pulumi.Resource] = []
     if config.cache is not None:
         cache = ValkeyCache(
             "cache",
@@ -124,6 +145,7 @@ else:
             opts=regional(),
         )
         pulumi.export("cache_connection_secret", cache.connection_secret_name)
+        connection_ready += cache.connection_ready
     if config.document_store is not None:
         documents = DocumentStore(
             "documents",
@@ -134,11 +156,15 @@ else:
                 network.private_subnet_ids,
                 client_security_group_ids=client_security_groups,
                 client_role_arns=client_roles,
+                repositories=repositories,
+                account_id=account_id,
             ),
             opts=regional(),
         )
         pulumi.export("documents_phase", documents.phase)
         pulumi.export("documents_connection_secret", documents.connection_secret_name)
+        connection_ready += documents.connection_ready
+    settle_secrets(pulumi.Output.from_input(connection_ready))
 
     # Edge: CloudFront in front of the app; crawlers routed at the edge to our own renderer.
     if config.edge is not None:

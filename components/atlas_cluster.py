@@ -92,8 +92,13 @@ class AtlasCluster(pulumi.ComponentResource):
     connection_uri: pulumi.Output[str]
 
     def __init__(self, name: str, args: AtlasClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:data:AtlasCluster", name, None, opts)
         ident, cfg = args.identity, args.config
+        if ident.keeps_data and not cfg.pitr:  # the loader refuses it too; callers may not use it
+            raise ValueError(
+                f"atlas: pitr false with usage {ident.usage} (allowed: true; production data keeps point-in-time "
+                f"restore, the way back from a bad batch)"
+            )
+        super().__init__("platform:data:AtlasCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region = cfg.region or atlas_region(ident.region)
         sharded = cfg.shards > 1
@@ -131,13 +136,13 @@ class AtlasCluster(pulumi.ComponentResource):
             ],
             backup_enabled=True,
             pit_enabled=cfg.pitr,
-            termination_protection_enabled=ident.protected,
+            termination_protection_enabled=ident.keeps_data,
             # Atlas always encrypts storage and snapshots; "NONE" means no *customer* key on top (KMS via
             # CloudProviderAccess is a later step, README).
             encryption_at_rest_provider="NONE",
             tags=ident.tags,
             # The private-endpoint connection strings exist only once the endpoint service is available.
-            opts=pulumi.ResourceOptions(parent=self, protect=ident.protected, depends_on=[endpoint]),
+            opts=pulumi.ResourceOptions(parent=self, protect=ident.keeps_data, depends_on=[endpoint]),
         )
 
         for index, role_arn in enumerate(args.client_role_arns):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -42,6 +43,27 @@ def reader_policy(role_arns: Sequence[str]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ConnectionSecret:
+    """The secret, and what must exist before a service reads it: its value and its read grant.
+
+    A task whose secret has no value yet (or no grant) fails to start with ResourceInitializationError,
+    and on a fresh environment the circuit breaker then fails the very first deployment: services
+    depend on ``ready`` (issue 12, secrets before services).
+    """
+
+    secret: aws.secretsmanager.Secret
+    ready: list[pulumi.Resource]
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.secret.arn
+
+    @property
+    def name(self) -> pulumi.Output[str]:
+        return self.secret.name
+
+
 def connection_secret(
     name: str,
     identity: StackIdentity,
@@ -51,7 +73,7 @@ def connection_secret(
     reader_role_arns: Sequence[pulumi.Input[str]],
     parent: pulumi.Resource,
     tags: Mapping[str, str] | None = None,
-) -> aws.secretsmanager.Secret:
+) -> ConnectionSecret:
     """A secret named ``{context}-{stage}-{component}`` holding ``value``, readable by ``reader_role_arns``."""
     child = pulumi.ResourceOptions(parent=parent)
     secret = aws.secretsmanager.Secret(
@@ -59,13 +81,22 @@ def connection_secret(
         name=identity.name(SECRET_TYPE, component),
         description=description,
         # Prod keeps a deleted secret restorable for the longest window AWS allows.
-        recovery_window_in_days=30 if identity.protected else 7,
+        recovery_window_in_days=30 if identity.keeps_data else 7,
         tags=dict(tags) if tags else None,
         opts=child,
     )
-    aws.secretsmanager.SecretVersion(name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child)
-    if reader_role_arns:
-        aws.secretsmanager.SecretPolicy(
-            name, secret_arn=secret.arn, policy=pulumi.Output.all(*reader_role_arns).apply(reader_policy), opts=child
+    ready: list[pulumi.Resource] = [
+        aws.secretsmanager.SecretVersion(
+            name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child
         )
-    return secret
+    ]
+    if reader_role_arns:
+        ready.append(
+            aws.secretsmanager.SecretPolicy(
+                name,
+                secret_arn=secret.arn,
+                policy=pulumi.Output.all(*reader_role_arns).apply(reader_policy),
+                opts=child,
+            )
+        )
+    return ConnectionSecret(secret, ready)

@@ -43,13 +43,13 @@ class DocumentDbArgs:
 
 
 def keeps_final_snapshot(identity: StackIdentity, phase: str) -> bool:
-    """Prod always; elsewhere once services left it: its data is then the rollback point."""
-    return identity.protected or phase in ("atlas", "retiring")
+    """Production data always (staging included); elsewhere once services left it: its data is then the rollback point."""
+    return identity.keeps_data or phase in ("atlas", "retiring")
 
 
 def deletion_protected(identity: StackIdentity, phase: str) -> bool:
     """``retiring`` lifts the protection so the next deploy (``retired``) can delete it, snapshot first."""
-    return phase != "retiring" and (identity.protected or phase == "atlas")
+    return phase != "retiring" and (identity.keeps_data or phase == "atlas")
 
 
 def cluster_parameters(config: DocumentDbConfig, phase: str) -> dict[str, tuple[str, str]]:
@@ -146,7 +146,10 @@ class DocumentDb(pulumi.ComponentResource):
             skip_final_snapshot=not final,
             final_snapshot_identifier=ident.label("documentdb-final") if final else None,
             tags={"data-lifecycle": phase},
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            # A rebuild elsewhere starts from a copied snapshot; read at creation only, so later config edits
+            # never replace the live cluster.
+            snapshot_identifier=cfg.restore_from_snapshot,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["snapshotIdentifier"]),
         )
         for index in range(cfg.instance_count):
             aws.docdb.ClusterInstance(

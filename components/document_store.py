@@ -33,10 +33,12 @@ from components import document_db
 from components.atlas_cluster import ENDPOINT_PORTS, AtlasCluster, AtlasClusterArgs
 from components.connection_secret import connection_secret, contract_json
 from components.document_db import DocumentDb, DocumentDbArgs
+from components.documentdb_setup import DocumentDbSetup, DocumentDbSetupArgs
 from foundation import iam
 from foundation.identity import StackIdentity
 from foundation.tagging import ECS_SERVICE_TAGGING
 from stack_config.data import DocumentStoreConfig
+from stack_config.services import ImageRepositoriesConfig
 
 APP_USER = "app"
 SYNC = "docsync"
@@ -56,6 +58,9 @@ class DocumentStoreArgs:
     client_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
     # The sync task runs here when given; otherwise the store brings a Fargate-only cluster of its own.
     sync_cluster_arn: pulumi.Input[str] | None = None
+    # The setup function's image goes to a repository like every other (its retention rules, its push role).
+    repositories: ImageRepositoriesConfig = field(default_factory=ImageRepositoriesConfig)
+    account_id: pulumi.Input[str] | None = None
 
 
 def documents_contract(
@@ -81,6 +86,7 @@ class DocumentStore(pulumi.ComponentResource):
     served_by: str
     connection_secret_arn: pulumi.Output[str]
     connection_secret_name: pulumi.Output[str]
+    connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
     documentdb: DocumentDb | None
     atlas: AtlasCluster | None
 
@@ -108,10 +114,29 @@ class DocumentStore(pulumi.ComponentResource):
                 assume_role_policy=iam.assume_role_policy("ecs-tasks.amazonaws.com"),
                 opts=child,
             )
-        clients = list(args.client_security_group_ids) + ([sync_sg.id] if sync_sg else [])
+        # The user and change streams are set up in the database itself while services or the sync use it.
+        sets_up = cfg.has_documentdb and cfg.phase in ("documentdb", "dual", "atlas")
+        setup_sg = (
+            aws.ec2.SecurityGroup(
+                "documentdb-setup",
+                name=ident.name("aws:ec2/securityGroup:SecurityGroup", "documentdb-setup"),
+                vpc_id=args.vpc_id,
+                description="DocumentDB setup function: no inbound",
+                tags={"Name": ident.label("documentdb-setup")},
+                opts=child,
+            )
+            if sets_up
+            else None
+        )
+        clients = (
+            list(args.client_security_group_ids)
+            + ([sync_sg.id] if sync_sg else [])
+            + ([setup_sg.id] if setup_sg else [])
+        )
         atlas_roles = list(args.client_role_arns) + ([sync_role.arn] if sync_role else [])
 
         self.documentdb = self.atlas = None
+        self._setup_ready: list[pulumi.Resource] = []
         docdb_uri = None
         if cfg.has_documentdb:
             self.documentdb = DocumentDb(
@@ -126,11 +151,13 @@ class DocumentStore(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            # The services' own user (readWrite on one database), created once from the master secret (runbook).
+            # The services' own user (readWrite on one database), created by the setup function below.
             password = random.RandomPassword("documentdb-app", length=40, special=False, opts=child)
             docdb_uri = pulumi.Output.all(self.documentdb.endpoint, password.result).apply(
                 lambda v: document_db.connection_uri(APP_USER, v[1], v[0], cfg.database_name)
             )
+            if setup_sg is not None:
+                self._setup_ready = self._setup(args, setup_sg, password, child)
         if cfg.has_atlas:
             assert cfg.atlas is not None  # the loader requires it in every Atlas phase
             self.atlas = AtlasCluster(
@@ -162,14 +189,67 @@ class DocumentStore(pulumi.ComponentResource):
         )
 
         if sync_sg is not None and sync_role is not None:  # both exist exactly when syncing
-            self._sync_task(args, sync_sg, sync_role, child)
+            self._sync_task(args, sync_sg, sync_role, child, after=self._setup_ready)
 
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
+        # Services start once their secret has a value and, on DocumentDB, their user exists.
+        self.connection_ready = secret.ready + self._setup_ready
         self.register_outputs({"phase": self.phase, "connection_secret_arn": self.connection_secret_arn})
 
+    def _setup(
+        self,
+        args: DocumentStoreArgs,
+        sg: aws.ec2.SecurityGroup,
+        password: random.RandomPassword,
+        child: pulumi.ResourceOptions,
+    ) -> list[pulumi.Resource]:
+        """The app user's credentials as a secret only the setup function reads, and the function's run."""
+        ident, cfg, docdb = args.identity, args.config, self.documentdb
+        assert docdb is not None
+        app_secret = aws.secretsmanager.Secret(
+            "documentdb-app-user",
+            name=ident.name("aws:secretsmanager/secret:Secret", "documentdb-app-user"),
+            description="The services' DocumentDB user; read by the setup function only (the services get a URI)",
+            recovery_window_in_days=30 if ident.keeps_data else 7,
+            opts=child,
+        )
+        version = aws.secretsmanager.SecretVersion(
+            "documentdb-app-user",
+            secret_id=app_secret.id,
+            secret_string=pulumi.Output.secret(
+                password.result.apply(lambda pw: json.dumps({"username": APP_USER, "password": pw}, sort_keys=True))
+            ),
+            opts=child,
+        )
+        setup = DocumentDbSetup(
+            "documentdb-setup",
+            DocumentDbSetupArgs(
+                identity=ident,
+                repositories=args.repositories,
+                subnet_ids=args.subnet_ids,
+                security_group=sg,
+                documentdb=docdb,
+                documentdb_security_group_id=docdb.security_group_id,
+                endpoint=docdb.endpoint,
+                master_secret_arn=docdb.master_secret_arn,
+                app_secret_arn=app_secret.arn,
+                app_secret_version=version.version_id,
+                database=cfg.database_name,
+                change_streams=cfg.phase == "dual",
+                account_id=args.account_id,
+            ),
+            opts=child,
+        )
+        return setup.ready
+
     def _sync_task(
-        self, args: DocumentStoreArgs, sg: aws.ec2.SecurityGroup, task_role: aws.iam.Role, child: pulumi.ResourceOptions
+        self,
+        args: DocumentStoreArgs,
+        sg: aws.ec2.SecurityGroup,
+        task_role: aws.iam.Role,
+        child: pulumi.ResourceOptions,
+        after: list[pulumi.Resource],
     ) -> None:
         """The change-stream sync (or the one-off dump/restore) as a Fargate task in the private subnets."""
         ident, cfg = args.identity, args.config
@@ -303,5 +383,6 @@ class DocumentStore(pulumi.ComponentResource):
                 subnets=args.subnet_ids, security_groups=[sg.id], assign_public_ip=False
             ),
             **ECS_SERVICE_TAGGING,
-            opts=child,
+            # Change streams must be on before the sync follows them (the setup function turns them on).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )

@@ -18,6 +18,7 @@ pinned pulumi-aws 7.51.1 ``ServiceDeploymentCircuitBreakerArgs`` has only
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,9 @@ class EcsServiceArgs:
     alarm_topic_arn: pulumi.Input[str] | None = None
     log_retention_days: int = 14
     ec2_capacity_provider: pulumi.Input[str] | None = None
+    # What must exist before the first task starts: the values (and read grants) of the secrets it references.
+    # An Output because the data tier that creates them is built after the services it admits.
+    starts_after: pulumi.Input[Sequence[pulumi.Resource]] | None = None
 
 
 def refuse_unsafe(config: ServiceConfig, identity: StackIdentity) -> None:
@@ -505,7 +509,9 @@ class EcsService(pulumi.ComponentResource):
             **tagging.ECS_SERVICE_TAGGING,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[rule],
+                # Tasks start only once their secrets have values: otherwise ResourceInitializationError, and on a
+                # fresh environment the circuit breaker fails the first deployment.
+                depends_on=pulumi.Output.from_input(args.starts_after or []).apply(lambda ready: [rule, *ready]),
                 # Application Auto Scaling owns the count (target tracking, off-hours); Pulumi must not reset it.
                 ignore_changes=["desiredCount"] if cfg.autoscaled else None,
             ),

@@ -23,11 +23,14 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_command as command
 import pulumi_docker_build as docker_build
 
 from foundation import iam
 from foundation.build_host import NO_ATTESTATIONS_ENV, check_build_host
+from foundation.externals import EcrImage, MissingExternal, image_problem
 from foundation.identity import StackIdentity
+from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -45,6 +48,8 @@ PUSH_ACTIONS = (
 PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 WRITE_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
 AUTH_ACTION = "ecr:GetAuthorizationToken"
+# A later stage's push role reads an image to copy it (and DescribeImages to check it exists at preview).
+PROMOTE_ACTIONS = (*PULL_ACTIONS, "ecr:DescribeImages")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,9 @@ class ImageRepositoryArgs:
     config: ImageRepositoriesConfig
     build: BuildSource | None = None
     digest: str | None = None  # an already-pushed image, "<repo>@sha256:<hex>"
+    # Build once, promote the digest: the image an earlier stage ran ("<its repo>@sha256:<hex>", from its stack
+    # outputs), copied with its digest into this repository during `up` (promoted_image below).
+    promote_from: pulumi.Input[str] | None = None
     platform: str = "linux/amd64"
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
     # Pins the push provider to the stack's account, as the stack's providers are.
@@ -84,11 +92,15 @@ def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) ->
         ):
             continue
         digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
-    return "ctx-" + digest.hexdigest()[:16]
+    return conventions.BUILD_TAG_PREFIX + digest.hexdigest()[:16]
 
 
 def lifecycle_policy(config: ImageRepositoriesConfig) -> str:
-    """Untagged leftovers go after a few days; tagged images beyond the newest N go last."""
+    """Untagged leftovers go after a few days; this stack's own builds beyond the newest N go; nothing else does.
+
+    Safe for digest-pinned images: a pinned image must carry a tag (checked at preview and up), and
+    release or promoted tags are never selected, so no rule can expire what a stack runs.
+    """
     return json.dumps(
         {
             "rules": [
@@ -105,9 +117,10 @@ def lifecycle_policy(config: ImageRepositoriesConfig) -> str:
                 },
                 {
                     "rulePriority": 2,
-                    "description": f"keep the newest {config.keep_images} images",
+                    "description": f"keep the newest {config.keep_images} images this stack built",
                     "selection": {
-                        "tagStatus": "any",
+                        "tagStatus": "tagged",
+                        "tagPrefixList": list(conventions.EXPIRABLE_TAG_PREFIXES),
                         "countType": "imageCountMoreThan",
                         "countNumber": config.keep_images,
                     },
@@ -119,7 +132,18 @@ def lifecycle_policy(config: ImageRepositoriesConfig) -> str:
     )
 
 
-def repository_policy(push_role_arn: str, pull_role_arns: Sequence[str], *, lambda_account: str | None = None) -> str:
+def promotion_pullers(context: str, application: str, accounts: Sequence[str]) -> list[str]:
+    """The push roles of later stages (predictable names, no stack reference back): they copy this image onward."""
+    return [f"arn:aws:iam::{account}:role/{context}-*-{application}-ecr-push" for account in sorted(accounts)]
+
+
+def repository_policy(
+    push_role_arn: str,
+    pull_role_arns: Sequence[str],
+    *,
+    lambda_account: str | None = None,
+    promotion_pullers: Sequence[str] = (),
+) -> str:
     """Only the push role writes; only it and the listed (execution) roles read; AWS services are not principals here.
 
     Allows alone would add nothing inside the account (identity policies already
@@ -149,9 +173,24 @@ def repository_policy(push_role_arn: str, pull_role_arns: Sequence[str], *, lamb
             "Effect": "Deny",
             "Principal": "*",
             "Action": sorted(PULL_ACTIONS),
-            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": readers}, **not_service},
+            "Condition": {
+                "ArnNotEquals": {"aws:PrincipalArn": readers},
+                **({"ArnNotLike": {"aws:PrincipalArn": list(promotion_pullers)}} if promotion_pullers else {}),
+                **not_service,
+            },
         },
     ]
+    if promotion_pullers:
+        accounts = sorted({arn.split(":")[4] for arn in promotion_pullers})
+        statements.append(
+            {
+                "Sid": "LaterStagesPromote",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]},
+                "Action": sorted(PROMOTE_ACTIONS),
+                "Condition": {"ArnLike": {"aws:PrincipalArn": list(promotion_pullers)}},
+            }
+        )
     if lambda_account:
         statements.append(
             {
@@ -163,6 +202,64 @@ def repository_policy(push_role_arn: str, pull_role_arns: Sequence[str], *, lamb
             }
         )
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def source_repository_arn(ref: str) -> str:
+    image = EcrImage.parse(ref)
+    if image is None:
+        raise ValueError(f"promoted image {ref!r} is not an ECR image by digest")
+    return f"arn:aws:ecr:{image.region}:{image.registry_id}:repository/{image.repository}"
+
+
+def copy_script(source: str, repository_url: str) -> str:
+    """skopeo copies the manifest and layers unchanged (--preserve-digests), so the digest prod runs is staging's."""
+    image = EcrImage.parse(source)
+    assert image is not None
+    target = f"{repository_url}:{conventions.promoted_tag(image.digest)}"
+    registries = sorted({source.split("/", 1)[0], repository_url.split("/", 1)[0]})
+    logins = "\n".join(
+        f'printf %s "$ECR_PASSWORD" | skopeo login --authfile "$AUTH" -u AWS --password-stdin {r} >/dev/null'
+        for r in registries
+    )
+    return (
+        "set -euo pipefail\n"
+        'command -v skopeo >/dev/null || { echo "promotion needs skopeo where pulumi up runs '
+        '(apt-get install skopeo; GitHub ubuntu runners have it)" >&2; exit 1; }\n'
+        'AUTH="$(mktemp)"; trap \'rm -f "$AUTH"\' EXIT\n'
+        f"{logins}\n"
+        f'skopeo copy --preserve-digests --authfile "$AUTH" docker://{source} docker://{target}\n'
+    )
+
+
+def promoted_image(
+    stack_reference: str, application: str, key: str, provider: pulumi.ProviderResource
+) -> pulumi.Output[str]:
+    """The digest ``stack_reference`` runs for ``application`` (its ``services.<app>.image`` output), checked to exist.
+
+    A stack reference to the earlier stage, not a digest typed into config: what prod deploys is by
+    construction what staging ran. Refused with the key when that stage has not run it yet.
+    """
+    reference = _references.get(stack_reference) or pulumi.StackReference(
+        f"promotion-{stack_reference.rsplit('/', 1)[-1]}", stack_name=stack_reference
+    )
+    _references[stack_reference] = reference
+
+    def checked(services: dict[str, Any] | None) -> str:
+        ref = ((services or {}).get(application) or {}).get("image")
+        if not ref:
+            raise MissingExternal(
+                f"{key}: {stack_reference} exports no services.{application}.image: deploy it there first "
+                f"(promotion takes the digest that stage ran)"
+            )
+        problem = image_problem(ref, pulumi.InvokeOptions(provider=provider))
+        if problem:
+            raise MissingExternal(f"{key}: image {ref} from {stack_reference} {problem}")
+        return ref
+
+    return reference.get_output("services").apply(checked)
+
+
+_references: dict[str, pulumi.StackReference] = {}
 
 
 class ImageRepository(pulumi.ComponentResource):
@@ -182,8 +279,10 @@ class ImageRepository(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ImageRepositoryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:containers:ImageRepository", name, None, opts)
-        if (args.build is None) == (args.digest is None):
-            raise ValueError(f"image repository '{args.application}': give exactly one of build or digest")
+        if sum(source is not None for source in (args.build, args.digest, args.promote_from)) != 1:
+            raise ValueError(
+                f"image repository '{args.application}': give exactly one of build, digest or promote_from"
+            )
         self._args = args
         self._prefix = name  # children are named after the repository: two repositories never share a URN
         ident, cfg = args.identity, args.config
@@ -220,17 +319,25 @@ class ImageRepository(pulumi.ComponentResource):
             assume_role_policy=self._push_trust(args),
             opts=child,
         )
-        aws.iam.RolePolicy(
+
+        def push_policy(parts: list[str | None]) -> str:
+            arn, source = parts
+            assert arn is not None  # the repository's ARN is always known once created
+            statements = [
+                iam.statement(PUSH_ACTIONS, arn, sid="PushThisRepository"),
+                # GetAuthorizationToken has no resource: it returns a token for the whole registry. The token alone
+                # grants nothing; the statement above and the repository policy decide what it can push.
+                iam.statement([AUTH_ACTION], "*", sid="RegistryLogin"),
+            ]
+            if source:
+                # Promotion reads the earlier stage's image (its repository policy must admit this role too).
+                statements.append(iam.statement(PROMOTE_ACTIONS, source_repository_arn(source), sid="PullPromoted"))
+            return iam.document(*statements)
+
+        push_policy_resource = aws.iam.RolePolicy(
             f"{self._prefix}-push",
             role=push_role.id,
-            policy=repo.arn.apply(
-                lambda arn: iam.document(
-                    iam.statement(PUSH_ACTIONS, arn, sid="PushThisRepository"),
-                    # GetAuthorizationToken has no resource: it returns a token for the whole registry. The token alone
-                    # grants nothing; the statement above and the repository policy decide what it can push.
-                    iam.statement([AUTH_ACTION], "*", sid="RegistryLogin"),
-                )
-            ),
+            policy=pulumi.Output.all(repo.arn, args.promote_from).apply(push_policy),
             opts=child,
         )
 
@@ -241,8 +348,10 @@ class ImageRepository(pulumi.ComponentResource):
         self.push_role_arn = push_role.arn
         if args.build:
             self.image_ref = self._image(args, repo, push_role)
+        elif args.promote_from is not None:
+            self.image_ref = self._promote(args, repo, push_role, push_policy_resource)
         else:
-            assert args.digest is not None  # exactly one of build or digest (checked above)
+            assert args.digest is not None  # exactly one of build, digest or promote_from (checked above)
             self.image_ref = pulumi.Output.from_input(args.digest)
         self.register_outputs(
             {"repository_url": self.repository_url, "image_ref": self.image_ref, "push_role_arn": self.push_role_arn}
@@ -277,15 +386,11 @@ class ImageRepository(pulumi.ComponentResource):
             )
         )
 
-    def _image(
+    def _push_login(
         self, args: ImageRepositoryArgs, repo: aws.ecr.Repository, push_role: aws.iam.Role
-    ) -> pulumi.Output[str]:
-        build = args.build
-        assert build is not None
-        # Before the first image is registered: no daemon means a clear stop, not a failure mid-deployment.
-        check_build_host(f"image '{args.application}'", lambda_image=args.lambda_compatible)
+    ) -> pulumi.Output[aws.ecr.GetAuthorizationTokenResult]:
+        """A registry login as the push role: the repository policy denies writes to anyone else."""
         ident = args.identity
-        # The registry login is the push role's: the repository policy denies writes to anyone else.
         push_provider = aws.Provider(
             f"{self._prefix}-ecr-push",
             region=ident.region,
@@ -296,9 +401,48 @@ class ImageRepository(pulumi.ComponentResource):
             allowed_account_ids=[args.account_id] if args.account_id else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        token = aws.ecr.get_authorization_token_output(
+        # One token serves every registry the role may read: the source of a promotion included.
+        return aws.ecr.get_authorization_token_output(
             registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=push_provider)
         )
+
+    def _promote(
+        self,
+        args: ImageRepositoryArgs,
+        repo: aws.ecr.Repository,
+        push_role: aws.iam.Role,
+        push_policy: aws.iam.RolePolicy,
+    ) -> pulumi.Output[str]:
+        """Copy the earlier stage's image, digest unchanged, into this repository; deploy it from here.
+
+        The copy runs during `up` (skopeo, on the host that runs Pulumi), after the repository exists: a
+        fresh environment's first `up` creates the repository, copies, then starts the service. The
+        image gets a ``promoted-`` tag, which no lifecycle rule selects. Running from this stack's own
+        repository, prod never depends on staging's registry at scale-out or rollback time.
+        """
+        token = self._push_login(args, repo, push_role)
+        source = pulumi.Output.from_input(args.promote_from)
+        copy = command.local.Command(
+            f"{self._prefix}-promote",
+            create=pulumi.Output.all(source, repo.repository_url).apply(lambda parts: copy_script(parts[0], parts[1])),
+            interpreter=["/bin/bash", "-c"],
+            environment={"ECR_PASSWORD": pulumi.Output.secret(token.password)},
+            # A new source digest is a new copy; the same digest is never copied twice.
+            triggers=[source],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo, push_policy]),
+        )
+        return pulumi.Output.all(repo.repository_url, source, copy.id).apply(
+            lambda parts: f"{parts[0]}@{parts[1].split('@', 1)[1]}"
+        )
+
+    def _image(
+        self, args: ImageRepositoryArgs, repo: aws.ecr.Repository, push_role: aws.iam.Role
+    ) -> pulumi.Output[str]:
+        build = args.build
+        assert build is not None
+        # Before the first image is registered: no daemon means a clear stop, not a failure mid-deployment.
+        check_build_host(f"image '{args.application}'", lambda_image=args.lambda_compatible)
+        token = self._push_login(args, repo, push_role)
         tag = context_tag(build, args.platform)
         image_args: dict[str, Any] = dict(
             # Relative to the project (Pulumi runs the program there): the same inputs on every machine.
@@ -343,8 +487,11 @@ class ImageRepository(pulumi.ComponentResource):
     def restrict_access(self, pull_role_arns: Sequence[pulumi.Input[str]]) -> aws.ecr.RepositoryPolicy:
         """The repository policy: the push role writes, the given (execution) roles pull, nobody else does either."""
         lambda_account = aws.get_caller_identity_output().account_id if self._args.lambda_compatible else None
+        pullers = promotion_pullers(
+            self._args.identity.context, self._args.application, self._args.config.promotion_accounts
+        )
         policy = pulumi.Output.all(self.push_role_arn, pulumi.Output.all(*pull_role_arns), lambda_account).apply(
-            lambda parts: repository_policy(parts[0], parts[1], lambda_account=parts[2])
+            lambda parts: repository_policy(parts[0], parts[1], lambda_account=parts[2], promotion_pullers=pullers)
         )
         return aws.ecr.RepositoryPolicy(
             f"{self._prefix}-access",

@@ -51,10 +51,16 @@ class ValkeyCache(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     connection_secret_arn: pulumi.Output[str]
     connection_secret_name: pulumi.Output[str]
+    connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
 
     def __init__(self, name: str, args: ValkeyCacheArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:data:ValkeyCache", name, None, opts)
         ident, cfg = args.identity, args.config
+        if ident.keeps_data and cfg.snapshot_retention_days < 1:  # the loader refuses it too; callers may not use it
+            raise ValueError(
+                f"cache: snapshotRetentionDays {cfg.snapshot_retention_days} with usage {ident.usage} "
+                f"(allowed: 1..35; production data keeps snapshots)"
+            )
+        super().__init__("platform:data:ValkeyCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         migration = cfg.migrate_from
         in_place = migration is not None and migration.mode == "upgrade-in-place"
@@ -86,7 +92,7 @@ class ValkeyCache(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             # Prod snapshots are encrypted with it: it outlives a destroy, like the cache.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=ident.protected),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=ident.keeps_data),
         )
         user, group, password = self._access(ident, child)
 
@@ -113,6 +119,7 @@ class ValkeyCache(pulumi.ComponentResource):
         self.reader_endpoint = pulumi.Output.from_input(reader)
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
+        self.connection_ready = secret.ready
         self.register_outputs(
             {
                 "security_group_id": self.security_group_id,
@@ -205,7 +212,7 @@ class ValkeyCache(pulumi.ComponentResource):
             snapshot_arns_to_restores=seed,
             user_group_id=group.user_group_id,
             # The provider exposes no final snapshot for serverless caches: prod survives a destroy instead.
-            opts=pulumi.ResourceOptions(parent=self, protect=ident.protected, retain_on_delete=ident.protected),
+            opts=pulumi.ResourceOptions(parent=self, protect=ident.keeps_data, retain_on_delete=ident.keeps_data),
         )
         endpoint = cache.endpoints.apply(lambda eps: eps[0].address)
         reader = cache.reader_endpoints.apply(lambda eps: eps[0].address)
@@ -248,7 +255,7 @@ class ValkeyCache(pulumi.ComponentResource):
             user_group_ids=[group.user_group_id],
             snapshot_retention_limit=cfg.snapshot_retention_days,
             snapshot_window=_window(cfg.daily_snapshot_time),
-            final_snapshot_identifier=ident.label("cache-final") if ident.protected else None,
+            final_snapshot_identifier=ident.label("cache-final") if ident.keeps_data else None,
             # The engine change rolls node by node; let it happen in the maintenance window, not mid-deploy.
             apply_immediately=False,
             # Always protected: it holds live data and was adopted, not created. An unencrypted legacy group

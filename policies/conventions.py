@@ -37,6 +37,20 @@ ALLOWED_USAGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # Stages whose data and images must survive a mistaken `pulumi destroy`.
 PROTECTED_STAGES: frozenset[str] = frozenset({"prod"})
 
+# Usages whose data stores hold data someone depends on: staging's PRODUCTION data is production data too
+# (conventions-tagging-naming-validation.md: only non-PRODUCTION stacks may be destroyed freely).
+DATA_PROTECTED_USAGES: frozenset[str] = frozenset({"PRODUCTION"})
+
+
+def keeps_data(stage: str, usage: str) -> bool:
+    """Whether a stack's data stores get deletion protection and retention (backups, final snapshots).
+
+    Keyed on the usage first: a PRODUCTION staging holds the data its releases are tested against, and
+    losing it to a mistaken destroy is an incident. A protected stage keeps its data whatever its usage.
+    """
+    return usage in DATA_PROTECTED_USAGES or stage in PROTECTED_STAGES
+
+
 # Stacks whose name is not a stage. The management account's `org` stack runs
 # guardrails every production account depends on, so it is held to prod rules.
 STACK_STAGES: Mapping[str, str] = MappingProxyType({"org": "prod"})
@@ -63,6 +77,22 @@ def stage_for_stack(stack: str) -> str | None:
 def must_pin_account(stack: str) -> bool:
     """Whether ``stack`` must be pinned to its account: every staging/prod stack (``org`` too) and the shared dev."""
     return stage_for_stack(stack) in PINNED_STAGES or stack == "dev"
+
+
+STACK_SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
+
+
+def stack_suffix(stack: str) -> str:
+    """``prod-dr`` -> ``dr``, ``dev-alice`` -> ``alice``; empty for a stack named after its stage (or ``org``).
+
+    Two stacks of one stage (prod and its disaster-recovery copy, or an engineer's dev) share an account
+    and the global namespaces (IAM roles, S3 buckets, Lambda@Edge in us-east-1): their names differ by
+    this suffix, placed right after ``{context}-{stage}-`` so a name still says whose it is.
+    """
+    if stack in STACK_STAGES:
+        return ""
+    head, _, tail = stack.partition("-")
+    return tail if head in STAGES else ""
 
 
 def stack_from_urn(urn: str) -> str:
@@ -121,6 +151,21 @@ def tag_problems(tags: Mapping[str, object] | None, *, stack: str) -> list[str]:
         if key in REQUIRED_TAGS and value and not _TAG_VALUE.match(str(value)):
             problems.append(f"tag '{key}' has a value AWS rejects: {value!r}")
     return problems
+
+
+# --- image tags ----------------------------------------------------------------
+
+# ECR tags by origin (ecr-dedicated-image-repos.md: cleanup must never delete what a deployment runs).
+# Lifecycle rules may expire only untagged images (a pinned image must carry a tag: checked at preview/up)
+# and the stack's own builds beyond the newest N; release and promoted images are kept until deleted by hand.
+BUILD_TAG_PREFIX = "ctx-"  # built by the stack from its context's content hash
+PROMOTED_TAG_PREFIX = "promoted-"  # copied from the stage before (build once, promote the digest)
+EXPIRABLE_TAG_PREFIXES: tuple[str, ...] = (BUILD_TAG_PREFIX,)
+
+
+def promoted_tag(image_digest: str) -> str:
+    """The tag a promoted image carries in its new repository: the digest's first 16 hex digits."""
+    return PROMOTED_TAG_PREFIX + image_digest.split(":", 1)[-1][:16]
 
 
 # --- names -------------------------------------------------------------------

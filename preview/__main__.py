@@ -16,9 +16,12 @@ import sys
 import traceback
 from typing import Any
 
+import pulumi
+
 import stack_config
 import stack_config.loader
 from preview import policy_client, program
+from stack_config import externals
 
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
 
@@ -80,14 +83,19 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config_path = args.config or stack_config.loader.stack_file(args.stack)
-        stack_config.load_file(args.stack, config_path)
+        config = stack_config.load_file(args.stack, config_path)
         values = stack_config.engine_values_from_yaml(config_path)
     except stack_config.ConfigError as err:
         print(err, file=sys.stderr)
         return EXIT_CONFIG
+    expected = externals.render(externals.expectations(config))
 
     try:
         run = program.run(args.stack, values, args.program)
+    except pulumi.RunError as err:  # the program's own refusal (a missing external...): its message says it all
+        print(expected, file=sys.stderr)
+        print(err, file=sys.stderr)
+        return EXIT_PROGRAM
     except Exception:
         traceback.print_exc()
         return EXIT_PROGRAM
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         write_snapshot(snapshot, args.json)
     tree = render_tree(snapshot)
     print(tree if not args.quiet else tree.splitlines()[0])
+    print(expected)
 
     if args.no_policy:
         return EXIT_OK

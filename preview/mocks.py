@@ -17,6 +17,8 @@ import pulumi
 
 DEFAULT_ACCOUNT = "123456789012"
 STACK_REFERENCES = pathlib.Path(__file__).resolve().parent / "stack_references.json"
+# What the offline AWS lacks (the rest of what stacks expect is present): lookups of those fail as in AWS.
+EXTERNAL_INVENTORY = pathlib.Path(__file__).resolve().parent / "external_inventory.json"
 
 
 def digest(*parts: str, length: int = 17) -> str:
@@ -70,6 +72,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         self.default_region = default_region
         self.provider_regions: dict[str, str] = {}
         self.stack_references = json.loads(STACK_REFERENCES.read_text()) if STACK_REFERENCES.exists() else {}
+        self.inventory = json.loads(EXTERNAL_INVENTORY.read_text()) if EXTERNAL_INVENTORY.exists() else {}
 
     # --- resources -----------------------------------------------------------
 
@@ -330,6 +333,27 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     # --- invokes -------------------------------------------------------------
 
+    def _image(self, a: dict, region: str) -> dict:
+        registry = a.get("registryId") or self.account
+        repository, image_digest = a.get("repositoryName", ""), a.get("imageDigest", "")
+        ref = f"{registry}.dkr.ecr.{region}.amazonaws.com/{repository}@{image_digest}"
+        if ref in self.inventory.get("absent", {}).get("images", []):
+            raise LookupError(
+                f"reading ECR Image ({repository}@{image_digest}): ImageNotFoundException: "
+                f"The image with imageId {{imageDigest:'{image_digest}'}} does not exist within the repository"
+            )
+        return {
+            "id": ref,
+            "imageDigest": image_digest,
+            "imageTags": [] if ref in self.inventory.get("untagged_images", []) else [f"release-{image_digest[7:15]}"],
+            "imagePushedAt": 1767225600,
+            "imageSizeInBytes": 52428800,
+            "imageUri": ref,
+            "registryId": registry,
+            "repositoryName": repository,
+            "region": region,
+        }
+
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         # No check failures; an empty list, not None, which pulumi 3.272's mock monitor would iterate.
         return self._invoke(args), []
@@ -370,6 +394,22 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "expiresAt": "2030-01-01T00:00:00Z",
                 "id": region,
             }
+        if token == "aws:ecr/getImage:getImage":
+            return self._image(a, a.get("region") or region)
+        if token == "aws:secretsmanager/getSecret:getSecret":
+            name = a.get("name") or str(a.get("arn", "")).split(":")[-1]
+            if name in self.inventory.get("absent", {}).get("secrets", []):
+                raise LookupError(f"reading Secrets Manager Secret ({name}): ResourceNotFoundException")
+            arn = (
+                a.get("arn") or f"arn:aws:secretsmanager:{region}:{self.account}:secret:{name}-{digest(name, length=6)}"
+            )
+            return {"arn": arn, "name": name, "id": arn}
+        if token == "aws:ssm/getParameter:getParameter" and not str(a.get("name", "")).startswith("/aws/"):
+            name = a.get("name", "")
+            if name in self.inventory.get("absent", {}).get("parameters", []):
+                raise LookupError(f"reading SSM Parameter ({name}): ParameterNotFound")
+            arn = f"arn:aws:ssm:{region}:{self.account}:parameter{name}"
+            return {"name": name, "type": "SecureString", "arn": arn, "version": 1, "id": name, "value": "[secret]"}
         if token == "aws:ssm/getParameter:getParameter":
             # Public parameters the program reads (ECS-optimised AMI ids): a real-looking AMI id per name.
             name = a.get("name", "")

@@ -17,6 +17,7 @@ import datetime
 import itertools
 from dataclasses import dataclass
 
+from policies import conventions
 from stack_config.parsing import Problem, setting, show
 
 # --- cache ---------------------------------------------------------------------
@@ -132,6 +133,12 @@ class DocumentDbConfig:
     change_stream_retention_hours: int = setting(
         72, min=1, max=168, doc="dual: the sync task may stop for a weekend and resume"
     )
+    restore_from_snapshot: str | None = setting(
+        None,
+        pattern=r"arn:aws:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:[A-Za-z0-9:-]+",
+        what="a DocumentDB cluster snapshot ARN in this stack's region",
+        doc="unset: a new, empty cluster; set: created from that snapshot (a rebuild elsewhere), read at creation only",
+    )
 
 
 @dataclass(frozen=True)
@@ -220,7 +227,7 @@ def atlas_region(aws_region: str) -> str:
 # --- cross-field checks (called by the loader) -------------------------------------
 
 
-def cache_problems(cache: CacheConfig | None, stage: str, key: str) -> list[Problem]:
+def cache_problems(cache: CacheConfig | None, stage: str, key: str, usage: str = "PRODUCTION") -> list[Problem]:
     if cache is None:
         return []
     problems = []
@@ -232,11 +239,12 @@ def cache_problems(cache: CacheConfig | None, stage: str, key: str) -> list[Prob
             problems.append(
                 Problem(f"{key}.{low_key}", f"{low} is above {high_key} {high} (allowed: a minimum <= the maximum)")
             )
-    if stage == "prod" and cache.snapshot_retention_days < 1:
+    if conventions.keeps_data(stage, usage) and cache.snapshot_retention_days < 1:
         problems.append(
             Problem(
                 f"{key}.snapshotRetentionDays",
-                f"{cache.snapshot_retention_days} in prod (allowed: 1..35; prod keeps snapshots)",
+                f"{cache.snapshot_retention_days} with usage {usage} in stage {stage} "
+                f"(allowed: 1..35; production data keeps snapshots)",
             )
         )
     return problems
@@ -290,7 +298,9 @@ def phase_problems(phases: list[PhaseEntry], rollback_window_days: int, key: str
     return problems
 
 
-def document_store_problems(store: DocumentStoreConfig | None, stage: str, region: str, key: str) -> list[Problem]:
+def document_store_problems(
+    store: DocumentStoreConfig | None, stage: str, region: str, key: str, usage: str = "PRODUCTION"
+) -> list[Problem]:
     if store is None:
         return []
     problems = phase_problems(store.phases, store.rollback_window_days, f"{key}.phases")
@@ -333,11 +343,12 @@ def document_store_problems(store: DocumentStoreConfig | None, stage: str, regio
                         f"{show(cidr)} in prod (allowed: none; prod reaches Atlas over PrivateLink only)",
                     )
                 )
-        if stage == "prod" and not atlas.pitr:
+        if conventions.keeps_data(stage, usage) and not atlas.pitr:
             problems.append(
                 Problem(
                     f"{key}.atlas.pitr",
-                    "false in prod (allowed: true; point-in-time restore is the way back from a bad batch)",
+                    f"false with usage {usage} in stage {stage} "
+                    "(allowed: true; point-in-time restore is the way back from a bad batch)",
                 )
             )
     return problems

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from policies import conventions
+from stack_config import externals
 from stack_config.aws_values import region_problem
 from stack_config.model import NAMESPACE, StackConfig
 from stack_config.organization import OrganizationConfig
@@ -106,6 +107,8 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
         parser.problems.extend(_data_checks(config))
         parser.problems.extend(_organization_checks(config))
         parser.problems.extend(pinning_checks(config))
+        if not any(p.key == "stack" for p in parser.problems):  # names need a valid stack suffix
+            parser.problems.extend(externals.undeclared_problems(config, NAMESPACE))
     if parser.problems:
         raise ConfigError(source, parser.problems)
     assert config is not None  # parse returns None only with a problem listed
@@ -133,7 +136,15 @@ def stage_checks(stack: str, stage: str | None, usage: str | None) -> list[Probl
                 f"or {', '.join(conventions.STACK_STAGES)})",
             )
         )
-    elif stage is not None and stage != expected:
+    elif conventions.stack_suffix(stack) and not conventions.STACK_SUFFIX.match(conventions.stack_suffix(stack)):
+        problems.append(
+            Problem(
+                "stack",
+                f"{show(stack)}: suffix {show(conventions.stack_suffix(stack))} is not 1-8 lowercase letters or digits "
+                f"(it goes into every resource name, like 'prod-dr' -> shop-prod-dr-...)",
+            )
+        )
+    if expected is not None and stage is not None and stage != expected:
         problems.append(
             Problem(key + "stage", f"{show(stage)} but stack '{stack}' is stage '{expected}' (allowed: '{expected}')")
         )
@@ -184,8 +195,10 @@ def _data_checks(config: StackConfig) -> list[Problem]:
     """Cache limits and the document store's migration ledger (stack_config/data.py)."""
     from stack_config import data
 
-    return data.cache_problems(config.cache, config.stage, f"{NAMESPACE}:cache") + data.document_store_problems(
-        config.document_store, config.stage, config.region, f"{NAMESPACE}:documentStore"
+    return data.cache_problems(
+        config.cache, config.stage, f"{NAMESPACE}:cache", config.usage
+    ) + data.document_store_problems(
+        config.document_store, config.stage, config.region, f"{NAMESPACE}:documentStore", config.usage
     )
 
 

@@ -12,6 +12,7 @@ from foundation.identity import StackIdentity
 from policies import conventions
 from stack_config.data import CacheConfig, DocumentStoreConfig
 from stack_config.edge import EdgeConfig
+from stack_config.externals import ExternalValue
 from stack_config.network import NetworkConfig
 from stack_config.organization import OrganizationConfig
 from stack_config.parsing import setting
@@ -48,6 +49,9 @@ class StackConfig:
         pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
         what="a stack reference like 'acme/aws-platform/org'",
         doc="unset: the account comes from accountId alone, not from the org stack",
+    )
+    externals: list[ExternalValue] = setting(
+        default_factory=list, doc="values services read that no stack creates: each with its owner and how it is set"
     )
     stack: str = setting("", internal=True)
     region: str = setting("", internal=True)

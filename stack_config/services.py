@@ -29,6 +29,7 @@ SECRET_REF = (
     r"|[A-Za-z0-9/_+=.@-]{1,512}|ssm:/[A-Za-z0-9/_.-]+)"
 )
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+STACK_REF = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 MANAGED_POLICY_ARN = r"arn:aws:iam::(aws|\d{12}):policy/[A-Za-z0-9/_+=,.@-]+"
 EMAIL = r"[^@\s]+@[^@\s]+\.[a-z]{2,}"
 # Names that say "secret": such a value belongs in `secrets`, never in the task definition in clear.
@@ -109,6 +110,11 @@ class ImageRepositoriesConfig:
         each={"pattern": r"arn:aws:iam::\d{12}:(role|user)/[A-Za-z0-9/_+=,.@-]+", "what": "an IAM role or user ARN"},
         doc="who may assume the CI push role; empty: principals of this account allowed by their own IAM policy",
     )
+    promotion_accounts: list[str] = setting(
+        default_factory=list,
+        each={"pattern": r"\d{12}", "what": "a 12-digit AWS account id"},
+        doc="accounts whose later stages copy this stack's images (their push roles by name); empty: none",
+    )
 
 
 @dataclass(frozen=True)
@@ -173,9 +179,23 @@ class ImageSource:
         what="an image reference by digest like "
         "'123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-web@sha256:<64 hex>'",
     )
+    promote_from: str | None = setting(
+        None,
+        pattern=STACK_REF,
+        what="a stack reference like 'acme/aws-platform/staging'",
+        doc="build once: deploy the digest that stack exported, copied into this stack's own repository",
+    )
     platform: str = setting(
         "linux/amd64", choices=PLATFORMS, doc="one platform: a single image manifest, and the task's CPU architecture"
     )
+
+    @property
+    def sources(self) -> list[str]:
+        return [
+            name
+            for name, on in (("build", self.build), ("digest", self.digest), ("promoteFrom", self.promote_from))
+            if on
+        ]
 
 
 @dataclass(frozen=True)
@@ -312,14 +332,25 @@ def containers_checks(stage: str, containers: ContainersConfig, key: str) -> lis
         if svc.name in seen_names:
             problems.append(Problem(f"{at}.name", f"{show(svc.name)} is used twice (allowed: unique service names)"))
         seen_names.add(svc.name)
-        if (svc.image.build is None) == (svc.image.digest is None):
+        if len(svc.image.sources) != 1:
             problems.append(
                 Problem(
                     f"{at}.image",
-                    "needs exactly one of 'build' or 'digest' "
-                    "(allowed: build: {context: ...} or digest: <repo>@sha256:<hex>)",
+                    f"needs exactly one of 'build', 'digest' or 'promoteFrom', not {show(svc.image.sources)} "
+                    "(allowed: build: {context: ...}, digest: <repo>@sha256:<hex> or promoteFrom: <org>/<project>/<stack>)",
                 )
             )
+        if svc.image.promote_from:
+            source_stage = conventions.stage_for_stack(svc.image.promote_from.rsplit("/", 1)[-1])
+            if source_stage is None or conventions.STAGES.index(source_stage) > conventions.STAGES.index(stage):
+                problems.append(
+                    Problem(
+                        f"{at}.image.promoteFrom",
+                        f"{show(svc.image.promote_from)} is not an earlier stage than '{stage}' "
+                        f"(allowed: a stack of {', '.join(conventions.STAGES[: conventions.STAGES.index(stage) + 1])}; "
+                        f"images move dev -> staging -> prod, never back)",
+                    )
+                )
         if svc.health_check_port is not None and svc.health_check_port != svc.port:
             problems.append(
                 Problem(

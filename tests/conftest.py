@@ -18,7 +18,7 @@ from preview import policy_client
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ROOT / "environments"
-SHIPPED_STACKS = ("dev", "staging", "prod")
+SHIPPED_STACKS = ("dev", "staging", "prod", "prod-dr")
 
 
 @dataclass

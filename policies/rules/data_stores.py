@@ -19,7 +19,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from rules.resource import effective_tags, stage_of
+from rules.resource import effective_tags, keeps_data_of, stage_of
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -226,20 +226,21 @@ serverless_cache_limits = ResourceValidationPolicy(
 
 
 def _documentdb_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != DOCDB_CLUSTER or stage_of(args) != "prod":
+    if args.resource_type != DOCDB_CLUSTER or not keeps_data_of(args):
         return
     props = args.props
     tags = effective_tags(args) or {}
     retiring = tags.get(RETIRING_TAG[0]) == RETIRING_TAG[1]
     if props.get("deletionProtection") is not True and not retiring:
         report(
-            "prod DocumentDB without deletionProtection: one mistaken destroy deletes the database "
+            "production DocumentDB (usage PRODUCTION) without deletionProtection: one mistaken destroy deletes "
+            "the database "
             "(only a cluster tagged data-lifecycle=retiring, final snapshot set, may drop it)",
             None,
         )
     if props.get("skipFinalSnapshot") is not False or not props.get("finalSnapshotIdentifier"):
         report(
-            "prod DocumentDB without a final snapshot (skipFinalSnapshot false and a finalSnapshotIdentifier): "
+            "production DocumentDB without a final snapshot (skipFinalSnapshot false and a finalSnapshotIdentifier): "
             "deleting it would keep nothing",
             None,
         )
@@ -248,7 +249,8 @@ def _documentdb_protection(args: ResourceValidationArgs, report: ReportViolation
 documentdb_prod_protection = ResourceValidationPolicy(
     name="documentdb-prod-protection",
     description=(
-        "Prod DocumentDB has deletion protection and takes a final snapshot when deleted "
+        "DocumentDB holding production data (usage PRODUCTION, staging included) has deletion protection and "
+        "takes a final snapshot when deleted "
         "(you-are-not-saved-by-iac.md; the migration's rollback point, documentdb-to-mongodb-atlas.md)."
     ),
     validate=_documentdb_protection,
@@ -256,24 +258,57 @@ documentdb_prod_protection = ResourceValidationPolicy(
 
 
 def _atlas_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != ATLAS_CLUSTER or stage_of(args) != "prod":
+    if args.resource_type != ATLAS_CLUSTER or not keeps_data_of(args):
         return
     props = args.props
     if props.get("terminationProtectionEnabled") is not True:
-        report("prod Atlas cluster without terminationProtectionEnabled: a destroy deletes it with its data", None)
+        report(
+            "production Atlas cluster without terminationProtectionEnabled: a destroy deletes it with its data", None
+        )
     if props.get("backupEnabled") is not True:
-        report("prod Atlas cluster without backupEnabled: no snapshot to restore after a bad batch", None)
+        report("production Atlas cluster without backupEnabled: no snapshot to restore after a bad batch", None)
     if props.get("pitEnabled") is not True:
-        report("prod Atlas cluster without pitEnabled: no point-in-time restore to the minute before an incident", None)
+        report(
+            "production Atlas cluster without pitEnabled: no point-in-time restore to the minute before an incident",
+            None,
+        )
 
 
 atlas_prod_protection = ResourceValidationPolicy(
     name="atlas-prod-protection",
     description=(
-        "Prod Atlas clusters have termination protection, backups and point-in-time recovery "
+        "Atlas clusters holding production data (usage PRODUCTION) have termination protection, backups and "
+        "point-in-time recovery "
         "(documentdb-to-mongodb-atlas.md; you-are-not-saved-by-iac.md)."
     ),
     validate=_atlas_protection,
+)
+
+
+def _cache_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in (SERVERLESS_CACHE, REPLICATION_GROUP) or not keeps_data_of(args):
+        return
+    if int(args.props.get("snapshotRetentionLimit") or 0) < 1:
+        report(
+            "production cache (usage PRODUCTION) without snapshots (snapshotRetentionLimit >= 1): a bad flush or "
+            "a deleted cache leaves nothing to restore",
+            None,
+        )
+    if not args.opts.protect:
+        report(
+            "production cache (usage PRODUCTION) is not protected: a mistaken destroy deletes it, and serverless "
+            "caches take no final snapshot (protect it and retain it on delete)",
+            None,
+        )
+
+
+cache_production_retention = ResourceValidationPolicy(
+    name="cache-production-retention",
+    description=(
+        "Caches holding production data (usage PRODUCTION, staging included) keep daily snapshots and are "
+        "protected from a mistaken destroy (conventions-tagging-naming-validation.md; you-are-not-saved-by-iac.md)."
+    ),
+    validate=_cache_retention,
 )
 
 
@@ -335,6 +370,7 @@ POLICIES = [
     serverless_cache_limits,
     documentdb_prod_protection,
     atlas_prod_protection,
+    cache_production_retention,
     atlas_access_list,
     documentdb_observability,
 ]

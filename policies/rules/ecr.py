@@ -8,6 +8,9 @@ retention is deliberate rather than a cost-control surprise.
 
 from __future__ import annotations
 
+import json
+
+import conventions
 from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
@@ -35,7 +38,39 @@ def _repository(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report("images are not scanned on push (imageScanningConfiguration.scanOnPush true)", None)
 
 
+def unsafe_rules(policy_text: str) -> list[str]:
+    """Rules that could expire an image a stack pins: any rule on tagged images other than the stack's own builds."""
+    try:
+        rules = json.loads(policy_text).get("rules") or []
+    except (ValueError, AttributeError):
+        return []
+    unsafe = []
+    for rule in rules:
+        selection = rule.get("selection") or {}
+        status = selection.get("tagStatus")
+        prefixes = selection.get("tagPrefixList") or []
+        patterns = selection.get("tagPatternList") or []
+        own_builds = (
+            status == "tagged"
+            and not patterns
+            and prefixes
+            and all(p in conventions.EXPIRABLE_TAG_PREFIXES for p in prefixes)
+        )
+        if status != "untagged" and not own_builds and (rule.get("action") or {}).get("type") == "expire":
+            unsafe.append(f"rule {rule.get('rulePriority')} ({status}, {prefixes or patterns or 'every tag'})")
+    return unsafe
+
+
 def _lifecycle(args: StackValidationArgs, report: ReportViolation) -> None:
+    for policy in args.resources:
+        if policy.resource_type == LIFECYCLE and isinstance(policy.props.get("policy"), str):
+            for rule in unsafe_rules(policy.props["policy"]):
+                report(
+                    f"lifecycle {rule} can expire an image a deployment pins: only untagged images (a pinned image "
+                    f"must be tagged, checked at preview/up) and the stack's own builds "
+                    f"({', '.join(conventions.EXPIRABLE_TAG_PREFIXES)}*) may expire",
+                    policy.urn,
+                )
     covered = {str(r.props.get("repository")) for r in args.resources if r.resource_type == LIFECYCLE}
     covered_urns = {d.urn for r in args.resources if r.resource_type == LIFECYCLE for d in r.dependencies or []}
     for repo in args.resources:
@@ -61,7 +96,8 @@ ecr_repository = ResourceValidationPolicy(
 ecr_lifecycle = StackValidationPolicy(
     name="ecr-lifecycle-policy",
     description=(
-        "Every ECR repository has a lifecycle policy, so image retention is deliberate: aggressive "
+        "Every ECR repository has a lifecycle policy, so image retention is deliberate, and no rule can expire "
+        "an image a deployment pins (only untagged images and the stack's own builds expire): aggressive "
         "cleanup of a shared repository broke deployments at random (ecr-dedicated-image-repos.md)."
     ),
     validate=_lifecycle,

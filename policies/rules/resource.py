@@ -50,3 +50,12 @@ def effective_tags(args: Any) -> dict[str, Any] | None:
 def context_of(args: Any) -> str | None:
     tags = effective_tags(args) or {}
     return tags.get("context") or dict(args.get_config() or {}).get("context")
+
+
+def keeps_data_of(args: Any) -> bool:
+    """Whether the resource's stack keeps its data (``conventions.keeps_data``): usage PRODUCTION or stage prod.
+
+    The usage comes from the tags the create request carries (Atlas resources carry them in ``tags``).
+    """
+    tags = effective_tags(args) or dict(args.props.get("tags") or {})
+    return conventions.keeps_data(stage_of(args) or "", str(tags.get("usage") or ""))

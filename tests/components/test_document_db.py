@@ -61,6 +61,13 @@ def test_prod_is_protected_with_a_final_snapshot(shipped_preview):
     assert cluster["inputs"]["finalSnapshotIdentifier"] == "shop-prod-documentdb-final"
 
 
+def test_staging_holds_production_data_and_is_protected_like_prod(shipped_preview):
+    """Usage PRODUCTION decides, not the stage (issue 12 item 9)."""
+    cluster = shipped_preview("staging").one(CLUSTER, "documentdb")
+    assert cluster["protect"] and cluster["inputs"]["deletionProtection"] is True
+    assert cluster["inputs"]["finalSnapshotIdentifier"] == "shop-staging-documentdb-final"
+
+
 def test_every_instance_runs_performance_insights(shipped_preview):
     instances = shipped_preview("prod").resources(INSTANCE)
     assert len(instances) == 3

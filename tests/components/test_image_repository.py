@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
+import yaml
+
 from components.image_repository import PUSH_ACTIONS, context_tag, lifecycle_policy, repository_policy
+from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
-from tests.conftest import load_stack_yaml, run_preview
+from tests.conftest import ROOT, load_stack_yaml, run_preview
 
 REPO = "aws:ecr/repository:Repository"
 IMAGE = "docker-build:index:Image"
@@ -17,8 +21,8 @@ def test_one_repository_per_application_protected_in_prod_only(shipped_preview):
     for stack, protected in (("prod", True), ("dev", False)):
         preview = shipped_preview(stack)
         repos = {r["inputs"]["name"]: r for r in preview.resources(REPO)}
-        # One per application: the two services and the edge renderer.
-        assert set(repos) == {f"shop-{stack}-api", f"shop-{stack}-web", f"shop-{stack}-prerender"}
+        # One per application: the two services, the edge renderer and the DocumentDB setup function.
+        assert set(repos) == {f"shop-{stack}-{app}" for app in ("api", "web", "prerender", "documentdb-setup")}
         for repo in repos.values():
             assert repo["protect"] is protected and repo["retainOnDelete"] is protected
             assert repo["inputs"]["imageTagMutability"] == "IMMUTABLE"
@@ -40,6 +44,22 @@ def test_lifecycle_keeps_newest_100_and_expires_untagged():
     assert tagged["selection"]["countType"] == "imageCountMoreThan" and tagged["selection"]["countNumber"] == 100
 
 
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_no_lifecycle_rule_can_expire_an_image_a_stack_pins(shipped_preview, stack):
+    """Only untagged images (a pinned one must be tagged) and the stack's own builds expire (issue 12 item 6)."""
+    preview = shipped_preview(stack)
+    for policy in preview.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+        for rule in json.loads(policy["inputs"]["policy"])["rules"]:
+            selection = rule["selection"]
+            assert selection["tagStatus"] == "untagged" or (
+                selection["tagStatus"] == "tagged" and selection["tagPrefixList"] == [conventions.BUILD_TAG_PREFIX]
+            ), f"{policy['name']}: {rule}"
+    built = [r for r in preview.resources() if r["type"].startswith("docker-build:index:Image")]
+    assert built and all(
+        tag.split(":")[-1].startswith(conventions.BUILD_TAG_PREFIX) for r in built for tag in r["inputs"]["tags"]
+    )
+
+
 def test_each_repository_has_its_lifecycle_policy(shipped_preview):
     prod = shipped_preview("prod")
     policies = {r["name"]: r for r in prod.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy")}
@@ -50,12 +70,12 @@ def test_each_repository_has_its_lifecycle_policy(shipped_preview):
 
 
 def test_image_build_waits_for_its_repository(shipped_preview):
-    prod = shipped_preview("prod")
-    repo = prod.one(REPO, "api-images-repository")
-    (image,) = [i for i in prod.resources(IMAGE) if i["name"].startswith("api-")]
+    staging = shipped_preview("staging")  # prod builds nothing: it promotes what staging built
+    repo = staging.one(REPO, "api-images-repository")
+    (image,) = [i for i in staging.resources(IMAGE) if i["name"].startswith("api-")]
     assert repo["urn"] in image["dependencies"]
     (tag,) = image["inputs"]["tags"]
-    assert tag.startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api:ctx-")
+    assert tag.startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-staging-api:ctx-")
     assert image["inputs"]["push"] is True and image["inputs"]["platforms"] == ["linux/amd64"]
     assert image["inputs"]["context"] == {"location": "apps/api"}
 
@@ -75,10 +95,10 @@ def test_task_definitions_reference_images_by_digest(shipped_preview):
 
 
 def test_push_role_has_exactly_the_push_actions(shipped_preview):
-    prod = shipped_preview("prod")
-    policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "api-images-push")["inputs"]["policy"])
+    staging = shipped_preview("staging")
+    policy = json.loads(staging.one("aws:iam/rolePolicy:RolePolicy", "api-images-push")["inputs"]["policy"])
     push, login = policy["Statement"]
-    assert set(push["Action"]) == set(PUSH_ACTIONS) and push["Resource"].endswith(":repository/shop-prod-api")
+    assert set(push["Action"]) == set(PUSH_ACTIONS) and push["Resource"].endswith(":repository/shop-staging-api")
     assert login == {
         "Sid": "RegistryLogin",
         "Effect": "Allow",
@@ -152,3 +172,70 @@ def test_lambda_image_is_single_platform_without_an_index(shipped_preview):
     assert export["registry"]["ociMediaTypes"] is False and export["registry"]["push"] is True
     assert image["inputs"]["context"] == {"location": "lambda_src"}
     assert image["inputs"]["dockerfile"] == {"location": "lambda_src/renderer/Dockerfile"}
+
+
+# --- build once, promote the digest (issue 12 item 7) -----------------------------------------------------
+
+COMMAND = "command:local:Command"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+
+
+def staging_outputs() -> dict:
+    """What the offline preview's stack reference answers for staging: the digests staging ran."""
+    references = json.loads((ROOT / "preview" / "stack_references.json").read_text())
+    return references["acme/aws-platform/staging"]["services"]
+
+
+@pytest.mark.parametrize("service", ["api", "web"])
+def test_prod_runs_the_digest_staging_ran_from_its_own_repository(shipped_preview, service):
+    prod = shipped_preview("prod")
+    task = prod.one(TASK, f"{service}-task")
+    (container,) = json.loads(task["inputs"]["containerDefinitions"])
+    staged = staging_outputs()[service]["image"]
+    assert container["image"].split("@")[1] == staged.split("@")[1]  # the same digest, byte for byte
+    assert container["image"].startswith(f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-{service}@")
+    assert not [r for r in prod.resources() if r["type"].startswith("docker-build:") and service in r["name"]]
+
+
+def test_the_copy_keeps_the_digest_and_runs_before_the_service_in_one_up(shipped_preview):
+    """A fresh prod is no dead end: repository, then copy, then task definition, all in the first `up`."""
+    prod = shipped_preview("prod")
+    copy = prod.one(COMMAND, "api-images-promote")
+    script = copy["inputs"]["create"]
+    staged = staging_outputs()["api"]["image"]
+    digest_hex = staged.split(":")[-1]
+    assert f'skopeo copy --preserve-digests --authfile "$AUTH" docker://{staged} ' in script
+    assert f"/shop-prod-api:{conventions.promoted_tag('sha256:' + digest_hex)}" in script
+    assert copy["inputs"]["environment"]["ECR_PASSWORD"] == "[secret]" and "ECR_PASSWORD" not in script.split("|")[1]
+    assert prod.one(REPO, "api-images-repository")["urn"] in copy["dependencies"]
+    assert copy["urn"] in prod.one(TASK, "api-task")["dependencies"]
+
+
+def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_preview):
+    staging = shipped_preview("staging")
+    policy = json.loads(
+        staging.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "api-images-access")["inputs"]["policy"]
+    )
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    pattern = "arn:aws:iam::123456789012:role/shop-*-api-ecr-push"
+    assert statements["LaterStagesPromote"]["Condition"] == {"ArnLike": {"aws:PrincipalArn": [pattern]}}
+    assert "ecr:PutImage" not in statements["LaterStagesPromote"]["Action"]
+    assert statements["NobodyElsePulls"]["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [pattern]}
+    prod_push = json.loads(
+        shipped_preview("prod").one("aws:iam/rolePolicy:RolePolicy", "api-images-push")["inputs"]["policy"]
+    )
+    (pull,) = [s for s in prod_push["Statement"] if s.get("Sid") == "PullPromoted"]
+    assert pull["Resource"] == "arn:aws:ecr:eu-west-1:123456789012:repository/shop-staging-api"
+
+
+def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_path):
+    document = copy.deepcopy(load_stack_yaml("prod"))
+    document["config"]["aws-platform:containers"]["services"][0]["image"] = {"promoteFrom": "acme/aws-platform/org"}
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run_preview("prod", tmp_path, "--config", str(path), "--no-policy")
+    assert result.exit_code == 3
+    assert (
+        "aws-platform:containers.services[0].image.promoteFrom: acme/aws-platform/org exports no services.api.image"
+        in result.stderr
+    )

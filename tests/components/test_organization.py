@@ -6,7 +6,7 @@ import json
 
 import stack_config
 from preview.mocks import STACK_REFERENCES
-from tests.conftest import run_preview
+from tests.conftest import load_stack_yaml, run_preview
 
 ORG = "aws:organizations/organization:Organization"
 OU = "aws:organizations/organizationalUnit:OrganizationalUnit"
@@ -83,7 +83,13 @@ def test_environment_pins_its_providers_to_the_account_the_org_stack_made(stack_
 
 
 def test_environment_without_an_account_in_the_org_stack_fails(stack_yaml, tmp_path):
-    config = stack_yaml("dev", {"aws-platform:orgStack": ORG_REFERENCE, "aws-platform:context": "blog"})
+    containers = load_stack_yaml("dev")["config"]["aws-platform:containers"]
+    for service in containers["services"]:  # a blog's services read the blog's own data-tier secrets
+        service["secrets"] = {k: v.replace("shop-dev-", "blog-dev-") for k, v in service.get("secrets", {}).items()}
+    config = stack_yaml(
+        "dev",
+        {"aws-platform:orgStack": ORG_REFERENCE, "aws-platform:context": "blog", "aws-platform:containers": containers},
+    )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 3
     assert f"aws-platform:orgStack '{ORG_REFERENCE}' has no account 'blog-dev'" in result.stderr

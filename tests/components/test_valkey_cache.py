@@ -51,6 +51,11 @@ def test_prod_retains_snapshots_and_survives_a_destroy(shipped_preview):
     assert not dev["protect"] and dev["inputs"]["snapshotRetentionLimit"] == 0
 
 
+def test_staging_cache_holds_production_data_and_survives_a_destroy(shipped_preview):
+    staging = shipped_preview("staging").one(CACHE, "cache")
+    assert staging["protect"] and staging["retainOnDelete"] and staging["inputs"]["snapshotRetentionLimit"] >= 1
+
+
 def test_access_control_disables_default_user_and_keeps_the_password_secret(shipped_preview):
     dev = shipped_preview("dev")
     users = {r["name"]: r["inputs"] for r in dev.resources("aws:elasticache/user:User")}

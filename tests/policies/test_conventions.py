@@ -103,3 +103,11 @@ def test_required_tags_are_complete_and_match_the_stack():
     assert conventions.tag_problems({}, stack="prod") == [
         "missing required tag(s) stage, context, owner, usage, managed-by, stack"
     ]
+
+
+def test_production_usage_keeps_data_whatever_the_stage():
+    """Staging's data is production data too (conventions-tagging-naming-validation.md, issue 12 item 9)."""
+    assert conventions.keeps_data("staging", "PRODUCTION")
+    assert conventions.keeps_data("prod", "PRODUCTION")
+    assert not conventions.keeps_data("dev", "EPHEMERAL")
+    assert not conventions.keeps_data("sandbox", "POC")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import messages, resource
+from tests.conftest import messages, resource, stack_tags
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -242,7 +242,23 @@ def test_protected_prod_documentdb_and_unprotected_dev_pass(analyze):
         == []
     )
     dev = {"clusterIdentifier": "shop-dev-documentdb", "storageEncrypted": True, "skipFinalSnapshot": True}
-    assert messages(analyze("dev", [resource("dev", DOCDB, "docdb", dev)]), "documentdb-prod-protection") == []
+    ephemeral = stack_tags("dev", usage="EPHEMERAL")
+    found = analyze("dev", [resource("dev", DOCDB, "docdb", dev)], default_tags=ephemeral)
+    assert messages(found, "documentdb-prod-protection") == []
+
+
+def test_staging_documentdb_holds_production_data_and_must_be_protected(analyze):
+    """Usage PRODUCTION, not the stage, decides (conventions-tagging-naming-validation.md)."""
+    unprotected = {"clusterIdentifier": "shop-staging-documentdb", "storageEncrypted": True, "skipFinalSnapshot": True}
+    found = messages(
+        analyze("staging", [resource("staging", DOCDB, "docdb", unprotected)]), "documentdb-prod-protection"
+    )
+    assert len(found) == 2 and "usage PRODUCTION" in found[0]
+    protected = {**PROTECTED_DOCDB, "clusterIdentifier": "shop-staging-documentdb"}
+    assert (
+        messages(analyze("staging", [resource("staging", DOCDB, "docdb", protected)]), "documentdb-prod-protection")
+        == []
+    )
 
 
 def test_retiring_prod_documentdb_may_drop_deletion_protection_but_not_its_final_snapshot(analyze):
@@ -281,6 +297,40 @@ def test_protected_prod_atlas_and_unprotected_dev_pass(analyze):
     assert (
         messages(analyze("dev", [resource("dev", ATLAS, "docs", dev, provider=False)]), "atlas-prod-protection") == []
     )
+
+
+def test_staging_atlas_tagged_production_must_be_protected(analyze):
+    staging = {**SAFE_ATLAS, "name": "shop-staging-docs", "terminationProtectionEnabled": False}
+    tagged = {**staging, "tags": stack_tags("staging")}
+    (message,) = messages(
+        analyze("staging", [resource("staging", ATLAS, "docs", tagged, provider=False)]), "atlas-prod-protection"
+    )
+    assert "without terminationProtectionEnabled" in message
+    ephemeral = {**staging, "tags": stack_tags("staging", usage="EPHEMERAL")}  # the loader refuses it; the rule agrees
+    assert (
+        messages(
+            analyze("staging", [resource("staging", ATLAS, "docs", ephemeral, provider=False)]), "atlas-prod-protection"
+        )
+        == []
+    )
+
+
+# --- cache-production-retention --------------------------------------------------------------------------
+
+
+def test_production_cache_without_snapshots_or_protection_fires(analyze):
+    cache = resource("staging", CACHE, "cache", {"name": "shop-staging-cache", "cacheUsageLimits": LIMITS})
+    found = messages(analyze("staging", [cache]), "cache-production-retention")
+    assert any("snapshotRetentionLimit" in m for m in found) and any("not protected" in m for m in found)
+
+
+def test_protected_production_cache_and_ephemeral_dev_cache_pass(analyze):
+    inputs = {"name": "shop-staging-cache", "cacheUsageLimits": LIMITS, "snapshotRetentionLimit": 3}
+    kept = {**resource("staging", CACHE, "cache", inputs), "protect": True}
+    assert messages(analyze("staging", [kept]), "cache-production-retention") == []
+    dev = resource("dev", CACHE, "cache", {"name": "shop-dev-cache", "cacheUsageLimits": LIMITS})
+    found = analyze("dev", [dev], default_tags=stack_tags("dev", usage="EPHEMERAL"))
+    assert messages(found, "cache-production-retention") == []
 
 
 # --- atlas-access-list -----------------------------------------------------------------------------------
@@ -365,6 +415,7 @@ def test_shipped_stacks_pass_every_data_store_policy(shipped_preview):
         "serverless-cache-limits",
         "documentdb-prod-protection",
         "atlas-prod-protection",
+        "cache-production-retention",
         "atlas-access-list",
         "documentdb-observability",
     )

@@ -33,10 +33,17 @@ def repository(**inputs) -> dict:
     )
 
 
-def lifecycle(repository_name: str = "shop-prod-api") -> dict:
+def lifecycle(repository_name: str = "shop-prod-api", rules: list | None = None) -> dict:
     return resource(
-        "prod", LIFECYCLE, "api-images-lifecycle", {"repository": repository_name, "policy": json.dumps({"rules": []})}
+        "prod",
+        LIFECYCLE,
+        "api-images-lifecycle",
+        {"repository": repository_name, "policy": json.dumps({"rules": rules or []})},
     )
+
+
+def rule(priority: int, **selection) -> dict:
+    return {"rulePriority": priority, "selection": selection, "action": {"type": "expire"}}
 
 
 @pytest.mark.parametrize(
@@ -66,3 +73,30 @@ def test_repository_without_lifecycle_policy_fires(analyze):
 
 def test_repository_with_lifecycle_policy_passes(analyze):
     assert messages(analyze("prod", [repository(), lifecycle()]), "ecr-lifecycle-policy") == []
+
+
+# --- images a deployment pins are never expired (issue 12 item 6) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "unsafe",
+    [
+        rule(2, tagStatus="any", countType="imageCountMoreThan", countNumber=100),  # today's main: pins vanish too
+        rule(2, tagStatus="tagged", tagPrefixList=["release-"], countType="imageCountMoreThan", countNumber=10),
+        rule(
+            2, tagStatus="tagged", tagPatternList=["*"], countType="sinceImagePushed", countUnit="days", countNumber=30
+        ),
+    ],
+)
+def test_lifecycle_rule_that_can_expire_a_pinned_image_fires(analyze, unsafe):
+    found = analyze("prod", [repository(), lifecycle(rules=[unsafe])])
+    (message,) = messages(found, "ecr-lifecycle-policy")
+    assert message.startswith("lifecycle rule 2") and "can expire an image a deployment pins" in message
+
+
+def test_lifecycle_that_expires_only_untagged_and_own_builds_passes(analyze):
+    safe = [
+        rule(1, tagStatus="untagged", countType="sinceImagePushed", countUnit="days", countNumber=7),
+        rule(2, tagStatus="tagged", tagPrefixList=["ctx-"], countType="imageCountMoreThan", countNumber=100),
+    ]
+    assert messages(analyze("prod", [repository(), lifecycle(rules=safe)]), "ecr-lifecycle-policy") == []

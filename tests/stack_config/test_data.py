@@ -177,7 +177,7 @@ def test_any_access_list_is_refused_in_prod_but_a_private_range_is_fine_in_dev(s
 
 def test_prod_keeps_point_in_time_restore(stack_yaml):
     found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "pitr": False}), stack="prod")
-    assert any(p.startswith(f"{KEY}.atlas.pitr: false in prod") for p in found)
+    assert any(p.startswith(f"{KEY}.atlas.pitr: false with usage PRODUCTION in stage prod") for p in found)
 
 
 def test_autoscaling_is_off_by_default_and_needs_a_ceiling_when_on(stack_yaml):
@@ -238,7 +238,18 @@ def test_cache_minimum_above_maximum_is_refused(stack_yaml):
 
 def test_prod_cache_keeps_snapshots(stack_yaml):
     found = problems(stack_yaml, {CACHE: {"snapshotRetentionDays": 0}}, stack="prod")
-    assert f"{CACHE}.snapshotRetentionDays: 0 in prod (allowed: 1..35; prod keeps snapshots)" in found
+    assert (
+        f"{CACHE}.snapshotRetentionDays: 0 with usage PRODUCTION in stage prod "
+        f"(allowed: 1..35; production data keeps snapshots)" in found
+    )
+
+
+def test_production_usage_keeps_its_data_in_staging_too(stack_yaml):
+    """Usage PRODUCTION, not the stage prod, is what keeps data (conventions-tagging-naming-validation.md)."""
+    found = problems(stack_yaml, {CACHE: {"snapshotRetentionDays": 0}}, stack="staging")
+    assert any(p.startswith(f"{CACHE}.snapshotRetentionDays: 0 with usage PRODUCTION in stage staging") for p in found)
+    found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "pitr": False}), stack="staging")
+    assert any(p.startswith(f"{KEY}.atlas.pitr: false with usage PRODUCTION in stage staging") for p in found)
 
 
 def test_cache_migration_mode_is_one_of_two(stack_yaml):

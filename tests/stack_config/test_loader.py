@@ -12,7 +12,7 @@ import pytest
 
 import stack_config
 from stack_config import ConfigError
-from tests.conftest import ROOT, run_preview
+from tests.conftest import ROOT, load_stack_yaml, run_preview
 
 
 def problems_for(stack_yaml, stack: str, base: str, changes=None, drop=()) -> list[str]:
@@ -43,7 +43,13 @@ def test_production_stages_may_only_be_production(stack_yaml, stack, usage):
 
 @pytest.mark.parametrize("usage", ["EPHEMERAL", "POC", "PRODUCTION"])
 def test_dev_may_be_ephemeral_poc_or_production(stack_yaml, usage):
-    config = stack_config.load_file("dev", stack_yaml("dev", {"aws-platform:usage": usage}))
+    changes: dict = {"aws-platform:usage": usage}
+    if usage == "PRODUCTION":  # production data keeps snapshots (conventions.keeps_data)
+        changes["aws-platform:cache"] = {
+            **load_stack_yaml("dev")["config"]["aws-platform:cache"],
+            "snapshotRetentionDays": 1,
+        }
+    config = stack_config.load_file("dev", stack_yaml("dev", changes))
     assert config.usage == usage
 
 
@@ -111,7 +117,14 @@ def test_stack_name_must_name_a_stage(stack_yaml):
 
 
 def test_suffixed_stack_belongs_to_its_stage(stack_yaml):
-    assert stack_config.load_file("dev-alice", stack_yaml("dev", name="dev-alice")).stage == "dev"
+    # dev-alice's own data tier is shop-dev-alice-*: its services read those secrets, never dev's.
+    containers = load_stack_yaml("dev")["config"]["aws-platform:containers"]
+    for service in containers["services"]:
+        service["secrets"] = {
+            env: ref.replace("shop-dev-", "shop-dev-alice-") for env, ref in service.get("secrets", {}).items()
+        }
+    path = stack_yaml("dev", {"aws-platform:containers": containers}, name="dev-alice")
+    assert stack_config.load_file("dev-alice", path).stage == "dev"
 
 
 def test_missing_required_keys(stack_yaml):

@@ -88,7 +88,7 @@ def test_exactly_one_image_source(stack_yaml):
     section = containers("dev")
     section["services"][0]["image"]["digest"] = containers("dev")["services"][1]["image"]["digest"]
     (problem,) = problems(stack_yaml, "dev", section)
-    assert problem.startswith(f"{KEY}.services[0].image: needs exactly one of 'build' or 'digest'")
+    assert problem.startswith(f"{KEY}.services[0].image: needs exactly one of 'build', 'digest' or 'promoteFrom'")
 
 
 def test_build_context_must_exist(stack_yaml):
@@ -145,3 +145,23 @@ def test_routing_priorities_are_unique(stack_yaml):
     section["services"][1]["routing"]["priority"] = 10
     (problem,) = problems(stack_yaml, "dev", section)
     assert problem == f"{KEY}.services[1].routing.priority: 10 is already used by 'api' (allowed: a unique priority)"
+
+
+# --- promotion (issue 12 item 7) ---------------------------------------------------------------------------
+
+
+def test_images_are_promoted_forward_only(stack_yaml):
+    document = load_stack_yaml("staging")
+    services = document["config"]["aws-platform:containers"]["services"]
+    services[0]["image"] = {"promoteFrom": "acme/aws-platform/prod"}
+    services[1]["image"] = {"promoteFrom": "acme/aws-platform/dev", "digest": services[1]["image"]["digest"]}
+    with pytest.raises(ConfigError) as err:
+        stack_config.load_file("staging", stack_yaml("staging", document["config"]))
+    found = [str(p) for p in err.value.problems]
+    assert any(
+        p.startswith(
+            "aws-platform:containers.services[0].image.promoteFrom: 'acme/aws-platform/prod' is not an earlier stage"
+        )
+        for p in found
+    )
+    assert any(p.startswith("aws-platform:containers.services[1].image: needs exactly one of") for p in found)

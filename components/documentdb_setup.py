@@ -1,0 +1,153 @@
+"""The services' DocumentDB user and (for the migration's sync) change streams, set up during `pulumi up`.
+
+Both live inside the database, where no AWS API reaches, so they were runbook steps a rebuild would
+forget (``you-are-not-saved-by-iac.md``; ``documentdb-to-mongodb-atlas.md``: the sync follows change
+streams). A one-shot Lambda with MongoDB's own driver (``lambda_src/documentdb_setup``) runs them, invoked
+by Pulumi (``aws.lambda_.Invocation``) after the cluster and its instances exist, again whenever what it
+sets changes, and before the services start (they depend on ``ready``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.image_repository import ImageRepository, ImageRepositoryArgs
+from foundation import iam
+from foundation.identity import StackIdentity
+from stack_config.services import BuildSource, ImageRepositoriesConfig
+
+SETUP_BUILD = BuildSource(context="lambda_src/documentdb_setup")
+VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+PORT = 27017
+LOG_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DocumentDbSetupArgs:
+    identity: StackIdentity
+    repositories: ImageRepositoriesConfig
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group: aws.ec2.SecurityGroup  # created by the caller first: DocumentDB must admit it
+    documentdb: pulumi.Resource  # the cluster's component: the function runs once its instances exist
+    documentdb_security_group_id: pulumi.Input[str]
+    endpoint: pulumi.Input[str]
+    master_secret_arn: pulumi.Input[str]
+    app_secret_arn: pulumi.Input[str]
+    app_secret_version: pulumi.Input[str]  # a new password is a new version: the user is updated
+    database: str
+    change_streams: bool
+    account_id: pulumi.Input[str] | None = None
+
+
+class DocumentDbSetup(pulumi.ComponentResource):
+    """Creates (or corrects) the ``app`` user with readWrite on one database; enables change streams when asked.
+
+    Prevents: a fresh environment whose services cannot log in because a runbook step was skipped, and a
+    sync task that starts before change streams are on.
+    """
+
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: DocumentDbSetupArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:DocumentDbSetup", name, None, opts)
+        ident = args.identity
+        child = pulumi.ResourceOptions(parent=self)
+        image = ImageRepository(
+            "documentdb-setup-images",
+            ImageRepositoryArgs(
+                ident,
+                "documentdb-setup",
+                args.repositories,
+                build=SETUP_BUILD,
+                lambda_compatible=True,
+                account_id=args.account_id,
+            ),
+            opts=child,
+        )
+        image.restrict_access([])  # the Lambda service pulls for the function; no role does
+
+        sg = args.security_group
+        aws.vpc.SecurityGroupEgressRule(
+            "documentdb-setup-to-documentdb",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            referenced_security_group_id=args.documentdb_security_group_id,
+            description="setup function to DocumentDB (TLS)",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            "documentdb-setup-https",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            description="Secrets Manager over HTTPS (through the NAT)",
+            opts=child,
+        )
+
+        function_name = ident.name("aws:lambda/function:Function", "documentdb-setup")
+        logs = aws.cloudwatch.LogGroup(
+            "documentdb-setup",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=LOG_RETENTION_DAYS,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            "documentdb-setup",
+            name=ident.name("aws:iam/role:Role", "documentdb-setup"),
+            description="sets up the services' DocumentDB user and change streams",
+            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
+            opts=child,
+        )
+        # ENIs in the VPC and its own logs (AWS's managed policy for VPC functions), and exactly two secrets.
+        aws.iam.RolePolicyAttachment("documentdb-setup", role=role.name, policy_arn=VPC_ACCESS_POLICY, opts=child)
+        aws.iam.RolePolicy(
+            "documentdb-setup",
+            role=role.id,
+            policy=pulumi.Output.all(args.master_secret_arn, args.app_secret_arn).apply(
+                lambda arns: iam.document(iam.statement(["secretsmanager:GetSecretValue"], sorted(arns)))
+            ),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            "documentdb-setup",
+            name=function_name,
+            package_type="Image",
+            image_uri=image.image_ref,
+            role=role.arn,
+            timeout=120,
+            memory_size=256,
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=args.subnet_ids, security_group_ids=[sg.id]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+        )
+        event = pulumi.Output.all(args.endpoint, args.master_secret_arn, args.app_secret_arn).apply(
+            lambda v: json.dumps(
+                {
+                    "endpoint": v[0],
+                    "port": PORT,
+                    "masterSecretArn": v[1],
+                    "appSecretArn": v[2],
+                    "database": args.database,
+                    "changeStreams": args.change_streams,
+                },
+                sort_keys=True,
+            )
+        )
+        invocation = aws.lambda_.Invocation(
+            "documentdb-setup",
+            function_name=function.name,
+            input=event,
+            # Secret ARNs only in the event; a rotated password is a new secret version, and a new run.
+            triggers={"appSecretVersion": args.app_secret_version},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.documentdb]),
+        )
+        self.ready = [invocation]
+        self.register_outputs({"function_name": function.name})

@@ -1,0 +1,124 @@
+"""Check, before any resource is registered, that what the stack expects from outside is there.
+
+A missing parameter or image otherwise surfaces late and obscurely: a task that fails with
+ResourceInitializationError after the circuit breaker gave up on the first deployment, or an
+image deleted by a lifecycle rule under a running service (``ecr-dedicated-image-repos.md``).
+Each check is an ordinary invoke with the stack's own provider (answered by ``preview/mocks.py``
+offline), so ``pulumi preview`` and ``pulumi up`` refuse with the same clear message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from stack_config.externals import Expectation, secret_name
+
+ECR_DIGEST_REF = re.compile(
+    r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^@]+)@(?P<digest>sha256:[0-9a-f]{64})$"
+)
+
+
+class MissingExternal(pulumi.RunError):
+    """Something the stack expects from outside is not there; the message says what, where it is named, and why."""
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    registry_id: str
+    region: str
+    repository: str
+    digest: str
+
+    @classmethod
+    def parse(cls, ref: str) -> EcrImage | None:
+        match = ECR_DIGEST_REF.match(ref)
+        return cls(*match.group("registry", "region", "repository", "digest")) if match else None
+
+
+def image_problem(ref: str, invoke: pulumi.InvokeOptions) -> str | None:
+    """Why a pinned image cannot be deployed safely: missing from its repository, or untagged (expirable)."""
+    image = EcrImage.parse(ref)
+    if image is None:
+        return None  # not in ECR: nothing to ask (the ecs-image-by-digest policy still wants a digest)
+    try:
+        found = aws.ecr.get_image(
+            registry_id=image.registry_id,
+            repository_name=image.repository,
+            image_digest=image.digest,
+            region=image.region,
+            opts=invoke,
+        )
+    except Exception as err:  # the provider's error names the AWS exception (ImageNotFoundException...)
+        if _provider_failed(err):
+            raise ProviderUnavailable(str(err)) from err
+        return f"is not in repository {image.repository} of {image.registry_id} ({image.region}): {_first_line(err)}"
+    if not found.image_tags:
+        return (
+            f"is untagged in {image.repository}: the untagged-image expiry rule would delete it under the running "
+            f"service; push it with a release tag (tag-on-push), e.g. `docker buildx imagetools create --tag "
+            f"<repository>:release-<version> {ref}`"
+        )
+    return None
+
+
+class ProviderUnavailable(Exception):
+    """The stack's provider itself failed (an unknown org account...): its own error is the one to show."""
+
+
+def _provider_failed(err: Exception) -> bool:
+    # The SDK wraps a provider whose inputs failed to resolve this way; an AWS lookup error never says it.
+    return "While processing resource" in str(err) and "pulumi:providers:" in str(err)
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+
+
+def _value_problem(expectation: Expectation, invoke: pulumi.InvokeOptions) -> str | None:
+    ref = expectation.ref
+    try:
+        if ref.startswith("ssm:"):
+            aws.ssm.get_parameter(name=ref[len("ssm:") :], with_decryption=False, opts=invoke)
+        elif ref.startswith("arn:"):
+            aws.secretsmanager.get_secret(arn=":".join(ref.split(":")[:7]), opts=invoke)
+        else:
+            aws.secretsmanager.get_secret(name=secret_name(ref), opts=invoke)
+    except Exception as err:
+        if _provider_failed(err):
+            raise ProviderUnavailable(str(err)) from err
+        return f"does not exist or cannot be read: {_first_line(err)}"
+    return None
+
+
+CHECKS: dict[str, Callable[[Expectation, pulumi.InvokeOptions], str | None]] = {
+    "parameter": _value_problem,
+    "secret": _value_problem,
+    "image": lambda expectation, invoke: image_problem(expectation.ref, invoke),
+}
+
+
+def verify(found: Sequence[Expectation], provider: pulumi.ProviderResource) -> None:
+    """Ask AWS for every checkable expectation; raise one error listing every one that is missing."""
+    invoke = pulumi.InvokeOptions(provider=provider)
+    problems = []
+    for expectation in found:
+        check = CHECKS.get(expectation.kind)
+        try:
+            problem = check(expectation, invoke) if check else None
+        except ProviderUnavailable:
+            return  # nothing can deploy with this provider; the program fails with the provider's own reason
+
+        if problem:
+            problems.append(f"  {expectation.key}: {expectation.kind} {expectation.ref} {problem}")
+    if problems:
+        raise MissingExternal(
+            f"this stack expects {len(problems)} thing(s) that are not there (nothing was deployed):\n"
+            + "\n".join(problems)
+            + "\n(set them as their owner's runbook says, or fix the config key named; `make preview` lists "
+            "everything a stack expects)"
+        )

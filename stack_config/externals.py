@@ -1,0 +1,192 @@
+"""What a stack needs that no stack creates: declared in its config, listed by the preview, checked before use.
+
+Field report ``you-are-not-saved-by-iac.md``: "historical manual interventions" (a parameter someone
+set by hand once) are what stops a rebuild. Every value a service reads is either created by this
+stack (the data tier's connection secrets) or declared here with who sets it and how; everything
+else a stack takes from outside (pinned images, promoted images, certificates, zones, the org stack,
+Atlas keys) is derived from the keys that name it, so ``expectations`` is the complete list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from stack_config.parsing import Problem, setting, show
+from stack_config.services import SECRET_REF
+
+if TYPE_CHECKING:
+    from stack_config.model import StackConfig
+
+SECRET_TYPE = "aws:secretsmanager/secret:Secret"
+# The data tier's contracts (components/valkey_cache.py, components/document_store.py): created with their values.
+CONTRACT_SECRETS = {"cache": "cache-connection", "document_store": "documents-connection"}
+
+
+@dataclass(frozen=True)
+class ExternalValue:
+    """A parameter or secret some owner sets outside Pulumi (a value no program may know)."""
+
+    ref: str = setting(pattern=SECRET_REF, what="a Secrets Manager name or ARN, or 'ssm:/<parameter path>'")
+    owner: str = setting(pattern=r"[a-z0-9][a-z0-9-]{0,61}[a-z0-9]", what="a lowercase label naming who sets it")
+    how: str = setting(pattern=r"\S.{8,298}\S", what="one line (10-300 characters): what it holds and how it is set")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One thing the stack expects to exist before it deploys."""
+
+    key: str  # the config key that names it
+    kind: str  # parameter | secret | image | stack-outputs | certificate | hosted-zone | snapshot | environment |
+    #            console | runbook (a step inside a system no API reaches)
+    ref: str
+    checked: str  # when and how its absence is caught
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref} ({self.key}; {self.checked})"
+
+
+def produced_secrets(config: StackConfig) -> set[str]:
+    """Names of the secrets this stack creates with their values (what services may read without declaring)."""
+    ident = config.identity
+    return {
+        ident.name(SECRET_TYPE, component)
+        for section, component in CONTRACT_SECRETS.items()
+        if getattr(config, section) is not None
+    }
+
+
+def secret_name(ref: str) -> str:
+    """``arn:aws:secretsmanager:...:secret:name-AbCdEf[:key::]`` or a bare name -> the name as configured."""
+    if ref.startswith("arn:aws:secretsmanager:"):
+        return ref.split(":")[6]
+    return ref
+
+
+def undeclared_problems(config: StackConfig, key: str) -> list[Problem]:
+    """Every secret a service reads is created by this stack or declared in ``externals``; declared ones are used."""
+    produced = produced_secrets(config)
+    declared = {e.ref for e in config.externals}
+    used: set[str] = set()
+    problems = []
+    for i, svc in enumerate(config.containers.services):
+        for env, ref in sorted(svc.secrets.items()):
+            used.add(ref)
+            # An ARN of a produced secret carries AWS's 6-character suffix: compare names without it.
+            produced_here = ref in produced or any(secret_name(ref).startswith(f"{name}-") for name in produced)
+            if ref not in declared and not produced_here:
+                problems.append(
+                    Problem(
+                        f"{key}:containers.services[{i}].secrets.{env}",
+                        f"{show(ref)} is created by no stack and not declared (allowed: a secret this stack "
+                        f"creates: {', '.join(sorted(produced)) or 'none'}; or declare it in {key}:externals "
+                        f"with its owner and how it is set)",
+                    )
+                )
+    for i, external in enumerate(config.externals):
+        if external.ref not in used:
+            problems.append(
+                Problem(
+                    f"{key}:externals[{i}].ref",
+                    f"{show(external.ref)} is read by no service (allowed: a value a service's secrets name)",
+                )
+            )
+    return problems
+
+
+def expectations(config: StackConfig) -> list[Expectation]:
+    """Everything the stack expects to find, in config order: the preview prints it as 'this stack expects'."""
+    ns = "aws-platform"
+    at_preview = "checked at preview and up"
+    found = [
+        Expectation(
+            f"{ns}:externals[{i}]",
+            "parameter" if e.ref.startswith("ssm:") else "secret",
+            e.ref,
+            f"{at_preview}; set by {e.owner}: {e.how}",
+        )
+        for i, e in enumerate(config.externals)
+    ]
+    if config.org_stack:
+        found.append(Expectation(f"{ns}:orgStack", "stack-outputs", config.org_stack, "read at preview and up"))
+    for i, svc in enumerate(config.containers.services):
+        at = f"{ns}:containers.services[{i}].image"
+        if svc.image.digest:
+            found.append(Expectation(f"{at}.digest", "image", svc.image.digest, f"{at_preview}: exists and is tagged"))
+        if svc.image.promote_from:
+            found.append(
+                Expectation(
+                    f"{at}.promoteFrom",
+                    "stack-outputs",
+                    f"{svc.image.promote_from} services.{svc.name}.image",
+                    f"{at_preview}: the digest exists in that stack's repository; copied at up",
+                )
+            )
+    lb = config.containers.load_balancer
+    if config.containers.services and lb.certificate_arn:
+        found.append(
+            Expectation(
+                f"{ns}:containers.loadBalancer.certificateArn",
+                "certificate",
+                lb.certificate_arn,
+                "checked by AWS at up",
+            )
+        )
+    store = config.document_store
+    if store is not None and store.sync is not None and store.phase == "dual":
+        found.append(
+            Expectation(
+                f"{ns}:documentStore.sync.image", "image", store.sync.image, f"{at_preview}: exists and is tagged"
+            )
+        )
+    if store is not None and store.documentdb.restore_from_snapshot:
+        found.append(
+            Expectation(
+                f"{ns}:documentStore.documentdb.restoreFromSnapshot",
+                "snapshot",
+                store.documentdb.restore_from_snapshot,
+                "checked by AWS at up (copy it into this region first)",
+            )
+        )
+    if store is not None and store.has_atlas and store.atlas is not None:
+        found.append(
+            Expectation(
+                f"{ns}:documentStore.atlas.orgId",
+                "environment",
+                f"MONGODB_ATLAS_PUBLIC_KEY / MONGODB_ATLAS_PRIVATE_KEY for Atlas organization {store.atlas.org_id}",
+                "checked by the Atlas provider at preview and up",
+            )
+        )
+    edge = config.edge
+    if edge is not None:
+        if edge.hosted_zone_id:
+            found.append(
+                Expectation(f"{ns}:edge.hostedZoneId", "hosted-zone", edge.hosted_zone_id, "checked by AWS at up")
+            )
+        if edge.certificate_arn:
+            found.append(
+                Expectation(f"{ns}:edge.certificateArn", "certificate", edge.certificate_arn, "checked by AWS at up")
+            )
+        if edge.renderer.image:
+            found.append(
+                Expectation(
+                    f"{ns}:edge.renderer.image", "image", edge.renderer.image, f"{at_preview}: exists and is tagged"
+                )
+            )
+    org = config.organization
+    if org is not None and org.identity_center is not None:
+        found.append(
+            Expectation(
+                f"{ns}:organization.identityCenter",
+                "console",
+                org.identity_center.instance_arn,
+                "Identity Center enabled in the console (no API for a management account)",
+            )
+        )
+    return found
+
+
+def render(found: list[Expectation]) -> str:
+    if not found:
+        return "this stack expects: nothing from outside"
+    return "this stack expects:\n" + "\n".join(f"  - {e}" for e in found)

@@ -1,0 +1,64 @@
+"""What a stack expects from outside is checked by invoke before anything is registered (issue 12 items 4 and 6).
+
+Offline the invokes are answered by ``preview/mocks.py`` from ``preview/external_inventory.json``: what the
+preview pretends exists outside the stacks. Each test points a shipped config at something missing.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.conftest import load_stack_yaml, run_preview
+
+NS = "aws-platform"
+WEB = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-dev-web@sha256:"
+
+
+def preview_with(tmp_path, stack: str, mutate) -> object:
+    document = load_stack_yaml(stack)
+    mutate(document["config"])
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return run_preview(stack, tmp_path, "--config", str(path), "--no-policy")
+
+
+def set_web_digest(digest: str):
+    def mutate(config: dict) -> None:
+        config[f"{NS}:containers"]["services"][1]["image"]["digest"] = WEB + digest
+
+    return mutate
+
+
+def test_shipped_preview_lists_what_the_stack_expects(shipped_preview):
+    out = shipped_preview("dev").stdout
+    assert "this stack expects:" in out
+    assert "parameter ssm:/dev/shop/api/greeting (aws-platform:externals[0]" in out
+    assert f"image {WEB}" in out
+
+
+def test_a_pinned_digest_missing_from_its_repository_is_refused_before_anything_is_registered(tmp_path):
+    result = preview_with(tmp_path, "dev", set_web_digest("1" * 64))
+    assert result.exit_code == 3
+    assert f"{NS}:containers.services[1].image.digest: image {WEB}{'1' * 64} is not in repository shop-dev-web" in (
+        result.stderr
+    )
+    assert "ImageNotFoundException" in result.stderr and "Traceback" not in result.stderr
+    assert not result.snapshot_path.exists()
+
+
+def test_an_untagged_pinned_digest_is_refused_because_the_lifecycle_would_expire_it(tmp_path):
+    result = preview_with(tmp_path, "dev", set_web_digest("2" * 64))
+    assert result.exit_code == 3
+    assert "is untagged in shop-dev-web: the untagged-image expiry rule would delete it" in result.stderr
+
+
+@pytest.mark.parametrize("ref", ["ssm:/dev/shop/api/farewell", "shop-dev-partner-api-key"])
+def test_a_declared_value_that_does_not_exist_is_refused(tmp_path, ref):
+    def mutate(config: dict) -> None:
+        config[f"{NS}:containers"]["services"][0]["secrets"]["GREETING"] = ref
+        config[f"{NS}:externals"][0]["ref"] = ref
+
+    result = preview_with(tmp_path, "dev", mutate)
+    assert result.exit_code == 3
+    assert f"{NS}:externals[0]: " in result.stderr and f"{ref} does not exist or cannot be read" in result.stderr
