@@ -141,9 +141,10 @@ class DocumentDb(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
 
+        cluster_id = ident.name("aws:docdb/cluster:Cluster", "documentdb")
         cluster = aws.docdb.Cluster(
             "documentdb",
-            cluster_identifier=ident.name("aws:docdb/cluster:Cluster", "documentdb"),
+            cluster_identifier=cluster_id,
             engine="docdb",
             engine_version=cfg.engine_version,
             master_username="docdbadmin",
@@ -180,7 +181,8 @@ class DocumentDb(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=protect),
             )
 
-        self.alarms, self.dashboard = self._alarms(args, cluster.cluster_identifier, instance_ids)
+        # Known names, not outputs: the alarms (and the policy that checks them) see them at preview.
+        self.alarms, self.dashboard = self._alarms(args, cluster_id, instance_ids)
 
         self.security_group_id = sg.id
         self.endpoint = cluster.endpoint
@@ -198,7 +200,7 @@ class DocumentDb(pulumi.ComponentResource):
         )
 
     def _alarms(
-        self, args: DocumentDbArgs, cluster_id: pulumi.Output[str], instance_ids: list[str]
+        self, args: DocumentDbArgs, cluster_id: str, instance_ids: list[str]
     ) -> tuple[list[aws.cloudwatch.MetricAlarm], Section]:
         """The signals ``documentdb-vacuum-locks.md`` found the waves with, each alarmed where it shows first."""
         ident, cfg = args.identity, args.config
