@@ -14,7 +14,9 @@ application's custom metrics and are not judged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 Dims = frozenset[str]
 
@@ -157,3 +159,35 @@ def atlas_problem(metric: str, units: str | None) -> str | None:
     if units is not None and units not in ATLAS_METRICS[metric]:
         return f"Atlas {metric} is measured in {', '.join(sorted(ATLAS_METRICS[metric]))}, not {units!r}"
     return None
+
+
+# --- reading what a resource watches ------------------------------------------------------------------
+
+
+def alarm_metrics(props: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(namespace, metric, dimensions) of an alarm: its own metric, or each metric of its metric math."""
+    if props.get("metricName"):
+        return [(str(props.get("namespace")), str(props["metricName"]), dict(props.get("dimensions") or {}))]
+    found = []
+    for query in props.get("metricQueries") or []:
+        metric = query.get("metric") or {}
+        if metric.get("metricName"):
+            found.append(
+                (str(metric.get("namespace")), str(metric["metricName"]), dict(metric.get("dimensions") or {}))
+            )
+    return found
+
+
+def dashboard_metrics(body: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(namespace, metric, dimensions) of every fully spelled-out metric row of a dashboard body."""
+    found = []
+    for widget in json.loads(body).get("widgets") or []:
+        if widget.get("type") != "metric":
+            continue
+        for row in (widget.get("properties") or {}).get("metrics") or []:
+            names = [cell for cell in row if not isinstance(cell, dict)]
+            if len(names) < 2 or any(cell in (".", "...") for cell in names):
+                continue  # an expression or CloudWatch's "same as above" shorthand: nothing to look up
+            namespace, metric, *pairs = names
+            found.append((str(namespace), str(metric), dict(zip(pairs[::2], pairs[1::2], strict=False))))
+    return found

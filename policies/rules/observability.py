@@ -51,41 +51,12 @@ ATLAS_REQUIRED = (
 # --- every alarm's metric is one AWS publishes ----------------------------------------------
 
 
-def alarm_metrics(props: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(namespace, metric, dimensions) of an alarm: its own metric, or each metric of its metric math."""
-    if props.get("metricName"):
-        return [(str(props.get("namespace")), str(props["metricName"]), dict(props.get("dimensions") or {}))]
-    found = []
-    for query in props.get("metricQueries") or []:
-        metric = query.get("metric") or {}
-        if metric.get("metricName"):
-            found.append(
-                (str(metric.get("namespace")), str(metric["metricName"]), dict(metric.get("dimensions") or {}))
-            )
-    return found
-
-
-def dashboard_metrics(body: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(namespace, metric, dimensions) of every fully spelled-out metric row of a dashboard body."""
-    found = []
-    for widget in json.loads(body).get("widgets") or []:
-        if widget.get("type") != "metric":
-            continue
-        for row in (widget.get("properties") or {}).get("metrics") or []:
-            names = [cell for cell in row if not isinstance(cell, dict)]
-            if len(names) < 2 or any(cell in (".", "...") for cell in names):
-                continue  # an expression or CloudWatch's "same as above" shorthand: nothing to look up
-            namespace, metric, *pairs = names
-            found.append((str(namespace), str(metric), dict(zip(pairs[::2], pairs[1::2], strict=False))))
-    return found
-
-
 def _published(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props = args.props
     if args.resource_type == ALARM:
-        metrics = alarm_metrics(props)
+        metrics = published_metrics.alarm_metrics(props)
     elif args.resource_type == DASHBOARD and isinstance(props.get("dashboardBody"), str):
-        metrics = dashboard_metrics(props["dashboardBody"])
+        metrics = published_metrics.dashboard_metrics(props["dashboardBody"])
     elif args.resource_type == ATLAS_ALERT:
         config = props.get("metricThresholdConfig") or {}
         if config.get("metricName"):
@@ -121,7 +92,7 @@ def _watched(alarms: Iterable[Any]) -> dict[tuple[str, str], set[str]]:
     for alarm in alarms:
         if not alarm.props.get("alarmActions"):
             continue
-        for _namespace, metric, dimensions in alarm_metrics(alarm.props):
+        for _namespace, metric, dimensions in published_metrics.alarm_metrics(alarm.props):
             for key, value in dimensions.items():
                 watched.setdefault((key, str(value)), set()).add(metric)
     return watched
