@@ -96,6 +96,29 @@ PUBLISHED: dict[str, dict[str, frozenset[Dims]]] = {
         _ECS_SERVICE,
     ),
     "AWS/ECS": _each(("CPUUtilization", "MemoryUtilization"), _ECS_SERVICE),
+    # The edge: distributions report in us-east-1 with Region=Global; Lambda (and Lambda@Edge, per region
+    # it ran in, as "us-east-1.<name>") by function; HTTP APIs by API id and stage.
+    "AWS/CloudFront": _each(
+        (
+            "Requests",
+            "BytesDownloaded",
+            "4xxErrorRate",
+            "5xxErrorRate",
+            "TotalErrorRate",
+            "OriginLatency",
+            "CacheHitRate",
+        ),
+        _dims("DistributionId", "Region"),
+    ),
+    "AWS/Lambda": _each(
+        ("Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"),
+        _dims("FunctionName"),
+        _dims("FunctionName", "Resource"),
+        _dims("FunctionName", "ExecutedVersion"),
+    ),
+    "AWS/ApiGateway": _each(
+        ("Count", "4xx", "5xx", "Latency", "IntegrationLatency"), _dims("ApiId"), _dims("ApiId", "Stage")
+    ),
 }
 
 SOURCES: dict[str, tuple[str, ...]] = {
@@ -116,6 +139,11 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html",
     ),
     "AWS/ECS": ("https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html",),
+    "AWS/CloudFront": (
+        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html",
+    ),
+    "AWS/Lambda": ("https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",),
+    "AWS/ApiGateway": ("https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html",),
 }
 
 # MongoDB Atlas alert measurements (AlertConfiguration metricThresholdConfig.metricName) and their units.
