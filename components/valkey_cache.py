@@ -27,7 +27,7 @@ from components.dashboard import AlarmStatus, Graph, Metric, Section
 from foundation.alarms import metric_alarm
 from foundation.client_access import admit_clients
 from foundation.identity import StackIdentity
-from stack_config.data import CacheConfig
+from stack_config.data import CacheConfig, CacheMigration
 
 PRIMARY_PORT = 6379
 READER_PORT = 6380  # serverless only: reads from replicas; without it reads fall back to the primary, slowly
@@ -99,10 +99,10 @@ class ValkeyCache(pulumi.ComponentResource):
         )
         user, group, password = self._access(ident, child)
 
-        if in_place:
+        if in_place and migration is not None:  # in_place implies a migration; said again for the type checker
             endpoint, reader = self._upgrade_in_place(args, sg, key, group, child)
             port_primary = port_reader = PRIMARY_PORT
-            self.alarms, self.dashboard = self._node_alarms(args)
+            self.alarms, self.dashboard = self._node_alarms(args, migration)
         else:
             endpoint, reader = self._serverless(args, sg, key, group, child)
             port_primary, port_reader = PRIMARY_PORT, READER_PORT
@@ -353,10 +353,11 @@ class ValkeyCache(pulumi.ComponentResource):
         )
         return alarms, section
 
-    def _node_alarms(self, args: ValkeyCacheArgs) -> tuple[list[aws.cloudwatch.MetricAlarm], Section]:
+    def _node_alarms(
+        self, args: ValkeyCacheArgs, migration: CacheMigration
+    ) -> tuple[list[aws.cloudwatch.MetricAlarm], Section]:
         """An upgraded node-based group: engine CPU and memory per member node, where it runs out first."""
         cfg = args.config
-        migration = cfg.migrate_from
         members = [f"{migration.replication_group_id}-{n:03d}" for n in range(1, migration.num_cache_clusters + 1)]
         alarms = []
         for member in members:
