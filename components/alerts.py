@@ -10,6 +10,7 @@ rolls nothing back, so every such stop is a message with its reason.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -106,57 +107,63 @@ class Alerts(pulumi.ComponentResource):
         rule_arn: pulumi.Output[str] | None = None
         stop_rule_arn: pulumi.Output[str] | None = None
         if args.ecs_cluster_arn is not None:
-            rule = aws.cloudwatch.EventRule(
-                "ecs-deployments",
-                name=ident.name("aws:cloudwatch/eventRule:EventRule", "ecs-deploy-failures"),
-                description="ECS deployments that failed or rolled back",
-                event_pattern=pulumi.Output.from_input(args.ecs_cluster_arn).apply(deployment_event_pattern),
-                opts=child,
-            )
-            aws.cloudwatch.EventTarget(
-                "ecs-deployments",
-                rule=rule.name,
-                arn=topic.arn,
-                input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                    input_paths={
-                        "service": "$.resources[0]",
-                        "event": "$.detail.eventName",
-                        "reason": "$.detail.reason",
-                        "deployment": "$.detail.deploymentId",
-                    },
-                    input_template='"<event> on <service> (deployment <deployment>): <reason>"',
-                ),
-                opts=child,
-            )
-            rule_arn = rule.arn
-            stops = aws.cloudwatch.EventRule(
-                "ecs-task-stops",
-                name=ident.name("aws:cloudwatch/eventRule:EventRule", "ecs-task-stops"),
-                description="ECS tasks that exited non-zero or failed a health check",
-                event_pattern=pulumi.Output.from_input(args.ecs_cluster_arn).apply(task_stop_pattern),
-                opts=child,
-            )
-            aws.cloudwatch.EventTarget(
-                "ecs-task-stops",
-                rule=stops.name,
-                arn=topic.arn,
-                input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                    input_paths={
-                        "group": "$.detail.group",
-                        "task": "$.detail.taskArn",
-                        "code": "$.detail.stopCode",
-                        "reason": "$.detail.stoppedReason",
-                        "exit": "$.detail.containers[0].exitCode",
-                        "revision": "$.detail.taskDefinitionArn",
-                    },
-                    input_template=(
-                        '"Task stopped in <group> (<code>, first container exit <exit>): <reason>. '
-                        'Task <task>, revision <revision>"'
+            cluster = pulumi.Output.from_input(args.ecs_cluster_arn)
+
+            def route(
+                key: str,
+                component: str,
+                description: str,
+                pattern: Callable[[str], str],
+                paths: dict[str, str],
+                template: str,
+            ) -> pulumi.Output[str]:
+                """One EventBridge rule for this cluster's events, its message shaped to say why, to the topic."""
+                rule = aws.cloudwatch.EventRule(
+                    key,
+                    name=ident.name("aws:cloudwatch/eventRule:EventRule", component),
+                    description=description,
+                    event_pattern=cluster.apply(pattern),
+                    opts=child,
+                )
+                aws.cloudwatch.EventTarget(
+                    key,
+                    rule=rule.name,
+                    arn=topic.arn,
+                    input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                        input_paths=paths, input_template=template
                     ),
-                ),
-                opts=child,
+                    opts=child,
+                )
+                return rule.arn
+
+            rule_arn = route(
+                "ecs-deployments",
+                "ecs-deploy-failures",
+                "ECS deployments that failed or rolled back",
+                deployment_event_pattern,
+                {
+                    "service": "$.resources[0]",
+                    "event": "$.detail.eventName",
+                    "reason": "$.detail.reason",
+                    "deployment": "$.detail.deploymentId",
+                },
+                '"<event> on <service> (deployment <deployment>): <reason>"',
             )
-            stop_rule_arn = stops.arn
+            stop_rule_arn = route(
+                "ecs-task-stops",
+                "ecs-task-stops",
+                "ECS tasks that exited non-zero or failed a health check",
+                task_stop_pattern,
+                {
+                    "group": "$.detail.group",
+                    "task": "$.detail.taskArn",
+                    "code": "$.detail.stopCode",
+                    "reason": "$.detail.stoppedReason",
+                    "exit": "$.detail.containers[0].exitCode",
+                    "revision": "$.detail.taskDefinitionArn",
+                },
+                '"Task stopped in <group> (<code>, first container exit <exit>): <reason>. Task <task>, revision <revision>"',
+            )
         aws.sns.TopicPolicy(
             "alerts",
             arn=topic.arn,
