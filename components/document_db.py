@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import pulumi
@@ -206,7 +207,7 @@ class DocumentDb(pulumi.ComponentResource):
         ident, cfg = args.identity, args.config
         cluster = {"DBClusterIdentifier": cluster_id}
 
-        def alarm(resource: str, description: str, **metric) -> aws.cloudwatch.MetricAlarm:
+        def alarm(resource: str, description: str, **metric: Any) -> aws.cloudwatch.MetricAlarm:
             return metric_alarm(
                 resource, ident, resource, description, args.alarm_topic_arn, self, namespace=NAMESPACE, **metric
             )

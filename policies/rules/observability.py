@@ -62,14 +62,16 @@ def _published(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if config.get("metricName"):
             problem = published_metrics.atlas_problem(str(config["metricName"]), config.get("units"))
             if problem:
-                report(f"alert '{args.name}': {problem}")
+                report(f"alert '{args.name}': {problem}", None)
         return
     else:
         return
     for namespace, metric, dimensions in metrics:
         problem = published_metrics.metric_problem(namespace, metric, dimensions)
         if problem:
-            report(f"'{args.name}' watches a metric that never has data: {problem} (policies/published_metrics.py)")
+            report(
+                f"'{args.name}' watches a metric that never has data: {problem} (policies/published_metrics.py)", None
+            )
 
 
 alarm_metric_published = ResourceValidationPolicy(
@@ -139,7 +141,8 @@ def _data_store_alarms(args: StackValidationArgs, report: ReportViolation) -> No
         if not stops:
             report(
                 "no EventBridge rule reports ECS tasks that stop (ECS Task State Change, lastStatus STOPPED): a task "
-                "crashing outside a deployment rolls nothing back and tells no one (ecs-circuit-breaker-rollback.md)"
+                "crashing outside a deployment rolls nothing back and tells no one (ecs-circuit-breaker-rollback.md)",
+                None,
             )
 
 

@@ -62,7 +62,8 @@ def test_every_namespace_cites_where_its_metrics_are_published():
         ("AWS/ElastiCache", "EngineCPUUtilization", ["clusterId"]),  # a node metric on a serverless cache
         ("AWS/DocDB", "FreeableMemory", ["DBInstanceIdentifier", "DBClusterIdentifier"]),  # no such set
         ("AWS/DocDB", "FreeableMemorys", ["DBInstanceIdentifier"]),
-        ("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),  # AWS's, not in the table: add it with its page
+        # AWS's own, but not in the table: add it with its page first.
+        ("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),
     ],
 )
 def test_the_table_refuses_what_would_never_have_data(namespace, metric, dimensions):
