@@ -3,13 +3,15 @@
 org stack     Organization ─ OUs, accounts, guardrails (SCPs), Identity Center, account bootstrap
 environment   Network ─┬─ image repositories ─ ECS cluster + load balancer ─ services ─ alerts
                        ├─ data tier (Valkey, DocumentDB → Atlas), reachable only from the services
-                       └─ CloudFront ─ app origin; crawlers ─ edge router ─ renderer (+ S3 cache)
+                       ├─ CloudFront ─ app origin; crawlers ─ edge router ─ renderer (+ S3 cache)
+                       └─ one dashboard: every component's section
 """
 
 import pulumi
 
 import stack_config
 from components.alerts import Alerts, AlertsArgs
+from components.dashboard import Dashboard, DashboardArgs, Section
 from components.document_store import DocumentStore, DocumentStoreArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
 from components.ecs_service import EcsService, EcsServiceArgs
@@ -49,6 +51,8 @@ if config.organization is not None:
 # --- an environment ------------------------------------------------------------------------------------------------
 else:
     network = Network("network", NetworkArgs(identity, config.network), opts=regional())
+    # Each component that has something to show adds its section; the dashboard is assembled at the end.
+    dashboard_sections: list[Section] = []
 
     # Containers: a dedicated repository per application, one cluster and load balancer, services that roll back
     # on their own, and an alerts topic that hears about it.
@@ -126,6 +130,7 @@ else:
             opts=regional(),
         )
         image.restrict_access([service.execution_role_arn])  # its own execution role pulls; nothing else does
+        dashboard_sections.append(service.dashboard)
 
     # Data tier: reachable only from the services' security groups, authorised by their task roles.
     client_security_groups = [s.security_group_id for s in services.values()]
@@ -141,12 +146,17 @@ else:
                 network.private_subnet_ids,
                 client_security_group_ids=client_security_groups,
                 client_role_arns=client_roles,
+                alarm_topic_arn=alerts.topic_arn,
             ),
             opts=regional(),
         )
+        dashboard_sections.append(cache.dashboard)
         pulumi.export("cache_connection_secret", cache.connection_secret_name)
         connection_ready += cache.connection_ready
     if config.document_store is not None:
+        # Prod's migration follows staging's: its ledger is read from the stack that rehearsed it.
+        rehearsed_in = config.document_store.rehearsed_in
+        rehearsal = pulumi.StackReference("rehearsal", stack_name=rehearsed_in) if rehearsed_in else None
         documents = DocumentStore(
             "documents",
             DocumentStoreArgs(
@@ -158,10 +168,16 @@ else:
                 client_role_arns=client_roles,
                 repositories=repositories,
                 account_id=account_id,
+                sync_cluster_arn=cluster.arn if cluster else None,  # its stopped tasks reach the alerts too
+                alarm_topic_arn=alerts.topic_arn,
+                alert_emails=containers.alerts.emails,
+                rehearsal_ledger=rehearsal.get_output("documents_ledger") if rehearsal else None,
             ),
             opts=regional(),
         )
+        dashboard_sections.append(documents.dashboard)
         pulumi.export("documents_phase", documents.phase)
+        pulumi.export("documents_ledger", [{"phase": e.phase, "since": e.since} for e in config.document_store.phases])
         pulumi.export("documents_connection_secret", documents.connection_secret_name)
         connection_ready += documents.connection_ready
     settle_secrets(pulumi.Output.from_input(connection_ready))
@@ -210,7 +226,10 @@ else:
         pulumi.export("spa_domain_name", spa.domain_name)
         pulumi.export("prerender_cache_bucket", renderer.cache_bucket)
 
+    dashboard = Dashboard("dashboard", DashboardArgs(identity, dashboard_sections), opts=regional())
+
     # --- outputs: what other stacks and people read ------------------------------------------------------------
+    pulumi.export("dashboard_url", dashboard.url)
     pulumi.export("stage", identity.stage)
     pulumi.export("usage", identity.usage)  # tools/expire_stacks.py destroys EPHEMERAL stacks after 24 hours
     pulumi.export("vpc_id", network.vpc_id)

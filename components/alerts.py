@@ -1,13 +1,16 @@
-"""Platform alerts: one encrypted SNS topic, and ECS deployment failures and rollbacks routed to it.
+"""Platform alerts: one encrypted SNS topic; ECS deployment failures, rollbacks and failed task stops routed to it.
 
 Field report: ``ecs-circuit-breaker-rollback.md`` ("ECS retries silently when
 tasks fail during deployment ... this can go unnoticed": alarm on task health
-and on service deployment events).
+and on service deployment events; "alert on unusual task exit reasons, STOPPED
+states"). A task that crashes or fails its health check outside a deployment
+rolls nothing back, so every such stop is a message with its reason.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -28,6 +31,33 @@ DEPLOYMENT_EVENTS = {
         ]
     },
 }
+
+
+# Stops the scheduler or a person asked for (scale-in, a replaced revision, off-hours) are routine, whatever the code.
+ROUTINE_STOPS = ["ServiceSchedulerInitiated", "UserInitiated"]
+
+
+def task_stop_pattern(cluster_arn: str) -> str:
+    """Tasks of this cluster that stopped on their own with a non-zero exit, or because they failed a health check.
+
+    ECS words health-check stops as "Task failed ELB health checks in ..." or "Task failed container health
+    checks"; the scheduler initiates those, so they are matched by reason, not by stop code.
+    """
+    return json.dumps(
+        {
+            "source": ["aws.ecs"],
+            "detail-type": ["ECS Task State Change"],
+            "detail": {
+                "clusterArn": [cluster_arn],
+                "lastStatus": ["STOPPED"],
+                "$or": [
+                    {"stopCode": [{"anything-but": ROUTINE_STOPS}], "containers": {"exitCode": [{"anything-but": 0}]}},
+                    {"stoppedReason": [{"wildcard": "*health check*"}]},
+                ],
+            },
+        },
+        sort_keys=True,
+    )
 
 
 def deployment_event_pattern(cluster_arn: str) -> str:
@@ -75,34 +105,71 @@ class Alerts(pulumi.ComponentResource):
         for index, email in enumerate(args.config.emails):
             aws.sns.TopicSubscription(f"email-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
         rule_arn: pulumi.Output[str] | None = None
+        stop_rule_arn: pulumi.Output[str] | None = None
         if args.ecs_cluster_arn is not None:
-            rule = aws.cloudwatch.EventRule(
+            cluster = pulumi.Output.from_input(args.ecs_cluster_arn)
+
+            def route(
+                key: str,
+                component: str,
+                description: str,
+                pattern: Callable[[str], str],
+                paths: dict[str, str],
+                template: str,
+            ) -> pulumi.Output[str]:
+                """One EventBridge rule for this cluster's events, its message shaped to say why, to the topic."""
+                rule = aws.cloudwatch.EventRule(
+                    key,
+                    name=ident.name("aws:cloudwatch/eventRule:EventRule", component),
+                    description=description,
+                    event_pattern=cluster.apply(pattern),
+                    opts=child,
+                )
+                aws.cloudwatch.EventTarget(
+                    key,
+                    rule=rule.name,
+                    arn=topic.arn,
+                    input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                        input_paths=paths, input_template=template
+                    ),
+                    opts=child,
+                )
+                return rule.arn
+
+            rule_arn = route(
                 "ecs-deployments",
-                name=ident.name("aws:cloudwatch/eventRule:EventRule", "ecs-deploy-failures"),
-                description="ECS deployments that failed or rolled back",
-                event_pattern=pulumi.Output.from_input(args.ecs_cluster_arn).apply(deployment_event_pattern),
-                opts=child,
+                "ecs-deploy-failures",
+                "ECS deployments that failed or rolled back",
+                deployment_event_pattern,
+                {
+                    "service": "$.resources[0]",
+                    "event": "$.detail.eventName",
+                    "reason": "$.detail.reason",
+                    "deployment": "$.detail.deploymentId",
+                },
+                '"<event> on <service> (deployment <deployment>): <reason>"',
             )
-            aws.cloudwatch.EventTarget(
-                "ecs-deployments",
-                rule=rule.name,
-                arn=topic.arn,
-                input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                    input_paths={
-                        "service": "$.resources[0]",
-                        "event": "$.detail.eventName",
-                        "reason": "$.detail.reason",
-                        "deployment": "$.detail.deploymentId",
-                    },
-                    input_template='"<event> on <service> (deployment <deployment>): <reason>"',
-                ),
-                opts=child,
+            stop_rule_arn = route(
+                "ecs-task-stops",
+                "ecs-task-stops",
+                "ECS tasks that exited non-zero or failed a health check",
+                task_stop_pattern,
+                {
+                    "group": "$.detail.group",
+                    "task": "$.detail.taskArn",
+                    "code": "$.detail.stopCode",
+                    "reason": "$.detail.stoppedReason",
+                    "exit": "$.detail.containers[0].exitCode",
+                    "revision": "$.detail.taskDefinitionArn",
+                },
+                '"Task stopped in <group> (<code>, first container exit <exit>): <reason>. Task <task>, revision <revision>"',
             )
-            rule_arn = rule.arn
         aws.sns.TopicPolicy(
             "alerts",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, account, rule_arn).apply(lambda parts: self._topic_policy(*parts)),
+            policy=pulumi.Output.all(topic.arn, account, rule_arn, stop_rule_arn).apply(
+                lambda parts: self._topic_policy(*parts)
+            ),
             opts=child,
         )
         self.topic_arn = topic.arn
@@ -137,8 +204,8 @@ class Alerts(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _topic_policy(topic_arn: str, account: str, rule_arn: str | None) -> str:
-        """Who may publish to THIS topic: this account's alarms and, when there is one, the deployment rule."""
+    def _topic_policy(topic_arn: str, account: str, rule_arn: str | None, stop_rule_arn: str | None = None) -> str:
+        """Who may publish to THIS topic: this account's alarms and, when there are some, the ECS rules."""
         statements = [
             {
                 "Sid": "CloudWatchAlarmsPublish",
@@ -152,15 +219,17 @@ class Alerts(pulumi.ComponentResource):
                 },
             }
         ]
-        if rule_arn is not None:
+        for sid, arn in (("EcsDeploymentRulePublishes", rule_arn), ("EcsTaskStopRulePublishes", stop_rule_arn)):
+            if arn is None:
+                continue
             statements.append(
                 {
-                    "Sid": "EcsDeploymentRulePublishes",
+                    "Sid": sid,
                     "Effect": "Allow",
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sns:Publish",
                     "Resource": topic_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                    "Condition": {"ArnEquals": {"aws:SourceArn": arn}},
                 }
             )
         return iam.document(*statements)

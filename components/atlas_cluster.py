@@ -10,6 +10,11 @@ What ``documentdb-to-mongodb-atlas.md`` taught, each a line below:
 Private connectivity: Atlas PrivateLink endpoint + our interface endpoint + the
 endpoint service that joins them; no IP access list in prod and never 0.0.0.0/0.
 No database passwords: each ECS task role is a ``MONGODB-AWS`` user.
+Alerts: replication lag, CPU, disk and connections, mailed to the platform's alert
+recipients. Atlas's charts average an hour at coarse zoom, which hid the report's peaks;
+alerts are evaluated on the measurements themselves.
+A sharded cluster is refused without its sharded collections: an unsharded collection
+lives on the primary shard, which then takes every write the shards were bought for.
 
 The provider's API keys are never in config or code: ``pulumi up`` reads them from
 ``MONGODB_ATLAS_PUBLIC_KEY`` / ``MONGODB_ATLAS_PRIVATE_KEY`` (or secret config
@@ -29,6 +34,15 @@ from foundation.client_access import admit_clients
 from foundation.identity import StackIdentity
 from stack_config.data import AtlasConfig, atlas_region
 
+# (measurement, operator, threshold, units, why): policies/published_metrics.py holds the names to Atlas's list.
+ALERTS: tuple[tuple[str, str, float, str, str], ...] = (
+    ("OPLOG_SLAVE_LAG_MASTER_TIME", "GREATER_THAN", 30, "SECONDS", "secondaries serve reads 30 s stale"),
+    ("NORMALIZED_SYSTEM_CPU_USER", "GREATER_THAN", 80, "RAW", "CPU over 80 % of all cores"),
+    ("DISK_PARTITION_SPACE_USED_DATA", "GREATER_THAN", 80, "RAW", "data disk 80 % full (autoscaling acts at 90 %)"),
+    ("CONNECTIONS_PERCENT", "GREATER_THAN", 80, "RAW", "80 % of the tier's connection limit"),
+)
+RENOTIFY_MINUTES = 60
+
 # Atlas maps each node behind its PrivateLink load balancer to its own port: clients need 1024-65535.
 ENDPOINT_PORTS = (1024, 65535)
 PROVIDER = "AWS"
@@ -43,6 +57,22 @@ class AtlasClusterArgs:
     subnet_ids: pulumi.Input[Sequence[str]]
     client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
     client_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    # Roles that also shard collections (the sync task, before its bulk copy): readWrite + enableSharding.
+    sharding_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    read_preference: str = "secondaryPreferred"
+    alert_emails: Sequence[str] = field(default_factory=list)
+    # Resolves once prod's rehearsal check passed (document_store.rehearsal_gate); the project waits for it,
+    # and everything in Atlas waits for the project: a refused check creates nothing there.
+    gate: pulumi.Input[object] | None = None
+
+
+def refuse_unsafe(config: AtlasConfig) -> None:
+    """What the loader refuses, refused again for callers that build ``AtlasConfig`` themselves."""
+    if config.sharded and not config.sharded_collections:
+        raise ValueError(
+            f"atlas.shardedCollections: [] with shards {config.shards} (allowed: at least one {{collection, key}}; "
+            f"an unsharded collection stays on the primary shard, which then takes every write)"
+        )
 
 
 def region_config(config: AtlasConfig, region: str) -> atlas.AdvancedClusterReplicationSpecRegionConfigArgs:
@@ -68,9 +98,12 @@ def region_config(config: AtlasConfig, region: str) -> atlas.AdvancedClusterRepl
     )
 
 
-def connection_uri(srv: str, database: str) -> str:
-    """Private-endpoint SRV, authenticated by the caller's AWS role (no password anywhere)."""
-    return f"{srv}/{database}?authSource=%24external&authMechanism=MONGODB-AWS&retryWrites=true&w=majority"
+def connection_uri(srv: str, database: str, read_preference: str = "secondaryPreferred") -> str:
+    """Private-endpoint SRV, authenticated by the caller's AWS role, reading where DocumentDB's contract did."""
+    return (
+        f"{srv}/{database}?authSource=%24external&authMechanism=MONGODB-AWS&retryWrites=true&w=majority"
+        f"&readPreference={read_preference}"
+    )
 
 
 def private_srv(strings: atlas.outputs.AdvancedClusterConnectionStrings | None, sharded: bool) -> str:
@@ -90,8 +123,10 @@ class AtlasCluster(pulumi.ComponentResource):
     project_id: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     connection_uri: pulumi.Output[str]
+    cluster_name: str
 
     def __init__(self, name: str, args: AtlasClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        refuse_unsafe(args.config)  # before anything is registered
         ident, cfg = args.identity, args.config
         if ident.keeps_data and not cfg.pitr:  # the loader refuses it too; callers may not use it
             raise ValueError(
@@ -103,9 +138,10 @@ class AtlasCluster(pulumi.ComponentResource):
         region = cfg.region or atlas_region(ident.region)
         sharded = cfg.shards > 1
 
+        project_name = cfg.project_name or ident.name("mongodbatlas:index/project:Project", "documents")
         project = atlas.Project(
             "documents",
-            name=cfg.project_name or ident.name("mongodbatlas:index/project:Project", "documents"),
+            name=project_name if args.gate is None else pulumi.Output.all(args.gate).apply(lambda _: project_name),
             org_id=cfg.org_id,
             with_default_alerts_settings=True,
             tags=ident.tags,
@@ -123,10 +159,11 @@ class AtlasCluster(pulumi.ComponentResource):
 
         endpoint, sg = self._private_link(args, project, region, child)
 
+        self.cluster_name = ident.name("mongodbatlas:index/advancedCluster:AdvancedCluster", "docs")
         cluster = atlas.AdvancedCluster(
             "documents",
             project_id=project.id,
-            name=ident.name("mongodbatlas:index/advancedCluster:AdvancedCluster", "docs"),
+            name=self.cluster_name,
             cluster_type="SHARDED" if sharded else "REPLICASET",
             mongo_db_major_version=cfg.mongo_db_major_version,
             # One replication spec per shard: the v2 schema's way to say "N shards".
@@ -145,24 +182,65 @@ class AtlasCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=ident.keeps_data, depends_on=[endpoint]),
         )
 
-        for index, role_arn in enumerate(args.client_role_arns):
-            atlas.DatabaseUser(
-                f"documents-client-{index}",
-                project_id=project.id,
-                username=role_arn,
-                aws_iam_type="ROLE",
-                auth_database_name="$external",
-                roles=[atlas.DatabaseUserRoleArgs(role_name="readWrite", database_name=args.database_name)],
-                scopes=[atlas.DatabaseUserScopeArgs(name=cluster.name, type="CLUSTER")],
-                opts=child,
-            )
+        read_write = atlas.DatabaseUserRoleArgs(role_name="readWrite", database_name=args.database_name)
+        # sh.shardCollection needs enableSharding, granted on admin; only the sync task shards.
+        shard = atlas.DatabaseUserRoleArgs(role_name="enableSharding", database_name="admin")
+        for prefix, role_arns, roles in (
+            ("documents-client", args.client_role_arns, [read_write]),
+            ("documents-sharding", args.sharding_role_arns, [read_write, shard] if sharded else [read_write]),
+        ):
+            for index, role_arn in enumerate(role_arns):
+                atlas.DatabaseUser(
+                    f"{prefix}-{index}",
+                    project_id=project.id,
+                    username=role_arn,
+                    aws_iam_type="ROLE",
+                    auth_database_name="$external",
+                    roles=roles,
+                    scopes=[atlas.DatabaseUserScopeArgs(name=cluster.name, type="CLUSTER")],
+                    opts=child,
+                )
+        self._alerts(args, project, child)
 
         self.project_id = project.id
         self.security_group_id = sg.id
         self.connection_uri = cluster.connection_strings.apply(
-            lambda strings: connection_uri(private_srv(strings, sharded), args.database_name)
+            lambda strings: connection_uri(private_srv(strings, sharded), args.database_name, args.read_preference)
         )
         self.register_outputs({"project_id": self.project_id, "security_group_id": self.security_group_id})
+
+    def _alerts(self, args: AtlasClusterArgs, project: atlas.Project, child: pulumi.ResourceOptions) -> None:
+        """Atlas's own alerting on this cluster's hosts, to the people the platform's alerts topic mails.
+
+        Without recipients it falls back to the project's owners: an alert nobody receives is not an alert.
+        """
+        notifications = [
+            atlas.AlertConfigurationNotificationArgs(
+                type_name="EMAIL", email_address=email, interval_min=RENOTIFY_MINUTES, delay_min=0
+            )
+            for email in args.alert_emails
+        ] or [
+            atlas.AlertConfigurationNotificationArgs(
+                type_name="GROUP", roles=["GROUP_OWNER"], email_enabled=True, interval_min=RENOTIFY_MINUTES, delay_min=0
+            )
+        ]
+        for measurement, operator, threshold, units, _why in ALERTS:
+            atlas.AlertConfiguration(
+                f"documents-{measurement.lower().replace('_', '-')}",
+                project_id=project.id,
+                event_type="OUTSIDE_METRIC_THRESHOLD",
+                enabled=True,
+                matchers=[
+                    atlas.AlertConfigurationMatcherArgs(
+                        field_name="CLUSTER_NAME", operator="EQUALS", value=self.cluster_name
+                    )
+                ],
+                metric_threshold_config=atlas.AlertConfigurationMetricThresholdConfigArgs(
+                    metric_name=measurement, operator=operator, threshold=threshold, units=units, mode="AVERAGE"
+                ),
+                notifications=notifications,
+                opts=child,
+            )
 
     def _private_link(self, args: AtlasClusterArgs, project: atlas.Project, region: str, child: pulumi.ResourceOptions):
         ident = args.identity

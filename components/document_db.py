@@ -9,18 +9,24 @@ It stays until the migration to MongoDB Atlas is done (``documentdb-to-mongodb-a
 - Performance Insights on every instance: the vacuum lock waves of
   ``documentdb-vacuum-locks.md`` were only visible there;
 - the master password is managed by Secrets Manager (``manage_master_user_password``);
-  services get their own least-privilege user (created once with ``db.createUser``, runbook).
+  services get their own least-privilege user (created once with ``db.createUser``, runbook);
+- alarms on what the vacuum report watched: replica lag, freeable memory, CPU, sessions
+  waiting on something other than CPU (the lock waves) and garbage collection that runs
+  for long or falls behind (``AvailableMVCCIds``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import pulumi
 import pulumi_aws as aws
 
+from components.dashboard import AlarmStatus, Graph, Metric, Section
+from foundation.alarms import metric_alarm
 from foundation.client_access import admit_clients
 from foundation.identity import StackIdentity
 from stack_config.data import DocumentDbConfig
@@ -30,6 +36,13 @@ DEFAULT_CHANGE_STREAM_RETENTION_S = 10800  # DocumentDB's own default: 3 hours
 LOG_EXPORTS = ("audit", "profiler")
 PROFILER_THRESHOLD_MS = 100  # slow enough to matter, rare enough to keep the log cheap
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+NAMESPACE = "AWS/DocDB"
+REPLICA_LAG_MS = 2000  # replicas normally trail by tens of ms; seconds mean reads on secondaries are stale
+FREEABLE_MEMORY_SHARE = 0.10  # below a tenth of the instance's memory the working set no longer fits
+CPU_PERCENT = 80
+# AWS's recommendation (garbage-collection.html): below 1.3 billion IDs left, act before the cluster turns read-only.
+MVCC_IDS_FLOOR = 1_300_000_000
+GC_RUNNING_SECONDS = 1800  # a reclaim pass this long follows a bulk rewrite: the report's lock waves came with it
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class DocumentDbArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
     client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
 
 def keeps_final_snapshot(identity: StackIdentity, phase: str) -> bool:
@@ -72,6 +86,8 @@ class DocumentDb(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     master_secret_arn: pulumi.Output[str]
     cluster_identifier: pulumi.Output[str]
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    dashboard: Section
 
     def __init__(self, name: str, args: DocumentDbArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:DocumentDb", name, None, opts)
@@ -126,9 +142,10 @@ class DocumentDb(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
 
+        cluster_id = ident.name("aws:docdb/cluster:Cluster", "documentdb")
         cluster = aws.docdb.Cluster(
             "documentdb",
-            cluster_identifier=ident.name("aws:docdb/cluster:Cluster", "documentdb"),
+            cluster_identifier=cluster_id,
             engine="docdb",
             engine_version=cfg.engine_version,
             master_username="docdbadmin",
@@ -151,10 +168,14 @@ class DocumentDb(pulumi.ComponentResource):
             snapshot_identifier=cfg.restore_from_snapshot,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["snapshotIdentifier"]),
         )
-        for index in range(cfg.instance_count):
+        instance_ids = [
+            ident.name("aws:docdb/clusterInstance:ClusterInstance", f"documentdb-{index}")
+            for index in range(cfg.instance_count)
+        ]
+        for index, instance_id in enumerate(instance_ids):
             aws.docdb.ClusterInstance(
                 f"documentdb-{index}",
-                identifier=ident.name("aws:docdb/clusterInstance:ClusterInstance", f"documentdb-{index}"),
+                identifier=instance_id,
                 cluster_identifier=cluster.id,
                 instance_class=cfg.instance_class,
                 ca_cert_identifier=CA_CERTIFICATE,
@@ -163,6 +184,9 @@ class DocumentDb(pulumi.ComponentResource):
                 promotion_tier=index,
                 opts=pulumi.ResourceOptions(parent=self, protect=protect),
             )
+
+        # Known names, not outputs: the alarms (and the policy that checks them) see them at preview.
+        self.alarms, self.dashboard = self._alarms(args, cluster_id, instance_ids)
 
         self.security_group_id = sg.id
         self.endpoint = cluster.endpoint
@@ -179,11 +203,140 @@ class DocumentDb(pulumi.ComponentResource):
             }
         )
 
+    def _alarms(
+        self, args: DocumentDbArgs, cluster_id: str, instance_ids: list[str]
+    ) -> tuple[list[aws.cloudwatch.MetricAlarm], Section]:
+        """The signals ``documentdb-vacuum-locks.md`` found the waves with, each alarmed where it shows first."""
+        ident, cfg = args.identity, args.config
+        cluster = {"DBClusterIdentifier": cluster_id}
 
-def connection_uri(username: str, password: str, endpoint: str, database: str) -> str:
-    """A DocumentDB URI: TLS with the RDS CA bundle, replica set reads, no retryable writes (unsupported)."""
+        def alarm(resource: str, description: str, **metric: Any) -> aws.cloudwatch.MetricAlarm:
+            return metric_alarm(
+                resource, ident, resource, description, args.alarm_topic_arn, self, namespace=NAMESPACE, **metric
+            )
+
+        alarms = [
+            alarm(
+                "documentdb-mvcc-ids",
+                f"DocumentDB has fewer than {MVCC_IDS_FLOOR:,} MVCC ids left: garbage collection is falling behind "
+                f"the writes; at zero the cluster turns read-only (pause bulk writes, docs/data-tier.md)",
+                metric_name="AvailableMVCCIds",
+                dimensions=cluster,
+                statistic="Minimum",
+                period=300,
+                evaluation_periods=1,
+                threshold=MVCC_IDS_FLOOR,
+                comparison_operator="LessThanThreshold",
+            ),
+            alarm(
+                "documentdb-gc-running",
+                f"A DocumentDB garbage-collection pass has run over {GC_RUNNING_SECONDS // 60} minutes: a large "
+                f"reclaim after a bulk rewrite, the moment replicas lock in waves (documentdb-vacuum-locks.md)",
+                metric_name="LongestRunningGCProcess",
+                dimensions=cluster,
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=1,
+                threshold=GC_RUNNING_SECONDS,
+                comparison_operator="GreaterThanThreshold",
+            ),
+        ]
+        if len(instance_ids) > 1:
+            alarms.append(
+                alarm(
+                    "documentdb-replica-lag",
+                    f"DocumentDB replicas trail the writer by over {REPLICA_LAG_MS} ms for 5 minutes: "
+                    f"secondaryPreferred reads are stale",
+                    metric_name="DBClusterReplicaLagMaximum",
+                    dimensions=cluster,
+                    statistic="Maximum",
+                    period=60,
+                    evaluation_periods=5,
+                    datapoints_to_alarm=5,
+                    threshold=REPLICA_LAG_MS,
+                    comparison_operator="GreaterThanThreshold",
+                )
+            )
+        memory_floor = cfg.memory_bytes * FREEABLE_MEMORY_SHARE
+        for index, instance_id in enumerate(instance_ids):
+            instance = {"DBInstanceIdentifier": instance_id}
+            alarms += [
+                alarm(
+                    f"documentdb-{index}-memory",
+                    f"{instance_id}: freeable memory under {FREEABLE_MEMORY_SHARE:.0%} of {cfg.instance_class} for "
+                    f"15 minutes (the report's waves ended when freeable memory recovered)",
+                    metric_name="FreeableMemory",
+                    dimensions=instance,
+                    statistic="Minimum",
+                    period=300,
+                    evaluation_periods=3,
+                    datapoints_to_alarm=3,
+                    threshold=memory_floor,
+                    comparison_operator="LessThanThreshold",
+                ),
+                alarm(
+                    f"documentdb-{index}-cpu",
+                    f"{instance_id}: CPU over {CPU_PERCENT} % for 15 minutes",
+                    metric_name="CPUUtilization",
+                    dimensions=instance,
+                    statistic="Average",
+                    period=300,
+                    evaluation_periods=3,
+                    datapoints_to_alarm=3,
+                    threshold=CPU_PERCENT,
+                    comparison_operator="GreaterThanThreshold",
+                ),
+                alarm(
+                    f"documentdb-{index}-waits",
+                    f"{instance_id}: more sessions waiting on locks or I/O than it has vCPUs ({cfg.vcpus}) for 15 "
+                    f"minutes: the vacuum lock waves of documentdb-vacuum-locks.md (Performance Insights shows which)",
+                    metric_name="DBLoadNonCPU",
+                    dimensions=instance,
+                    statistic="Average",
+                    period=300,
+                    evaluation_periods=3,
+                    datapoints_to_alarm=3,
+                    threshold=cfg.vcpus,
+                    comparison_operator="GreaterThanThreshold",
+                ),
+            ]
+
+        def per_instance(metric: str, stat: str = "Average") -> list[Metric]:
+            return [Metric(NAMESPACE, metric, {"DBInstanceIdentifier": i}, stat, i) for i in instance_ids]
+
+        section = Section(
+            "Document store: DocumentDB",
+            [
+                AlarmStatus("DocumentDB alarms", [a.arn for a in alarms]),
+                Graph("Sessions waiting (not CPU)", per_instance("DBLoadNonCPU"), threshold=cfg.vcpus),
+                Graph("Freeable memory (bytes)", per_instance("FreeableMemory", "Minimum"), threshold=memory_floor),
+                Graph("CPU (%)", per_instance("CPUUtilization"), threshold=CPU_PERCENT),
+                Graph(
+                    "Replica lag (ms)",
+                    [Metric(NAMESPACE, "DBClusterReplicaLagMaximum", cluster, "Maximum")],
+                    threshold=REPLICA_LAG_MS,
+                ),
+                Graph(
+                    "Longest garbage collection (s)",
+                    [Metric(NAMESPACE, "LongestRunningGCProcess", cluster, "Maximum")],
+                    threshold=GC_RUNNING_SECONDS,
+                ),
+                Graph(
+                    "MVCC ids left",
+                    [Metric(NAMESPACE, "AvailableMVCCIds", cluster, "Minimum")],
+                    threshold=MVCC_IDS_FLOOR,
+                ),
+            ],
+        )
+        return alarms, section
+
+
+def connection_uri(
+    username: str, password: str, endpoint: str, database: str, read_preference: str = "secondaryPreferred"
+) -> str:
+    """A DocumentDB URI: TLS with the RDS CA bundle, the contract's read preference, no retryable writes."""
     return (
         f"mongodb://{quote(username, safe='')}:{quote(password, safe='')}@{endpoint}:{PORT}/{database}"
-        f"?tls=true&tlsCAFile=global-bundle.pem&replicaSet=rs0&readPreference=secondaryPreferred"
+        f"?tls=true&tlsCAFile=global-bundle.pem&replicaSet=rs0&readPreference={read_preference}"
         f"&retryWrites=false"
     )

@@ -16,11 +16,19 @@ Services read ONE secret whose name never changes (``{context}-{stage}-documents
 a cut-over or a rollback changes its value, never their configuration. MongoDB's live
 migration tools do not accept DocumentDB as a source (``documentdb-to-mongodb-atlas.md``),
 so ``dual`` runs our own change-stream sync task on Fargate: TLS to DocumentDB on 27017,
-PrivateLink to Atlas, authenticated to Atlas by its task role.
+PrivateLink to Atlas, authenticated to Atlas by its task role. Before its bulk copy it shards
+the declared collections (``atlas.shardedCollections``). In ``atlas`` the same task can run in
+reverse (``sync.direction: reverse``) at a capped write rate, to bring DocumentDB up to date
+before a rollback without the bulk rewrite that set off ``documentdb-vacuum-locks.md``'s waves.
+
+Both sides of the contract carry the same ``readPreference``: a cut-over must not move every
+read from DocumentDB's replicas onto Atlas's primaries. And prod may be in ``dual`` only if
+the stack named by ``rehearsedIn`` (staging) was already on Atlas the day prod entered it.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,12 +40,13 @@ import pulumi_random as random
 from components import document_db
 from components.atlas_cluster import ENDPOINT_PORTS, AtlasCluster, AtlasClusterArgs
 from components.connection_secret import connection_secret, contract_json
+from components.dashboard import Section
 from components.document_db import DocumentDb, DocumentDbArgs
 from components.documentdb_setup import DocumentDbSetup, DocumentDbSetupArgs
 from foundation import iam
 from foundation.identity import StackIdentity
 from foundation.tagging import ECS_SERVICE_TAGGING
-from stack_config.data import DocumentStoreConfig
+from stack_config.data import DocumentStoreConfig, rehearsal_problem
 from stack_config.services import ImageRepositoriesConfig
 
 APP_USER = "app"
@@ -61,12 +70,42 @@ class DocumentStoreArgs:
     # The setup function's image goes to a repository like every other (its retention rules, its push role).
     repositories: ImageRepositoriesConfig = field(default_factory=ImageRepositoriesConfig)
     account_id: pulumi.Input[str] | None = None
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    alert_emails: Sequence[str] = field(default_factory=list)
+    # Prod in 'dual' or later: the ledger exported by the stack ``rehearsedIn`` names (a StackReference output).
+    rehearsal_ledger: pulumi.Input[list[dict[str, str]]] | None = None
+
+
+def refuse_unrehearsed(args: DocumentStoreArgs) -> None:
+    """Prod's ledger enters 'dual': the rehearsal stack must be named and its ledger handed in, or nothing is built."""
+    cfg = args.config
+    if args.identity.stage != "prod" or cfg.entered_dual is None:
+        return
+    if cfg.rehearsed_in is None:
+        raise ValueError(
+            "documentStore.rehearsedIn: unset while prod's ledger enters 'dual' (allowed: the staging stack whose "
+            "ledger reached 'atlas' first; documentdb-vacuum-locks.md: rehearse bulk rewrites in staging)"
+        )
+    if args.rehearsal_ledger is None:
+        raise ValueError(f"documentStore.rehearsedIn: {cfg.rehearsed_in!r} was not read (pass its documents_ledger)")
+
+
+def rehearsal_gate(ledger: list[dict[str, str]] | None, reference: str, entered_dual: datetime.date) -> bool:
+    """Raise (failing the deploy before anything in Atlas exists) unless the rehearsal stack was on Atlas first."""
+    problem = rehearsal_problem(ledger, reference, entered_dual)
+    if problem:
+        raise ValueError(problem)
+    return True
 
 
 def documents_contract(
     cfg: DocumentStoreConfig, docdb_uri: pulumi.Input[str] | None, atlas_uri: pulumi.Input[str] | None
 ) -> dict:
-    """The services' one connection document: Atlas from the ``atlas`` phase on, DocumentDB before."""
+    """The services' one connection document: Atlas from the ``atlas`` phase on, DocumentDB before.
+
+    ``readPreference`` is the same on both sides (and in both URIs): the cut-over changes where the data is,
+    never which members serve reads.
+    """
     if cfg.serves_from_atlas:
         contract = {"engine": "mongodb-atlas", "uri": atlas_uri, "authMechanism": "MONGODB-AWS"}
     else:
@@ -76,7 +115,26 @@ def documents_contract(
             "authMechanism": "SCRAM-SHA-1",
             "tlsCAFile": "global-bundle.pem",
         }
-    return {**contract, "database": cfg.database_name, "phase": cfg.phase, **CLIENT_TIMEOUTS}
+    return {
+        **contract,
+        "database": cfg.database_name,
+        "phase": cfg.phase,
+        "readPreference": cfg.read_preference,
+        **CLIENT_TIMEOUTS,
+    }
+
+
+def sync_settings(cfg: DocumentStoreConfig, direction: str) -> list[dict[str, str]]:
+    """What the sync container is told beyond where: which way, what to shard first, how fast to write back."""
+    settings = [{"name": "SYNC_DIRECTION", "value": direction}]
+    atlas = cfg.atlas
+    if direction == "forward" and atlas is not None and atlas.sharded_collections:
+        # Sharded before the bulk copy: sharding a full collection afterwards means a long re-balance.
+        keys = {f"{cfg.database_name}.{c.collection}": c.shard_key() for c in atlas.sharded_collections}
+        settings.append({"name": "SHARD_COLLECTIONS", "value": json.dumps(keys, sort_keys=True)})
+    if direction == "reverse" and cfg.sync is not None:
+        settings.append({"name": "MAX_WRITES_PER_SECOND", "value": str(cfg.sync.reverse_writes_per_second)})
+    return settings
 
 
 class DocumentStore(pulumi.ComponentResource):
@@ -89,13 +147,23 @@ class DocumentStore(pulumi.ComponentResource):
     connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
     documentdb: DocumentDb | None
     atlas: AtlasCluster | None
+    sync_direction: str | None
+    dashboard: Section
 
     def __init__(self, name: str, args: DocumentStoreArgs, opts: pulumi.ResourceOptions | None = None):
+        refuse_unrehearsed(args)  # before anything is registered
         super().__init__("platform:data:DocumentStore", name, None, opts)
         ident, cfg = args.identity, args.config
         child = pulumi.ResourceOptions(parent=self)
         self.phase = cfg.phase
-        syncing = cfg.phase == "dual"
+        self.sync_direction = cfg.syncing
+        syncing = self.sync_direction is not None
+        gate = None
+        if args.rehearsal_ledger is not None and cfg.entered_dual is not None:
+            entered, reference = cfg.entered_dual, cfg.rehearsed_in or ""
+            gate = pulumi.Output.from_input(args.rehearsal_ledger).apply(
+                lambda ledger: rehearsal_gate(ledger, reference, entered)
+            )
 
         sync_sg = sync_role = None
         if syncing:
@@ -133,7 +201,6 @@ class DocumentStore(pulumi.ComponentResource):
             + ([sync_sg.id] if sync_sg else [])
             + ([setup_sg.id] if setup_sg else [])
         )
-        atlas_roles = list(args.client_role_arns) + ([sync_role.arn] if sync_role else [])
 
         self.documentdb = self.atlas = None
         self._setup_ready: list[pulumi.Resource] = []
@@ -148,13 +215,14 @@ class DocumentStore(pulumi.ComponentResource):
                     vpc_id=args.vpc_id,
                     subnet_ids=args.subnet_ids,
                     client_security_group_ids=clients,
+                    alarm_topic_arn=args.alarm_topic_arn,
                 ),
                 opts=child,
             )
             # The services' own user (readWrite on one database), created by the setup function below.
             password = random.RandomPassword("documentdb-app", length=40, special=False, opts=child)
             docdb_uri = pulumi.Output.all(self.documentdb.endpoint, password.result).apply(
-                lambda v: document_db.connection_uri(APP_USER, v[1], v[0], cfg.database_name)
+                lambda v: document_db.connection_uri(APP_USER, v[1], v[0], cfg.database_name, cfg.read_preference)
             )
             if setup_sg is not None:
                 self._setup_ready = self._setup(args, setup_sg, password, child)
@@ -169,7 +237,11 @@ class DocumentStore(pulumi.ComponentResource):
                     vpc_id=args.vpc_id,
                     subnet_ids=args.subnet_ids,
                     client_security_group_ids=clients,
-                    client_role_arns=atlas_roles,
+                    client_role_arns=list(args.client_role_arns),
+                    sharding_role_arns=[sync_role.arn] if sync_role else [],
+                    read_preference=cfg.read_preference,
+                    alert_emails=list(args.alert_emails),
+                    gate=gate,
                 ),
                 opts=child,
             )
@@ -190,6 +262,9 @@ class DocumentStore(pulumi.ComponentResource):
 
         if sync_sg is not None and sync_role is not None:  # both exist exactly when syncing
             self._sync_task(args, sync_sg, sync_role, child, after=self._setup_ready)
+        self.dashboard = (
+            self.documentdb.dashboard if self.documentdb else Section("Document store", [])
+        )  # Atlas alerts itself (its metrics are not in CloudWatch)
 
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
@@ -318,6 +393,7 @@ class DocumentStore(pulumi.ComponentResource):
                                 {"name": "SOURCE_TLS_CA_FILE", "value": "global-bundle.pem"},
                                 {"name": "TARGET_URI", "value": v[2]},
                                 {"name": "DATABASE", "value": cfg.database_name},
+                                *sync_settings(cfg, self.sync_direction or "forward"),
                             ],
                             key=lambda e: e["name"],
                         ),

@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.dashboard import AlarmStatus, Graph, Metric, Section
 from foundation import iam, tagging
 from foundation.identity import StackIdentity
 from stack_config.services import ServiceConfig
@@ -147,6 +148,7 @@ class EcsService(pulumi.ComponentResource):
     task_definition_arn: pulumi.Output[str]  # the revision the deploy gate proves is running
     log_group_name: pulumi.Output[str]
     alarm_names: list[pulumi.Output[str]]
+    dashboard: Section
 
     def __init__(self, name: str, args: EcsServiceArgs, opts: pulumi.ResourceOptions | None = None):
         refuse_unsafe(args.config, args.identity)  # before anything is registered
@@ -186,6 +188,7 @@ class EcsService(pulumi.ComponentResource):
         self.task_definition_arn = task_definition.arn
         self.log_group_name = log_group.name
         self.alarm_names = [a.name for a in alarms]
+        self.dashboard = self._dashboard(args, target_group, alarms)
         self.register_outputs(
             {
                 "security_group_id": self.security_group_id,
@@ -596,6 +599,34 @@ class EcsService(pulumi.ComponentResource):
                 ],
             ),
         ]
+
+    def _dashboard(
+        self, args: EcsServiceArgs, target_group: aws.lb.TargetGroup, alarms: list[aws.cloudwatch.MetricAlarm]
+    ) -> Section:
+        """The service's row: its deployment alarms, tasks running against desired, and what the ALB sees."""
+        ident, cfg = args.identity, args.config
+        service = {"ClusterName": args.cluster_name, "ServiceName": ident.name("aws:ecs/service:Service", cfg.name)}
+        targets = {"TargetGroup": target_group.arn_suffix, "LoadBalancer": args.alb_arn_suffix}
+        return Section(
+            f"Service {cfg.name}",
+            [
+                AlarmStatus(f"{cfg.name} alarms", [a.arn for a in alarms]),
+                Graph(
+                    "Tasks",
+                    [
+                        Metric("ECS/ContainerInsights", "DesiredTaskCount", service, label="desired"),
+                        Metric("ECS/ContainerInsights", "RunningTaskCount", service, label="running"),
+                    ],
+                ),
+                Graph(
+                    "Target 5xx and unhealthy hosts",
+                    [
+                        Metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", targets, "Sum", "5xx"),
+                        Metric("AWS/ApplicationELB", "UnHealthyHostCount", targets, "Maximum", "unhealthy"),
+                    ],
+                ),
+            ],
+        )
 
     def _autoscaling(self, args: EcsServiceArgs, service: aws.ecs.Service) -> None:
         ident, cfg = args.identity, args.config

@@ -8,7 +8,9 @@ Lessons of ``redis-to-valkey-serverless.md``, each a line below:
 - the outage began with a 60 s default client timeout, so the contract services read
   carries the recommended timeouts (connect ~1 s, command ~0.5 s) next to the endpoints;
 - an existing Redis OSS replication group migrates by config: upgraded in place to
-  Valkey, or replaced by the serverless cache (the old group is left running until cut-over).
+  Valkey, or replaced by the serverless cache (the old group is left running until cut-over);
+- past its maximums a serverless cache throttles instead of scaling, so alarms watch
+  throttled commands and ECPU/s and storage at ``alarmAtPercent`` (80 %) of the maximums.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.connection_secret import connection_secret, contract_json
+from components.dashboard import AlarmStatus, Graph, Metric, Section
+from foundation.alarms import metric_alarm
 from foundation.client_access import admit_clients
 from foundation.identity import StackIdentity
-from stack_config.data import CacheConfig
+from stack_config.data import CacheConfig, CacheMigration
 
 PRIMARY_PORT = 6379
 READER_PORT = 6380  # serverless only: reads from replicas; without it reads fall back to the primary, slowly
@@ -31,6 +35,8 @@ SERVERLESS_PORTS = (PRIMARY_PORT, READER_PORT)
 ENGINE = "valkey"
 # Node-based engine versions for an in-place upgrade (the serverless cache takes the major alone).
 NODE_ENGINE_VERSION = {"7": "7.2", "8": "8.0"}
+NAMESPACE = "AWS/ElastiCache"
+GB = 1000**3  # usage limits are in GB; the decimal GB is the smaller, so the alarm fires a little early, never late
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class ValkeyCacheArgs:
     subnet_ids: pulumi.Input[Sequence[str]]  # private subnets: the cache has no business in a public one
     client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
     client_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
 
 class ValkeyCache(pulumi.ComponentResource):
@@ -52,6 +59,8 @@ class ValkeyCache(pulumi.ComponentResource):
     connection_secret_arn: pulumi.Output[str]
     connection_secret_name: pulumi.Output[str]
     connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    dashboard: Section
 
     def __init__(self, name: str, args: ValkeyCacheArgs, opts: pulumi.ResourceOptions | None = None):
         ident, cfg = args.identity, args.config
@@ -96,12 +105,14 @@ class ValkeyCache(pulumi.ComponentResource):
         )
         user, group, password = self._access(ident, child)
 
-        if in_place:
+        if in_place and migration is not None:  # in_place implies a migration; said again for the type checker
             endpoint, reader = self._upgrade_in_place(args, sg, key, group, child)
             port_primary = port_reader = PRIMARY_PORT
+            self.alarms, self.dashboard = self._node_alarms(args, migration)
         else:
             endpoint, reader = self._serverless(args, sg, key, group, child)
             port_primary, port_reader = PRIMARY_PORT, READER_PORT
+            self.alarms, self.dashboard = self._serverless_alarms(args)
 
         contract = cache_contract(cfg, endpoint, reader, port_primary, port_reader, user.user_name, password.result)
         secret = connection_secret(
@@ -264,6 +275,153 @@ class ValkeyCache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, ignore_changes=["subnetGroupName"]),
         )
         return group_resource.primary_endpoint_address, group_resource.reader_endpoint_address
+
+    # --- alarms -------------------------------------------------------------------
+
+    def _serverless_alarms(self, args: ValkeyCacheArgs) -> tuple[list[aws.cloudwatch.MetricAlarm], Section]:
+        """Throttling now, and the two maximums the cache is approaching (past them it throttles, not scales)."""
+        ident, cfg = args.identity, args.config
+        cache_id = {"clusterId": ident.name("aws:elasticache/serverlessCache:ServerlessCache", "cache")}
+        share = cfg.alarm_at_percent / 100
+        ecpu_ceiling = cfg.ecpu_per_second_max * share
+        storage_ceiling = cfg.data_storage_max_gb * GB * share
+        alarms = [
+            metric_alarm(
+                "cache-throttled",
+                ident,
+                "cache-throttled",
+                "Valkey is throttling commands (ThrottledCmds > 0 in 2 of 3 minutes): the workload outgrew "
+                "the cache's scaling or its ECPU maximum; clients must be falling back to the database",
+                args.alarm_topic_arn,
+                self,
+                namespace=NAMESPACE,
+                metric_name="ThrottledCmds",
+                dimensions=cache_id,
+                statistic="Sum",
+                period=60,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+            ),
+            metric_alarm(
+                "cache-ecpu",
+                ident,
+                "cache-ecpu",
+                f"Valkey uses over {cfg.alarm_at_percent} % of its ECPU/s maximum ({cfg.ecpu_per_second_max}) "
+                f"for 5 minutes: raise ecpuPerSecondMax before it throttles",
+                args.alarm_topic_arn,
+                self,
+                evaluation_periods=5,
+                datapoints_to_alarm=5,
+                threshold=ecpu_ceiling,
+                comparison_operator="GreaterThanThreshold",
+                metric_queries=[
+                    # ElastiCacheProcessingUnits is a count per period; the maximum is per second.
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="rate", expression="ecpu / PERIOD(ecpu)", label="ECPU per second", return_data=True
+                    ),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="ecpu",
+                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                            namespace=NAMESPACE,
+                            metric_name="ElastiCacheProcessingUnits",
+                            dimensions=cache_id,
+                            period=60,
+                            stat="Sum",
+                        ),
+                    ),
+                ],
+            ),
+            metric_alarm(
+                "cache-storage",
+                ident,
+                "cache-storage",
+                f"Valkey stores over {cfg.alarm_at_percent} % of its {cfg.data_storage_max_gb} GB maximum: "
+                f"past it writes fail; raise dataStorageMaxGb or shorten TTLs",
+                args.alarm_topic_arn,
+                self,
+                namespace=NAMESPACE,
+                metric_name="BytesUsedForCache",
+                dimensions=cache_id,
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                threshold=storage_ceiling,
+                comparison_operator="GreaterThanThreshold",
+            ),
+        ]
+        section = Section(
+            "Cache (Valkey Serverless)",
+            [
+                AlarmStatus("Cache alarms", [a.arn for a in alarms]),
+                Graph("Throttled commands", [Metric(NAMESPACE, "ThrottledCmds", cache_id, "Sum")], threshold=0),
+                Graph(
+                    "ECPUs per minute",
+                    [Metric(NAMESPACE, "ElastiCacheProcessingUnits", cache_id, "Sum")],
+                    threshold=ecpu_ceiling * 60,
+                ),
+                Graph("Bytes stored", [Metric(NAMESPACE, "BytesUsedForCache", cache_id, "Maximum")], storage_ceiling),
+                Graph(
+                    "Latency (microseconds)",
+                    [
+                        Metric(NAMESPACE, "SuccessfulReadRequestLatency", cache_id, "p99", "read p99"),
+                        Metric(NAMESPACE, "SuccessfulWriteRequestLatency", cache_id, "p99", "write p99"),
+                    ],
+                ),
+                Graph("Hit rate (%)", [Metric(NAMESPACE, "CacheHitRate", cache_id)]),
+            ],
+        )
+        return alarms, section
+
+    def _node_alarms(
+        self, args: ValkeyCacheArgs, migration: CacheMigration
+    ) -> tuple[list[aws.cloudwatch.MetricAlarm], Section]:
+        """An upgraded node-based group: engine CPU and memory per member node, where it runs out first."""
+        cfg = args.config
+        members = [f"{migration.replication_group_id}-{n:03d}" for n in range(1, migration.num_cache_clusters + 1)]
+        alarms = []
+        for member in members:
+            node = {"CacheClusterId": member}
+            for metric, short, why in (
+                ("EngineCPUUtilization", "cpu", "the engine's one thread is saturated"),
+                ("DatabaseMemoryUsagePercentage", "memory", "keys are about to be evicted"),
+            ):
+                alarms.append(
+                    metric_alarm(
+                        f"cache-{member}-{short}",
+                        args.identity,
+                        f"cache-{member[-3:]}-{short}",
+                        f"Valkey node {member}: {metric} over {cfg.alarm_at_percent} % for 10 minutes ({why})",
+                        args.alarm_topic_arn,
+                        self,
+                        namespace=NAMESPACE,
+                        metric_name=metric,
+                        dimensions=node,
+                        statistic="Average",
+                        period=60,
+                        evaluation_periods=10,
+                        datapoints_to_alarm=10,
+                        threshold=cfg.alarm_at_percent,
+                        comparison_operator="GreaterThanThreshold",
+                    )
+                )
+        section = Section(
+            "Cache (Valkey, node-based)",
+            [
+                AlarmStatus("Cache alarms", [a.arn for a in alarms]),
+                *[
+                    Graph(
+                        f"{metric} (%)",
+                        [Metric(NAMESPACE, metric, {"CacheClusterId": m}, label=m) for m in members],
+                        threshold=cfg.alarm_at_percent,
+                    )
+                    for metric in ("EngineCPUUtilization", "DatabaseMemoryUsagePercentage")
+                ],
+            ],
+        )
+        return alarms, section
 
 
 def cache_contract(

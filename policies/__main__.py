@@ -19,6 +19,7 @@ from rules.ecs import (
 from rules.edge import cloudfront_tls, lambda_edge_placement, renderer_token, s3_private
 from rules.logs import log_retention
 from rules.naming import naming_convention
+from rules.observability import POLICIES as OBSERVABILITY
 from rules.organization import account_email_domain, identity_center_readiness, organization_policy_document
 from rules.tagging import required_tags
 
@@ -41,6 +42,8 @@ POLICIES = [
     log_retention,
     # Data tier (issue 5)
     *data_stores.POLICIES,
+    # Alarms, alerts and dashboards (issue 14)
+    *OBSERVABILITY,
     # The organization (issue 6)
     organization_policy_document,
     account_email_domain,

@@ -213,6 +213,7 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:sqs/queue:Queue": NameRule("name", 80),
         "aws:cloudwatch/metricAlarm:MetricAlarm": NameRule("name", 255),
         "aws:cloudwatch/eventRule:EventRule": NameRule("name", 64),
+        "aws:cloudwatch/dashboard:Dashboard": NameRule("dashboardName", 255),
         "aws:secretsmanager/secret:Secret": NameRule("name", 512),
         "aws:kms/alias:Alias": NameRule("name", 256),
         "aws:elasticache/serverlessCache:ServerlessCache": NameRule("name", 40),

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pathlib
 from typing import Any
 
 import pulumi
 
 DEFAULT_ACCOUNT = "123456789012"
-STACK_REFERENCES = pathlib.Path(__file__).resolve().parent / "stack_references.json"
 # What the offline AWS lacks (the rest of what stacks expect is present): lookups of those fail as in AWS.
 EXTERNAL_INVENTORY = pathlib.Path(__file__).resolve().parent / "external_inventory.json"
+# Other stacks' outputs, as `pulumi up` would read them; PREVIEW_STACK_REFERENCES swaps in another file (tests).
+STACK_REFERENCES = pathlib.Path(
+    os.environ.get("PREVIEW_STACK_REFERENCES") or pathlib.Path(__file__).resolve().parent / "stack_references.json"
+)
 
 
 def digest(*parts: str, length: int = 17) -> str:

@@ -76,6 +76,9 @@ class CacheConfig:
     )
     command_timeout_ms: int = setting(500, min=50, max=2000, doc="a cache slower than this is worse than no cache")
     migrate_from: CacheMigration | None = setting(None, doc="take over a Redis OSS replication group")
+    alarm_at_percent: int = setting(
+        80, min=50, max=95, doc="warn at this share of the maximums: past them the cache throttles, it does not scale"
+    )
 
 
 # --- document store --------------------------------------------------------------
@@ -95,6 +98,11 @@ DOCUMENTDB_PHASES = frozenset({"documentdb", "dual", "atlas", "retiring"})
 ATLAS_PHASES = frozenset({"dual", "atlas", "retiring", "retired"})
 SERVES_FROM_ATLAS = frozenset({"atlas", "retiring", "retired"})
 DATE = r"\d{4}-\d{2}-\d{2}"
+# MongoDB's read preference modes; DocumentDB honours the same names.
+READ_PREFERENCES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
+COLLECTION = r"[A-Za-z_][A-Za-z0-9_.-]{0,119}"
+FIELD_PATH = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+STACK_REF = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 
 
 def _date(text: str) -> str | None:
@@ -119,11 +127,32 @@ class PhaseEntry:
         return datetime.date.fromisoformat(self.since)
 
 
+# vCPUs and memory (GiB) per DocumentDB instance class, from "Instance class specifications"
+# (https://docs.aws.amazon.com/documentdb/latest/developerguide/db-instance-classes.html#db-instance-class-specs).
+# The memory and session-load alarms are shares of them; a class missing here is refused, not alarmed on a guess.
+_SIZES = {
+    "large": (2, 16),
+    "xlarge": (4, 32),
+    "2xlarge": (8, 64),
+    "4xlarge": (16, 128),
+    "8xlarge": (32, 256),
+    "12xlarge": (48, 384),
+    "16xlarge": (64, 512),
+}
+DOCUMENTDB_CLASSES: dict[str, tuple[int, int]] = {
+    "db.t3.medium": (2, 4),
+    "db.t4g.medium": (2, 4),
+    **{f"db.{family}.{size}": spec for family in ("r5", "r6g") for size, spec in _SIZES.items()},
+}
+
+
 @dataclass(frozen=True)
 class DocumentDbConfig:
     engine_version: str = setting("5.0.0", choices=("5.0.0",), doc="5.0: the version with I/O-optimised storage")
     instance_class: str = setting(
-        "db.r6g.large", pattern=r"db\.[a-z0-9]+\.[a-z0-9]+", what="an instance class like 'db.r6g.large'"
+        "db.r6g.large",
+        choices=tuple(DOCUMENTDB_CLASSES),
+        doc="a class whose size is known: the memory and load alarms are shares of it",
     )
     instance_count: int = setting(2, min=1, max=16, doc="a writer and a reader: failover without a restore")
     backup_retention_days: int = setting(7, min=1, max=35, doc="a week of point-in-time restore")
@@ -139,6 +168,32 @@ class DocumentDbConfig:
         what="a DocumentDB cluster snapshot ARN in this stack's region",
         doc="unset: a new, empty cluster; set: created from that snapshot (a rebuild elsewhere), read at creation only",
     )
+
+    @property
+    def vcpus(self) -> int:
+        return DOCUMENTDB_CLASSES[self.instance_class][0]
+
+    @property
+    def memory_bytes(self) -> int:
+        return DOCUMENTDB_CLASSES[self.instance_class][1] * 1024**3
+
+
+@dataclass(frozen=True)
+class ShardedCollection:
+    """One collection of a sharded cluster and its shard key (``documentdb-to-mongodb-atlas.md``: avoid hot shards)."""
+
+    collection: str = setting(pattern=COLLECTION, what="a collection name like 'orders'")
+    key: list[str] = setting(
+        min=1,
+        max=8,
+        each={"pattern": FIELD_PATH, "what": "a field path like 'customerId' or 'address.country'"},
+        doc="the shard key's fields, in order",
+    )
+    hashed: bool = setting(False, doc="hash the first field: spreads monotonically growing keys across shards")
+
+    def shard_key(self) -> dict[str, object]:
+        """The key document ``sh.shardCollection`` takes: ``{field: "hashed"}`` first, then ``{field: 1}``."""
+        return {field: ("hashed" if self.hashed and i == 0 else 1) for i, field in enumerate(self.key)}
 
 
 @dataclass(frozen=True)
@@ -175,6 +230,14 @@ class AtlasConfig:
         each={"cidr": True},
         doc="empty: PrivateLink only; refused in prod, 0.0.0.0/0 refused everywhere",
     )
+    sharded_collections: list[ShardedCollection] = setting(
+        default_factory=list,
+        doc="required with shards > 1: an unsharded collection lives on one shard and takes all its writes there",
+    )
+
+    @property
+    def sharded(self) -> bool:
+        return self.shards > 1
 
 
 @dataclass(frozen=True)
@@ -189,6 +252,17 @@ class SyncConfig:
     )
     cpu: int = setting(1024, choices=(256, 512, 1024, 2048, 4096))
     memory: int = setting(2048, min=512, max=30720)
+    direction: str = setting(
+        "forward",
+        choices=("forward", "reverse"),
+        doc="forward: DocumentDB -> Atlas in 'dual'; reverse: Atlas -> DocumentDB in 'atlas', before a rollback",
+    )
+    reverse_writes_per_second: int = setting(
+        500,
+        min=10,
+        max=20000,
+        doc="the reverse sync's write ceiling into DocumentDB: bulk rewrites there set off hours of vacuum lock waves",
+    )
 
 
 @dataclass(frozen=True)
@@ -201,6 +275,17 @@ class DocumentStoreConfig:
     documentdb: DocumentDbConfig = setting(default_factory=DocumentDbConfig)
     atlas: AtlasConfig | None = setting(None)
     sync: SyncConfig | None = setting(None)
+    read_preference: str = setting(
+        "secondaryPreferred",
+        choices=READ_PREFERENCES,
+        doc="one choice for both engines: a cut-over must not move every read onto the primaries",
+    )
+    rehearsed_in: str | None = setting(
+        None,
+        pattern=STACK_REF,
+        what="a stack reference like 'acme/aws-platform/staging'",
+        doc="prod only: the stack whose ledger must reach 'atlas' before prod enters 'dual'",
+    )
 
     @property
     def phase(self) -> str:
@@ -217,6 +302,54 @@ class DocumentStoreConfig:
     @property
     def serves_from_atlas(self) -> bool:
         return self.phase in SERVES_FROM_ATLAS
+
+    @property
+    def syncing(self) -> str | None:
+        """Which way the sync task copies now: forward in ``dual``, reverse in ``atlas`` when asked; else none."""
+        if self.sync is None:
+            return None
+        if self.phase == "dual" and self.sync.direction == "forward":
+            return "forward"
+        if self.phase == "atlas" and self.sync.direction == "reverse":
+            return "reverse"
+        return None
+
+    @property
+    def entered_dual(self) -> datetime.date | None:
+        """The first day of ``dual``: when prod's bulk copy starts, staging must already have been through it."""
+        return next((entry.day for entry in self.phases if entry.phase == "dual"), None)
+
+
+# Where the rehearsal counts as done: staging's services ran on Atlas (its bulk copy and cut-over are behind it).
+REHEARSED_PHASES = frozenset({"atlas", "retiring", "retired"})
+
+
+def phase_on(ledger: list[dict[str, str]], day: datetime.date) -> str | None:
+    """The phase a ledger (``[{phase, since}]``, as a stack exports it) was in on ``day``; None before it began."""
+    current = None
+    for entry in sorted(ledger, key=lambda e: e["since"]):
+        if datetime.date.fromisoformat(entry["since"]) <= day:
+            current = entry["phase"]
+    return current
+
+
+def rehearsal_problem(ledger: list[dict[str, str]] | None, reference: str, entered_dual: datetime.date) -> str | None:
+    """Why prod may not be in ``dual`` yet, or None: staging's ledger must show 'atlas' on the day prod entered dual."""
+    if not ledger:
+        return (
+            f"documentStore.rehearsedIn: stack {reference!r} exports no 'documents_ledger' "
+            f"(allowed: a stack whose document store reached 'atlas' first; documentdb-vacuum-locks.md: staging first)"
+        )
+    reached = phase_on(ledger, entered_dual)
+    if reached in REHEARSED_PHASES:
+        return None
+    atlas_days = [e["since"] for e in ledger if e["phase"] == "atlas"]
+    when = f"it entered 'atlas' on {atlas_days[0]}" if atlas_days else "it has not entered 'atlas'"
+    return (
+        f"documentStore.phases: prod enters 'dual' on {entered_dual} but {reference!r} was in {reached!r} then "
+        f"({when}; allowed: a 'dual' date on or after staging's 'atlas' date; rehearse the bulk copy in staging "
+        f"first, documentdb-vacuum-locks.md)"
+    )
 
 
 def atlas_region(aws_region: str) -> str:
@@ -311,6 +444,22 @@ def document_store_problems(
         )
     if store.phase == "dual" and store.sync is None:
         problems.append(Problem(f"{key}.sync", "is required in phase 'dual' (the sync task's image by digest)"))
+    if store.sync is not None and store.sync.direction == "reverse" and store.phase != "atlas":
+        problems.append(
+            Problem(
+                f"{key}.sync.direction",
+                f"'reverse' in phase {show(store.phase)} (allowed: 'reverse' only in 'atlas', where the services write "
+                f"to Atlas and DocumentDB must catch up before a rollback; 'forward' elsewhere)",
+            )
+        )
+    if stage == "prod" and store.entered_dual is not None and store.rehearsed_in is None:
+        problems.append(
+            Problem(
+                f"{key}.rehearsedIn",
+                "is required once prod's ledger enters 'dual' (allowed: the staging stack, like "
+                "'acme/aws-platform/staging', whose ledger reached 'atlas' first; documentdb-vacuum-locks.md)",
+            )
+        )
     if atlas is not None:
         expected = atlas_region(region) if region else None
         if atlas.region is not None and expected and atlas.region != expected:
@@ -343,6 +492,7 @@ def document_store_problems(
                         f"{show(cidr)} in prod (allowed: none; prod reaches Atlas over PrivateLink only)",
                     )
                 )
+        problems.extend(shard_problems(atlas, f"{key}.atlas"))
         if conventions.keeps_data(stage, usage) and not atlas.pitr:
             problems.append(
                 Problem(
@@ -351,4 +501,28 @@ def document_store_problems(
                     "(allowed: true; point-in-time restore is the way back from a bad batch)",
                 )
             )
+    return problems
+
+
+def shard_problems(atlas: AtlasConfig, key: str) -> list[Problem]:
+    """A sharded cluster names its sharded collections and their keys; a replica set names none."""
+    name = f"{key}.shardedCollections"
+    if atlas.sharded and not atlas.sharded_collections:
+        return [
+            Problem(
+                name,
+                f"[] with shards {atlas.shards} (allowed: at least one {{collection, key}}; an unsharded collection "
+                f"stays on the primary shard, which then takes every write: documentdb-to-mongodb-atlas.md)",
+            )
+        ]
+    if not atlas.sharded and atlas.sharded_collections:
+        return [Problem(name, f"is set but shards is {atlas.shards} (allowed: only with shards > 1)")]
+    problems = []
+    seen: set[str] = set()
+    for i, spec in enumerate(atlas.sharded_collections):
+        if spec.collection in seen:
+            problems.append(Problem(f"{name}[{i}].collection", f"{show(spec.collection)} appears twice"))
+        seen.add(spec.collection)
+        if len(set(spec.key)) != len(spec.key):
+            problems.append(Problem(f"{name}[{i}].key", f"{show(spec.key)} names a field twice"))
     return problems

@@ -168,3 +168,17 @@ def analyze(policy_pack) -> Callable[..., list[policy_client.Violation]]:
 
 def messages(violations: list[policy_client.Violation], policy: str, name: str | None = None) -> list[str]:
     return [v.message for v in violations if v.policy == policy and (name is None or v.urn.endswith(f"::{name}"))]
+
+
+@pytest.fixture
+def stack_references(tmp_path, monkeypatch) -> Callable[..., pathlib.Path]:
+    """Other stacks' outputs for the offline preview: the shipped ones with ``stack_references(**{ref: outputs})``."""
+
+    def write(**overrides: dict[str, Any]) -> pathlib.Path:
+        shipped = json.loads((ROOT / "preview" / "stack_references.json").read_text())
+        path = tmp_path / "stack_references.json"
+        path.write_text(json.dumps({**shipped, **overrides}))
+        monkeypatch.setenv("PREVIEW_STACK_REFERENCES", str(path))
+        return path
+
+    return write

@@ -11,11 +11,11 @@ from tests.stack_config.test_data import ATLAS, SYNC, ledger
 CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
 
 
-def variant(stack_yaml, tmp_path, stack="dev", atlas=None, phases=("documentdb", "dual")):
-    config = stack_yaml(
-        stack,
-        {"aws-platform:documentStore": {"phases": ledger(*phases), "atlas": {**ATLAS, **(atlas or {})}, "sync": SYNC}},
-    )
+def variant(stack_yaml, tmp_path, stack="dev", atlas=None, phases=("documentdb", "dual"), rehearsed_in=None):
+    store = {"phases": ledger(*phases), "atlas": {**ATLAS, **(atlas or {})}, "sync": SYNC}
+    if rehearsed_in:
+        store["rehearsedIn"] = rehearsed_in
+    config = stack_yaml(stack, {"aws-platform:documentStore": store})
     result = run_preview(stack, tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     return result
@@ -32,9 +32,24 @@ def test_dev_is_one_replica_set_with_backups_and_pitr(shipped_preview):
     assert inputs["name"] == "shop-dev-docs" and len(inputs["name"]) <= 23
 
 
-def test_prod_is_four_shards_of_three_m40_nodes_protected_without_autoscaling(stack_yaml, tmp_path):
+SHARDED = {"shardedCollections": [{"collection": "orders", "key": ["customerId"], "hashed": True}]}
+STAGING = "acme/aws-platform/staging"
+
+
+def rehearsed_staging(stack_references) -> None:
+    """Staging on Atlas before test ledgers enter 'dual' (2026-02-10): prod may follow."""
+    stack_references(**{STAGING: {"documents_ledger": ledger("documentdb", "dual", "atlas", start="2025-10-01")}})
+
+
+def test_prod_is_four_shards_of_three_m40_nodes_protected_without_autoscaling(stack_yaml, tmp_path, stack_references):
+    rehearsed_staging(stack_references)
     prod = variant(
-        stack_yaml, tmp_path, "prod", atlas={"instanceSize": "M40", "shards": 4}, phases=("documentdb", "dual", "atlas")
+        stack_yaml,
+        tmp_path,
+        "prod",
+        atlas={"instanceSize": "M40", "shards": 4, **SHARDED},
+        phases=("documentdb", "dual", "atlas"),
+        rehearsed_in=STAGING,
     )
     cluster = prod.one(CLUSTER, "documents")
     inputs = cluster["inputs"]

@@ -112,3 +112,40 @@ def test_retired_removes_documentdb(stack_yaml, tmp_path):
 def test_storage_key_outlives_the_cluster_so_the_final_snapshot_stays_restorable(shipped_preview):
     for stack in ("dev", "prod"):
         assert shipped_preview(stack).one("aws:kms/key:Key", "documentdb")["retainOnDelete"] is True
+
+
+def docdb_alarms(preview) -> dict[str, dict]:
+    return {
+        r["name"]: r["inputs"]
+        for r in preview.resources("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if r["name"].startswith("documentdb-")
+    }
+
+
+def test_alarms_watch_what_the_vacuum_report_used(shipped_preview):
+    import stack_config
+
+    prod = shipped_preview("prod")
+    documentdb = stack_config.load_file("prod").document_store.documentdb
+    instances = [i["inputs"]["identifier"] for i in prod.resources("aws:docdb/clusterInstance:ClusterInstance")]
+    cluster = prod.one("aws:docdb/cluster:Cluster", "documentdb")["inputs"]["clusterIdentifier"]
+    alarms = docdb_alarms(prod)
+    by_metric: dict[str, list[dict]] = {}
+    for a in alarms.values():
+        by_metric.setdefault(a["metricName"], []).append(a)
+    for metric in ("FreeableMemory", "CPUUtilization", "DBLoadNonCPU"):
+        assert sorted(a["dimensions"]["DBInstanceIdentifier"] for a in by_metric[metric]) == sorted(instances)
+    for metric in ("DBClusterReplicaLagMaximum", "AvailableMVCCIds", "LongestRunningGCProcess"):
+        (alarm,) = by_metric[metric]
+        assert alarm["dimensions"] == {"DBClusterIdentifier": cluster}
+    # Shares of the instance class, not absolute numbers that fit one size.
+    assert {a["threshold"] for a in by_metric["FreeableMemory"]} == {documentdb.memory_bytes * 0.10}
+    assert {a["threshold"] for a in by_metric["DBLoadNonCPU"]} == {documentdb.vcpus}
+    assert by_metric["AvailableMVCCIds"][0]["comparisonOperator"] == "LessThanThreshold"
+    topic = prod.snapshot["outputs"]["alerts_topic_arn"]
+    assert all(a["alarmActions"] == [topic] for a in alarms.values())
+
+
+def test_a_single_instance_has_no_replica_to_lag(shipped_preview):
+    metrics = {a["metricName"] for a in docdb_alarms(shipped_preview("dev")).values()}
+    assert "DBClusterReplicaLagMaximum" not in metrics and "FreeableMemory" in metrics

@@ -148,3 +148,139 @@ def test_a_refused_ledger_registers_nothing(stack_yaml, tmp_path):
     assert result.exit_code == 2
     assert "'documentdb' -> 'atlas' is not a safe transition" in result.stderr
     assert not result.snapshot_path.exists()
+
+
+# --- read preference survives the cut-over ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preference", ["secondaryPreferred", "nearest"])
+def test_both_sides_of_the_contract_read_from_the_same_members(preference):
+    from components import atlas_cluster, document_db
+
+    configs = [
+        DocumentStoreConfig(phases=list(store(*p).phases), atlas=store(*p).atlas, read_preference=preference)
+        for p in (("documentdb", "dual"), ("documentdb", "dual", "atlas"))
+    ]
+    docdb_uri = document_db.connection_uri("app", "pw", "docdb.example", "shop", preference)
+    atlas_uri = atlas_cluster.connection_uri("mongodb+srv://pl-0.example", "shop", preference)
+    before, after = (documents_contract(c, docdb_uri, atlas_uri) for c in configs)
+    assert (before["engine"], after["engine"]) == ("documentdb", "mongodb-atlas")
+    assert before["readPreference"] == after["readPreference"] == preference
+    assert f"readPreference={preference}" in before["uri"] and f"readPreference={preference}" in after["uri"]
+
+
+def test_the_sync_task_connects_to_atlas_with_the_contracts_read_preference(shipped_preview):
+    staging = shipped_preview("staging")
+    (container,) = json.loads(staging.one(TASK, "docsync")["inputs"]["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["TARGET_URI"].endswith("&readPreference=secondaryPreferred")
+
+
+# --- shard keys before the bulk copy --------------------------------------------------------------------------------------
+
+
+def test_the_sync_task_shards_the_declared_collections_before_copying(shipped_preview):
+    from tests.conftest import load_stack_yaml
+
+    staging = shipped_preview("staging")
+    declared = load_stack_yaml("staging")["config"]["aws-platform:documentStore"]["atlas"]["shardedCollections"]
+    (container,) = json.loads(staging.one(TASK, "docsync")["inputs"]["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["SYNC_DIRECTION"] == "forward"
+    assert json.loads(env["SHARD_COLLECTIONS"]) == {
+        f"shop.{c['collection']}": {
+            field: ("hashed" if c.get("hashed") and i == 0 else 1) for i, field in enumerate(c["key"])
+        }
+        for c in declared
+    }
+    (sync_user,) = [
+        u["inputs"]
+        for u in staging.resources("mongodbatlas:index/databaseUser:DatabaseUser")
+        if u["inputs"]["username"].endswith(":role/shop-staging-docsync-task")
+    ]
+    assert {"roleName": "enableSharding", "databaseName": "admin"} in sync_user["roles"]
+    services = [u for u in staging.resources("mongodbatlas:index/databaseUser:DatabaseUser") if u is not sync_user]
+    assert all(
+        r["roleName"] == "readWrite"
+        for u in services
+        if u["name"].startswith("documents-client")
+        for r in u["inputs"]["roles"]
+    )
+
+
+def test_a_replica_set_sync_has_nothing_to_shard(stack_yaml, tmp_path):
+    (container,) = json.loads(
+        preview_at(stack_yaml, tmp_path, "dual").one(TASK, "docsync")["inputs"]["containerDefinitions"]
+    )
+    assert "SHARD_COLLECTIONS" not in {e["name"] for e in container["environment"]}
+
+
+def test_a_sharded_atlas_without_shard_keys_is_refused_by_the_component_too():
+    from components.atlas_cluster import refuse_unsafe
+    from stack_config.data import AtlasConfig, ShardedCollection
+
+    with pytest.raises(ValueError, match=r"atlas.shardedCollections: \[\] with shards 4"):
+        refuse_unsafe(AtlasConfig(org_id=ATLAS["orgId"], shards=4))
+    refuse_unsafe(
+        AtlasConfig(org_id=ATLAS["orgId"], shards=4, sharded_collections=[ShardedCollection("orders", ["id"])])
+    )
+
+
+# --- reverse sync before a rollback ---------------------------------------------------------------------------------------
+
+
+def test_reverse_sync_runs_in_atlas_at_the_configured_rate(stack_yaml, tmp_path):
+    result = preview_at(stack_yaml, tmp_path, "atlas", direction="reverse", reverseWritesPerSecond=300)
+    (service,) = sync_services(result)
+    assert service["inputs"]["desiredCount"] == 1
+    (container,) = json.loads(result.one(TASK, "docsync")["inputs"]["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert (env["SYNC_DIRECTION"], env["MAX_WRITES_PER_SECOND"]) == ("reverse", "300")
+    assert result.one(SECRET, "documents-connection")["inputs"]["tags"]["served-by"] == "mongodb-atlas"
+
+
+# --- staging first ----------------------------------------------------------------------------------------------------------
+
+STAGING = "acme/aws-platform/staging"
+
+
+def prod_in_dual(stack_yaml):
+    from tests.conftest import load_stack_yaml
+
+    store_config = load_stack_yaml("prod")["config"]["aws-platform:documentStore"]
+    return stack_yaml(
+        "prod", {"aws-platform:documentStore": {**store_config, "phases": ledger("documentdb", "dual"), "sync": SYNC}}
+    )
+
+
+def test_prod_cannot_enter_dual_while_staging_has_not_reached_atlas(stack_yaml, tmp_path):
+    # The shipped references hold staging's shipped ledger: still in 'dual'.
+    result = run_preview("prod", tmp_path, "--config", str(prod_in_dual(stack_yaml)))
+    assert result.exit_code == 3
+    assert (
+        f"prod enters 'dual' on 2026-02-10 but '{STAGING}' was in 'documentdb' then (it has not entered 'atlas'"
+        in result.stderr + result.stdout
+    )
+
+
+def test_prod_enters_dual_once_staging_was_on_atlas_first(stack_yaml, tmp_path, stack_references):
+    stack_references(**{STAGING: {"documents_ledger": ledger("documentdb", "dual", "atlas", start="2025-10-01")}})
+    result = run_preview("prod", tmp_path, "--config", str(prod_in_dual(stack_yaml)))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.resources("mongodbatlas:index/project:Project") and sync_services(result)
+
+
+def test_the_component_refuses_prod_in_dual_without_the_rehearsal_ledger():
+    from components.document_store import DocumentStoreArgs, refuse_unrehearsed
+    from foundation.identity import StackIdentity
+
+    def args(stage: str, **config) -> DocumentStoreArgs:
+        identity = StackIdentity(stage, "shop", "platform-team", "PRODUCTION", stage, "eu-west-1")
+        cfg = DocumentStoreConfig(phases=list(store("documentdb", "dual").phases), **config)
+        return DocumentStoreArgs(identity, cfg, "vpc-1", ["subnet-1"])
+
+    with pytest.raises(ValueError, match=r"documentStore\.rehearsedIn: unset while prod's ledger enters 'dual'"):
+        refuse_unrehearsed(args("prod"))
+    with pytest.raises(ValueError, match="was not read"):
+        refuse_unrehearsed(args("prod", rehearsed_in=STAGING))
+    refuse_unrehearsed(args("staging"))  # staging is the rehearsal

@@ -135,3 +135,47 @@ def test_upgrade_in_place_switches_the_engine_of_the_existing_group(stack_yaml, 
     assert group["protect"], "an adopted group with live data is never replaced silently"
     # Node-based groups serve reads on 6379: no reader port to open.
     assert {r["inputs"]["fromPort"] for r in cache_rules(result)} == {6379}
+
+
+def alarms_named(preview, prefix: str) -> dict[str, dict]:
+    return {
+        r["name"]: r["inputs"]
+        for r in preview.resources("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if r["name"].startswith(prefix)
+    }
+
+
+def test_alarms_watch_throttling_and_the_share_of_each_maximum(shipped_preview):
+    prod = shipped_preview("prod")
+    limits = prod.one(CACHE, "cache")["inputs"]["cacheUsageLimits"]
+    alarms = alarms_named(prod, "cache-")
+    assert set(alarms) == {"cache-throttled", "cache-ecpu", "cache-storage"}
+    topic = prod.snapshot["outputs"]["alerts_topic_arn"]
+    assert all(a["alarmActions"] == [topic] and a["okActions"] == [topic] for a in alarms.values())
+    assert alarms["cache-throttled"]["metricName"] == "ThrottledCmds" and alarms["cache-throttled"]["threshold"] == 0
+    # 80 % (the default alarmAtPercent) of the maximums the cache itself was given.
+    assert alarms["cache-ecpu"]["threshold"] == 0.8 * limits["ecpuPerSeconds"][0]["maximum"]
+    assert alarms["cache-storage"]["threshold"] == 0.8 * limits["dataStorage"]["maximum"] * 1000**3
+    rate, ecpu = alarms["cache-ecpu"]["metricQueries"]
+    assert rate["expression"] == "ecpu / PERIOD(ecpu)" and rate["returnData"] is True
+    assert ecpu["metric"]["dimensions"] == {"clusterId": prod.one(CACHE, "cache")["inputs"]["name"]}
+
+
+def test_alarm_share_is_configurable(stack_yaml, tmp_path):
+    config = stack_yaml(
+        "dev", {"aws-platform:cache": {"dataStorageMaxGb": 2, "ecpuPerSecondMax": 5000, "alarmAtPercent": 60}}
+    )
+    result = run_preview("dev", tmp_path, "--config", str(config))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert alarms_named(result, "cache-ecpu")["cache-ecpu"]["threshold"] == 3000
+
+
+def test_an_upgraded_group_is_watched_node_by_node(stack_yaml, tmp_path):
+    migrate = {"replicationGroupId": "shop-dev-sessions", "mode": "upgrade-in-place", "numCacheClusters": 3}
+    config = stack_yaml("dev", {"aws-platform:cache": {"migrateFrom": migrate}})
+    result = run_preview("dev", tmp_path, "--config", str(config))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    alarms = alarms_named(result, "cache-")
+    nodes = {a["dimensions"]["CacheClusterId"] for a in alarms.values()}
+    assert nodes == {"shop-dev-sessions-001", "shop-dev-sessions-002", "shop-dev-sessions-003"}
+    assert {a["metricName"] for a in alarms.values()} == {"EngineCPUUtilization", "DatabaseMemoryUsagePercentage"}

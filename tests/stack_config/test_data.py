@@ -265,3 +265,133 @@ def test_cache_migration_mode_is_one_of_two(stack_yaml):
 def test_default_client_timeouts_are_short():
     cache = stack_config.load_file("dev").cache
     assert cache.connect_timeout_ms <= 1000 and cache.command_timeout_ms <= 1000
+
+
+# --- shard keys ---------------------------------------------------------------------------------------------------
+
+ORDERS = {"collection": "orders", "key": ["customerId"], "hashed": True}
+
+
+def test_a_sharded_cluster_without_shard_keys_is_refused(stack_yaml):
+    found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "shards": 2}))
+    assert any(
+        p.startswith(f"{KEY}.atlas.shardedCollections: [] with shards 2 (allowed: at least one {{collection, key}}")
+        for p in found
+    )
+
+
+def test_a_sharded_cluster_with_its_shard_keys_loads_and_builds_the_key_document(stack_yaml):
+    compound = {"collection": "events", "key": ["tenantId", "createdAt"]}
+    atlas = load(
+        stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "shards": 2, "shardedCollections": [ORDERS, compound]})
+    )
+    orders, events = atlas.document_store.atlas.sharded_collections
+    assert orders.shard_key() == {"customerId": "hashed"}
+    assert events.shard_key() == {"tenantId": 1, "createdAt": 1}
+
+
+@pytest.mark.parametrize(
+    ("atlas", "complaint"),
+    [
+        ({"shards": 1, "shardedCollections": [ORDERS]}, "is set but shards is 1 (allowed: only with shards > 1)"),
+        ({"shards": 2, "shardedCollections": [ORDERS, ORDERS]}, "[1].collection: 'orders' appears twice"),
+        (
+            {"shards": 2, "shardedCollections": [{"collection": "o", "key": ["a", "a"]}]},
+            "[0].key: ['a', 'a'] names a field twice",
+        ),
+        ({"shards": 2, "shardedCollections": [{"collection": "o", "key": []}]}, "[0].key: 0 entries is out of range"),
+        (
+            {"shards": 2, "shardedCollections": [{"collection": "o", "key": ["$bad"]}]},
+            "[0].key[0]: '$bad' is not a field path",
+        ),
+    ],
+)
+def test_shard_key_declarations_are_checked(stack_yaml, atlas, complaint):
+    found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, **atlas}))
+    assert any(p.startswith(f"{KEY}.atlas.shardedCollections") and complaint in p for p in found), found
+
+
+# --- read preference, reverse sync, instance classes ----------------------------------------------------------------
+
+
+def test_one_read_preference_for_both_engines_defaults_to_the_replicas(stack_yaml):
+    assert stack_config.load_file("prod").document_store.read_preference == "secondaryPreferred"
+    found = problems(stack_yaml, store(ledger("documentdb"), readPreference="secondaryPrefered"))
+    assert any(
+        p.startswith(f"{KEY}.readPreference: 'secondaryPrefered' is not allowed (allowed: primary,") for p in found
+    )
+
+
+def test_reverse_sync_only_runs_where_the_services_write_to_atlas(stack_yaml):
+    reverse = {**SYNC, "direction": "reverse", "reverseWritesPerSecond": 200}
+    found = problems(stack_yaml, store(ledger("documentdb", "dual"), sync=reverse))
+    assert any(
+        p.startswith(f"{KEY}.sync.direction: 'reverse' in phase 'dual' (allowed: 'reverse' only in 'atlas'")
+        for p in found
+    )
+    at_atlas = load(stack_yaml, store(ledger("documentdb", "dual", "atlas"), sync=reverse)).document_store
+    assert at_atlas.syncing == "reverse" and at_atlas.sync.reverse_writes_per_second == 200
+
+
+@pytest.mark.parametrize("rate", [0, 5, 20001])
+def test_reverse_write_rate_is_bounded(stack_yaml, rate):
+    found = problems(stack_yaml, store(ledger("documentdb", "dual"), sync={**SYNC, "reverseWritesPerSecond": rate}))
+    assert f"{KEY}.sync.reverseWritesPerSecond: {rate} is out of range (allowed 10..20000)" in found
+
+
+def test_an_instance_class_of_unknown_size_is_refused(stack_yaml):
+    found = problems(stack_yaml, store(ledger("documentdb"), documentdb={"instanceClass": "db.r9.large"}))
+    assert any(
+        p.startswith(f"{KEY}.documentdb.instanceClass: 'db.r9.large' is not allowed (allowed: db.t3.medium")
+        for p in found
+    )
+
+
+# --- staging first ----------------------------------------------------------------------------------------------------
+
+STAGING = "acme/aws-platform/staging"
+
+
+def test_prod_entering_dual_must_name_the_stack_that_rehearsed_it(stack_yaml):
+    found = problems(stack_yaml, store(ledger("documentdb", "dual"), atlas={**ATLAS}), stack="prod")
+    assert any(p.startswith(f"{KEY}.rehearsedIn: is required once prod's ledger enters 'dual'") for p in found)
+    named = load(stack_yaml, store(ledger("documentdb", "dual"), rehearsedIn=STAGING), stack="prod")
+    assert named.document_store.rehearsed_in == STAGING
+
+
+def test_staging_itself_needs_no_rehearsal(stack_yaml):
+    assert load(stack_yaml, store(ledger("documentdb", "dual")), stack="staging").document_store.rehearsed_in is None
+
+
+@pytest.mark.parametrize(
+    ("staging", "prod_dual", "refused"),
+    [
+        (
+            ledger("documentdb", "dual", start="2026-01-01"),
+            "2026-03-01",
+            "was in 'dual' then (it has not entered 'atlas'",
+        ),
+        (
+            ledger("documentdb", "dual", "atlas", start="2026-01-01"),
+            "2026-03-01",
+            "was in 'dual' then (it entered 'atlas' on 2026-03-22",
+        ),
+        # Staging reached atlas, then rolled back before prod started: not a finished rehearsal on that day.
+        (
+            ledger("documentdb", "dual", "atlas", "dual", start="2026-01-01", step_days=10),
+            "2026-02-05",
+            "was in 'dual'",
+        ),
+        ([], "2026-03-01", "exports no 'documents_ledger'"),
+        (ledger("documentdb", "dual", "atlas", start="2026-01-01"), "2026-03-22", None),  # the same day counts
+        (ledger("documentdb", "dual", "atlas", "retiring", start="2025-01-01", step_days=60), "2026-03-01", None),
+    ],
+)
+def test_prod_may_be_in_dual_only_after_staging_reached_atlas(staging, prod_dual, refused):
+    from stack_config.data import rehearsal_problem
+
+    problem = rehearsal_problem(staging, STAGING, datetime.date.fromisoformat(prod_dual))
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem is not None and refused in problem and STAGING in problem
