@@ -5,8 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
+# checkov has its own venv: its dependency pins conflict with ours (docs/security.md).
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv preview preview-all test bench taggable-types clean diff diagram
+.PHONY: help venv preview preview-all test bench taggable-types clean diff diagram scan checkov
 
 help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
@@ -14,6 +17,7 @@ help:
 	@echo "make bench                   benchmarks (figures for the README)"
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
+	@echo "make scan STACK=<stack>      checkov's AWS checks on the preview; build/scan/<stack>/ (docs/security.md)"
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +32,7 @@ preview: $(STAMP)
 preview-all: $(STAMP)
 	@for s in dev staging prod; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV)
 	$(PY) -m pytest
 
 bench: $(STAMP)
@@ -48,3 +52,14 @@ diagram: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+$(CHECKOV): scan/requirements.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r scan/requirements.txt
+	touch $(CHECKOV)
+
+checkov: $(CHECKOV)
+
+scan: $(STAMP) $(CHECKOV)
+	$(PY) -m preview --stack $(STACK) --json build/$(STACK).json --quiet
+	$(PY) -m scan --stack $(STACK)
