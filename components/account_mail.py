@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from foundation.buckets import private_bucket
+from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
 from stack_config.organization import MailConfig
 
@@ -133,6 +133,7 @@ class AccountMail(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="inbound/"),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=cfg.retention_days),
+                    abort_incomplete_multipart_upload=abort_incomplete_uploads(),
                 )
             ],
             opts=child,

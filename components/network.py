@@ -84,6 +84,11 @@ class Network(pulumi.ComponentResource):
             tags={"Name": ident.label("vpc")},
             opts=child,
         )
+        # The VPC's default security group admits nothing and sends nothing: anything launched without a group
+        # of its own (a console test, a forgotten ENI) gets no network rather than the default's open egress.
+        aws.ec2.DefaultSecurityGroup(
+            "default", vpc_id=vpc.id, ingress=[], egress=[], tags={"Name": ident.label("default-closed")}, opts=child
+        )
         igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id, tags={"Name": ident.label("igw")}, opts=child)
 
         public_rt = aws.ec2.RouteTable("public", vpc_id=vpc.id, tags={"Name": ident.label("public")}, opts=child)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.access_logs import CLOUDFRONT_PREFIX, AccessLogs
 from foundation.buckets import private_bucket
 from foundation.identity import StackIdentity
 from stack_config.edge import EdgeConfig
@@ -32,6 +33,8 @@ class SpaDistributionArgs:
     config: EdgeConfig
     edge_router_arn: pulumi.Input[str]  # a published version's qualified ARN
     certificate_provider: aws.Provider  # ACM certificates for CloudFront exist only in us-east-1
+    web_acl_arn: pulumi.Input[str] | None = None  # a CLOUDFRONT-scope WAF web ACL (us-east-1)
+    access_logs: AccessLogs | None = None  # standard logs under cloudfront/ in the stack's log bucket
 
 
 def cache_key_headers() -> list[str]:
@@ -128,7 +131,14 @@ class SpaDistribution(pulumi.ComponentResource):
             viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
                 acm_certificate_arn=certificate_arn, ssl_support_method="sni-only", minimum_protocol_version=TLS_POLICY
             ),
-            opts=child,
+            web_acl_id=args.web_acl_arn,
+            logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
+                bucket=args.access_logs.bucket_domain_name, prefix=CLOUDFRONT_PREFIX, include_cookies=False
+            )
+            if args.access_logs
+            else None,
+            # CloudFront grants its log delivery an ACL on the bucket: ACLs must be enabled before it tries.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.access_logs] if args.access_logs else None),
         )
         if bucket is not None:
             self._allow_distribution(bucket, distribution, child)
