@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import CLOUDFRONT_PREFIX, AccessLogs
-from foundation.buckets import private_bucket
+from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
 from stack_config.edge import EdgeConfig
 
@@ -25,6 +25,7 @@ CACHE_KEY_HEADERS = ["x-prerender", "x-prerender-host"]
 # AWS managed cache policy "CachingOptimized": assets are immutable and fingerprinted.
 MANAGED_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 TLS_POLICY = "TLSv1.2_2021"
+NONCURRENT_RELEASE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,23 @@ class SpaDistribution(pulumi.ComponentResource):
             ), None
         # Versioned: a bad upload of the app rolls back by restoring the previous objects.
         bucket = private_bucket(
-            "spa", ident.name("aws:s3/bucket:Bucket", "spa"), self, protect=ident.protected, versioned=True
+            "spa",
+            ident.name("aws:s3/bucket:Bucket", "spa"),
+            self,
+            protect=ident.protected,
+            versioned=True,
+            lifecycle_rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="old-releases-and-incomplete-uploads",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    # A release replaced 90 days ago is no longer a rollback target.
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=NONCURRENT_RELEASE_DAYS
+                    ),
+                    abort_incomplete_multipart_upload=abort_incomplete_uploads(),
+                )
+            ],
         )
         oac = aws.cloudfront.OriginAccessControl(
             "spa",

@@ -23,9 +23,13 @@ from foundation.identity import StackIdentity
 # In priority order: reputation first (cheapest verdict), then the broad set, then known-bad inputs (Log4j).
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesAnonymousIpList",
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
+# Rules of those groups that only count: many crawlers (AI and SEO ones above all) run from cloud hosting,
+# which HostingProviderIPList would block. Anonymising proxies (Tor, VPN exits) stay blocked.
+COUNT_ONLY = {"AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",)}
 RATE_LIMIT_PER_5_MINUTES = 2000  # per client IP: ~7 requests/s sustained, far above a person or a polite crawler
 
 
@@ -61,7 +65,18 @@ class WebAcl(pulumi.ComponentResource):
                 override_action=aws.wafv2.WebAclRuleOverrideActionArgs(none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
                 statement=aws.wafv2.WebAclRuleStatementArgs(
                     managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                        name=group, vendor_name="AWS"
+                        name=group,
+                        vendor_name="AWS",
+                        rule_action_overrides=[
+                            aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+                                name=rule,
+                                action_to_use=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                                    count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+                                ),
+                            )
+                            for rule in COUNT_ONLY.get(group, ())
+                        ]
+                        or None,
                     )
                 ),
                 visibility_config=_visibility(f"{label}-{group}"),
