@@ -17,6 +17,7 @@ from rules.ecs import (
 )
 from rules.edge import cloudfront_tls, lambda_edge_placement, renderer_token, s3_private
 from rules.logs import log_retention
+from rules import security
 from rules.naming import naming_convention
 from rules.organization import account_email_domain, identity_center_readiness, organization_policy_document
 from rules.tagging import required_tags
@@ -44,6 +45,8 @@ POLICIES = [
     organization_policy_document,
     account_email_domain,
     identity_center_readiness,
+    # Security review (issue 13)
+    *security.POLICIES,
 ]
 
 once_per_request.install()  # measured: the pack's time was pulumi-policy re-converting properties per policy
