@@ -192,7 +192,9 @@ else:
                 edge,
                 edge_router_arn=router.qualified_arn,
                 certificate_provider=providers.us_east_1,
-                web_acl_arn=WebAcl("spa-waf", WebAclArgs(identity, "spa", "CLOUDFRONT"), opts=providers.edge_opts()).arn,
+                web_acl_arn=WebAcl(
+                    "spa-waf", WebAclArgs(identity, "spa", "CLOUDFRONT"), opts=providers.edge_opts()
+                ).arn,
                 access_logs=access_logs,
             ),
             opts=regional(),

@@ -260,7 +260,11 @@ class ImageRepository(pulumi.ComponentResource):
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {"Effect": "Allow", "Principal": {"AWS": arns[0] if len(arns) == 1 else arns}, "Action": "sts:AssumeRole"}
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": arns[0] if len(arns) == 1 else arns},
+                            "Action": "sts:AssumeRole",
+                        }
                     ],
                 },
                 sort_keys=True,

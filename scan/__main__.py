@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     for finding in result.failed:
         print(f"  FAILED    {finding.line()}")
     for finding in result.accepted:
-        print(f"  accepted  {finding.check} {finding.address}: {finding.accepted_by.reason if finding.accepted_by else ''}")
+        print(
+            f"  accepted  {finding.check} {finding.address}: {finding.accepted_by.reason if finding.accepted_by else ''}"
+        )
     if result.failed and not result.blocking:
         print(f"  ({args.stack} reports findings without failing; staging, prod and org fail on them)")
     return 1 if result.blocking else 0

@@ -106,10 +106,11 @@ def revert_value(args_cls: type, values: dict[str, Any]) -> dict[str, Any]:
         spec = by_tf.get(key)
         if spec is None:
             raise ConversionError(f"{args_cls.__name__}: '{key}' is not a field pulumi-aws declares")
-        if spec.kind == "blocks":
-            out[spec.pulumi_name] = [revert_value(spec.block, v) for v in value] if spec.block else value
-        elif spec.kind == "block":
-            out[spec.pulumi_name] = revert_value(spec.block, value[0]) if spec.block else value
+        is_blocks = isinstance(value, list) and all(isinstance(v, dict) for v in value) and spec.block
+        if spec.kind == "blocks" and is_blocks:
+            out[spec.pulumi_name] = [revert_value(spec.block, v) for v in value]
+        elif spec.kind == "block" and is_blocks and len(value) == 1:
+            out[spec.pulumi_name] = revert_value(spec.block, value[0])
         else:
             out[spec.pulumi_name] = value
     return out

@@ -64,10 +64,7 @@ def _is_public_alb(props: dict[str, Any]) -> bool:
 
 def _waf(args: StackValidationArgs, report: ReportViolation) -> None:
     protected = {
-        dep.urn
-        for r in args.resources
-        if r.resource_type == WAF_ASSOCIATION
-        for dep in (r.dependencies or [])
+        dep.urn for r in args.resources if r.resource_type == WAF_ASSOCIATION for dep in (r.dependencies or [])
     }
     associated_arns = {r.props.get("resourceArn") for r in args.resources if r.resource_type == WAF_ASSOCIATION}
     for r in args.resources:
