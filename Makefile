@@ -16,6 +16,7 @@ help:
 	@echo "make test                    every test"
 	@echo "make bench                   benchmarks (figures for the README)"
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
+	@echo "                              SECURITY=1 adds checkov's figures and the new failures (make checkov first)"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
 	@echo "make scan STACK=<stack>      checkov's AWS checks on the preview; build/scan/<stack>/ (docs/security.md)"
 
@@ -45,7 +46,7 @@ taggable-types: $(STAMP)
 	$(PY) tools/generate_taggable_types.py
 
 diff: $(STAMP)
-	$(PY) -m review diff --stack $(STACK) --base $(or $(BASE),HEAD) --out build/$(STACK)-diff.md
+	$(PY) -m review diff --stack $(STACK) --base $(or $(BASE),HEAD) --out build/$(STACK)-diff.md $(if $(SECURITY),--security)
 
 diagram: $(STAMP)
 	$(PY) -m review diagram --stack $(STACK) --out build/$(STACK)

@@ -6,7 +6,7 @@ library, pulumi-policy, and the files in this folder.
 
 import once_per_request
 from pulumi_policy import EnforcementLevel, PolicyPack
-from rules import data_stores
+from rules import data_stores, security
 from rules.ecr import ecr_lifecycle, ecr_repository
 from rules.ecs import (
     ecs_circuit_breaker,
@@ -17,7 +17,6 @@ from rules.ecs import (
 )
 from rules.edge import cloudfront_tls, lambda_edge_placement, renderer_token, s3_private
 from rules.logs import log_retention
-from rules import security
 from rules.naming import naming_convention
 from rules.organization import account_email_domain, identity_center_readiness, organization_policy_document
 from rules.tagging import required_tags
