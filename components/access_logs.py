@@ -82,9 +82,9 @@ class AccessLogs(pulumi.ComponentResource):
     bucket_domain_name: pulumi.Output[str]  # what CloudFront's logging_config takes
 
     def __init__(self, name: str, args: AccessLogsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:security:AccessLogs", name, None, opts)
         if args.retention_days < 1:
             raise ValueError(f"access logs: retention_days {args.retention_days} must be at least 1")
+        super().__init__("platform:security:AccessLogs", name, None, opts)
         ident = args.identity
         bucket = private_bucket(
             "access-logs",

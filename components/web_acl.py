@@ -53,9 +53,9 @@ class WebAcl(pulumi.ComponentResource):
     arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: WebAclArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:security:WebAcl", name, None, opts)
-        if args.rate_limit < 10:
+        if args.rate_limit < 10:  # refused before anything is registered
             raise ValueError(f"web ACL '{name}': rate_limit {args.rate_limit} is below WAF's minimum of 10")
+        super().__init__("platform:security:WebAcl", name, None, opts)
         ident = args.identity
         label = ident.label(f"{args.component}-waf")
         rules = [

@@ -242,7 +242,7 @@ def _addresses(resources: list[Resource]) -> dict[str, str]:
                 break
         else:
             names = [f"{local(r, 0)}_{hashlib.sha256(r.urn.encode()).hexdigest()[:6]}" for r in members]
-        for r, name in zip(members, names):
+        for r, name in zip(members, names, strict=True):
             result[r.urn] = f"{tf_type}.{name}"
     return result
 

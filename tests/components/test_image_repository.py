@@ -152,3 +152,15 @@ def test_lambda_image_is_single_platform_without_an_index(shipped_preview):
     assert export["registry"]["ociMediaTypes"] is False and export["registry"]["push"] is True
     assert image["inputs"]["context"] == {"location": "lambda_src"}
     assert image["inputs"]["dockerfile"] == {"location": "lambda_src/renderer/Dockerfile"}
+
+
+def test_push_roles_trust_only_cis_deploy_role_never_the_account(shipped_preview):
+    from foundation.ci_identity import deploy_role_name
+
+    for stack in ("dev", "prod"):
+        for role in shipped_preview(stack).resources("aws:iam/role:Role"):
+            if not role["name"].endswith("-push"):
+                continue
+            (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+            assert statement["Principal"] == {"AWS": f"arn:aws:iam::123456789012:role/{deploy_role_name()}"}
+            assert ":root" not in role["inputs"]["assumeRolePolicy"]
