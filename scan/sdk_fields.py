@@ -131,10 +131,11 @@ def fields(cls: type) -> dict[str, Field]:
     found: dict[str, Field] = {}
     for klass in reversed(cls.__mro__):
         for attr in vars(klass).values():
-            if not isinstance(attr, property) or not hasattr(attr.fget, "_pulumi_name"):
+            getter = attr.fget if isinstance(attr, property) else None
+            name = getattr(getter, "_pulumi_name", None)
+            if getter is None or not isinstance(name, str):
                 continue
-            name = attr.fget._pulumi_name
-            kind, block = _shape(attr.fget.__annotations__.get("return"), cls)
+            kind, block = _shape(getter.__annotations__.get("return"), cls)
             tf_name = _block_name(block, cls, name) if kind == "blocks" and block else snake(name)
             found[name] = Field(name, tf_name, kind, block)
     return found
