@@ -20,7 +20,7 @@ def abort_incomplete_uploads() -> aws.s3.BucketLifecycleConfigurationRuleAbortIn
 def private_bucket(
     name: str,
     bucket_name: str,
-    parent: pulumi.Resource,
+    parent: pulumi.Resource | None,
     *,
     protect: bool = False,
     force_destroy: bool = False,

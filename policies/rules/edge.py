@@ -84,14 +84,16 @@ def _validate_origin_tls(args: ResourceValidationArgs, report: ReportViolation) 
         if custom:
             weak = sorted(set(custom.get("originSslProtocols") or []) & WEAK_TLS)
             if weak:
-                report(f"origin '{origin.get('originId')}' allows {', '.join(weak)}; only TLSv1.2 is allowed")
+                report(f"origin '{origin.get('originId')}' allows {', '.join(weak)}; only TLSv1.2 is allowed", None)
             if custom.get("originProtocolPolicy") not in ("https-only", None):
-                report(f"origin '{origin.get('originId')}' uses {custom.get('originProtocolPolicy')}; use https-only")
+                report(
+                    f"origin '{origin.get('originId')}' uses {custom.get('originProtocolPolicy')}; use https-only", None
+                )
     certificate = args.props.get("viewerCertificate") or {}
     if certificate.get("acmCertificateArn") and not str(certificate.get("minimumProtocolVersion", "")).startswith(
         "TLSv1.2"
     ):
-        report(f"viewer minimum protocol {certificate.get('minimumProtocolVersion')!r} is below TLSv1.2")
+        report(f"viewer minimum protocol {certificate.get('minimumProtocolVersion')!r} is below TLSv1.2", None)
 
 
 cloudfront_tls = ResourceValidationPolicy(
@@ -113,10 +115,11 @@ def _validate_renderer_token(args: ResourceValidationArgs, report: ReportViolati
     if "RENDER_TOKEN" in variables:
         report(
             "the renderer's token is a plain environment variable; store it in Secrets Manager and pass "
-            "RENDER_TOKEN_SECRET_ARN"
+            "RENDER_TOKEN_SECRET_ARN",
+            None,
         )
     if not variables.get("RENDER_TOKEN_SECRET_ARN"):
-        report("the renderer has no token (RENDER_TOKEN_SECRET_ARN): anyone who finds its URL can make it render")
+        report("the renderer has no token (RENDER_TOKEN_SECRET_ARN): anyone who finds its URL can make it render", None)
 
 
 renderer_token = ResourceValidationPolicy(
