@@ -5,9 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
+# checkov has its own venv: its dependency pins conflict with ours (docs/security.md).
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/.installed
 
 .PHONY: help venv preview preview-all test bench taggable-types clean diff diagram docs
 .PHONY: lint
+.PHONY: scan checkov
 
 help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
@@ -15,8 +19,10 @@ help:
 	@echo "make test                    make lint, then every test"
 	@echo "make bench                   benchmarks (figures for the README)"
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
+	@echo "                              SECURITY=1 adds checkov's figures and the new failures (make checkov first)"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
 	@echo "make docs                    regenerate the generated docs: policy table, architecture picture"
+	@echo "make scan STACK=<stack>      checkov's AWS checks on the preview; build/scan/<stack>/ (docs/security.md)"
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +44,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright
 
-test: $(STAMP) lint
+test: $(STAMP) $(CHECKOV) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
@@ -55,7 +61,7 @@ replace-on-change: $(STAMP)
 	$(PY) -m tools.generate_replace_on_change
 
 diff: $(STAMP)
-	$(PY) -m review diff --stack $(STACK) --base $(or $(BASE),HEAD) --out build/$(STACK)-diff.md
+	$(PY) -m review diff --stack $(STACK) --base $(or $(BASE),HEAD) --out build/$(STACK)-diff.md $(if $(SECURITY),--security)
 
 diagram: $(STAMP)
 	$(PY) -m review diagram --stack $(STACK) --out build/$(STACK)
@@ -65,3 +71,14 @@ docs: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+$(CHECKOV): scan/requirements.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r scan/requirements.txt
+	touch $(CHECKOV)
+
+checkov: $(CHECKOV)
+
+scan: $(STAMP) $(CHECKOV)
+	$(PY) -m preview --stack $(STACK) --json build/$(STACK).json --quiet
+	$(PY) -m scan --stack $(STACK)

@@ -10,6 +10,7 @@ environment   Network ─┬─ image repositories ─ ECS cluster + load balanc
 import pulumi
 
 import stack_config
+from components.access_logs import AccessLogs, AccessLogsArgs
 from components.alerts import Alerts, AlertsArgs
 from components.dashboard import Dashboard, DashboardArgs, Section
 from components.document_store import DocumentStore, DocumentStoreArgs
@@ -23,6 +24,7 @@ from components.organization import build_org_stack, read_org_account
 from components.prerender_renderer import RENDERER_BUILD, PrerenderRenderer, PrerenderRendererArgs
 from components.spa_distribution import SpaDistribution, SpaDistributionArgs, spa_fallback
 from components.valkey_cache import ValkeyCache, ValkeyCacheArgs
+from components.web_acl import WebAcl, WebAclArgs
 from foundation import externals as external_checks
 from foundation.providers import create_providers
 from foundation.replacement import choose_replacement_order
@@ -53,6 +55,9 @@ else:
     network = Network("network", NetworkArgs(identity, config.network), opts=regional())
     # Each component that has something to show adds its section; the dashboard is assembled at the end.
     dashboard_sections: list[Section] = []
+    # Security at the entry points: access logs of the ALB and CloudFront in one private bucket, WAF in front.
+    access_logs = AccessLogs("access-logs", AccessLogsArgs(identity), opts=regional())
+    ci_role_arn = org_account.deploy_role_arn if org_account else None  # who may push images (CI, nobody else)
 
     # Containers: a dedicated repository per application, one cluster and load balancer, services that roll back
     # on their own, and an alerts topic that hears about it.
@@ -72,7 +77,14 @@ else:
         )
         alb = LoadBalancer(
             "alb",
-            LoadBalancerArgs(identity, containers.load_balancer, network.vpc_id, network.public_subnet_ids),
+            LoadBalancerArgs(
+                identity,
+                containers.load_balancer,
+                network.vpc_id,
+                network.public_subnet_ids,
+                access_logs=access_logs,
+                web_acl=WebAcl("alb-waf", WebAclArgs(identity, "alb", "REGIONAL"), opts=regional()),
+            ),
             opts=regional(),
         )
         pulumi.export("load_balancer_dns_name", alb.dns_name)
@@ -105,6 +117,7 @@ else:
                 promote_from=promoted,
                 platform=svc.image.platform,
                 account_id=account_id,
+                ci_role_arn=ci_role_arn,
             ),
             opts=regional(),
         )
@@ -195,6 +208,7 @@ else:
                 digest=edge.renderer.image,
                 lambda_compatible=True,
                 account_id=account_id,
+                ci_role_arn=ci_role_arn,
             ),
             opts=regional(),
         )
@@ -219,7 +233,14 @@ else:
         spa = SpaDistribution(
             "spa",
             SpaDistributionArgs(
-                identity, edge, edge_router_arn=router.qualified_arn, certificate_provider=providers.us_east_1
+                identity,
+                edge,
+                edge_router_arn=router.qualified_arn,
+                certificate_provider=providers.us_east_1,
+                web_acl_arn=WebAcl(
+                    "spa-waf", WebAclArgs(identity, "spa", "CLOUDFRONT"), opts=providers.edge_opts()
+                ).arn,
+                access_logs=access_logs,
             ),
             opts=regional(),
         )

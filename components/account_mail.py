@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from foundation.buckets import private_bucket
+from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
 from stack_config.organization import MailConfig
 
@@ -133,7 +133,13 @@ class AccountMail(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="inbound/"),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=cfg.retention_days),
-                )
+                ),
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="abort-incomplete-uploads",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    abort_incomplete_multipart_upload=abort_incomplete_uploads(),
+                ),
             ],
             opts=child,
         )

@@ -86,6 +86,10 @@ def secret_reference(value: str, region: str, account: str) -> tuple[str, str, s
     return value, f"arn:aws:secretsmanager:{region}:{account}:secret:{value}-??????", "secretsmanager:GetSecretValue"
 
 
+SCRATCH_VOLUME = "tmp"
+TASK_EGRESS_PORT = 443  # AWS APIs (ECR, logs, Secrets Manager) and HTTPS dependencies; data stores add their own
+
+
 def container_definitions(config: ServiceConfig, image_ref: str, log_group: str, region: str, account: str) -> str:
     secrets = [
         {"name": env, "valueFrom": secret_reference(ref, region, account)[0]}
@@ -100,6 +104,10 @@ def container_definitions(config: ServiceConfig, image_ref: str, log_group: str,
                 "portMappings": [{"containerPort": config.port, "protocol": "tcp"}],
                 "environment": [{"name": k, "value": v} for k, v in sorted(config.environment.items())],
                 "secrets": secrets,
+                # Read-only root filesystem: a compromised process cannot rewrite the app or drop tools into
+                # it. /tmp is the writable scratch space (a task-local volume, gone with the task).
+                "readonlyRootFilesystem": True,
+                "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
                 "logConfiguration": {
                     "logDriver": "awslogs",
                     "options": {
@@ -303,13 +311,16 @@ class EcsService(pulumi.ComponentResource):
             description=f"to {cfg.name} tasks on their port",
             opts=self._child,
         )
-        # Tasks call AWS APIs (ECR, Secrets Manager, logs) and their own dependencies through the NAT.
+        # Tasks call AWS APIs (ECR, Secrets Manager, logs) and HTTPS dependencies, through the NAT or the VPC's
+        # endpoints: HTTPS only. Each data store adds egress to its own port and security group (admit_clients).
         aws.vpc.SecurityGroupEgressRule(
             f"{self._prefix}-tasks-egress",
             security_group_id=sg.id,
-            ip_protocol="-1",
+            ip_protocol="tcp",
+            from_port=TASK_EGRESS_PORT,
+            to_port=TASK_EGRESS_PORT,
             cidr_ipv4="0.0.0.0/0",
-            description="outbound through the NAT",
+            description="HTTPS out: AWS APIs and HTTPS dependencies",
             opts=self._child,
         )
         return sg
@@ -409,6 +420,7 @@ class EcsService(pulumi.ComponentResource):
             # The image is pinned by digest, so every new image is a new revision: the deployment the
             # circuit breaker watches and rolls back from.
             container_definitions=definitions,
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=SCRATCH_VOLUME)],  # the writable /tmp
             opts=self._child,
         )
 

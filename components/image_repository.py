@@ -28,6 +28,7 @@ import pulumi_docker_build as docker_build
 
 from foundation import iam
 from foundation.build_host import NO_ATTESTATIONS_ENV, check_build_host
+from foundation.ci_identity import ci_deploy_role_arn
 from foundation.externals import EcrImage, MissingExternal, image_problem
 from foundation.identity import StackIdentity
 from policies import conventions
@@ -66,6 +67,9 @@ class ImageRepositoryArgs:
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
     # Pins the push provider to the stack's account, as the stack's providers are.
     account_id: pulumi.Input[str] | None = None
+    # Who may assume the push role when config names nobody: CI's deploy identity (the org bootstrap's deploy
+    # role), never the whole account.
+    ci_role_arn: pulumi.Input[str] | None = None
 
 
 def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) -> str:
@@ -359,25 +363,21 @@ class ImageRepository(pulumi.ComponentResource):
 
     @staticmethod
     def _push_trust(args: ImageRepositoryArgs) -> pulumi.Input[str]:
-        if args.config.push_principal_arns:
-            principals: pulumi.Input[str | list[str]] = sorted(args.config.push_principal_arns)
-            return json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}],
-                },
-                sort_keys=True,
-            )
-        # No CI principal configured: this account's principals whose own IAM policy allows the AssumeRole.
-        account = aws.get_caller_identity_output().account_id
-        return account.apply(
-            lambda acct: json.dumps(
+        """Only named principals: config's pushPrincipalArns, else CI's deploy role; never ``:root`` (any principal
+        of the account whose own policy allows it could push images into prod)."""
+        principals: pulumi.Input[Sequence[str]] = (
+            sorted(args.config.push_principal_arns)
+            if args.config.push_principal_arns
+            else pulumi.Output.from_input(args.ci_role_arn or ci_deploy_role_arn()).apply(lambda arn: [arn])
+        )
+        return pulumi.Output.from_input(principals).apply(
+            lambda arns: json.dumps(
                 {
                     "Version": "2012-10-17",
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+                            "Principal": {"AWS": arns[0] if len(arns) == 1 else arns},
                             "Action": "sts:AssumeRole",
                         }
                     ],

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.access_logs import ALB_PREFIX, AccessLogs
+from components.web_acl import WebAcl
 from foundation.identity import StackIdentity
 from stack_config.services import LoadBalancerConfig
 
@@ -25,6 +27,9 @@ class LoadBalancerArgs:
     config: LoadBalancerConfig
     vpc_id: pulumi.Input[str]
     public_subnet_ids: pulumi.Input[list[str]]
+    # Access logs to the stack's log bucket (prefix "alb") and a WAF web ACL in front; both off only when None.
+    access_logs: AccessLogs | None = None
+    web_acl: WebAcl | None = None
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -79,8 +84,16 @@ class LoadBalancer(pulumi.ComponentResource):
             idle_timeout=cfg.idle_timeout_seconds,
             # Deleting the prod entry point by accident takes every service offline and changes its DNS name.
             enable_deletion_protection=ident.protected,
-            opts=child,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.access_logs.bucket_name, prefix=ALB_PREFIX, enabled=True
+            )
+            if args.access_logs
+            else None,
+            # The ALB checks it can write to the bucket when logging is switched on: the policy must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.access_logs] if args.access_logs else None),
         )
+        if args.web_acl is not None:
+            args.web_acl.associate(alb.arn)
         not_found = aws.lb.ListenerDefaultActionArgs(
             type="fixed-response",
             fixed_response=(

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from foundation import iam
-from foundation.buckets import private_bucket
+from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
 from stack_config.edge import RendererConfig
 from stack_config.services import BuildSource
@@ -191,6 +191,7 @@ class PrerenderRenderer(pulumi.ComponentResource):
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     # A day past the TTL: the handler treats older objects as misses anyway.
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days),
+                    abort_incomplete_multipart_upload=abort_incomplete_uploads(),
                 )
             ],
             opts=child,

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from foundation.buckets import private_bucket
+from components.access_logs import CLOUDFRONT_PREFIX, AccessLogs
+from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
 from stack_config.edge import EdgeConfig
 
@@ -24,6 +25,7 @@ CACHE_KEY_HEADERS = ["x-prerender", "x-prerender-host"]
 # AWS managed cache policy "CachingOptimized": assets are immutable and fingerprinted.
 MANAGED_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 TLS_POLICY = "TLSv1.2_2021"
+NONCURRENT_RELEASE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class SpaDistributionArgs:
     config: EdgeConfig
     edge_router_arn: pulumi.Input[str]  # a published version's qualified ARN
     certificate_provider: aws.Provider  # ACM certificates for CloudFront exist only in us-east-1
+    web_acl_arn: pulumi.Input[str] | None = None  # a CLOUDFRONT-scope WAF web ACL (us-east-1)
+    access_logs: AccessLogs | None = None  # standard logs under cloudfront/ in the stack's log bucket
 
 
 def cache_key_headers() -> list[str]:
@@ -128,7 +132,14 @@ class SpaDistribution(pulumi.ComponentResource):
             viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
                 acm_certificate_arn=certificate_arn, ssl_support_method="sni-only", minimum_protocol_version=TLS_POLICY
             ),
-            opts=child,
+            web_acl_id=args.web_acl_arn,
+            logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
+                bucket=args.access_logs.bucket_domain_name, prefix=CLOUDFRONT_PREFIX, include_cookies=False
+            )
+            if args.access_logs
+            else None,
+            # CloudFront grants its log delivery an ACL on the bucket: ACLs must be enabled before it tries.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.access_logs] if args.access_logs else None),
         )
         if bucket is not None:
             self._allow_distribution(bucket, distribution, child)
@@ -153,7 +164,23 @@ class SpaDistribution(pulumi.ComponentResource):
             ), None
         # Versioned: a bad upload of the app rolls back by restoring the previous objects.
         bucket = private_bucket(
-            "spa", ident.name("aws:s3/bucket:Bucket", "spa"), self, protect=ident.protected, versioned=True
+            "spa",
+            ident.name("aws:s3/bucket:Bucket", "spa"),
+            self,
+            protect=ident.protected,
+            versioned=True,
+            lifecycle_rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="old-releases-and-incomplete-uploads",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    # A release replaced 90 days ago is no longer a rollback target.
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=NONCURRENT_RELEASE_DAYS
+                    ),
+                    abort_incomplete_multipart_upload=abort_incomplete_uploads(),
+                )
+            ],
         )
         oac = aws.cloudfront.OriginAccessControl(
             "spa",

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
+
+INCOMPLETE_UPLOAD_DAYS = 7  # an upload not finished in a week never will be; its parts are billed until removed
+
+
+def abort_incomplete_uploads() -> aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs:
+    """Every lifecycle rule carries this: parts of abandoned multipart uploads are invisible and billed forever."""
+    return aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+        days_after_initiation=INCOMPLETE_UPLOAD_DAYS
+    )
 
 
 def private_bucket(
@@ -14,10 +25,14 @@ def private_bucket(
     protect: bool = False,
     force_destroy: bool = False,
     versioned: bool = False,
+    object_ownership: str = "BucketOwnerEnforced",
+    lifecycle_rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs] = (),
 ) -> aws.s3.Bucket:
     """Bucket + full public access block + owner-enforced objects (no ACLs) + AES256 by default.
 
-    ``name`` is the logical name of every resource made here, children of ``parent``.
+    ``name`` is the logical name of every resource made here, children of ``parent``. ``object_ownership``
+    "BucketOwnerPreferred" only where an AWS service delivers with ACLs (CloudFront's standard logs).
+    ``lifecycle_rules``: the bucket's lifecycle, if this helper owns it (one configuration per bucket).
     """
     child = pulumi.ResourceOptions(parent=parent)
     bucket = aws.s3.Bucket(
@@ -38,7 +53,7 @@ def private_bucket(
     aws.s3.BucketOwnershipControls(
         name,
         bucket=bucket.id,
-        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=object_ownership),
         opts=child,
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
@@ -60,4 +75,6 @@ def private_bucket(
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=child,
         )
+    if lifecycle_rules:
+        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=list(lifecycle_rules), opts=child)
     return bucket

@@ -17,7 +17,22 @@ def admit_clients(
     description: str,
     opts: pulumi.ResourceOptions,
 ) -> list[aws.vpc.SecurityGroupIngressRule]:
-    """One rule per client security group, named ``{prefix}-from-client-{index}``; never a CIDR."""
+    """One rule per client security group, named ``{prefix}-from-client-{index}``; never a CIDR.
+
+    Clients' egress is restricted too (tasks send HTTPS only): each client gets the matching egress rule to
+    this store's security group, ``{prefix}-to-store-{index}``.
+    """
+    for index, client in enumerate(clients):
+        aws.vpc.SecurityGroupEgressRule(
+            f"{prefix}-to-store-{index}",
+            security_group_id=client,
+            ip_protocol="tcp",
+            from_port=from_port,
+            to_port=to_port,
+            referenced_security_group_id=security_group.id,
+            description=description,
+            opts=opts,
+        )
     return [
         aws.vpc.SecurityGroupIngressRule(
             f"{prefix}-from-client-{index}",

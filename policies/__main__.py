@@ -6,7 +6,7 @@ library, pulumi-policy, and the files in this folder.
 
 import once_per_request
 from pulumi_policy import EnforcementLevel, PolicyPack
-from rules import data_stores
+from rules import data_stores, security
 from rules.accounts import provider_pinned_account
 from rules.ecr import ecr_lifecycle, ecr_repository
 from rules.ecs import (
@@ -50,6 +50,8 @@ POLICIES = [
     identity_center_readiness,
     # Day one (issue 12)
     provider_pinned_account,
+    # Security review (issue 13)
+    *security.POLICIES,
 ]
 
 once_per_request.install()  # measured: the pack's time was pulumi-policy re-converting properties per policy

@@ -199,6 +199,7 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:ecs/taskDefinition:TaskDefinition": NameRule("family", 255),
         "aws:ecs/capacityProvider:CapacityProvider": NameRule("name", 255),
         "aws:lb/loadBalancer:LoadBalancer": NameRule("name", 32),
+        "aws:wafv2/webAcl:WebAcl": NameRule("name", 128),
         "aws:lb/targetGroup:TargetGroup": NameRule("name", 32),
         "aws:ec2/securityGroup:SecurityGroup": NameRule("name", 255),
         "aws:ec2/launchTemplate:LaunchTemplate": NameRule("name", 128),

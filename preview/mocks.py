@@ -426,4 +426,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "version": 1,
                 "id": name,
             }
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            # The region's Elastic Load Balancing account (it writes ALB access logs): a stable fake per region.
+            elb = str(int(digest("elb", region), 16))[:12]
+            return {"arn": f"arn:aws:iam::{elb}:root", "id": elb, "region": region}
         raise NotImplementedError(f"offline preview has no mock for invoke '{token}': add one to preview/mocks.py")

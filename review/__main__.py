@@ -82,7 +82,9 @@ def offline_snapshot(tree: pathlib.Path, stack: str, out: pathlib.Path) -> dict[
     return json.loads(out.read_text())
 
 
-def build_diff(stack: str, base: str, *, repo: pathlib.Path = ROOT, policies: bool = True) -> str:
+def build_diff(
+    stack: str, base: str, *, repo: pathlib.Path = ROOT, policies: bool = True, security: bool = False
+) -> str:
     from review import diff, markdown
 
     with tempfile.TemporaryDirectory(prefix="review-") as tmp:
@@ -106,11 +108,18 @@ def build_diff(stack: str, base: str, *, repo: pathlib.Path = ROOT, policies: bo
     result = diff.diff_snapshots(
         base_snapshot, head_snapshot, base_label=label, base_violations=base_violations, head_violations=head_violations
     )
-    return markdown.render(result, command=f"make diff STACK={stack} BASE={base}")
+    text = markdown.render(result, command=f"make diff STACK={stack} BASE={base}")
+    if security:  # checkov on both sides (scan/review_section.py): this stack's figures and the new failures
+        from scan import review_section
+
+        text += review_section.section(stack, base_snapshot if base_snapshot.get("resources") else None, head_snapshot)
+    return text
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    text = build_diff(args.stack, args.base, repo=args.repo.resolve(), policies=not args.no_policy)
+    text = build_diff(
+        args.stack, args.base, repo=args.repo.resolve(), policies=not args.no_policy, security=args.security
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
@@ -148,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--out", type=pathlib.Path, help="also write the Markdown here")
     d.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     d.add_argument("--repo", type=pathlib.Path, default=ROOT, help="git checkout to review (default: this one)")
+    d.add_argument("--security", action="store_true", help="add checkov's figures and new failures (make checkov)")
     d.set_defaults(run=cmd_diff)
     g = sub.add_parser("diagram", help="architecture picture of a stack (SVG and PNG)")
     g.add_argument("--stack", required=True)

@@ -15,6 +15,10 @@ class NetworkConfig:
     cidr: str = setting("10.0.0.0/16", cidr=True, doc="room for 2 x azCount subnets of /20")
     az_count: int = setting(2, min=2, max=6, doc="two AZs at least: one AZ outage must not take the stack down")
     nat_gateway_per_az: bool = setting(True, doc="one NAT per AZ keeps private subnets up when an AZ fails")
+    interface_endpoints: bool = setting(
+        False,
+        doc="ECR api/dkr, Logs and Secrets Manager endpoints: AWS traffic off the NAT; about $8/month each per AZ",
+    )
     vpc_id: str | None = setting(
         None,
         pattern=VPC_ID,

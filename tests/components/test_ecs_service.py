@@ -193,3 +193,34 @@ def test_blue_green_shifts_traffic_between_two_target_groups(shipped_preview):
     alternate = staging.one("aws:lb/targetGroup:TargetGroup", "web-tg-alt")["inputs"]
     assert alternate["port"] == 3000 and alternate["healthCheck"]["port"] == "3000"
     assert "deploymentConfiguration" not in staging.one(SERVICE, "api-service")["inputs"]
+
+
+def test_containers_run_on_a_read_only_root_with_a_writable_tmp(shipped_preview):
+    for task in shipped_preview("prod").resources("aws:ecs/taskDefinition:TaskDefinition"):
+        (container,) = json.loads(task["inputs"]["containerDefinitions"])
+        assert container["readonlyRootFilesystem"] is True
+        (mount,) = container["mountPoints"]
+        assert mount["containerPath"] == "/tmp" and mount["readOnly"] is False
+        assert [v["name"] for v in task["inputs"]["volumes"]] == [mount["sourceVolume"]]
+
+
+def test_tasks_send_https_out_and_reach_data_stores_only_on_their_ports(shipped_preview):
+    dev = shipped_preview("dev")
+    task_sgs = {
+        sg["urn"] for sg in dev.resources("aws:ec2/securityGroup:SecurityGroup") if "svc-" in sg["inputs"]["name"]
+    }
+    egress = [
+        r
+        for r in dev.resources("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["name"].endswith("-tasks-egress")
+    ]
+    assert egress and all(
+        r["inputs"]["ipProtocol"] == "tcp" and r["inputs"]["fromPort"] == r["inputs"]["toPort"] == 443 for r in egress
+    )
+    to_stores = [
+        r for r in dev.resources("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") if "-to-store-" in r["name"]
+    ]
+    assert to_stores and all(
+        "cidrIpv4" not in r["inputs"] and r["inputs"]["referencedSecurityGroupId"] for r in to_stores
+    )
+    assert task_sgs

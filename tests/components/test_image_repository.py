@@ -239,3 +239,15 @@ def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_
         "aws-platform:containers.services[0].image.promoteFrom: acme/aws-platform/org exports no services.api.image"
         in result.stderr
     )
+
+
+def test_push_roles_trust_only_cis_deploy_role_never_the_account(shipped_preview):
+    from foundation.ci_identity import deploy_role_name
+
+    for stack in ("dev", "prod"):
+        for role in shipped_preview(stack).resources("aws:iam/role:Role"):
+            if not role["name"].endswith("-push"):
+                continue
+            (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+            assert statement["Principal"] == {"AWS": f"arn:aws:iam::123456789012:role/{deploy_role_name()}"}
+            assert ":root" not in role["inputs"]["assumeRolePolicy"]

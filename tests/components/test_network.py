@@ -55,3 +55,28 @@ def test_subnet_plan_allocates_in_order_and_refuses_too_small():
     assert private == ["10.0.48.0/20", "10.0.64.0/20", "10.0.80.0/20"]
     with pytest.raises(ValueError, match="holds 1 /20"):
         subnet_plan("10.0.0.0/20", 2)
+
+
+def test_the_default_security_group_is_closed(shipped_preview):
+    for stack in ("dev", "prod"):
+        default = shipped_preview(stack).one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default")
+        assert default["inputs"]["ingress"] == [] and default["inputs"]["egress"] == []
+
+
+def test_interface_endpoints_only_where_a_stack_opts_in(shipped_preview):
+    def network_interface_endpoints(stack):
+        return [
+            e
+            for e in shipped_preview(stack).resources("aws:ec2/vpcEndpoint:VpcEndpoint")
+            if "platform:network:Network$" in e["urn"] and e["inputs"]["vpcEndpointType"] == "Interface"
+        ]
+
+    prod = network_interface_endpoints("prod")
+    assert sorted(e["inputs"]["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for e in prod) == [
+        "ecr.api",
+        "ecr.dkr",
+        "logs",
+        "secretsmanager",
+    ]
+    assert all(e["inputs"]["privateDnsEnabled"] and len(e["inputs"]["subnetIds"]) == 3 for e in prod)
+    assert network_interface_endpoints("dev") == []

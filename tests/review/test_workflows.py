@@ -63,7 +63,20 @@ def test_pull_requests_review_every_stack_with_preview_diff_and_diagram():
     assert "make test" in "\n".join(s.get("run", "") for s in wf["jobs"]["test"]["steps"])
     script = next(s for s in review["steps"] if s.get("uses", "").startswith("actions/github-script@"))
     assert "aws-platform-review:${stack}" in script["with"]["script"] and "updateComment" in script["with"]["script"]
-    assert review["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
+    assert review["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "id-token": "write",
+        "security-events": "write",  # the checkov SARIF goes to code scanning
+    }
+
+
+def test_pull_requests_scan_every_stack_and_upload_sarif():
+    review = load("pull-request.yml")["jobs"]["review"]
+    runs = "\n".join(step.get("run", "") for step in review["steps"])
+    assert 'make scan STACK="$STACK"' in runs and "SECURITY=1" in runs
+    upload = next(s for s in review["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert upload["with"]["sarif_file"].endswith("results_sarif.sarif")
 
 
 def test_the_real_preview_runs_only_when_a_role_is_configured():
@@ -74,7 +87,7 @@ def test_the_real_preview_runs_only_when_a_role_is_configured():
         if "pulumi preview" in s.get("run", "")
         or s.get("uses", "").startswith(("aws-actions/configure-aws-credentials@", "pulumi/actions@"))
     ]
-    assert len(cloud) == 3 and all("env.ROLE_ARN != ''" in s["if"] for s in cloud)
+    assert len(cloud) == 4 and all("env.ROLE_ARN != ''" in s["if"] for s in cloud)
 
 
 def test_deploys_go_dev_then_staging_then_prod_and_org_separately():
