@@ -5,20 +5,17 @@ const CRAWLER = /bot|crawl|spider|slurp|preview|fetcher|scraper|archiver|indexer
 const HUMAN = /cubot|botech|caboto|\(linux;[^)]*android[^)]*\)/gi;
 const COOKIE = 'edge-variant';
 
-async function read(key, fallback) {
-  try {
-    return await kvs.get(key, { format: 'json' });
-  } catch (err) {
-    return fallback; // a missing key is "feature off", never a failed request
-  }
-}
-
 async function settings() {
+  let routing = {};
+  try {
+    routing = await kvs.get('routing', { format: 'json' });
+  } catch (err) {
+  }
   return {
-    countries: await read('countries', {}),
-    variants: await read('variants', []),
-    tracking: await read('tracking', []),
-    fallback: await read('fallback', ''),
+    countries: routing.countries || {},
+    variants: routing.variants || [],
+    tracking: routing.tracking || [],
+    fallback: routing.fallback || '',
   };
 }
 

@@ -3,20 +3,17 @@ import cf from 'cloudfront';
 const kvs = cf.kvs();
 const COOKIE = 'edge-variant';
 
-async function read(key, fallback) {
-  try {
-    return await kvs.get(key, { format: 'json' });
-  } catch (err) {
-    return fallback; // a missing key is "feature off", never a failed request
-  }
-}
-
 async function settings() {
+  let routing = {};
+  try {
+    routing = await kvs.get('routing', { format: 'json' });
+  } catch (err) {
+  }
   return {
-    countries: await read('countries', {}),
-    variants: await read('variants', []),
-    tracking: await read('tracking', []),
-    fallback: await read('fallback', ''),
+    countries: routing.countries || {},
+    variants: routing.variants || [],
+    tracking: routing.tracking || [],
+    fallback: routing.fallback || '',
   };
 }
 

@@ -119,7 +119,7 @@ def test_country_and_variant_pick_their_origins(edge):
 
 
 def test_new_viewers_are_split_by_weight_and_the_cookie_makes_it_sticky(prod, edge):
-    weights = {v["name"]: v["weight"] for v in json.loads(kvs_value(prod, "variants"))}
+    weights = {v["name"]: v["weight"] for v in json.loads(kvs_value(prod, "routing"))["variants"]}
     ids = [f"req-{i:05d}" for i in range(2000)]
     requests = [cf.viewer_request("/p", HUMAN, request_id=i) for i in ids]
     drawn = [r["result"]["headers"]["x-variant"]["value"] for r in edge("viewer-request", requests)]

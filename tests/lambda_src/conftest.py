@@ -166,7 +166,10 @@ def _make_spa_handler(state: SpaServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, json.dumps(data).encode(), "application/json")
             if path == "/api/hang":
                 time.sleep(20)  # a long poll that never answers within a render
-                return self._send(204, b"", "text/plain")
+                try:
+                    return self._send(204, b"", "text/plain")
+                except OSError:
+                    return None  # the browser gave up on it, as it should
             if path == "/api/missing":
                 return self._send(200, b"{}", "application/json")
             # SPA fallback: every route is the same shell, like S3 + CloudFront
