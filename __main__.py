@@ -168,7 +168,8 @@ else:
             opts=regional(),
         )
         viewer = EdgeFunctions(
-            "edge", EdgeFunctionsArgs(identity, edge, log_retention_days=edge.renderer.log_retention_days),
+            "edge",
+            EdgeFunctionsArgs(identity, edge, log_retention_days=edge.renderer.log_retention_days),
             opts=providers.edge_opts(),
         )
         spa = SpaDistribution(

@@ -255,9 +255,9 @@ def edge_v1_v2(a: Assumptions | None = None, traffic: Traffic | None = None) -> 
     edge_each = p["edge_request"] + a.edge_memory_gb * a.edge_billed_seconds * p["edge_gb_second"]
 
     def renderer(out: Breakdown) -> None:
-        out.lines["renderer Lambda compute"] = _free(gb_s, FREE_TIER["lambda_gb_seconds"], a.apply_free_tier) * p[
-            "lambda_gb_second"
-        ]
+        out.lines["renderer Lambda compute"] = (
+            _free(gb_s, FREE_TIER["lambda_gb_seconds"], a.apply_free_tier) * p["lambda_gb_second"]
+        )
         out.lines["renderer Lambda requests"] = (
             _free(fetches, FREE_TIER["lambda_requests"], a.apply_free_tier) * p["lambda_request"]
         )
@@ -265,7 +265,9 @@ def edge_v1_v2(a: Assumptions | None = None, traffic: Traffic | None = None) -> 
 
     old = Breakdown("old: Lambda@Edge router + HTTP API + token")
     old.lines["Lambda@Edge viewer-request (every page view)"] = views * edge_each
-    old.lines["Lambda@Edge origin-request (human misses + crawler fetches)"] = (t.human_page_views + fetches) * edge_each
+    old.lines["Lambda@Edge origin-request (human misses + crawler fetches)"] = (
+        t.human_page_views + fetches
+    ) * edge_each
     old.lines["API Gateway HTTP API"] = fetches * p["apigw_http_request"]
     old.lines["Secrets Manager (token)"] = p["secret_month"] + n_renders * p["secrets_api_call"]
     renderer(old)

@@ -61,7 +61,9 @@ def versions() -> dict[str, str]:
 
 def crawlers() -> dict[str, list[str]]:
     """Independent crawler user agents by category: search, social, ai."""
-    fixtures = yaml.safe_load(_package_file(MATOMO_PACKAGE, "device_detector/tests/fixtures/upstream/bots.yml").read_text())
+    fixtures = yaml.safe_load(
+        _package_file(MATOMO_PACKAGE, "device_detector/tests/fixtures/upstream/bots.yml").read_text()
+    )
     out: dict[str, list[str]] = {"search": [], "social": [], "ai": []}
     for item in fixtures:
         bot = item.get("bot") or {}

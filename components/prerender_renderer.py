@@ -157,7 +157,11 @@ class PrerenderRenderer(pulumi.ComponentResource):
         )
 
     def _alarms(
-        self, ident: StackIdentity, function_name: pulumi.Output[str], topic: pulumi.Input[str], child: pulumi.ResourceOptions
+        self,
+        ident: StackIdentity,
+        function_name: pulumi.Output[str],
+        topic: pulumi.Input[str],
+        child: pulumi.ResourceOptions,
     ) -> None:
         """Renders failing (the crawler got the app shell instead) or throttled (the cost ceiling is being hit)."""
         for metric, threshold, why in (

@@ -204,7 +204,9 @@ class SpaDistribution(pulumi.ComponentResource):
             opts=child,
         )
 
-    def _response_headers(self, ident: StackIdentity, child: pulumi.ResourceOptions) -> aws.cloudfront.ResponseHeadersPolicy:
+    def _response_headers(
+        self, ident: StackIdentity, child: pulumi.ResourceOptions
+    ) -> aws.cloudfront.ResponseHeadersPolicy:
         return aws.cloudfront.ResponseHeadersPolicy(
             "security",
             name=ident.name("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "security"),

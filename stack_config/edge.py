@@ -172,7 +172,9 @@ def routing_problems(cfg: EdgeConfig) -> list[tuple[str, str]]:
         if not re.fullmatch(COUNTRY, country):
             problems.append((f"routing.countries.{country}", f"{country!r} is not an ISO country code like 'DE'"))
         if origin not in names:
-            problems.append((f"routing.countries.{country}", f"{origin!r} is not a routing origin (allowed: {allowed})"))
+            problems.append(
+                (f"routing.countries.{country}", f"{origin!r} is not a routing origin (allowed: {allowed})")
+            )
     if routing.variants:
         total = sum(v.weight for v in routing.variants)
         if total != 100:
@@ -180,13 +182,15 @@ def routing_problems(cfg: EdgeConfig) -> list[tuple[str, str]]:
         seen: set[str] = set()
         for index, v in enumerate(routing.variants):
             if v.name in seen:
-                problems.append((f"routing.variants[{index}].name", f"{v.name!r} is used twice (allowed: unique names)"))
+                problems.append(
+                    (f"routing.variants[{index}].name", f"{v.name!r} is used twice (allowed: unique names)")
+                )
             seen.add(v.name)
             if v.origin and v.origin not in names:
                 problems.append(
                     (f"routing.variants[{index}].origin", f"{v.origin!r} is not a routing origin (allowed: {allowed})")
                 )
-    for key, value in kvs_entries(cfg).items():
+    for value in kvs_entries(cfg).values():
         if len(value.encode()) > KVS_VALUE_LIMIT:
             problems.append(("routing", f"is {len(value.encode())} bytes in the KeyValueStore (allowed: 1024)"))
     return problems

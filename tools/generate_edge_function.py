@@ -120,9 +120,7 @@ def crawler_patterns(entries: list[dict]) -> list[str]:
     result: list[str] = []
     for pattern in kept:
         # "Foo" already matches wherever "Foo-Extra" would: drop plain literals that contain a kept plain literal.
-        if plain.fullmatch(pattern) and any(
-            plain.fullmatch(k) and k.lower() in pattern.lower() for k in result
-        ):
+        if plain.fullmatch(pattern) and any(plain.fullmatch(k) and k.lower() in pattern.lower() for k in result):
             continue
         result.append(PATTERN_FIXES.get(pattern, pattern))
     return result

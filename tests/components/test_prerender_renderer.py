@@ -44,7 +44,9 @@ def test_only_this_distribution_may_invoke_the_url(prod):
 def test_traced_and_alarmed_with_a_log_retention(prod):
     fn = prod.one(FN, "renderer")["inputs"]
     assert fn["tracingConfig"]["mode"] == "Active"
-    alarms = {a["inputs"].get("metricName"): a["inputs"] for a in prod.resources("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    alarms = {
+        a["inputs"].get("metricName"): a["inputs"] for a in prod.resources("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
     assert alarms["Errors"]["namespace"] == alarms["Throttles"]["namespace"] == "AWS/Lambda"
     topic = prod.one("aws:sns/topic:Topic", "alerts")
     assert all(t.endswith(topic["inputs"]["name"]) for t in alarms["Errors"]["alarmActions"])

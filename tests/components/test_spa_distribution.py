@@ -111,8 +111,12 @@ def test_country_and_variant_pick_their_origins(edge):
     de, us_b = edge(
         "viewer-request",
         [
-            cf.viewer_request("/p", HUMAN, headers={"cloudfront-viewer-country": "DE"}, cookies={"edge-variant": "control"}),
-            cf.viewer_request("/p", HUMAN, headers={"cloudfront-viewer-country": "US"}, cookies={"edge-variant": "redesign"}),
+            cf.viewer_request(
+                "/p", HUMAN, headers={"cloudfront-viewer-country": "DE"}, cookies={"edge-variant": "control"}
+            ),
+            cf.viewer_request(
+                "/p", HUMAN, headers={"cloudfront-viewer-country": "US"}, cookies={"edge-variant": "redesign"}
+            ),
         ],
     )
     assert origin_of(de) == "dach" and origin_of(us_b) == "next"
@@ -128,7 +132,9 @@ def test_new_viewers_are_split_by_weight_and_the_cookie_makes_it_sticky(prod, ed
     responses = edge("viewer-response", [cf.viewer_response(r) for r in requests[:200]])
     cookies = [r["result"]["cookies"]["edge-variant"]["value"] for r in responses]
     assert cookies == drawn[:200], "the cookie holds the variant the request was served"
-    kept = edge("viewer-response", [cf.viewer_response(cf.viewer_request("/p", HUMAN, cookies={"edge-variant": "redesign"}))])
+    kept = edge(
+        "viewer-response", [cf.viewer_response(cf.viewer_request("/p", HUMAN, cookies={"edge-variant": "redesign"}))]
+    )
     assert kept[0]["result"]["cookies"] == {}
 
 

@@ -13,7 +13,6 @@ import socket
 
 import pytest
 
-
 OG_TITLE = re.compile(r'<meta property="og:title" content="([^"]*)"')
 OG_DESCRIPTION = re.compile(r'<meta property="og:description" content="([^"]*)"')
 TITLE = re.compile(r"<title>([^<]*)</title>")
@@ -204,7 +203,9 @@ class TestRejections:
     def test_non_get_methods_are_rejected(self, renderer):
         assert renderer.invoke("/articles/x", method="POST")[0]["statusCode"] == 405
 
-    def test_page_script_fetching_another_loopback_service_gets_nothing_into_the_snapshot(self, renderer, secret_server):
+    def test_page_script_fetching_another_loopback_service_gets_nothing_into_the_snapshot(
+        self, renderer, secret_server
+    ):
         response = renderer.invoke("/probe", query=f"port={secret_server.port}")[0]
         assert response["statusCode"] == 200
         assert "loopback-secret" not in response["body"]

@@ -15,7 +15,7 @@ from tools import cloudfront_harness as cf
 from tools import generate_edge_function as gen
 
 sys.path.insert(0, str(gen.ROOT / "bench"))
-import edge_corpora  # noqa: E402
+import edge_corpora
 
 VIEWER_REQUEST = gen.SOURCE / "viewer_request.js"
 
@@ -31,7 +31,9 @@ def test_checked_in_functions_are_what_the_dataset_generates():
 
 def test_a_dataset_change_is_drift(monkeypatch):
     real = gen.load_dataset()
-    monkeypatch.setattr(gen, "load_dataset", lambda: [*real, {"pattern": "Zqxwv-Reader", "instances": ["Zqxwv-Reader/1"]}])
+    monkeypatch.setattr(
+        gen, "load_dataset", lambda: [*real, {"pattern": "Zqxwv-Reader", "instances": ["Zqxwv-Reader/1"]}]
+    )
     assert gen.main(["--check"]) == 1
 
 
