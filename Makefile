@@ -6,15 +6,18 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv preview preview-all test bench taggable-types edge-functions clean diff diagram
+.PHONY: help venv preview preview-all test bench taggable-types edge-functions clean diff diagram docs
+.PHONY: lint
 
 help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
-	@echo "make test                    every test"
+	@echo "make lint                    ruff check, ruff format --check, pyright (docs/development.md)"
+	@echo "make test                    make lint, then every test"
 	@echo "make bench                   benchmarks (figures for the README)"
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
 	@echo "make edge-functions          regenerate lambda_src/edge_function/*.js from the pinned crawler dataset"
+	@echo "make docs                    regenerate the generated docs: policy table, architecture picture"
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt requirements-edge-data.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +33,14 @@ preview: $(STAMP)
 preview-all: $(STAMP)
 	@for s in dev staging prod; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
 
-test: $(STAMP)
+# Lint first: a finding fails `make test` (and so CI) in about a minute, before the suite runs for several.
+# PYRIGHT_PYTHON_IGNORE_WARNINGS: no PyPI "newer version?" query on each run; the pin decides the version.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright
+
+test: $(STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
@@ -51,6 +61,9 @@ diff: $(STAMP)
 
 diagram: $(STAMP)
 	$(PY) -m review diagram --stack $(STACK) --out build/$(STACK)
+
+docs: $(STAMP)
+	$(PY) -m tools.generate_docs
 
 clean:
 	rm -rf build .pytest_cache

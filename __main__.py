@@ -70,6 +70,7 @@ else:
         opts=regional(),
     )
     for svc in containers.services:
+        assert cluster is not None and alb is not None  # both exist whenever there are services (above)
         image = images[svc.name] = ImageRepository(
             f"{svc.name}-images",
             ImageRepositoryArgs(

@@ -117,6 +117,7 @@ class Assumptions:
 class Breakdown:
     label: str
     lines: dict = field(default_factory=dict)
+    gb_seconds: float = 0.0  # the renderer's Lambda compute, for the scaling table
 
     @property
     def total(self) -> float:
@@ -138,7 +139,7 @@ def report_design(bot_requests: int = 1_000_000, renders: int | None = None) -> 
     out.lines["API Gateway HTTP API"] = bot_requests * REPORT_PRICES["apigw_http_request"]
     out.lines["S3 GET (cache reads)"] = bot_requests * REPORT_PRICES["s3_get"]
     out.lines["S3 PUT (renders)"] = renders * REPORT_PRICES["s3_put"]
-    out.gb_seconds = gb_s  # type: ignore[attr-defined]
+    out.gb_seconds = gb_s
     return out
 
 
@@ -208,7 +209,7 @@ def our_design(a: Assumptions, scope: str = "full") -> Breakdown:
         out.lines["CloudWatch Logs ingest"] = (
             _free(log_gb, FREE_TIER["cloudwatch_logs_gb"], a.apply_free_tier) * p["cloudwatch_logs_gb"]
         )
-    out.gb_seconds = gb_s  # type: ignore[attr-defined]
+    out.gb_seconds = gb_s
     return out
 
 
@@ -293,7 +294,7 @@ def compute(a: Assumptions | None = None) -> dict:
             {
                 "bot_requests": bot_requests,
                 "renders": assumed_renders,
-                "gb_seconds": b.gb_seconds,  # type: ignore[attr-defined]
+                "gb_seconds": b.gb_seconds,
                 "computed_total": b.total,
                 "printed_total": printed,
             }

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -31,10 +32,12 @@ CHROME = (
 )
 
 
-def _load_test_support():
+def _load_test_support() -> ModuleType:
     """Reuse the test suite's fixture SPA and event builders (plain functions)."""
     path = ROOT / "tests" / "lambda_src" / "conftest.py"
     spec = importlib.util.spec_from_file_location("lambda_bench_support", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -71,7 +74,7 @@ class _PeakRss:
             except self._psutil.NoSuchProcess:
                 pass
         pss = rss = 0
-        for proc in [me] + me.children(recursive=True):
+        for proc in [me, *me.children(recursive=True)]:
             if proc.pid in excluded:
                 continue
             try:
@@ -92,7 +95,7 @@ class _PeakRss:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._sample())
@@ -120,15 +123,16 @@ def _start_moto(port: int):
     raise SystemExit("moto server did not start")
 
 
-def bench_renderer(support) -> dict[str, float]:
-    from http.server import ThreadingHTTPServer
+def bench_renderer(support: ModuleType) -> dict[str, float]:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import boto3
 
     if not os.path.exists(os.environ.get("CHROMIUM_PATH") or support.CHROMIUM):
         raise SystemExit("Chromium not found: apt-get install -y chromium")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), None)  # type: ignore[arg-type]
+    # A placeholder handler: the SPA's own needs the port, known only once the server is bound (below).
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     spa = support.SpaServer(host="127.0.0.1", port=server.server_address[1])
     server.RequestHandlerClass = support._make_spa_handler(spa)
     server.daemon_threads = True

@@ -73,7 +73,7 @@ def connection_uri(srv: str, database: str) -> str:
     return f"{srv}/{database}?authSource=%24external&authMechanism=MONGODB-AWS&retryWrites=true&w=majority"
 
 
-def private_srv(strings, sharded: bool) -> str:
+def private_srv(strings: atlas.outputs.AdvancedClusterConnectionStrings | None, sharded: bool) -> str:
     """The PrivateLink SRV string; sharded clusters get the shard-optimised one (fewer mongos hops)."""
     for endpoint in (strings.private_endpoints or []) if strings else []:
         optimised = endpoint.srv_shard_optimized_connection_string

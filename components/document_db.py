@@ -166,7 +166,7 @@ class DocumentDb(pulumi.ComponentResource):
         self.reader_endpoint = cluster.reader_endpoint
         self.cluster_identifier = cluster.cluster_identifier
         self.master_secret_arn = cluster.master_user_secrets.apply(
-            lambda secrets: secrets[0].secret_arn if secrets else ""
+            lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
         self.register_outputs(
             {

@@ -58,7 +58,9 @@ class DocumentStoreArgs:
     sync_cluster_arn: pulumi.Input[str] | None = None
 
 
-def documents_contract(cfg: DocumentStoreConfig, docdb_uri, atlas_uri) -> dict:
+def documents_contract(
+    cfg: DocumentStoreConfig, docdb_uri: pulumi.Input[str] | None, atlas_uri: pulumi.Input[str] | None
+) -> dict:
     """The services' one connection document: Atlas from the ``atlas`` phase on, DocumentDB before."""
     if cfg.serves_from_atlas:
         contract = {"engine": "mongodb-atlas", "uri": atlas_uri, "authMechanism": "MONGODB-AWS"}
@@ -130,6 +132,7 @@ class DocumentStore(pulumi.ComponentResource):
                 lambda v: document_db.connection_uri(APP_USER, v[1], v[0], cfg.database_name)
             )
         if cfg.has_atlas:
+            assert cfg.atlas is not None  # the loader requires it in every Atlas phase
             self.atlas = AtlasCluster(
                 "atlas",
                 AtlasClusterArgs(
@@ -158,7 +161,7 @@ class DocumentStore(pulumi.ComponentResource):
             tags={"served-by": self.served_by, "migration-phase": cfg.phase},
         )
 
-        if syncing:
+        if sync_sg is not None and sync_role is not None:  # both exist exactly when syncing
             self._sync_task(args, sync_sg, sync_role, child)
 
         self.connection_secret_arn = secret.arn
@@ -171,6 +174,7 @@ class DocumentStore(pulumi.ComponentResource):
         """The change-stream sync (or the one-off dump/restore) as a Fargate task in the private subnets."""
         ident, cfg = args.identity, args.config
         sync, docdb, target = cfg.sync, self.documentdb, self.atlas
+        assert sync is not None and docdb is not None and target is not None  # phase "dual": the loader requires all
         low, high = ENDPOINT_PORTS
         for rule, port_from, port_to, peer, what in (
             ("documentdb", document_db.PORT, document_db.PORT, docdb.security_group_id, "DocumentDB (TLS)"),

@@ -60,7 +60,7 @@ class EcsCluster(pulumi.ComponentResource):
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=cfg.container_insights)],
             opts=child,
         )
-        providers = ["FARGATE"] + (["FARGATE_SPOT"] if cfg.fargate_spot else [])
+        providers: list[pulumi.Input[str]] = ["FARGATE", *(["FARGATE_SPOT"] if cfg.fargate_spot else [])]
         self.ec2_capacity_provider = None
         if cfg.ec2 is not None:
             provider = self._ec2_capacity(args, cluster)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -517,7 +518,7 @@ class EcsService(pulumi.ComponentResource):
         service_name = ident.name("aws:ecs/service:Service", cfg.name)
         lb_dimensions = {"TargetGroup": target_group.arn_suffix, "LoadBalancer": args.alb_arn_suffix}
 
-        def alarm(resource: str, component: str, description: str, **kwargs) -> aws.cloudwatch.MetricAlarm:
+        def alarm(resource: str, component: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
             return aws.cloudwatch.MetricAlarm(
                 f"{self._prefix}-{resource}",
                 name=ident.name("aws:cloudwatch/metricAlarm:MetricAlarm", f"{cfg.name}-{component}"),
@@ -600,7 +601,7 @@ class EcsService(pulumi.ComponentResource):
             max_capacity=cfg.max_count,
             opts=self._child,
         )
-        common = dict(
+        common: dict[str, Any] = dict(
             service_namespace=target.service_namespace,
             scalable_dimension=target.scalable_dimension,
             resource_id=target.resource_id,

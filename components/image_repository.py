@@ -19,6 +19,7 @@ import os
 import pathlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -55,7 +56,8 @@ class ImageRepositoryArgs:
     digest: str | None = None  # an already-pushed image, "<repo>@sha256:<hex>"
     platform: str = "linux/amd64"
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
-    account_id: str | None = None  # pins the push provider to the stack's account, as the stack's providers are
+    # Pins the push provider to the stack's account, as the stack's providers are.
+    account_id: pulumi.Input[str] | None = None
 
 
 def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) -> str:
@@ -237,7 +239,11 @@ class ImageRepository(pulumi.ComponentResource):
         self.repository_name = repo.name
         self.repository_url = repo.repository_url
         self.push_role_arn = push_role.arn
-        self.image_ref = self._image(args, repo, push_role) if args.build else pulumi.Output.from_input(args.digest)
+        if args.build:
+            self.image_ref = self._image(args, repo, push_role)
+        else:
+            assert args.digest is not None  # exactly one of build or digest (checked above)
+            self.image_ref = pulumi.Output.from_input(args.digest)
         self.register_outputs(
             {"repository_url": self.repository_url, "image_ref": self.image_ref, "push_role_arn": self.push_role_arn}
         )
@@ -292,7 +298,7 @@ class ImageRepository(pulumi.ComponentResource):
             registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=push_provider)
         )
         tag = context_tag(build, args.platform)
-        image_args = dict(
+        image_args: dict[str, Any] = dict(
             # Relative to the project (Pulumi runs the program there): the same inputs on every machine.
             context=docker_build.BuildContextArgs(location=build.context),
             dockerfile=docker_build.DockerfileArgs(location=f"{build.context}/{build.dockerfile}"),

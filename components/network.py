@@ -62,6 +62,7 @@ class Network(pulumi.ComponentResource):
 
     def _import(self, args: NetworkArgs) -> None:
         cfg = args.config
+        assert cfg.vpc_id is not None  # called only for an existing VPC
         vpc = aws.ec2.get_vpc_output(id=cfg.vpc_id, opts=pulumi.InvokeOptions(parent=self))
         self.vpc_id = pulumi.Output.from_input(cfg.vpc_id)
         self.cidr_block = vpc.cidr_block
@@ -96,7 +97,7 @@ class Network(pulumi.ComponentResource):
         )
 
         public, private, private_rts, nats = [], [], [], []
-        for index, (zone, pub_block, priv_block) in enumerate(zip(zones, public_blocks, private_blocks)):
+        for index, (zone, pub_block, priv_block) in enumerate(zip(zones, public_blocks, private_blocks, strict=True)):
             suffix = zone[-1]
             pub = aws.ec2.Subnet(
                 f"public-{suffix}",

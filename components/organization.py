@@ -13,6 +13,7 @@ Environment stacks read the org stack's outputs through a ``StackReference`` (``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from components.guardrails import Guardrails, GuardrailsArgs, policy_types_used
 from components.identity_center import IdentityCenter, IdentityCenterArgs
 from foundation.identity import StackIdentity
 from foundation.providers import AwsProviders
-from stack_config.organization import OrganizationConfig
+from stack_config.organization import AccountConfig, OrganizationConfig
 
 ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's default; what admins assume from the management account
 
@@ -62,7 +63,7 @@ class Organization(pulumi.ComponentResource):
         )
         self.organization = org
         self.organization_id = org.id
-        self.root_id = org.roots.apply(lambda roots: roots[0].id)
+        self.root_id = org.roots.apply(_root_id)
         self.management_account_id = org.master_account_id
 
         self.ou_ids = {}
@@ -158,10 +159,10 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
             opts=providers.regional_opts(),
         )
 
-    def account_output(spec) -> pulumi.Output[dict[str, Any]]:
+    def account_output(spec: AccountConfig) -> pulumi.Output[dict[str, Any]]:
         def describe(account_id: str) -> dict[str, Any]:
             entry: dict[str, Any] = {"id": account_id, "email": config.email_for(spec.name), "ou": spec.ou}
-            if names is not None:
+            if names is not None and config.bootstrap is not None:  # names exist only with a bootstrap
                 entry["deployRoleArn"] = names.deploy_role_arn(account_id)
                 entry["stateBucket"] = names.state_bucket(account_id, config.bootstrap.regions[0])
             return entry
@@ -175,6 +176,13 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
         "organizational_unit_ids": org.ou_ids,
         "accounts": {spec.name: account_output(spec) for spec in config.accounts},
     }
+
+
+def _root_id(roots: Sequence[aws.organizations.outputs.OrganizationRoot]) -> str:
+    """The organization's one root; AWS always reports it, so a missing id stops the run instead of an empty parent."""
+    if not roots or not roots[0].id:
+        raise ValueError("the organization reports no root id")
+    return roots[0].id
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,14 @@ class ValkeyCache(pulumi.ComponentResource):
         )
         return user, group, password
 
-    def _serverless(self, args: ValkeyCacheArgs, sg, key, group, child):
+    def _serverless(
+        self,
+        args: ValkeyCacheArgs,
+        sg: aws.ec2.SecurityGroup,
+        key: aws.kms.Key,
+        group: aws.elasticache.UserGroup,
+        child: pulumi.ResourceOptions,
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         ident, cfg = args.identity, args.config
         migration = cfg.migrate_from
         seed = [migration.seed_snapshot_arn] if migration and migration.seed_snapshot_arn else None
@@ -204,10 +211,18 @@ class ValkeyCache(pulumi.ComponentResource):
         reader = cache.reader_endpoints.apply(lambda eps: eps[0].address)
         return endpoint, reader
 
-    def _upgrade_in_place(self, args: ValkeyCacheArgs, sg, key, group, child):
+    def _upgrade_in_place(
+        self,
+        args: ValkeyCacheArgs,
+        sg: aws.ec2.SecurityGroup,
+        key: aws.kms.Key,
+        group: aws.elasticache.UserGroup,
+        child: pulumi.ResourceOptions,
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """The existing group, adopted with ``pulumi import`` (README runbook), switched to the Valkey engine."""
         ident, cfg = args.identity, args.config
         migration = cfg.migrate_from
+        assert migration is not None  # called only for a group to migrate
         subnets = aws.elasticache.SubnetGroup(
             "cache",
             name=ident.name("aws:elasticache/subnetGroup:SubnetGroup", "cache"),
@@ -244,7 +259,15 @@ class ValkeyCache(pulumi.ComponentResource):
         return group_resource.primary_endpoint_address, group_resource.reader_endpoint_address
 
 
-def cache_contract(cfg: CacheConfig, endpoint, reader, port: int, reader_port: int, username, password) -> dict:
+def cache_contract(
+    cfg: CacheConfig,
+    endpoint: pulumi.Input[str],
+    reader: pulumi.Input[str],
+    port: int,
+    reader_port: int,
+    username: pulumi.Input[str],
+    password: pulumi.Input[str],
+) -> dict:
     """What services need to use the cache well: where, how (TLS, credentials) and how long to wait."""
     return {
         "engine": ENGINE,

@@ -9,7 +9,7 @@ import pulumi_aws as aws
 def private_bucket(
     name: str,
     bucket_name: str,
-    parent: pulumi.Resource,
+    parent: pulumi.Resource | None,
     *,
     protect: bool = False,
     force_destroy: bool = False,

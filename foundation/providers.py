@@ -11,6 +11,7 @@ there (Lambda@Edge, CloudFront certificates).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -25,14 +26,14 @@ class AwsProviders:
     regional: aws.Provider
     us_east_1: aws.Provider
 
-    def regional_opts(self, **kwargs) -> pulumi.ResourceOptions:
+    def regional_opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(provider=self.regional, **kwargs)
 
-    def edge_opts(self, **kwargs) -> pulumi.ResourceOptions:
+    def edge_opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(provider=self.us_east_1, **kwargs)
 
 
-def create_providers(identity: StackIdentity, account_id: str | None = None) -> AwsProviders:
+def create_providers(identity: StackIdentity, account_id: pulumi.Input[str] | None = None) -> AwsProviders:
     """The stack's providers. ``account_id`` pins them so a dev config can never deploy into prod."""
 
     def provider(name: str, region: str) -> aws.Provider:

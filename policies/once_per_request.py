@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pulumi_policy.policy as _policy
@@ -46,9 +47,9 @@ class _RequestScopedJsonFormat:
         return result
 
 
-def _scoped(method):
+def _scoped(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
-    def wrapper(self, request, context):
+    def wrapper(self: Any, request: Any, context: Any) -> Any:
         _state.memo = {}
         try:
             return method(self, request, context)
@@ -60,10 +61,11 @@ def _scoped(method):
 
 def install() -> None:
     """Route the servicer's conversions through the memo; idempotent."""
-    servicer = _policy._PolicyAnalyzerServicer
+    servicer = _policy._PolicyAnalyzerServicer  # pyright: ignore[reportPrivateUsage]  (the class this patches)
     if getattr(servicer, "_once_per_request", False):
         return
-    _policy.json_format = _RequestScopedJsonFormat()
+    # Deliberate monkeypatching of pulumi_policy's internals (module docstring), which its types do not describe.
+    _policy.json_format = _RequestScopedJsonFormat()  # pyright: ignore[reportPrivateImportUsage]
     for name in ("Analyze", "AnalyzeStack", "Remediate"):
         setattr(servicer, name, _scoped(getattr(servicer, name)))
-    servicer._once_per_request = True
+    servicer._once_per_request = True  # pyright: ignore[reportAttributeAccessIssue]  (our marker on their class)

@@ -17,6 +17,7 @@ import traceback
 from typing import Any
 
 import stack_config
+import stack_config.loader
 from preview import policy_client, program
 
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
@@ -65,7 +66,7 @@ def render_violations(violations: list[policy_client.Violation]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m preview", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m preview", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--stack", default="dev")
     parser.add_argument(
         "--config", type=pathlib.Path, help="stack config file (default environments/Pulumi.<stack>.yaml)"

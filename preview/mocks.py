@@ -337,7 +337,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     # --- invokes -------------------------------------------------------------
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        # No check failures; an empty list, not None, which pulumi 3.272's mock monitor would iterate.
+        return self._invoke(args), []
+
+    def _invoke(self, args: pulumi.runtime.MockCallArgs) -> dict:
         token, a = args.token, args.args
         region = self._region(args.provider)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":

@@ -105,6 +105,7 @@ class PolicyPack:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        assert self.process.stdout is not None and self.process.stderr is not None  # both PIPE above
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
             err = self.process.stderr.read().decode() if self.process.poll() is not None else ""

@@ -19,7 +19,9 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import wait_for_rpcs
-from pulumi.runtime.sync_await import _sync_await
+
+# pulumi's own helper to finish the mocked program's RPCs synchronously; no public equivalent exists.
+from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
 
 from preview.mocks import PlatformMocks
 
@@ -119,7 +121,7 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
         self._seen: set[str] = set()
 
-    def RegisterResource(self, request):
+    def RegisterResource(self, request: Any) -> Any:  # a protobuf request; pulumi types neither side
         urn = real_urn(self.make_urn(request.parent, request.type, request.name))
         if urn in self._seen:
             # The engine refuses a second registration of a URN; the bare mocks would silently accept it.

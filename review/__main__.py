@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def _git(*args: str, cwd: pathlib.Path = ROOT) -> str:
 
 
 @contextlib.contextmanager
-def worktree(ref: str, repo: pathlib.Path = ROOT) -> Iterator[pathlib.Path]:
+def worktree(ref: str, repo: pathlib.Path = ROOT) -> Generator[pathlib.Path]:
     """A detached, throw-away checkout of ``ref``; removed again however the block ends."""
     try:
         sha = _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=repo)
@@ -140,7 +140,7 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m review", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m review", description=(__doc__ or "").split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("diff", help="Markdown review of the working tree against a git ref")
     d.add_argument("--stack", required=True)

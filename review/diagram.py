@@ -331,9 +331,7 @@ class Architecture:
                         allow(r["urn"], INTERNET, _port(rule))
 
     def _internet_entry(self) -> None:
-        fronted = {
-            dst for (src, dst), e in self.edges.items() if src != INTERNET and self.nodes[src]["category"] == "edge"
-        }
+        fronted = {dst for (src, dst) in self.edges if src != INTERNET and self.nodes[src]["category"] == "edge"}
         for urn in sorted(self.main):
             r = self.by_urn[urn]
             public_lb = r["type"] == "aws:lb/loadBalancer:LoadBalancer" and not r["inputs"].get("internal")
@@ -399,7 +397,8 @@ def build_graph(snapshot: Mapping[str, Any]) -> graphviz.Digraph:
                 fillcolor="#ffffff",
             )
         for comp in sorted(children.get(owner, []), key=lambda c: c["name"]):
-            with graph.subgraph(name=cluster_name(comp["urn"])) as sub:
+            # graphviz's unannotated subgraph() infers "context manager or None"; with a name it is the former.
+            with graph.subgraph(name=cluster_name(comp["urn"])) as sub:  # pyright: ignore[reportOptionalContextManager]
                 sub.attr(
                     label=f"{comp['name']}\n{comp['type']}",
                     style="rounded,filled",

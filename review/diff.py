@@ -517,7 +517,8 @@ def diff_snapshots(
 
     checked = base_violations is not None and head_violations is not None
     new_v, resolved_v = [], []
-    if checked:
+    # `checked`, spelled out so the type checker narrows both lists.
+    if base_violations is not None and head_violations is not None:
         base_keys = {violation_key(v) for v in base_violations}
         head_list = list(head_violations)
         head_keys = {violation_key(v) for v in head_list}

@@ -81,7 +81,7 @@ def _component_section(comp: ComponentDiff) -> list[str]:
         ]
     else:
         lines += body
-    return lines + [""]
+    return [*lines, ""]
 
 
 def render(diff: StackDiff, *, command: str | None = None) -> str:

@@ -14,6 +14,7 @@ checks every step of it (``phase_problems``), before anything is registered.
 from __future__ import annotations
 
 import datetime
+import itertools
 from dataclasses import dataclass
 
 from stack_config.parsing import Problem, setting, show
@@ -252,7 +253,7 @@ def phase_problems(phases: list[PhaseEntry], rollback_window_days: int, key: str
             )
         )
     entered_atlas: datetime.date | None = phases[0].day if phases[0].phase == "atlas" else None
-    for i, (before, after) in enumerate(zip(phases, phases[1:]), start=1):
+    for i, (before, after) in enumerate(itertools.pairwise(phases), start=1):
         allowed = allowed_after(before.phase)
         if after.phase not in allowed:
             why = (

@@ -106,6 +106,7 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
         parser.problems.extend(_organization_checks(config))
     if parser.problems:
         raise ConfigError(source, parser.problems)
+    assert config is not None  # parse returns None only with a problem listed
     return config
 
 

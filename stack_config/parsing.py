@@ -101,8 +101,8 @@ class Parser:
         return cls(**values)
 
     @staticmethod
-    def _keys(cls: type) -> list[str]:
-        return [camel(f.name) for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")]
+    def _keys(config_type: type) -> list[str]:
+        return [camel(f.name) for f in dataclasses.fields(config_type) if f.init and not f.metadata.get("internal")]
 
     def value(self, hint: Any, raw: Any, key: str, rules: Mapping[str, Any]) -> Any:
         origin = typing.get_origin(hint)
@@ -112,7 +112,7 @@ class Parser:
                 return None
             (inner,) = [a for a in args if a is not type(None)]
             return self.value(inner, raw, key, rules)
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             return self.parse(hint, raw, key)
         if origin in (list, tuple):
             if not isinstance(raw, list):

@@ -115,7 +115,7 @@ def client(service: str) -> Any:
 
             # Short timeouts and few retries: the cache is an optimisation,
             # and a hanging S3 call would eat the crawler's 30 s budget.
-            existing = boto3.session.Session().client(
+            existing = boto3.Session().client(
                 service,
                 config=BotoConfig(
                     connect_timeout=2,

@@ -116,7 +116,8 @@ def _open_ports(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if ports:
             report(
                 f"admits {', '.join(everyone)} on data-store port(s) {', '.join(ports)}: databases and caches "
-                f"are reached only from the application services' security groups"
+                f"are reached only from the application services' security groups",
+                None,
             )
 
 
@@ -177,9 +178,9 @@ def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
         kind in (DOCDB_CLUSTER, "aws:rds/cluster:Cluster", "aws:rds/instance:Instance")
         and props.get("storageEncrypted") is not True
     ):
-        report("storageEncrypted is not true: the data, its replicas and its snapshots would be readable on disk")
+        report("storageEncrypted is not true: the data, its replicas and its snapshots would be readable on disk", None)
     if kind == REPLICATION_GROUP and props.get("atRestEncryptionEnabled") is not True:
-        report("atRestEncryptionEnabled is not true: snapshots and swapped data would be readable on disk")
+        report("atRestEncryptionEnabled is not true: snapshots and swapped data would be readable on disk", None)
     # ElastiCache Serverless and Atlas clusters are always encrypted at rest (no switch to turn it off);
     # Atlas' encryptionAtRestProvider only adds a customer-managed key on top.
 
@@ -206,7 +207,8 @@ def _cache_limits(args: ResourceValidationArgs, report: ReportViolation) -> None
     if missing:
         report(
             f"no {' or '.join(missing)} in cacheUsageLimits: serverless scales (and bills) without a ceiling; "
-            f"set one and let the services' circuit breaker absorb throttling (redis-to-valkey-serverless.md)"
+            f"set one and let the services' circuit breaker absorb throttling (redis-to-valkey-serverless.md)",
+            None,
         )
 
 
@@ -232,12 +234,14 @@ def _documentdb_protection(args: ResourceValidationArgs, report: ReportViolation
     if props.get("deletionProtection") is not True and not retiring:
         report(
             "prod DocumentDB without deletionProtection: one mistaken destroy deletes the database "
-            "(only a cluster tagged data-lifecycle=retiring, final snapshot set, may drop it)"
+            "(only a cluster tagged data-lifecycle=retiring, final snapshot set, may drop it)",
+            None,
         )
     if props.get("skipFinalSnapshot") is not False or not props.get("finalSnapshotIdentifier"):
         report(
             "prod DocumentDB without a final snapshot (skipFinalSnapshot false and a finalSnapshotIdentifier): "
-            "deleting it would keep nothing"
+            "deleting it would keep nothing",
+            None,
         )
 
 
@@ -256,11 +260,11 @@ def _atlas_protection(args: ResourceValidationArgs, report: ReportViolation) -> 
         return
     props = args.props
     if props.get("terminationProtectionEnabled") is not True:
-        report("prod Atlas cluster without terminationProtectionEnabled: a destroy deletes it with its data")
+        report("prod Atlas cluster without terminationProtectionEnabled: a destroy deletes it with its data", None)
     if props.get("backupEnabled") is not True:
-        report("prod Atlas cluster without backupEnabled: no snapshot to restore after a bad batch")
+        report("prod Atlas cluster without backupEnabled: no snapshot to restore after a bad batch", None)
     if props.get("pitEnabled") is not True:
-        report("prod Atlas cluster without pitEnabled: no point-in-time restore to the minute before an incident")
+        report("prod Atlas cluster without pitEnabled: no point-in-time restore to the minute before an incident", None)
 
 
 atlas_prod_protection = ResourceValidationPolicy(
@@ -278,9 +282,9 @@ def _atlas_access_list(args: ResourceValidationArgs, report: ReportViolation) ->
         return
     entry = args.props.get("cidrBlock") or args.props.get("ipAddress") or args.props.get("awsSecurityGroup")
     if str(entry) in ("0.0.0.0/0", "0.0.0.0") or open_to_anywhere([str(entry)]):
-        report(f"Atlas access list admits {entry}: the whole internet; Atlas is reached over PrivateLink")
+        report(f"Atlas access list admits {entry}: the whole internet; Atlas is reached over PrivateLink", None)
     elif stage_of(args) == "prod":
-        report(f"Atlas access list entry {entry} in prod: prod reaches Atlas over PrivateLink only")
+        report(f"Atlas access list entry {entry} in prod: prod reaches Atlas over PrivateLink only", None)
 
 
 atlas_access_list = ResourceValidationPolicy(
@@ -303,12 +307,14 @@ def _documentdb_observability(args: ResourceValidationArgs, report: ReportViolat
         if missing:
             report(
                 f"enabledCloudwatchLogsExports lacks {', '.join(missing)}: slow operations and lock waves "
-                f"leave no trace (documentdb-vacuum-locks.md)"
+                f"leave no trace (documentdb-vacuum-locks.md)",
+                None,
             )
     elif args.resource_type == DOCDB_INSTANCE and args.props.get("enablePerformanceInsights") is not True:
         report(
             "enablePerformanceInsights is not true: the vacuum lock waves on the replicas were only visible in "
-            "Performance Insights (documentdb-vacuum-locks.md)"
+            "Performance Insights (documentdb-vacuum-locks.md)",
+            None,
         )
 
 

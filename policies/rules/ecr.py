@@ -28,10 +28,11 @@ def _repository(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if mutability not in IMMUTABLE:
         report(
             f"image tags are {mutability}: a pushed tag can be overwritten under a running deployment "
-            f"(imageTagMutability IMMUTABLE)"
+            f"(imageTagMutability IMMUTABLE)",
+            None,
         )
     if not (args.props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
-        report("images are not scanned on push (imageScanningConfiguration.scanOnPush true)")
+        report("images are not scanned on push (imageScanningConfiguration.scanOnPush true)", None)
 
 
 def _lifecycle(args: StackValidationArgs, report: ReportViolation) -> None:

@@ -43,12 +43,14 @@ def _circuit_breaker(args: ResourceValidationArgs, report: ReportViolation) -> N
     if not breaker.get("enable"):
         report(
             "deployment circuit breaker is off: a deployment whose tasks keep failing retries forever "
-            "(deploymentCircuitBreaker {enable: true, rollback: true})"
+            "(deploymentCircuitBreaker {enable: true, rollback: true})",
+            None,
         )
     elif not breaker.get("rollback"):
         report(
             "deployment circuit breaker has rollback off: a failed deployment stops but the service is left "
-            "on the broken revision (rollback: true)"
+            "on the broken revision (rollback: true)",
+            None,
         )
 
 
@@ -66,7 +68,8 @@ def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> N
             report(
                 f"container '{container.get('name')}' runs image '{image}' by tag: a new image under the same "
                 f"tag registers no new revision, so the circuit breaker never sees the deployment "
-                f"(use '<repository>@sha256:<digest>')"
+                f"(use '<repository>@sha256:<digest>')",
+                None,
             )
 
 
@@ -81,7 +84,8 @@ def _prod_task_count(args: ResourceValidationArgs, report: ReportViolation) -> N
     if desired < MIN_PROD_TASKS:
         report(
             f"prod service runs {desired} task(s): with fewer than {MIN_PROD_TASKS} a failed deployment takes "
-            f"~20 minutes to roll back instead of 3-5, and one task failure is an outage"
+            f"~20 minutes to roll back instead of 3-5, and one task failure is an outage",
+            None,
         )
 
 
@@ -126,7 +130,7 @@ def _health_check_port(args: StackValidationArgs, report: ReportViolation) -> No
             health = group.props.get("healthCheck") or {}
             probe = _port(health.get("port") or "traffic-port")
             forward = _port(group.props.get("port"))
-            for port in sorted(ports):
+            for port in sorted(ports, key=str):  # a port that is not a number stays a string: no int-str order
                 if forward is not None and forward != port:
                     report(
                         f"target group '{group.name}' forwards to port {forward} but service '{service.name}' "

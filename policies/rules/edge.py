@@ -86,14 +86,16 @@ def _validate_origin_tls(args: ResourceValidationArgs, report: ReportViolation) 
         if custom:
             weak = sorted(set(custom.get("originSslProtocols") or []) & WEAK_TLS)
             if weak:
-                report(f"origin '{origin.get('originId')}' allows {', '.join(weak)}; only TLSv1.2 is allowed")
+                report(f"origin '{origin.get('originId')}' allows {', '.join(weak)}; only TLSv1.2 is allowed", None)
             if custom.get("originProtocolPolicy") not in ("https-only", None):
-                report(f"origin '{origin.get('originId')}' uses {custom.get('originProtocolPolicy')}; use https-only")
+                report(
+                    f"origin '{origin.get('originId')}' uses {custom.get('originProtocolPolicy')}; use https-only", None
+                )
     certificate = args.props.get("viewerCertificate") or {}
     if certificate.get("acmCertificateArn") and not str(certificate.get("minimumProtocolVersion", "")).startswith(
         "TLSv1.2"
     ):
-        report(f"viewer minimum protocol {certificate.get('minimumProtocolVersion')!r} is below TLSv1.2")
+        report(f"viewer minimum protocol {certificate.get('minimumProtocolVersion')!r} is below TLSv1.2", None)
 
 
 cloudfront_tls = ResourceValidationPolicy(
@@ -118,10 +120,13 @@ def _validate_cloudfront_functions(args: ResourceValidationArgs, report: ReportV
     if runtime != CLOUDFRONT_RUNTIME:
         report(
             f"CloudFront Function runtime is {runtime!r}: only {CLOUDFRONT_RUNTIME} has KeyValueStore access and "
-            f"origin selection, which the edge routing needs"
+            f"origin selection, which the edge routing needs",
+            None,
         )
     if args.props.get("publish") is not True:
-        report("CloudFront Function is not published: CloudFront runs only the LIVE stage, so the change never ships")
+        report(
+            "CloudFront Function is not published: CloudFront runs only the LIVE stage, so the change never ships", None
+        )
 
 
 cloudfront_functions = ResourceValidationPolicy(
@@ -176,7 +181,8 @@ def _validate_response_headers(args: ResourceValidationArgs, report: ReportViola
             where = behaviour.get("pathPattern") or "the default behaviour"
             report(
                 f"{where} serves responses without a response headers policy: prod pages need HSTS, nosniff, "
-                f"frame and referrer policy"
+                f"frame and referrer policy",
+                None,
             )
 
 

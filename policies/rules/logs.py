@@ -9,7 +9,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 def _retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == LOG_GROUP and not args.props.get("retentionInDays"):
-        report("log group keeps logs forever: set retentionInDays (14 days outside prod, 90 in prod by default)")
+        report("log group keeps logs forever: set retentionInDays (14 days outside prod, 90 in prod by default)", None)
 
 
 log_retention = ResourceValidationPolicy(

@@ -10,7 +10,7 @@ from rules.resource import context_of, stage_of
 def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
     stage = stage_of(args)
     if stage is None:
-        report(f"stack of {args.urn} names no stage; cannot check its names")
+        report(f"stack of {args.urn} names no stage; cannot check its names", None)
         return
     rule = conventions.NAME_RULES.get(args.resource_type)
     if rule is not None:
@@ -18,22 +18,23 @@ def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not name:
             report(
                 f"no explicit '{rule.property}': an auto-generated name does not follow "
-                f"'{{context}}-{stage}-{{component}}' (use the conventions module)"
+                f"'{{context}}-{stage}-{{component}}' (use the conventions module)",
+                None,
             )
             return
         for problem in conventions.name_problems(
             name, stage=stage, max_length=rule.max_length, context=context_of(args)
         ):
-            report(problem)
+            report(problem, None)
         return
     prop = conventions.PATH_NAMED.get(args.resource_type)
     if prop is not None:
         path = args.props.get(prop)
         if not path:
-            report(f"no explicit '{prop}': expected a '/{stage}/{{context}}/...' path")
+            report(f"no explicit '{prop}': expected a '/{stage}/{{context}}/...' path", None)
             return
         for problem in conventions.path_problems(path, stage=stage, context=context_of(args)):
-            report(problem)
+            report(problem, None)
 
 
 naming_convention = ResourceValidationPolicy(

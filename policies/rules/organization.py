@@ -82,15 +82,15 @@ def document_problems(content: Any, policy_type: str) -> list[str]:
     try:
         document = json.loads(content)
     except ValueError as err:
-        return problems + [f"policy content is not JSON: {err}"]
+        return [*problems, f"policy content is not JSON: {err}"]
     if not isinstance(document, dict):
-        return problems + ["policy content is not a JSON object"]
+        return [*problems, "policy content is not a JSON object"]
     if policy_type in STATEMENT_POLICIES:
         statements = document.get("Statement")
         if isinstance(statements, dict):
             statements = [statements]
         if not statements or not isinstance(statements, list):
-            return problems + [f"{policy_type} has no Statement"]
+            return [*problems, f"{policy_type} has no Statement"]
         for index, statement in enumerate(statements):
             effect = statement.get("Effect") if isinstance(statement, dict) else None
             if effect not in ("Allow", "Deny"):
@@ -112,7 +112,7 @@ def _validate_document(args: ResourceValidationArgs, report: ReportViolation) ->
     if _unknown(policy_type):
         return
     for problem in document_problems(content, policy_type or "SERVICE_CONTROL_POLICY"):
-        report(problem)
+        report(problem, None)
 
 
 organization_policy_document = ResourceValidationPolicy(

@@ -13,22 +13,24 @@ def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
     stack = stack_of(args)
     if args.resource_type == AWS_PROVIDER:
         for problem in conventions.tag_problems(default_tags(args.props), stack=stack):
-            report(f"provider default_tags: {problem}; every resource it creates would miss it")
+            report(f"provider default_tags: {problem}; every resource it creates would miss it", None)
         return
     tags = effective_tags(args)
     if tags is not None:
         for problem in conventions.tag_problems(tags, stack=stack):
-            report(problem)
+            report(problem, None)
     for problem in _launch_problems(args, stack):
-        report(problem)
+        report(problem, None)
 
 
 def _launch_problems(args: ResourceValidationArgs, stack: str) -> list[str]:
     """What AWS launches for us (tasks, instances, volumes) is tagged in the launch request too."""
     props: Any = args.props
-    if args.resource_type == "aws:ecs/service:Service":
-        if props.get("propagateTags") not in ("SERVICE", "TASK_DEFINITION"):
-            return ["ECS service does not propagate tags to its tasks (propagate_tags SERVICE)"]
+    if args.resource_type == "aws:ecs/service:Service" and props.get("propagateTags") not in (
+        "SERVICE",
+        "TASK_DEFINITION",
+    ):
+        return ["ECS service does not propagate tags to its tasks (propagate_tags SERVICE)"]
     if args.resource_type == "aws:ec2/launchTemplate:LaunchTemplate":
         specs = {s.get("resourceType"): s.get("tags") or {} for s in props.get("tagSpecifications") or []}
         problems = []

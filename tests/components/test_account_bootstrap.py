@@ -92,7 +92,7 @@ def test_org_outputs_name_each_accounts_deploy_role_and_state_bucket(shipped_pre
     preview = shipped_preview("org")
     names = bootstrap_names(StackIdentity("prod", "org", "platform-team", "PRODUCTION", "org", "us-east-1"))
     region = stack_config.load_file("org").organization.bootstrap.regions[0]
-    for name, account in preview.snapshot["outputs"]["accounts"].items():
+    for _name, account in preview.snapshot["outputs"]["accounts"].items():
         assert account["deployRoleArn"] == f"arn:aws:iam::{account['id']}:role/{names.deploy_role}"
         assert account["stateBucket"] == f"{names.state_bucket_prefix}-{account['id']}-{region}"
     role_name = template(preview)["Resources"]["DeployRole"]["Properties"]["RoleName"]

@@ -135,6 +135,14 @@ def test_health_check_on_the_container_port_passes(analyze, probe):
     assert messages(analyze("prod", [group, service(depends=(group,))]), "ecs-health-check-port") == []
 
 
+def test_a_named_port_beside_a_numbered_one_is_reported_not_a_crash(analyze):
+    """A port that is not a number stays a string; sorting it with an int used to raise TypeError in the pack."""
+    group = target_group(8080, "traffic-port")
+    ports = [{"containerName": "api", "containerPort": p, "targetGroupArn": "arn:tg"} for p in (8080, "http")]
+    found = messages(analyze("prod", [group, service(depends=(group,), loadBalancers=ports)]), "ecs-health-check-port")
+    assert [m for m in found if "listens on http" in m] == found and len(found) == 1
+
+
 def security_group(**inputs) -> dict:
     return resource("prod", SG, "api-tasks", {"name": "shop-prod-svc-api", "vpcId": "vpc-1", **inputs})
 

@@ -94,7 +94,7 @@ def edges(arch: diagram.Architecture) -> dict[tuple[str, str], dict]:
 
 
 def test_traffic_paths_follow_listeners_target_groups_and_security_group_rules():
-    snapshot, urns = web_stack()
+    snapshot, _urns = web_stack()
     found = edges(diagram.Architecture(snapshot))
     traffic = {pair for pair, e in found.items() if e["kind"] == "traffic"}
     assert {("Internet", "cdn"), ("cdn", "alb"), ("cdn", "spa"), ("alb", "api-tg"), ("api-tg", "api")} <= traffic

@@ -1,0 +1,28 @@
+"""`make docs`: regenerate every generated part of the documentation.
+
+- the policy table in docs/policies.md, from the pack's GetAnalyzerInfo (tools/policy_table.py);
+- the architecture picture docs/architecture/prod.{dot,svg}, from the prod snapshot (tools/architecture_picture.py).
+
+Run it after changing a policy, a policy config, the prod stack or the diagram
+code; the drift tests in tests/docs/ say so when it is needed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tools import architecture_picture, policy_table
+
+
+def main() -> int:
+    for name, regenerate, path in (
+        ("policy table", policy_table.write, policy_table.PAGE),
+        ("architecture picture", architecture_picture.write, architecture_picture.DOT.parent),
+    ):
+        status = "updated" if regenerate() else "unchanged"
+        print(f"{name}: {path.relative_to(policy_table.ROOT)} {status}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
