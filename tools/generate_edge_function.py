@@ -122,7 +122,7 @@ def crawler_patterns(entries: list[dict]) -> list[str]:
         # "Foo" already matches wherever "Foo-Extra" would: drop plain literals that contain a kept plain literal.
         if plain.fullmatch(pattern) and any(plain.fullmatch(k) and k.lower() in pattern.lower() for k in result):
             continue
-        result.append(PATTERN_FIXES.get(pattern, pattern))
+        result.append(PATTERN_FIXES.get(pattern) or pattern)
     return result
 
 
@@ -170,7 +170,7 @@ def render() -> dict[pathlib.Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if the checked-in files differ")
     args = parser.parse_args(argv)
     drifted = []

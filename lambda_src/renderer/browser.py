@@ -177,7 +177,7 @@ def _public(address: str) -> bool:
 @functools.lru_cache(maxsize=256)
 def _resolve(host: str) -> tuple[str, ...]:
     try:
-        return tuple(sorted({info[4][0] for info in socket.getaddrinfo(host, None)}))
+        return tuple(sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)}))
     except OSError:
         return ()
 
