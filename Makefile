@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv preview preview-all test bench taggable-types clean diff diagram docs
+.PHONY: help venv preview preview-all test bench taggable-types edge-functions clean diff diagram docs
 .PHONY: lint
 .PHONY: scan checkov
 
@@ -21,12 +21,14 @@ help:
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
 	@echo "                              SECURITY=1 adds checkov's figures and the new failures (make checkov first)"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
+	@echo "make edge-functions          regenerate lambda_src/edge_function/*.js from the pinned crawler dataset"
 	@echo "make docs                    regenerate the generated docs: policy table, architecture picture"
 	@echo "make scan STACK=<stack>      checkov's AWS checks on the preview; build/scan/<stack>/ (docs/security.md)"
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt requirements-edge-data.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-edge-data.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -51,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/preview_and_policy.py
 	$(PY) bench/scale.py
 	$(PY) bench/edge_renderer.py
+	$(PY) bench/edge_crawlers.py
 	$(PY) bench/cost_model.py
 
 taggable-types: $(STAMP)
@@ -59,6 +62,9 @@ taggable-types: $(STAMP)
 .PHONY: replace-on-change
 replace-on-change: $(STAMP)
 	$(PY) -m tools.generate_replace_on_change
+
+edge-functions: $(STAMP)
+	$(PY) tools/generate_edge_function.py
 
 diff: $(STAMP)
 	$(PY) -m review diff --stack $(STACK) --base $(or $(BASE),HEAD) --out build/$(STACK)-diff.md $(if $(SECURITY),--security)

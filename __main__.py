@@ -3,7 +3,8 @@
 org stack     Organization ─ OUs, accounts, guardrails (SCPs), Identity Center, account bootstrap
 environment   Network ─┬─ image repositories ─ ECS cluster + load balancer ─ services ─ alerts
                        ├─ data tier (Valkey, DocumentDB → Atlas), reachable only from the services
-                       ├─ CloudFront ─ app origin; crawlers ─ edge router ─ renderer (+ S3 cache)
+                       ├─ CloudFront ─ viewer functions (KeyValueStore) ─ app / country / A-B origins;
+                       │               crawlers ─ renderer behind origin access control (+ S3 cache)
                        └─ one dashboard: every component's section
 """
 
@@ -16,13 +17,13 @@ from components.dashboard import Dashboard, DashboardArgs, Section
 from components.document_store import DocumentStore, DocumentStoreArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
 from components.ecs_service import EcsService, EcsServiceArgs
-from components.edge_router import EdgeRouter, EdgeRouterArgs
+from components.edge_functions import EdgeFunctions, EdgeFunctionsArgs
 from components.image_repository import ImageRepository, ImageRepositoryArgs, promoted_image
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.organization import build_org_stack, read_org_account
 from components.prerender_renderer import RENDERER_BUILD, PrerenderRenderer, PrerenderRendererArgs
-from components.spa_distribution import SpaDistribution, SpaDistributionArgs, spa_fallback
+from components.spa_distribution import SpaDistribution, SpaDistributionArgs
 from components.valkey_cache import ValkeyCache, ValkeyCacheArgs
 from components.web_acl import WebAcl, WebAclArgs
 from foundation import externals as external_checks
@@ -216,18 +217,18 @@ else:
         renderer = PrerenderRenderer(
             "prerender",
             PrerenderRendererArgs(
-                identity, edge.renderer, image_uri=renderer_image.image_ref, site_origins=edge.site_origins
+                identity,
+                edge.renderer,
+                image_uri=renderer_image.image_ref,
+                site_origins=edge.site_origins,
+                alarm_topic_arn=alerts.topic_arn,
+                tracking_parameters=tuple(edge.routing.tracking_parameters),
             ),
             opts=regional(),
         )
-        router = EdgeRouter(
-            "edge-router",
-            EdgeRouterArgs(
-                identity,
-                renderer_domain=renderer.domain,
-                renderer_token=renderer.token,
-                spa_fallback=spa_fallback(edge),
-            ),
+        viewer = EdgeFunctions(
+            "edge",
+            EdgeFunctionsArgs(identity, edge, log_retention_days=edge.renderer.log_retention_days),
             opts=providers.edge_opts(),
         )
         spa = SpaDistribution(
@@ -235,8 +236,13 @@ else:
             SpaDistributionArgs(
                 identity,
                 edge,
-                edge_router_arn=router.qualified_arn,
+                viewer_request_arn=viewer.viewer_request_arn,
+                viewer_response_arn=viewer.viewer_response_arn,
+                renderer_domain=renderer.domain,
+                renderer_origin_access_control_id=renderer.origin_access_control_id,
                 certificate_provider=providers.us_east_1,
+                alarm_provider=providers.us_east_1,
+                alert_emails=list(containers.alerts.emails),
                 web_acl_arn=WebAcl(
                     "spa-waf", WebAclArgs(identity, "spa", "CLOUDFRONT"), opts=providers.edge_opts()
                 ).arn,
@@ -244,6 +250,7 @@ else:
             ),
             opts=regional(),
         )
+        renderer.allow_distribution(spa.arn)  # the renderer answers this distribution and nobody else
         pulumi.export("spa_domain_name", spa.domain_name)
         pulumi.export("prerender_cache_bucket", renderer.cache_bucket)
 

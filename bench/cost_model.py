@@ -39,6 +39,9 @@ PRICES_US_EAST_1 = {
     "cloudfront_https_request": 0.0100 / 10_000,
     "cloudfront_gb_out": 0.085,
     "cloudfront_origin_shield_request": 0.0075 / 10_000,
+    # CloudFront Functions and KeyValueStore (reads from functions)
+    "cloudfront_function_invocation": 0.10 / 1_000_000,
+    "kvs_read": 0.03 / 1_000_000,
     # Secrets Manager
     "secret_month": 0.40,
     "secrets_api_call": 0.05 / 10_000,
@@ -52,6 +55,7 @@ FREE_TIER = {
     "lambda_requests": 1_000_000,
     "lambda_gb_seconds": 400_000,
     "cloudfront_requests": 10_000_000,
+    "cloudfront_function_invocations": 2_000_000,
     "cloudfront_gb_out": 1_024,
     "custom_metrics": 10,
     "cloudwatch_logs_gb": 5,
@@ -223,6 +227,63 @@ def cloudfront_delivery(a: Assumptions) -> Breakdown:
     return out
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """A month of the edge's traffic: the issue's 10 M human page views and 1 M crawler requests."""
+
+    human_page_views: int = 10_000_000
+    crawler_requests: int = 1_000_000
+    # Asset requests that reach CloudFront per human page view (fingerprinted, so browsers cache most): they run
+    # the viewer-request function only on a stack with routed origins (a variant's build serves its own assets).
+    asset_requests_per_page_view: int = 5
+    routed_origins: bool = True
+
+
+def edge_v1_v2(a: Assumptions | None = None, traffic: Traffic | None = None) -> dict[str, Breakdown]:
+    """The whole edge, old design (Lambda@Edge router, HTTP API, token) against new (CloudFront Functions, OAC).
+
+    Both render the same pages (origin fetches and renders come from ``a``); what differs is what runs in front of
+    every page view. The old pages cache policy had a default TTL of 0, so every human page view was a cache miss
+    and ran origin-request too; the new one runs viewer-request and viewer-response, one KeyValueStore read each.
+    """
+    a = a or Assumptions()
+    t = traffic or Traffic()
+    p = PRICES_US_EAST_1
+    views = t.human_page_views + t.crawler_requests
+    fetches = origin_fetches(replace(a, bot_requests=t.crawler_requests))
+    n_renders = renders(replace(a, bot_requests=t.crawler_requests))
+    gb_s = a.renderer_memory_gb * (n_renders * a.render_seconds + (fetches - n_renders) * a.hit_seconds)
+    edge_each = p["edge_request"] + a.edge_memory_gb * a.edge_billed_seconds * p["edge_gb_second"]
+
+    def renderer(out: Breakdown) -> None:
+        out.lines["renderer Lambda compute"] = (
+            _free(gb_s, FREE_TIER["lambda_gb_seconds"], a.apply_free_tier) * p["lambda_gb_second"]
+        )
+        out.lines["renderer Lambda requests"] = (
+            _free(fetches, FREE_TIER["lambda_requests"], a.apply_free_tier) * p["lambda_request"]
+        )
+        out.lines["S3 (cache reads, renders)"] = fetches * p["s3_get"] + n_renders * p["s3_put"]
+
+    old = Breakdown("old: Lambda@Edge router + HTTP API + token")
+    old.lines["Lambda@Edge viewer-request (every page view)"] = views * edge_each
+    old.lines["Lambda@Edge origin-request (human misses + crawler fetches)"] = (
+        t.human_page_views + fetches
+    ) * edge_each
+    old.lines["API Gateway HTTP API"] = fetches * p["apigw_http_request"]
+    old.lines["Secrets Manager (token)"] = p["secret_month"] + n_renders * p["secrets_api_call"]
+    renderer(old)
+
+    new = Breakdown("new: CloudFront Functions + KeyValueStore + OAC")
+    invocations = 2 * views + (t.human_page_views * t.asset_requests_per_page_view if t.routed_origins else 0)
+    new.lines["CloudFront Functions (viewer-request + viewer-response, routed assets)"] = (
+        _free(invocations, FREE_TIER["cloudfront_function_invocations"], a.apply_free_tier)
+        * p["cloudfront_function_invocation"]
+    )
+    new.lines["KeyValueStore reads (one per invocation)"] = invocations * p["kvs_read"]
+    renderer(new)
+    return {"old": old, "new": new}
+
+
 def compute(a: Assumptions | None = None) -> dict:
     """All figures the README/report quotes, as plain numbers."""
     a = a or Assumptions()
@@ -269,6 +330,10 @@ def compute(a: Assumptions | None = None) -> dict:
         "cloudfront_delivery_free_tier": cloudfront_delivery(replace(a, apply_free_tier=True)).total,
         "cloudfront_delivery_no_free_tier": cloudfront_delivery(replace(a, apply_free_tier=False)).total,
         "prerender_io": PRERENDER_IO_PLAN_FOR_1M,
+        "edge_v1_v2": {
+            name: {"total": b.total, "lines": b.lines, "label": b.label} for name, b in edge_v1_v2(a).items()
+        },
+        "traffic": asdict(Traffic()),
     }
 
 
@@ -333,6 +398,26 @@ def markdown(result: dict) -> str:
         f"{_money(result['cloudfront_delivery_no_free_tier'])} without."
     )
     out.append(f"- prerender.io at this volume: {_money(result['prerender_io'])}+/month.")
+    traffic = result["traffic"]
+    out.append("")
+    out.append(
+        f"### The whole edge, old design against new: {traffic['human_page_views']:,} human page views and "
+        f"{traffic['crawler_requests']:,} crawler requests a month"
+    )
+    out.append("")
+    out.append("| design | line item | monthly |")
+    out.append("|---|---|---:|")
+    for design in ("old", "new"):
+        block = result["edge_v1_v2"][design]
+        for line, value in block["lines"].items():
+            out.append(f"| {block['label']} | {line} | {_money(value)} |")
+        out.append(f"| {block['label']} | **total** | **{_money(block['total'])}** |")
+    out.append("")
+    out.append(
+        f"- New design assumes routed origins (prod: country and A/B), so asset requests "
+        f"({traffic['asset_requests_per_page_view']} per page view) run the viewer-request function too; "
+        f"CloudFront request and transfer charges are the same in both designs and left out."
+    )
     return "\n".join(out)
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: edge router latency, crawler detection, renderer HIT/MISS, memory.
+"""Benchmark: renderer HIT/MISS, a page with a never-closing request, memory (crawler figures: edge_crawlers.py).
 
 Run from the repository root:  python bench/edge_renderer.py
 Everything runs in-process or on loopback (fixture SPA + moto S3 + Debian
@@ -8,7 +8,6 @@ Prints a Markdown table: figure | measured | target | met?
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import os
 import statistics
@@ -23,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-EDGE_EVENTS_PER_KIND = 10_000
 MISS_RUNS = 10
+HANG_RUNS = 5
 HIT_RUNS = 30
 
 GOOGLEBOT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/131.0.6778.204 Safari/537.36"
@@ -43,66 +42,6 @@ def _load_test_support() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def bench_edge(support: ModuleType) -> dict[str, tuple[float, float]]:
-    from lambda_src.edge_router import handler as edge
-
-    edge.configure({"renderer_domain": "abc123.execute-api.us-east-1.amazonaws.com", "renderer_token": "t"})
-
-    def headers_for(ua: str) -> dict[str, list[dict[str, str]]]:
-        return support.cf_headers(
-            host="www.example.com",
-            user_agent=ua,
-            accept="text/html",
-            accept_language="en-US",
-        )
-
-    bot_marked = headers_for(GOOGLEBOT)
-    bot_marked["x-prerender"] = [{"key": "X-Prerender", "value": "1"}]
-    bot_marked["x-prerender-host"] = [{"key": "X-Prerender-Host", "value": "www.example.com"}]
-    kinds = {
-        "viewer-request, crawler page": support.cf_event(
-            "viewer-request", "/articles/launch", headers_for(GOOGLEBOT), "a=1"
-        ),
-        "viewer-request, human page": support.cf_event(
-            "viewer-request", "/articles/launch", headers_for(CHROME), "a=1"
-        ),
-        "viewer-request, crawler static asset": support.cf_event(
-            "viewer-request", "/static/main.4f1c.js", headers_for(GOOGLEBOT)
-        ),
-        "origin-request, crawler (switch origin)": support.cf_event(
-            "origin-request", "/articles/launch", bot_marked, origin=support.S3_ORIGIN
-        ),
-    }
-    results = {}
-    for name, template in kinds.items():
-        events = [copy.deepcopy(template) for _ in range(EDGE_EVENTS_PER_KIND)]
-        timings = []
-        clock = time.perf_counter_ns
-        for event in events:
-            started = clock()
-            edge.handler(event, None)
-            timings.append((clock() - started) / 1000)
-        results[name] = (statistics.median(timings), _percentile(timings, 99))
-    edge.configure(None)
-    return results
-
-
-def bench_detection(support: ModuleType) -> tuple[float, float, int, int]:
-    from lambda_src.edge_router.bots import is_prerender_bot
-
-    crawlers = support.read_lines("crawler_user_agents.txt")
-    browsers = support.read_lines("browser_user_agents.txt")
-    detected = sum(map(is_prerender_bot, crawlers))
-    false_pos = sum(map(is_prerender_bot, browsers))
-    return detected / len(crawlers), false_pos / len(browsers), len(crawlers), len(browsers)
 
 
 class _PeakRss:
@@ -203,7 +142,6 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
     moto = _start_moto(port)
     endpoint = f"http://127.0.0.1:{port}"
     bucket = f"bench-{uuid.uuid4().hex[:10]}"
-    token = uuid.uuid4().hex
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -213,12 +151,12 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
             "AWS_EC2_METADATA_DISABLED": "true",
             "SITE_ORIGINS": spa.origin,
             "CACHE_BUCKET": bucket,
-            "RENDER_TOKEN": token,
+            "RENDER_TIMEOUT_MS": "20000",
             # Per-request INFO logs would drown the table; warnings still show.
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
     )
-    for var in ("AWS_PROFILE", "RENDER_TOKEN_SECRET_ARN", "CHROMIUM_PATH"):
+    for var in ("AWS_PROFILE", "CHROMIUM_PATH", "TRACKING_PARAMETERS"):
         os.environ.pop(var, None)
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
 
@@ -226,17 +164,17 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
 
     config.reload_config()
 
-    def event(path: str) -> dict:
+    def event(path: str, query: str = "") -> dict:
         return {
             "rawPath": path,
-            "rawQueryString": "",
+            "rawQueryString": query,
             "requestContext": {"http": {"method": "GET"}},
-            "headers": {"x-prerender-token": token, "x-prerender-host": spa.netloc},
+            "headers": {"x-prerender-host": spa.netloc},
         }
 
-    def timed(path: str) -> tuple[dict, float]:
+    def timed(path: str, query: str = "") -> tuple[dict, float]:
         started = time.perf_counter()
-        response = handler.handler(event(path), None)
+        response = handler.handler(event(path, query), None)
         return response, (time.perf_counter() - started) * 1000
 
     import contextlib
@@ -258,6 +196,21 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
                 response, ms = timed("/articles/bench-0")
                 assert response["headers"]["x-prerender-cache"] == "HIT"
                 hits.append(ms)
+            # A chat widget's long poll that never answers (tests/lambda_src/fixtures/spa): rendered, not a 504.
+            hangs = []
+            for i in range(HANG_RUNS):
+                response, ms = timed("/chat-widget", f"run={i}")
+                assert response["statusCode"] == 200, response["statusCode"]
+                hangs.append(ms)
+            # The same page with the old rule (every open request keeps the page busy): what crawlers used to get.
+            long_request_ms, browser.LONG_REQUEST_MS = browser.LONG_REQUEST_MS, 10**9
+            try:
+                old, results["hang_old_ms"] = timed("/chat-widget", "run=old")
+            finally:
+                browser.LONG_REQUEST_MS = long_request_ms
+            results["hang_old_status"] = old["statusCode"]
+        results["hang_median_ms"] = statistics.median(hangs)
+        results["hang_max_ms"] = max(hangs)
         results["miss_median_ms"] = statistics.median(misses)
         results["hit_median_ms"] = statistics.median(hits)
         results["peak_pss_mb"] = rss.peak / 1024 / 1024
@@ -273,15 +226,25 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
 def main() -> int:
     started = time.monotonic()
     support = _load_test_support()
-    edge = bench_edge(support)
-    detect, false_pos, n_crawlers, n_browsers = bench_detection(support)
     render = bench_renderer(support)
 
     rows = []
-    for name, (median, p99) in edge.items():
-        rows.append((f"edge {name}: median / p99", f"{median:.1f} / {p99:.1f} µs", "median ≤ 20 µs", median <= 20))
-    rows.append((f"crawler detection ({n_crawlers} real crawler UAs)", f"{detect:.1%}", "≥ 95 %", detect >= 0.95))
-    rows.append((f"browser false positives ({n_browsers} real browser UAs)", f"{false_pos:.0%}", "0 %", false_pos == 0))
+    rows.append(
+        (
+            f"page with a never-closing request, median / max of {HANG_RUNS} renders",
+            f"{render['hang_median_ms']:.0f} / {render['hang_max_ms']:.0f} ms",
+            "≤ 3000 ms, 200",
+            render["hang_max_ms"] <= 3000,
+        )
+    )
+    rows.append(
+        (
+            "the same page under the old idle rule (every open request counts)",
+            f"{render['hang_old_status']} after {render['hang_old_ms']:.0f} ms",
+            "(before)",
+            True,
+        )
+    )
     rows.append(("renderer cold first render (incl. Chromium launch)", f"{render['cold_ms']:.0f} ms", "(info)", True))
     rows.append(
         (

@@ -1,11 +1,12 @@
-"""Our own prerender renderer: a container-image Lambda behind an HTTP API, with an S3 cache.
+"""Our own prerender renderer: a container-image Lambda behind a function URL only CloudFront can call.
 
-What ``own-serverless-prerender-renderer.md`` built, done properly: the API is an
-API Gateway HTTP API, not a function URL (account-level block public access
-refuses those); a token shared only with CloudFront guards it, kept in Secrets
-Manager and read by the function at cold start, never in its environment;
-reserved concurrency and API throttling are the cost ceiling; the cache bucket
-is private, encrypted, and expires what it holds.
+What ``own-serverless-prerender-renderer.md`` built, done properly: the function URL
+uses ``AWS_IAM`` auth and sits behind an origin access control of type ``lambda``,
+so CloudFront signs every request and the resource policy admits this distribution
+only; a request from anywhere else is refused by Lambda before our code runs (the
+report's public API and shared token are gone: nothing is left for anyone to learn).
+Reserved concurrency is the cost ceiling; the cache bucket is private, encrypted,
+and expires what it holds; errors and throttles page the alerts topic.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from foundation import iam
 from foundation.buckets import abort_incomplete_uploads, private_bucket
@@ -22,10 +22,9 @@ from foundation.identity import StackIdentity
 from stack_config.edge import RendererConfig
 from stack_config.services import BuildSource
 
-TOKEN_HEADER = "x-prerender-token"
 # lambda_src/ is the build context: the renderer package and its package marker, nothing else.
 RENDERER_BUILD = BuildSource(context="lambda_src", dockerfile="renderer/Dockerfile")
-LAMBDA_TIMEOUT_SECONDS = 28  # under CloudFront's 30 s origin read timeout: our 504, not CloudFront's
+LAMBDA_TIMEOUT_SECONDS = 28  # under CloudFront's 30 s origin read timeout: our 504 (and failover), not CloudFront's
 
 
 @dataclass(frozen=True)
@@ -34,17 +33,22 @@ class PrerenderRendererArgs:
     config: RendererConfig
     image_uri: pulumi.Input[str]  # by digest, from the renderer's own repository
     site_origins: list[str]
-    log_retention_days: int = 30  # long enough to debug a crawler complaint, short enough to cost nothing
+    alarm_topic_arn: pulumi.Input[str] | None = None  # the stack's alerts topic (same region as the function)
+    tracking_parameters: tuple[str, ...] = ()  # never part of a render or an S3 key (the edge strips them too)
 
 
 class PrerenderRenderer(pulumi.ComponentResource):
-    """Renders pages for crawlers; every request must carry the token only CloudFront knows."""
+    """Renders pages for crawlers; only the distribution given to ``allow_distribution`` can invoke it.
+
+    Prevents: an open, billable headless browser on the internet (IAM-authenticated
+    function URL behind origin access control), silent render failures (alarms on
+    errors and throttles), and untraceable slow renders (X-Ray active tracing).
+    """
 
     domain: pulumi.Output[str]
-    token: pulumi.Output[str]
-    token_secret_arn: pulumi.Output[str]
     cache_bucket: pulumi.Output[str]
     function_name: pulumi.Output[str]
+    origin_access_control_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: PrerenderRendererArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:edge:PrerenderRenderer", name, None, opts)
@@ -52,20 +56,9 @@ class PrerenderRenderer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         bucket = self._cache_bucket(ident, cfg, child)
-        password = random.RandomPassword("token", length=48, special=False, opts=child)
-        secret = aws.secretsmanager.Secret(
-            "token",
-            name=ident.name("aws:secretsmanager/secret:Secret", "prerender-token"),
-            description="Shared by CloudFront's edge router and the renderer; nobody else may call the renderer",
-            # A deleted token is recoverable for a week: the edge package still carries it.
-            recovery_window_in_days=7,
-            opts=child,
-        )
-        aws.secretsmanager.SecretVersion("token", secret_id=secret.id, secret_string=password.result, opts=child)
-
         function_name = ident.name("aws:lambda/function:Function", "prerender")
         log_group = aws.cloudwatch.LogGroup(
-            "renderer", name=f"/aws/lambda/{function_name}", retention_in_days=args.log_retention_days, opts=child
+            "renderer", name=f"/aws/lambda/{function_name}", retention_in_days=cfg.log_retention_days, opts=child
         )
         role = aws.iam.Role(
             "renderer",
@@ -77,13 +70,14 @@ class PrerenderRenderer(pulumi.ComponentResource):
             "renderer",
             role=role.id,
             opts=child,
-            policy=pulumi.Output.all(log_group.arn, bucket.arn, secret.arn).apply(
+            policy=pulumi.Output.all(log_group.arn, bucket.arn).apply(
                 lambda a: iam.document(
                     iam.statement(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{a[0]}:*"]),
                     iam.statement(["s3:GetObject", "s3:PutObject"], [f"{a[1]}/v1/*"]),  # the handler's key prefix
                     # ListBucket turns a cache miss into a 404 instead of a 403 the handler would log as an error.
                     iam.statement(["s3:ListBucket"], [a[1]]),
-                    iam.statement(["secretsmanager:GetSecretValue"], [a[2]]),
+                    # "*": X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
+                    iam.statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
                 )
             ),
         )
@@ -98,81 +92,99 @@ class PrerenderRenderer(pulumi.ComponentResource):
             memory_size=cfg.memory_mb,
             timeout=LAMBDA_TIMEOUT_SECONDS,
             reserved_concurrent_executions=cfg.reserved_concurrency,
+            # Active: every render is traced (cache, browser launch, navigation) without a sampling decision upstream.
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
                     "SITE_ORIGINS": ",".join(args.site_origins),
                     "CACHE_BUCKET": bucket.bucket,
                     "CACHE_TTL_SECONDS": str(cfg.cache_ttl_seconds),
                     "RENDER_TIMEOUT_MS": str(cfg.render_timeout_ms),
-                    "RENDER_TOKEN_SECRET_ARN": secret.arn,
+                    "TRACKING_PARAMETERS": ",".join(args.tracking_parameters),
                     "POWERTOOLS_SERVICE_NAME": "prerender",
                     "POWERTOOLS_METRICS_NAMESPACE": "Prerender",
                 }
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
+        url = aws.lambda_.FunctionUrl(
+            "renderer",
+            function_name=function.name,
+            # AWS_IAM: only a SigV4-signed request gets in, and only CloudFront (origin access control) signs ours.
+            authorization_type="AWS_IAM",
+            invoke_mode="BUFFERED",
+            opts=child,
+        )
+        oac = aws.cloudfront.OriginAccessControl(
+            "renderer",
+            name=ident.name("aws:cloudfront/originAccessControl:OriginAccessControl", "prerender"),
+            description="CloudFront signs every request to the renderer's function URL",
+            origin_access_control_origin_type="lambda",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        if args.alarm_topic_arn is not None:
+            self._alarms(ident, function.name, args.alarm_topic_arn, child)
 
-        api = aws.apigatewayv2.Api(
-            "renderer",
-            name=ident.name("aws:apigatewayv2/api:Api", "prerender"),
-            protocol_type="HTTP",
-            description="Crawler renders for CloudFront only (token-guarded)",
-            opts=child,
-        )
-        integration = aws.apigatewayv2.Integration(
-            "renderer",
-            api_id=api.id,
-            integration_type="AWS_PROXY",
-            integration_uri=function.invoke_arn,
-            payload_format_version="2.0",
-            timeout_milliseconds=29000,
-            opts=child,
-        )
-        # One $default route on the $default stage: a named stage would end up inside the rendered path.
-        aws.apigatewayv2.Route(
-            "renderer",
-            api_id=api.id,
-            route_key="$default",
-            target=integration.id.apply(lambda i: f"integrations/{i}"),
-            opts=child,
-        )
-        access_logs = aws.cloudwatch.LogGroup(
-            "renderer-api",
-            name=ident.path("prerender", "api-access"),
-            retention_in_days=args.log_retention_days,
-            opts=child,
-        )
-        aws.apigatewayv2.Stage(
-            "renderer",
-            api_id=api.id,
-            name="$default",
-            auto_deploy=True,
-            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
-                throttling_rate_limit=cfg.throttle_rate_per_second,
-                throttling_burst_limit=cfg.throttle_rate_per_second * 2,
-            ),
-            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
-                destination_arn=access_logs.arn,
-                format='{"requestId":"$context.requestId","status":"$context.status",'
-                '"path":"$context.path","latency":"$context.integrationLatency"}',
-            ),
+        self._function = function
+        self.domain = url.function_url.apply(lambda u: u.removeprefix("https://").rstrip("/"))
+        self.cache_bucket = bucket.bucket
+        self.function_name = function.name
+        self.origin_access_control_id = oac.id
+        self.register_outputs({"domain": self.domain, "cache_bucket": self.cache_bucket})
+
+    def allow_distribution(self, distribution_arn: pulumi.Input[str]) -> None:
+        """Let exactly this distribution invoke the function URL (the other half of origin access control)."""
+        child = pulumi.ResourceOptions(parent=self)
+        # Function URLs need both actions for a principal since October 2025; each is scoped to the distribution.
+        aws.lambda_.Permission(
+            "cloudfront-url",
+            action="lambda:InvokeFunctionUrl",
+            function=self._function.name,
+            principal="cloudfront.amazonaws.com",
+            source_arn=distribution_arn,
+            function_url_auth_type="AWS_IAM",
             opts=child,
         )
         aws.lambda_.Permission(
-            "renderer-api",
+            "cloudfront-invoke",
             action="lambda:InvokeFunction",
-            function=function.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            function=self._function.name,
+            principal="cloudfront.amazonaws.com",
+            source_arn=distribution_arn,
             opts=child,
         )
 
-        self.domain = api.api_endpoint.apply(lambda url: url.removeprefix("https://"))
-        self.token = password.result
-        self.token_secret_arn = secret.arn
-        self.cache_bucket = bucket.bucket
-        self.function_name = function.name
-        self.register_outputs({"domain": self.domain, "cache_bucket": self.cache_bucket})
+    def _alarms(
+        self,
+        ident: StackIdentity,
+        function_name: pulumi.Output[str],
+        topic: pulumi.Input[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Renders failing (the crawler got the app shell instead) or throttled (the cost ceiling is being hit)."""
+        for metric, threshold, why in (
+            ("Errors", 5, "renders failed: crawlers are getting the app shell"),
+            ("Throttles", 1, "reserved concurrency reached: crawlers are turned away"),
+        ):
+            aws.cloudwatch.MetricAlarm(
+                f"renderer-{metric.lower()}",
+                name=ident.name("aws:cloudwatch/metricAlarm:MetricAlarm", f"prerender-{metric.lower()}"),
+                alarm_description=f"Prerender renderer: {why}",
+                namespace="AWS/Lambda",
+                metric_name=metric,
+                dimensions={"FunctionName": function_name},
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[topic],
+                ok_actions=[topic],
+                opts=child,
+            )
 
     @staticmethod
     def _cache_bucket(ident: StackIdentity, cfg: RendererConfig, child: pulumi.ResourceOptions) -> aws.s3.Bucket:

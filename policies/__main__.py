@@ -16,7 +16,14 @@ from rules.ecs import (
     ecs_prod_task_count,
     ecs_service_ingress,
 )
-from rules.edge import cloudfront_tls, lambda_edge_placement, renderer_token, s3_private
+from rules.edge import (
+    cloudfront_functions,
+    cloudfront_tls,
+    lambda_edge_placement,
+    prod_response_headers,
+    renderer_origin_access,
+    s3_private,
+)
 from rules.logs import log_retention
 from rules.naming import naming_convention
 from rules.observability import POLICIES as OBSERVABILITY
@@ -29,7 +36,9 @@ POLICIES = [
     # Edge prerendering (issue 4)
     lambda_edge_placement,
     cloudfront_tls,
-    renderer_token,
+    renderer_origin_access,
+    cloudfront_functions,
+    prod_response_headers,
     s3_private,
     # Container delivery (issue 3)
     ecs_circuit_breaker,

@@ -209,6 +209,8 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:cloudfront/cachePolicy:CachePolicy": NameRule("name", 128),
         "aws:cloudfront/originRequestPolicy:OriginRequestPolicy": NameRule("name", 128),
         "aws:cloudfront/originAccessControl:OriginAccessControl": NameRule("name", 64),
+        "aws:cloudfront/keyValueStore:KeyValueStore": NameRule("name", 64),
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": NameRule("name", 128),
         "aws:apigatewayv2/api:Api": NameRule("name", 128),
         "aws:sns/topic:Topic": NameRule("name", 256),
         "aws:sqs/queue:Queue": NameRule("name", 80),

@@ -181,6 +181,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
             }
         if typ == "aws:cloudfront/distribution:Distribution":
             return {"domainName": f"d{h}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2", "status": "Deployed"}
+        if typ == "aws:lambda/functionUrl:FunctionUrl":
+            return {"functionUrl": f"https://{h}{h[:8]}.lambda-url.{region}.on.aws/", "urlId": f"{h}{h[:8]}"}
+        if typ == "aws:cloudfront/keyValueStore:KeyValueStore":
+            kvs_id = f"{h[:8]}-{h[8:12]}-4{digest(h, length=3)}-8{digest(h, 'k', length=3)}-{digest(key, length=12)}"
+            return {"id": kvs_id, "arn": f"arn:aws:cloudfront::{acct}:key-value-store/{kvs_id}"}
+        if typ == "aws:cloudfront/function:Function":
+            return {"etag": f"E{h[:13].upper()}", "liveStageEtag": f"E{h[:13].upper()}", "status": "DEPLOYED"}
         if typ == "aws:apigatewayv2/api:Api":
             return {
                 "apiEndpoint": f"https://{h[:10]}.execute-api.{region}.amazonaws.com",

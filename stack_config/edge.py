@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 from stack_config.aws_values import HOSTED_ZONE_ID, HOSTNAME
@@ -41,7 +43,69 @@ class RendererConfig:
     render_timeout_ms: int = setting(
         20000, min=1000, max=25000, doc="below CloudFront's 30 s read timeout, so a slow page is a clean 504"
     )
-    throttle_rate_per_second: int = setting(20, min=1, max=10000, doc="API Gateway throttling in front of the renderer")
+    log_retention_days: int = setting(
+        30,
+        choices=(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365),
+        doc="the renderer's and the edge functions' logs: long enough to debug a crawler complaint",
+    )
+
+
+COUNTRY = r"[A-Z]{2}"
+ORIGIN_NAME = r"[a-z][a-z0-9-]{0,30}"
+# The function and the distribution own these origin ids; routing origins must be called something else.
+RESERVED_ORIGINS = ("spa", "renderer")
+KVS_VALUE_LIMIT = 1024  # CloudFront KeyValueStore: 1 KB per value
+DEFAULT_TRACKING = [
+    "utm_*",
+    "gclid",
+    "gbraid",
+    "wbraid",
+    "dclid",
+    "fbclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "_hsmi",
+    "igshid",
+    "ttclid",
+    "twclid",
+    "li_fat_id",
+    "yclid",
+]
+
+
+@dataclass(frozen=True)
+class RoutedOriginConfig:
+    host: str = setting(pattern=HOSTNAME, what="a hostname like 'eu.shop-origin.example.com'")
+
+
+@dataclass(frozen=True)
+class VariantConfig:
+    name: str = setting(pattern=r"[a-z][a-z0-9-]{0,15}", what="a short lowercase name like 'control'")
+    weight: int = setting(min=0, max=100, doc="percent of new viewers; the weights add up to 100")
+    origin: str | None = setting(None, pattern=ORIGIN_NAME, what="the name of an entry of routing.origins")
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Country and A/B origin selection by the viewer-request function; the data goes to the KeyValueStore."""
+
+    origins: dict[str, RoutedOriginConfig] = setting(
+        default_factory=dict, doc="extra HTTPS origins (an EU build, a variant's build) by name"
+    )
+    countries: dict[str, str] = setting(
+        default_factory=dict,
+        each={"pattern": ORIGIN_NAME, "what": "the name of an entry of routing.origins"},
+        doc="ISO country code -> origin name; unlisted countries get the app origin",
+    )
+    variants: list[VariantConfig] = setting(default_factory=list, max=10, doc="A/B split; empty: no experiment")
+    tracking_parameters: list[str] = setting(
+        default_factory=lambda: list(DEFAULT_TRACKING),
+        max=40,
+        each={"pattern": r"[a-z0-9_.-]{1,40}\*?", "what": "a lowercase parameter name, or a prefix ending in '*'"},
+        doc="removed from the query before the cache key, the origin and the renderer see it",
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +119,7 @@ class EdgeConfig:
         what="an ACM certificate ARN in us-east-1 (CloudFront only reads certificates there)",
     )
     spa_origin: SpaOriginConfig = setting(default_factory=SpaOriginConfig)
+    routing: RoutingConfig = setting(default_factory=RoutingConfig)
     renderer: RendererConfig = setting(default_factory=RendererConfig)
     price_class: str = setting(
         "PriceClass_100",
@@ -69,5 +134,63 @@ class EdgeConfig:
     )
 
     @property
+    def spa_fallback(self) -> str:
+        """The entry document deep links need from an S3 origin; an existing host does its own rewrites."""
+        return "" if self.spa_origin.host else "/index.html"
+
+    @property
     def site_origins(self) -> list[str]:
         return [f"https://{name}" for name in self.domain_names]
+
+
+def kvs_entries(cfg: EdgeConfig) -> dict[str, str]:
+    """What the viewer functions read from the KeyValueStore (lambda_src/edge_function/common.template.js)."""
+    routing = cfg.routing
+    variants = [{"name": v.name, "weight": v.weight, "origin": v.origin or ""} for v in routing.variants]
+    document = {
+        "countries": dict(sorted(routing.countries.items())),
+        "variants": variants,
+        "tracking": routing.tracking_parameters,
+        "fallback": cfg.spa_fallback,
+    }
+    # One key: the functions read it once per request, and reads are what a KeyValueStore bills.
+    return {"routing": json.dumps(document, separators=(",", ":"), sort_keys=True)}
+
+
+def routing_problems(cfg: EdgeConfig) -> list[tuple[str, str]]:
+    """(key under edge, message) for routing that would misroute viewers; the loader and the component both ask."""
+    routing = cfg.routing
+    problems: list[tuple[str, str]] = []
+    names = set(routing.origins)
+    allowed = ", ".join(sorted(names)) or "none defined: add routing.origins"
+    for name in sorted(names & set(RESERVED_ORIGINS)):
+        problems.append((f"routing.origins.{name}", f"'{name}' is reserved (allowed: any other name)"))
+    for name in routing.origins:
+        if not re.fullmatch(ORIGIN_NAME, name):
+            problems.append((f"routing.origins.{name}", f"{name!r} is not a lowercase origin name like 'eu'"))
+    for country, origin in routing.countries.items():
+        if not re.fullmatch(COUNTRY, country):
+            problems.append((f"routing.countries.{country}", f"{country!r} is not an ISO country code like 'DE'"))
+        if origin not in names:
+            problems.append(
+                (f"routing.countries.{country}", f"{origin!r} is not a routing origin (allowed: {allowed})")
+            )
+    if routing.variants:
+        total = sum(v.weight for v in routing.variants)
+        if total != 100:
+            problems.append(("routing.variants", f"weights add up to {total} (allowed: exactly 100)"))
+        seen: set[str] = set()
+        for index, v in enumerate(routing.variants):
+            if v.name in seen:
+                problems.append(
+                    (f"routing.variants[{index}].name", f"{v.name!r} is used twice (allowed: unique names)")
+                )
+            seen.add(v.name)
+            if v.origin and v.origin not in names:
+                problems.append(
+                    (f"routing.variants[{index}].origin", f"{v.origin!r} is not a routing origin (allowed: {allowed})")
+                )
+    for value in kvs_entries(cfg).values():
+        if len(value.encode()) > KVS_VALUE_LIMIT:
+            problems.append(("routing", f"is {len(value.encode())} bytes in the KeyValueStore (allowed: 1024)"))
+    return problems

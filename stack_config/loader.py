@@ -225,6 +225,9 @@ def _edge_checks(config: StackConfig) -> list[Problem]:
                 f"certificateArn (us-east-1) or hostedZoneId (to issue one)",
             )
         )
+    from stack_config.edge import routing_problems
+
+    problems.extend(Problem(f"{key}.{where}", message) for where, message in routing_problems(edge))
     return problems
 
 

@@ -8,8 +8,11 @@ disconnected, so one bad page cannot poison every later invocation.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import socket
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,6 +56,10 @@ BLOCKED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
 
 # Same quiet window as Playwright's / Puppeteer's networkidle heuristics.
 NETWORK_IDLE_MS = 500
+# A request still open after this long is a long poll, an event stream or a chat widget, not content the page is
+# waiting for: it stops counting as in flight, so such a page renders in about a second and a half instead of
+# timing out (the 504 the field report's chat-widget pages got).
+LONG_REQUEST_MS = 1000
 POLL_INTERVAL_MS = 25
 
 # Runs after the page is ready: reads the status override, then removes
@@ -160,36 +167,90 @@ def shutdown() -> None:
         _playwright = None
 
 
-def _route_handler(route: Any) -> None:
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(host: str) -> tuple[str, ...]:
     try:
-        if route.request.resource_type in BLOCKED_RESOURCE_TYPES:
-            route.abort("blockedbyclient")
-        else:
-            route.continue_()
-    except Exception:
-        pass
+        return tuple(sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)}))
+    except OSError:
+        return ()
+
+
+def request_allowed(
+    url: str,
+    resource_type: str,
+    site_netlocs: Collection[str] | None,
+    resolve: Callable[[str], tuple[str, ...]] = _resolve,
+) -> bool:
+    """May the browser fetch ``url``?
+
+    * The configured site (exact scheme-less ``host[:port]`` from SITE_ORIGINS) always: tests run it on 127.0.0.1.
+    * Documents (pages, frames) only from the site: a render never becomes someone else's page.
+    * Anything else only if every address its host resolves to is public: never loopback (on Lambda the runtime
+      API listens on 127.0.0.1:9001), link-local (169.254.169.254), private or reserved ranges.
+    """
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    netloc = parts.netloc.lower().rsplit("@", 1)[-1]
+    if site_netlocs is not None and netloc in site_netlocs:
+        return True
+    if resource_type == "document" and site_netlocs is not None:
+        return False
+    host = parts.hostname
+    try:
+        addresses: tuple[str, ...] = (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        addresses = resolve(host)
+    return bool(addresses) and all(_public(a) for a in addresses)
+
+
+def _route_handler(site_netlocs: Collection[str] | None) -> Callable[[Any], None]:
+    def handle(route: Any) -> None:
+        try:
+            request = route.request
+            if request.resource_type in BLOCKED_RESOURCE_TYPES or not request_allowed(
+                request.url, request.resource_type, site_netlocs
+            ):
+                route.abort("blockedbyclient")
+            else:
+                route.continue_()
+        except Exception:
+            pass
+
+    return handle
 
 
 class _NetworkTracker:
     def __init__(self, page: Any) -> None:
-        self.inflight = 0
+        self.inflight: dict[int, float] = {}
         self.last_activity = time.monotonic()
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
 
-    def _started(self, _request: Any) -> None:
-        self.inflight += 1
-        self.last_activity = time.monotonic()
+    def _started(self, request: Any) -> None:
+        self.inflight[id(request)] = self.last_activity = time.monotonic()
 
-    def _ended(self, _request: Any) -> None:
-        self.inflight = max(0, self.inflight - 1)
+    def _ended(self, request: Any) -> None:
+        self.inflight.pop(id(request), None)
         self.last_activity = time.monotonic()
 
     def idle_for(self) -> float:
-        if self.inflight:
+        now = time.monotonic()
+        long_s = LONG_REQUEST_MS / 1000
+        if any(now - started < long_s for started in self.inflight.values()):
             return 0.0
-        return time.monotonic() - self.last_activity
+        # Only long-lived requests are open: quiet since the last one started or anything ended.
+        return now - self.last_activity
 
 
 def _wait_until_ready(page: Any, tracker: _NetworkTracker, deadline: float) -> None:
@@ -232,7 +293,7 @@ def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Colle
     # page must not leak into the snapshot of another.
     context = browser.new_context(service_workers="block", java_script_enabled=True)
     try:
-        context.route("**/*", _route_handler)
+        context.route("**/*", _route_handler(allowed_netlocs))
         page = context.new_page()
         tracker = _NetworkTracker(page)
         remaining_ms = max(1.0, (deadline - time.monotonic()) * 1000)

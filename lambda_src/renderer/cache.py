@@ -44,6 +44,21 @@ def canonical_query(raw_query: str) -> str:
     return urlencode(sorted(pairs))
 
 
+def strip_tracking(raw_query: str, tracking: tuple[str, ...]) -> str:
+    """The query without tracking parameters (``utm_*`` style prefixes end in '*'): never a render or an S3 object.
+
+    The viewer-request function strips them already; this keeps the renderer right when called another way.
+    """
+    if not raw_query or not tracking:
+        return raw_query
+    kept = []
+    for part in raw_query.split("&"):
+        name = part.split("=", 1)[0].lower()
+        if not any(name.startswith(t[:-1]) if t.endswith("*") else name == t for t in tracking):
+            kept.append(part)
+    return "&".join(kept)
+
+
 def cache_key(host: str, path: str, raw_query: str) -> str:
     """S3 key ``v1/<host>/<sha256(path?query)>.html``.
 

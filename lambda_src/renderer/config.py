@@ -8,7 +8,6 @@ concurrency, exhausts the ~1024 file descriptors Lambda allows (EMFILE /
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -36,10 +35,9 @@ class Config:
     site_origins: dict[str, str]
     cache_bucket: str
     cache_ttl_seconds: int
-    render_token: str
-    render_token_secret_arn: str
     chromium_path: str
     render_timeout_ms: int
+    tracking_parameters: tuple[str, ...] = ()
 
 
 def _int_env(name: str, default: int) -> int:
@@ -71,17 +69,17 @@ def load_config() -> Config:
         site_origins=parse_site_origins(os.environ.get("SITE_ORIGINS", "")),
         cache_bucket=os.environ.get("CACHE_BUCKET", "").strip(),
         cache_ttl_seconds=max(0, _int_env("CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECONDS)),
-        render_token=os.environ.get("RENDER_TOKEN", ""),
-        render_token_secret_arn=os.environ.get("RENDER_TOKEN_SECRET_ARN", "").strip(),
         chromium_path=os.environ.get("CHROMIUM_PATH", "").strip(),
         render_timeout_ms=max(1_000, min(timeout, MAX_RENDER_TIMEOUT_MS)),
+        tracking_parameters=tuple(
+            p.strip().lower() for p in os.environ.get("TRACKING_PARAMETERS", "").split(",") if p.strip()
+        ),
     )
 
 
 _lock = threading.Lock()
 _config: Config | None = None
 _clients: dict[str, Any] = {}
-_secret_token: str | None = None
 
 
 def get_config() -> Config:
@@ -92,11 +90,10 @@ def get_config() -> Config:
 
 
 def reload_config() -> Config:
-    """Forget cached config, token and clients (tests change the environment)."""
-    global _config, _secret_token
+    """Forget cached config and clients (tests change the environment)."""
+    global _config
     with _lock:
         _config = None
-        _secret_token = None
         _clients.clear()
     return get_config()
 
@@ -129,35 +126,6 @@ def client(service: str) -> Any:
             )
             _clients[service] = existing
     return existing
-
-
-def expected_token(config: Config) -> str | None:
-    """The shared secret the edge function sends, or None if unavailable.
-
-    A failed Secrets Manager fetch is not cached, so the next invocation
-    retries instead of rejecting every crawler until the container recycles.
-    """
-    global _secret_token
-    if config.render_token:
-        return config.render_token
-    if not config.render_token_secret_arn:
-        return None
-    if _secret_token is not None:
-        return _secret_token
-    response = client("secretsmanager").get_secret_value(SecretId=config.render_token_secret_arn)
-    secret = response.get("SecretString") or ""
-    # Accept either the raw token or a JSON document {"token": "..."} so the
-    # secret can be rotated with the standard JSON-shaped rotation templates.
-    try:
-        parsed = json.loads(secret)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("token"), str):
-        secret = parsed["token"]
-    if not secret:
-        return None
-    _secret_token = secret
-    return secret
 
 
 def resolve_chromium_path(config: Config, bundled_path: str | None) -> str | None:

@@ -1,14 +1,15 @@
-"""Prerender renderer: API Gateway HTTP API (payload 2.0) -> HTML snapshot.
+"""Prerender renderer: Lambda function URL (payload 2.0) -> HTML snapshot.
 
-Reached only through CloudFront: the edge router's origin-request step sends
-crawler requests here with the shared token header and ``x-prerender-host``.
-Order of work is chosen so that cheap rejections happen before anything
-expensive: method -> token -> host allow-list -> S3 cache -> Chromium.
+Reached only through CloudFront: the function URL uses AWS_IAM auth behind an
+origin access control, so Lambda refuses any request CloudFront did not sign
+before this code runs. The viewer-request function sends ``x-prerender-host``
+and the page in ``x-prerender-uri`` (the URI itself may be the app shell, which
+the SPA origin serves if this renderer fails). Cheap rejections come first:
+method -> host allow-list -> S3 cache -> Chromium.
 """
 
 from __future__ import annotations
 
-import hmac
 import time
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -22,8 +23,8 @@ from . import config as cfg
 logger = Logger(service=cfg.SERVICE_NAME)
 metrics = Metrics(namespace="Prerender", service=cfg.SERVICE_NAME)
 
-TOKEN_HEADER = "x-prerender-token"
 HOST_HEADER = "x-prerender-host"
+URI_HEADER = "x-prerender-uri"
 
 # Lambda's synchronous response limit is 6 MB; leave room for headers/JSON.
 MAX_BODY_BYTES = 5_500_000
@@ -96,27 +97,11 @@ def _handle(event: dict, context: Any) -> dict:
     if method not in ("GET", "HEAD"):
         return _error(405, "Method not allowed")
 
-    # Token before anything else: an unauthenticated caller must not be able
-    # to make us start Chromium or touch S3 (cost and abuse).
-    try:
-        expected = cfg.expected_token(config)
-    except Exception as exc:
-        logger.error("render token unavailable", extra={"error": repr(exc)})
-        expected = None
-    if not expected:
-        logger.error("no render token configured (RENDER_TOKEN / RENDER_TOKEN_SECRET_ARN)")
-        return _error(503, "Renderer not configured")
-    provided = headers.get(TOKEN_HEADER)
-    if not isinstance(provided, str) or not hmac.compare_digest(
-        provided.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
-    ):
-        logger.warning("rejected request with missing or wrong token")
-        return _error(403, "Forbidden")
-
     host = headers.get(HOST_HEADER)
     host = host.strip().lower() if isinstance(host, str) else ""
-    raw_path = event.get("rawPath") or "/"
-    raw_query = event.get("rawQueryString") or ""
+    page_uri = headers.get(URI_HEADER)
+    raw_path = page_uri if isinstance(page_uri, str) and page_uri else (event.get("rawPath") or "/")
+    raw_query = cache.strip_tracking(event.get("rawQueryString") or "", config.tracking_parameters)
     if not isinstance(raw_path, str) or not raw_path.startswith("/") or not isinstance(raw_query, str):
         return _error(400, "Bad request")
     target = _target(config, host, raw_path, raw_query) if host else None
@@ -163,10 +148,10 @@ def _handle(event: dict, context: Any) -> dict:
 
 
 def handler(event: dict, context: Any = None) -> dict:
-    """API Gateway entry point.
+    """Function URL entry point.
 
-    Prevents: being an open proxy / render-cost amplifier (token checked in
-    constant time and host allow-listed before Chromium starts), one snapshot
+    Prevents: being an open proxy / render-cost amplifier (only CloudFront can
+    call, and the host is allow-listed before Chromium starts), one snapshot
     for every query string (query is part of the cache key), S3 failures
     turning into crawler errors (cache errors are logged, never raised), a
     dead browser failing every later invocation (relaunch), and stack traces

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import conventions
 from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
@@ -12,6 +13,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules.resource import stage_of
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 FUNCTION = "aws:lambda/function:Function"
@@ -106,29 +108,91 @@ cloudfront_tls = ResourceValidationPolicy(
 )
 
 
-def _validate_renderer_token(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != FUNCTION:
+CLOUDFRONT_FUNCTION = "aws:cloudfront/function:Function"
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+CLOUDFRONT_RUNTIME = "cloudfront-js-2.0"
+
+
+def _validate_cloudfront_functions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != CLOUDFRONT_FUNCTION:
         return
-    variables = ((args.props.get("environment") or {}).get("variables")) or {}
-    if "SITE_ORIGINS" not in variables:
-        return  # not a renderer
-    if "RENDER_TOKEN" in variables:
+    runtime = args.props.get("runtime")
+    if runtime != CLOUDFRONT_RUNTIME:
         report(
-            "the renderer's token is a plain environment variable; store it in Secrets Manager and pass "
-            "RENDER_TOKEN_SECRET_ARN",
+            f"CloudFront Function runtime is {runtime!r}: only {CLOUDFRONT_RUNTIME} has KeyValueStore access and "
+            f"origin selection, which the edge routing needs",
             None,
         )
-    if not variables.get("RENDER_TOKEN_SECRET_ARN"):
-        report("the renderer has no token (RENDER_TOKEN_SECRET_ARN): anyone who finds its URL can make it render", None)
+    if args.props.get("publish") is not True:
+        report(
+            "CloudFront Function is not published: CloudFront runs only the LIVE stage, so the change never ships", None
+        )
 
 
-renderer_token = ResourceValidationPolicy(
-    name="renderer-token-required",
+cloudfront_functions = ResourceValidationPolicy(
+    name="cloudfront-functions-js2-published",
     description=(
-        "The renderer only answers requests carrying the token shared with CloudFront, kept in Secrets "
-        "Manager: without it the renderer is an open, billable headless browser."
+        "CloudFront Functions run cloudfront-js-2.0 and are published: 1.0 cannot read the KeyValueStore or "
+        "select an origin, and an unpublished function leaves the old code live (spa-seo-prerender-lambda-edge.md)."
     ),
-    validate=_validate_renderer_token,
+    validate=_validate_cloudfront_functions,
+)
+
+
+def _is_renderer_origin(origin: dict[str, Any]) -> bool:
+    return origin.get("originId") == "renderer" or ".lambda-url." in str(origin.get("domainName", ""))
+
+
+def _validate_renderer_origin(args: StackValidationArgs, report: ReportViolation) -> None:
+    for r in args.resources:
+        if r.resource_type == FUNCTION_URL and r.props.get("authorizationType") != "AWS_IAM":
+            report(
+                f"function URL has authorization {r.props.get('authorizationType')!r}: anyone who finds it can "
+                f"make the function run; use AWS_IAM behind CloudFront origin access control",
+                r.urn,
+            )
+        if r.resource_type != DISTRIBUTION:
+            continue
+        for origin in r.props.get("origins") or []:
+            if _is_renderer_origin(origin) and not origin.get("originAccessControlId"):
+                report(
+                    f"renderer origin '{origin.get('originId')}' has no origin access control: CloudFront must sign "
+                    f"its requests so the renderer answers nobody else",
+                    r.urn,
+                )
+
+
+renderer_origin_access = StackValidationPolicy(
+    name="renderer-origin-access-control",
+    description=(
+        "The renderer is reached only through CloudFront: its origin uses origin access control and function "
+        "URLs use AWS_IAM auth; otherwise it is an open, billable headless browser (own-serverless-prerender-renderer.md)."
+    ),
+    validate=_validate_renderer_origin,
+)
+
+
+def _validate_response_headers(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != DISTRIBUTION or stage_of(args) not in conventions.PROTECTED_STAGES:
+        return
+    behaviours = [args.props.get("defaultCacheBehavior") or {}, *(args.props.get("orderedCacheBehaviors") or [])]
+    for behaviour in behaviours:
+        if not behaviour.get("responseHeadersPolicyId"):
+            where = behaviour.get("pathPattern") or "the default behaviour"
+            report(
+                f"{where} serves responses without a response headers policy: prod pages need HSTS, nosniff, "
+                f"frame and referrer policy",
+                None,
+            )
+
+
+prod_response_headers = ResourceValidationPolicy(
+    name="cloudfront-response-headers",
+    description=(
+        "No prod distribution serves pages without a response headers policy (HSTS, nosniff, frame options, "
+        "referrer policy): the app is otherwise framable and downgradable."
+    ),
+    validate=_validate_response_headers,
 )
 
 

@@ -1,4 +1,4 @@
-"""PrerenderRenderer: token-guarded, behind an HTTP API, capped, with a private expiring cache."""
+"""PrerenderRenderer: behind a signed function URL, capped, traced, alarmed, with a private expiring cache."""
 
 from __future__ import annotations
 
@@ -21,22 +21,37 @@ def test_renderer_is_a_container_image_by_digest_with_a_cost_ceiling(prod):
     assert fn["timeout"] < 30, "under CloudFront's 30 s origin read timeout"
 
 
-def test_token_lives_in_secrets_manager_not_in_the_environment(prod):
+def test_no_token_and_no_public_api_only_a_signed_function_url(prod):
     variables = prod.one(FN, "renderer")["inputs"]["environment"]["variables"]
-    assert "RENDER_TOKEN" not in variables
-    assert variables["RENDER_TOKEN_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+    assert not {"RENDER_TOKEN", "RENDER_TOKEN_SECRET_ARN"} & set(variables)
     assert variables["SITE_ORIGINS"] == "https://shop.example.com,https://www.shop.example.com"
-    assert prod.one("aws:secretsmanager/secretVersion:SecretVersion", "token")["inputs"]["secretString"] == "[secret]"
+    assert not prod.resources("aws:apigatewayv2/api:Api")
+    assert not [s for s in prod.resources("aws:secretsmanager/secret:Secret") if "prerender" in s["inputs"]["name"]]
+    assert prod.one("aws:lambda/functionUrl:FunctionUrl", "renderer")["inputs"]["authorizationType"] == "AWS_IAM"
+    oac = prod.one("aws:cloudfront/originAccessControl:OriginAccessControl", "renderer")["inputs"]
+    assert oac["originAccessControlOriginType"] == "lambda" and oac["signingBehavior"] == "always"
 
 
-def test_http_api_not_a_function_url(prod):
-    api = prod.one("aws:apigatewayv2/api:Api", "renderer")["inputs"]
-    assert api["protocolType"] == "HTTP"
-    assert not prod.resources("aws:lambda/functionUrl:FunctionUrl")
-    stage = prod.one("aws:apigatewayv2/stage:Stage", "renderer")["inputs"]
-    assert stage["name"] == "$default" and stage["defaultRouteSettings"]["throttlingRateLimit"] > 0
-    (route,) = prod.resources("aws:apigatewayv2/route:Route")
-    assert route["inputs"]["routeKey"] == "$default"
+def test_only_this_distribution_may_invoke_the_url(prod):
+    dist_arn = prod.one("aws:cloudfront/distribution:Distribution", "spa")["inputs"]
+    permissions = [p["inputs"] for p in prod.resources("aws:lambda/permission:Permission")]
+    cloudfront = [p for p in permissions if p["principal"] == "cloudfront.amazonaws.com"]
+    assert sorted(p["action"] for p in cloudfront) == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
+    assert all(p["sourceArn"].startswith("arn:aws:cloudfront::") for p in cloudfront)
+    assert dist_arn["origins"]
+
+
+def test_traced_and_alarmed_with_a_log_retention(prod):
+    fn = prod.one(FN, "renderer")["inputs"]
+    assert fn["tracingConfig"]["mode"] == "Active"
+    alarms = {
+        a["inputs"].get("metricName"): a["inputs"] for a in prod.resources("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    assert alarms["Errors"]["namespace"] == alarms["Throttles"]["namespace"] == "AWS/Lambda"
+    topic = prod.one("aws:sns/topic:Topic", "alerts")
+    assert all(t.endswith(topic["inputs"]["name"]) for t in alarms["Errors"]["alarmActions"])
+    log = prod.one("aws:cloudwatch/logGroup:LogGroup", "renderer")["inputs"]
+    assert log["name"] == f"/aws/lambda/{fn['name']}" and log["retentionInDays"] == 30
 
 
 def test_role_grants_exactly_what_the_handler_does(prod):
@@ -48,9 +63,11 @@ def test_role_grants_exactly_what_the_handler_does(prod):
         "s3:GetObject",
         "s3:ListBucket",
         "s3:PutObject",
-        "secretsmanager:GetSecretValue",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
     ]
-    assert not any(r == "*" for s in policy["Statement"] for r in s["Resource"])
+    wildcard = [s for s in policy["Statement"] if "*" in s["Resource"]]
+    assert all(a.startswith("xray:") for s in wildcard for a in s["Action"]), "only X-Ray, which has no resources"
 
 
 def test_cache_bucket_is_private_encrypted_and_expiring(prod):

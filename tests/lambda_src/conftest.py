@@ -164,6 +164,12 @@ def _make_spa_handler(state: SpaServer) -> type[BaseHTTPRequestHandler]:
                 q = parse_qs(parts.query).get("q", [""])[0]
                 data = {"title": f"Search results for {q}", "description": f"Results matching {q}"}
                 return self._send(200, json.dumps(data).encode(), "application/json")
+            if path == "/api/hang":
+                time.sleep(20)  # a long poll that never answers within a render
+                try:
+                    return self._send(204, b"", "text/plain")
+                except OSError:
+                    return None  # the browser gave up on it, as it should
             if path == "/api/missing":
                 return self._send(200, b"{}", "application/json")
             # SPA fallback: every route is the same shell, like S3 + CloudFront
@@ -188,8 +194,40 @@ def spa_server() -> SpaServer:
     server.server_close()
 
 
+@dataclass
+class SecretServer:
+    port: int
+    hits: int = 0
+
+
+@pytest.fixture(scope="session")
+def secret_server() -> SecretServer:
+    """Another service on loopback (like Lambda's runtime API): a rendered page must never read it."""
+    state = SecretServer(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            state.hits += 1
+            body = b"loopback-secret"
+            self.send_response(200)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, name="secret-server", daemon=True).start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
 # --------------------------------------------------------------------------
-# moto (S3 + Secrets Manager) on loopback
+# moto (S3) on loopback
 # --------------------------------------------------------------------------
 
 
@@ -280,7 +318,6 @@ def renderer_modules(chromium_path: str) -> Any:
 @dataclass
 class RendererHarness:
     handler: Any
-    token: str
     bucket: str
     spa: SpaServer
     s3: Any
@@ -290,15 +327,13 @@ class RendererHarness:
         self,
         path: str = "/",
         query: str = "",
-        token: str | None = "__default__",
         host: str | None = "__default__",
         method: str = "GET",
+        uri: str | None = None,
     ) -> dict:
         headers = {"user-agent": "Amazon CloudFront", "via": "2.0 abc.cloudfront.net (CloudFront)"}
-        if token == "__default__":
-            token = self.token
-        if token is not None:
-            headers["x-prerender-token"] = token
+        if uri is not None:
+            headers["x-prerender-uri"] = uri
         if host == "__default__":
             host = self.spa.netloc
         if host is not None:
@@ -337,17 +372,15 @@ def renderer(
     s3 = boto_client("s3", aws_env)
     bucket = f"prerender-cache-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
-    token = f"token-{uuid.uuid4().hex}"
     monkeypatch.setenv("SITE_ORIGINS", f"{spa_server.origin},https://www.example.com")
     monkeypatch.setenv("CACHE_BUCKET", bucket)
-    monkeypatch.setenv("RENDER_TOKEN", token)
     monkeypatch.setenv("CACHE_TTL_SECONDS", "86400")
     monkeypatch.setenv("RENDER_TIMEOUT_MS", "15000")
-    monkeypatch.delenv("RENDER_TOKEN_SECRET_ARN", raising=False)
+    monkeypatch.delenv("TRACKING_PARAMETERS", raising=False)
     monkeypatch.delenv("CHROMIUM_PATH", raising=False)
     config.reload_config()
 
-    harness = RendererHarness(handler=renderer_modules, token=token, bucket=bucket, spa=spa_server, s3=s3)
+    harness = RendererHarness(handler=renderer_modules, bucket=bucket, spa=spa_server, s3=s3)
     real_launch = browser.launch_browser
 
     def counting_launch() -> Any:
@@ -389,18 +422,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
 # are rootless (no __init__.py, so they cannot collide with the real
 # `lambda_src` package) and must not depend on pytest's import mode.
 @pytest.fixture(scope="session")
-def cf() -> Any:
-    from types import SimpleNamespace
-
-    return SimpleNamespace(event=cf_event, headers=cf_headers, s3_origin=S3_ORIGIN)
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Callable[[str], list[str]]:
-    return read_lines
-
-
-@pytest.fixture(scope="session")
 def chromium_processes() -> Callable[[], list[Any]]:
     return chromium_browser_processes
 
@@ -408,22 +429,3 @@ def chromium_processes() -> Callable[[], list[Any]]:
 @pytest.fixture(scope="session")
 def wait_until() -> Callable[..., bool]:
     return wait_for
-
-
-EDGE_SETTINGS = {
-    "renderer_domain": "abc123.execute-api.eu-west-1.amazonaws.com",
-    "renderer_token": "edge-test-token",
-    "token_header": "x-prerender-token",
-    "read_timeout": 30,
-    "keepalive_timeout": 5,
-}
-
-
-@pytest.fixture
-def edge() -> Any:
-    """The edge router module configured as a deployment would bake it."""
-    from lambda_src.edge_router import handler as edge_handler
-
-    edge_handler.configure(EDGE_SETTINGS)
-    yield edge_handler
-    edge_handler.configure(None)

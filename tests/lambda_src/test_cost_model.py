@@ -75,3 +75,15 @@ def test_prices_carry_their_date_and_region(model):
     prices = model.compute()["prices"]
     assert prices["region"] == "us-east-1"
     assert len(prices["as_of"]) == 10 and prices["as_of"][4] == "-"
+
+
+def test_new_edge_costs_less_than_the_lambda_at_edge_router_with_human_traffic(model):
+    designs = model.edge_v1_v2()
+    old, new = designs["old"], designs["new"]
+    assert new.total < old.total
+    # Every human page view ran Lambda@Edge twice in the old design (viewer-request, and origin-request on the
+    # TTL-0 miss); the new one has no Lambda@Edge and no API Gateway at all.
+    assert old.lines["Lambda@Edge viewer-request (every page view)"] > 6
+    assert not any("Lambda@Edge" in line or "API Gateway" in line for line in new.lines)
+    unrouted = model.edge_v1_v2(traffic=model.Traffic(routed_origins=False))["new"]
+    assert unrouted.total < new.total

@@ -1,4 +1,4 @@
-"""Edge policies: Lambda@Edge placement, TLS to origins, the renderer's token, private buckets."""
+"""Edge policies: Lambda@Edge placement, TLS, CloudFront Functions, the renderer behind OAC, headers, buckets."""
 
 from __future__ import annotations
 
@@ -85,32 +85,57 @@ def test_origin_tls_below_1_2_fires_and_1_2_passes(analyze):
     assert "allows TLSv1, TLSv1.1" in text and "below TLSv1.2" in text
 
 
-def renderer(variables: dict) -> dict:
+def cloudfront_function(**inputs) -> dict:
+    return resource("prod", "aws:cloudfront/function:Function", "viewer-request", {"name": "shop-prod-vr", **inputs})
+
+
+def test_published_js2_function_passes(analyze):
+    found = analyze("prod", [cloudfront_function(runtime="cloudfront-js-2.0", publish=True)])
+    assert messages(found, "cloudfront-functions-js2-published") == []
+
+
+def test_js1_or_unpublished_function_fires(analyze):
+    found = analyze("prod", [cloudfront_function(runtime="cloudfront-js-1.0", publish=False)])
+    text = "\n".join(messages(found, "cloudfront-functions-js2-published"))
+    assert "runtime is 'cloudfront-js-1.0'" in text and "not published" in text
+
+
+def renderer_distribution(oac: str | None, stage: str = "prod", behaviour: dict | None = None) -> dict:
+    origin = {"originId": "renderer", "domainName": "abc.lambda-url.eu-west-1.on.aws"}
+    if oac:
+        origin["originAccessControlId"] = oac
     return resource(
-        "prod",
-        FN,
-        "renderer",
-        {
-            "name": "shop-prod-prerender",
-            "packageType": "Image",
-            "environment": {"variables": {"SITE_ORIGINS": "https://x.io", **variables}},
-        },
+        stage,
+        DIST,
+        "spa",
+        {"origins": [origin], "defaultCacheBehavior": behaviour or {"responseHeadersPolicyId": "rhp-1"}},
     )
 
 
-def test_renderer_without_token_fires(analyze):
-    found = analyze("prod", [renderer({})])
-    assert any("has no token" in m for m in messages(found, "renderer-token-required"))
+def function_url(auth: str) -> dict:
+    return resource("prod", "aws:lambda/functionUrl:FunctionUrl", "renderer", {"authorizationType": auth})
 
 
-def test_renderer_token_in_plain_environment_fires(analyze):
-    found = analyze("prod", [renderer({"RENDER_TOKEN": "hunter2"})])
-    assert any("plain environment variable" in m for m in messages(found, "renderer-token-required"))
+def test_renderer_behind_origin_access_control_passes(analyze):
+    found = analyze("prod", [renderer_distribution("oac-1"), function_url("AWS_IAM")])
+    assert messages(found, "renderer-origin-access-control") == []
 
 
-def test_renderer_with_token_secret_passes(analyze):
-    found = analyze("prod", [renderer({"RENDER_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:t"})])
-    assert messages(found, "renderer-token-required") == []
+def test_renderer_without_origin_access_control_or_with_a_public_url_fires(analyze):
+    found = analyze("prod", [renderer_distribution(None), function_url("NONE")])
+    text = "\n".join(messages(found, "renderer-origin-access-control"))
+    assert "has no origin access control" in text and "authorization 'NONE'" in text
+
+
+def test_prod_pages_without_response_headers_fire(analyze):
+    found = analyze("prod", [renderer_distribution("oac-1", behaviour={"targetOriginId": "spa"})])
+    assert any("without a response headers policy" in m for m in messages(found, "cloudfront-response-headers"))
+
+
+def test_prod_pages_with_response_headers_pass_and_dev_is_not_judged(analyze):
+    assert messages(analyze("prod", [renderer_distribution("oac-1")]), "cloudfront-response-headers") == []
+    dev = analyze("dev", [renderer_distribution("oac-1", stage="dev", behaviour={"targetOriginId": "spa"})])
+    assert messages(dev, "cloudfront-response-headers") == []
 
 
 def bucket(name: str) -> dict:

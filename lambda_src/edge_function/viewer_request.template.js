@@ -1,0 +1,73 @@
+import cf from 'cloudfront';
+// Template of the viewer-request CloudFront Function (cloudfront-js-2.0). tools/generate_edge_function.py
+// writes viewer_request.js from it with the crawler pattern; edit this file, never the generated one.
+const kvs = cf.kvs();
+// @@CRAWLER_PATTERN@@
+// @@COMMON@@
+const MARKERS = ['x-prerender', 'x-prerender-host', 'x-prerender-uri', 'x-route', 'x-variant'];
+const RENDERER = 'renderer';
+const SPA = 'spa';
+// The renderer answers 5xx when a render fails or times out, 403 if CloudFront's signature is refused: the crawler
+// then gets the app shell from the SPA origin instead of an error. 404/410 are the page's own answer and stay.
+const FAILOVER = [403, 500, 502, 503, 504];
+
+function isCrawler(ua) {
+    return ua.length > 0 && CRAWLER.test(ua.replace(HUMAN, ' '));
+}
+
+function isPage(uri) {
+    return uri.slice(uri.lastIndexOf('/') + 1).indexOf('.') < 0;
+}
+
+function stripTracking(query, tracking) {
+    const names = Object.keys(query);
+    for (let i = 0; i < names.length; i++) {
+        const lower = names[i].toLowerCase();
+        for (let j = 0; j < tracking.length; j++) {
+            const t = tracking[j];
+            const prefix = t.charAt(t.length - 1) === '*';
+            if (prefix ? lower.indexOf(t.slice(0, -1)) === 0 : lower === t) {
+                delete query[names[i]];
+                break;
+            }
+        }
+    }
+}
+
+async function handler(event) {
+    const request = event.request;
+    const headers = request.headers;
+    // Only this function sets the cache-key markers: a viewer sending them lands on the human entry.
+    for (let i = 0; i < MARKERS.length; i++) {
+        delete headers[MARKERS[i]];
+    }
+    const routing = await settings();
+    stripTracking(request.querystring, routing.tracking);
+    const page = isPage(request.uri);
+    const ua = headers['user-agent'] ? headers['user-agent'].value : '';
+    if (page && (request.method === 'GET' || request.method === 'HEAD') && isCrawler(ua)) {
+        headers['x-prerender'] = { value: '1' };
+        headers['x-prerender-host'] = { value: headers.host ? headers.host.value : '' };
+        headers['x-prerender-uri'] = { value: request.uri };
+        if (routing.fallback) {
+            request.uri = routing.fallback; // what the SPA origin serves if the renderer fails
+        }
+        cf.createRequestOriginGroup({
+            originIds: [{ originId: RENDERER }, { originId: SPA }],
+            failoverCriteria: { statusCodes: FAILOVER },
+        });
+        return request;
+    }
+    const country = headers['cloudfront-viewer-country'] ? headers['cloudfront-viewer-country'].value : '';
+    const route = routing.countries[country] || '';
+    const variant = chooseVariant(routing.variants, request.cookies, event.context.requestId);
+    headers['x-route'] = { value: route || 'default' };
+    headers['x-variant'] = { value: variant ? variant.name : 'none' };
+    const origin = (variant && variant.origin) || route;
+    if (origin && origin !== SPA) {
+        cf.selectRequestOriginById(origin); // country and variant origins do their own deep-link rewrites
+    } else if (page && routing.fallback) {
+        request.uri = routing.fallback; // an S3 origin has no rewrites: deep links get the app's entry document
+    }
+    return request;
+}
