@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.dashboard import AlarmStatus, Graph, Metric, Section
 from foundation import iam
 from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
@@ -49,6 +50,7 @@ class PrerenderRenderer(pulumi.ComponentResource):
     cache_bucket: pulumi.Output[str]
     function_name: pulumi.Output[str]
     origin_access_control_id: pulumi.Output[str]
+    dashboard: Section  # the renderer's part of the environment's dashboard (components/dashboard.py)
 
     def __init__(self, name: str, args: PrerenderRendererArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:edge:PrerenderRenderer", name, None, opts)
@@ -124,8 +126,8 @@ class PrerenderRenderer(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=child,
         )
-        if args.alarm_topic_arn is not None:
-            self._alarms(ident, function.name, args.alarm_topic_arn, child)
+        alarms = self._alarms(ident, function.name, args.alarm_topic_arn, child) if args.alarm_topic_arn else []
+        self.dashboard = self._section(function.name, alarms)
 
         self._function = function
         self.domain = url.function_url.apply(lambda u: u.removeprefix("https://").rstrip("/"))
@@ -162,12 +164,9 @@ class PrerenderRenderer(pulumi.ComponentResource):
         function_name: pulumi.Output[str],
         topic: pulumi.Input[str],
         child: pulumi.ResourceOptions,
-    ) -> None:
+    ) -> list[aws.cloudwatch.MetricAlarm]:
         """Renders failing (the crawler got the app shell instead) or throttled (the cost ceiling is being hit)."""
-        for metric, threshold, why in (
-            ("Errors", 5, "renders failed: crawlers are getting the app shell"),
-            ("Throttles", 1, "reserved concurrency reached: crawlers are turned away"),
-        ):
+        return [
             aws.cloudwatch.MetricAlarm(
                 f"renderer-{metric.lower()}",
                 name=ident.name("aws:cloudwatch/metricAlarm:MetricAlarm", f"prerender-{metric.lower()}"),
@@ -185,6 +184,31 @@ class PrerenderRenderer(pulumi.ComponentResource):
                 ok_actions=[topic],
                 opts=child,
             )
+            for metric, threshold, why in (
+                ("Errors", 5, "renders failed: crawlers are getting the app shell"),
+                ("Throttles", 1, "reserved concurrency reached: crawlers are turned away"),
+            )
+        ]
+
+    @staticmethod
+    def _section(function_name: pulumi.Output[str], alarms: list[aws.cloudwatch.MetricAlarm]) -> Section:
+        """Per minute, beside the alarm lines: failed and throttled renders, and how long a render takes."""
+        dims = {"FunctionName": function_name}
+        return Section(
+            "Prerender renderer",
+            [
+                *([AlarmStatus("Renderer alarms", [a.arn for a in alarms])] if alarms else []),
+                Graph(
+                    "Failed and throttled renders",
+                    [
+                        Metric("AWS/Lambda", "Errors", dims, "Sum"),
+                        Metric("AWS/Lambda", "Throttles", dims, "Sum"),
+                        Metric("AWS/Lambda", "Invocations", dims, "Sum"),
+                    ],
+                ),
+                Graph("Render duration (ms)", [Metric("AWS/Lambda", "Duration", dims, "p95", label="p95")]),
+            ],
+        )
 
     @staticmethod
     def _cache_bucket(ident: StackIdentity, cfg: RendererConfig, child: pulumi.ResourceOptions) -> aws.s3.Bucket:
