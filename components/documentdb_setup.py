@@ -113,7 +113,11 @@ class DocumentDbSetup(pulumi.ComponentResource):
             "documentdb-setup",
             role=role.id,
             policy=pulumi.Output.all(args.master_secret_arn, args.app_secret_arn).apply(
-                lambda arns: iam.document(iam.statement(["secretsmanager:GetSecretValue"], sorted(arns)))
+                lambda arns: iam.document(
+                    iam.statement(["secretsmanager:GetSecretValue"], sorted(arns)),
+                    # "*": X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
+                    iam.statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+                )
             ),
             opts=child,
         )
@@ -125,6 +129,10 @@ class DocumentDbSetup(pulumi.ComponentResource):
             role=role.arn,
             timeout=120,
             memory_size=256,
+            # One run at a time: two concurrent createUser/modifyChangeStreams calls would race each other.
+            reserved_concurrent_executions=1,
+            # A failed setup blocks the services' first start; its trace shows where the time or the error went.
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=args.subnet_ids, security_group_ids=[sg.id]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
