@@ -69,7 +69,7 @@ class ImageRepositoryArgs:
     account_id: pulumi.Input[str] | None = None
     # Who may assume the push role when config names nobody: CI's deploy identity (the org bootstrap's deploy
     # role), never the whole account.
-    ci_role_arn: pulumi.Input[str] | None = None
+    ci_role_arn: pulumi.Input[str | None] | None = None
 
 
 def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) -> str:
@@ -368,7 +368,7 @@ class ImageRepository(pulumi.ComponentResource):
         principals: pulumi.Input[Sequence[str]] = (
             sorted(args.config.push_principal_arns)
             if args.config.push_principal_arns
-            else pulumi.Output.from_input(args.ci_role_arn or ci_deploy_role_arn()).apply(lambda arn: [arn])
+            else pulumi.Output.all(args.ci_role_arn, ci_deploy_role_arn()).apply(lambda a: [a[0] or a[1]])
         )
         return pulumi.Output.from_input(principals).apply(
             lambda arns: json.dumps(

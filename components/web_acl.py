@@ -47,6 +47,12 @@ def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
     )
 
 
+def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
+    return aws.wafv2.WebAclRuleVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+    )
+
+
 class WebAcl(pulumi.ComponentResource):
     """The web ACL; attach it with ``arn`` (CloudFront's web_acl_id) or ``associate`` (an ALB)."""
 
@@ -81,7 +87,7 @@ class WebAcl(pulumi.ComponentResource):
                         or None,
                     )
                 ),
-                visibility_config=_visibility(f"{label}-{group}"),
+                visibility_config=_rule_visibility(f"{label}-{group}"),
             )
             for priority, group in enumerate(MANAGED_RULE_GROUPS)
         ]
@@ -95,7 +101,7 @@ class WebAcl(pulumi.ComponentResource):
                         limit=args.rate_limit, aggregate_key_type="IP", evaluation_window_sec=300
                     )
                 ),
-                visibility_config=_visibility(f"{label}-rate-per-ip"),
+                visibility_config=_rule_visibility(f"{label}-rate-per-ip"),
             )
         )
         acl = aws.wafv2.WebAcl(

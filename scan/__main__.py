@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scan", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scan", description="checkov's AWS checks on a stack's preview")
     parser.add_argument("--stack", required=True)
     parser.add_argument("--snapshot", type=pathlib.Path, help="offline preview snapshot (default build/<stack>.json)")
     parser.add_argument("--pulumi-preview", type=pathlib.Path, help="output of a real `pulumi preview --json`")

@@ -107,9 +107,9 @@ def revert_value(args_cls: type, values: dict[str, Any]) -> dict[str, Any]:
         if spec is None:
             raise ConversionError(f"{args_cls.__name__}: '{key}' is not a field pulumi-aws declares")
         is_blocks = isinstance(value, list) and all(isinstance(v, dict) for v in value) and spec.block
-        if spec.kind == "blocks" and is_blocks:
+        if spec.kind == "blocks" and is_blocks and spec.block is not None:
             out[spec.pulumi_name] = [revert_value(spec.block, v) for v in value]
-        elif spec.kind == "block" and is_blocks and len(value) == 1:
+        elif spec.kind == "block" and is_blocks and spec.block is not None and len(value) == 1:
             out[spec.pulumi_name] = revert_value(spec.block, value[0])
         else:
             out[spec.pulumi_name] = value
@@ -182,25 +182,27 @@ def read_resources(document: dict[str, Any]) -> list[Resource]:
 
 
 def _mock_outputs(stack: str, resources: list[Resource]) -> None:
-    """The ids and ARNs the offline preview's mocks gave each resource (derived from its URN, so recomputable)."""
-    from preview.mocks import ID_IS_NAME, ID_PREFIXES, PlatformMocks, digest
+    """The ids, ARNs and endpoints the offline preview's mocks gave each resource: asked again, the same answer
+    (the mocks derive them from the URN and inputs)."""
+    import pulumi
+
+    from preview.mocks import PlatformMocks
 
     mocks = PlatformMocks(stack)
-    regions = {
-        r.urn: r.inputs.get("region") or mocks.default_region for r in resources if r.type == "pulumi:providers:aws"
-    }
+    refs: dict[str, str] = {}
+    for r in resources:
+        if r.type.startswith("pulumi:providers:"):
+            provider_id, _ = mocks.new_resource(pulumi.runtime.MockResourceArgs(r.type, r.name, dict(r.inputs)))
+            refs[r.urn] = f"{r.urn}::{provider_id}"
     for r in resources:
         if not r.type.startswith("aws:"):
             continue
-        physical = mocks._physical_name(r.type, r.name, r.inputs)
-        r.known["id"] = physical if r.type in ID_IS_NAME else ID_PREFIXES.get(r.type, "") + digest(r.type, r.name)
-        region = regions.get(r.provider, mocks.default_region)
-        r.known["arn"] = mocks._arn(r.type, physical, region)
-        if physical != r.name:
-            r.known["name"] = physical
-        key = f"{r.type}\0{r.name}\0{json.dumps(r.inputs, sort_keys=True, default=str)}"
-        computed = mocks._computed(r.type, physical, r.inputs, region, r.known["arn"], key)
-        r.known.update({k: v for k, v in computed.items() if isinstance(v, str) and k not in r.inputs})
+        args = pulumi.runtime.MockResourceArgs(r.type, r.name, dict(r.inputs), refs.get(r.provider), None, True)
+        rid, state = mocks.new_resource(args)
+        r.known["id"] = str(rid)
+        r.known.update(
+            {k: v for k, v in state.items() if isinstance(v, str) and (k not in r.inputs or k in ("name", "bucket"))}
+        )
 
 
 def default_tags(resources: Iterable[Resource]) -> dict[str, dict[str, str]]:

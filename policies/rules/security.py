@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -54,11 +55,12 @@ def _role_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
                 report(
                     f"trust policy allows '{principal}' with no condition: every principal of that account "
                     f"whose own policy allows sts:AssumeRole can take this role; trust the role that needs it "
-                    f"(CI's deploy role) or add a condition such as aws:PrincipalArn"
+                    f"(CI's deploy role) or add a condition such as aws:PrincipalArn",
+                    None,
                 )
 
 
-def _is_public_alb(props: dict[str, Any]) -> bool:
+def _is_public_alb(props: Mapping[str, Any]) -> bool:
     return (props.get("loadBalancerType") or "application") == "application" and not props.get("internal")
 
 
@@ -85,11 +87,11 @@ def _access_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if stage_of(args) != "prod":
         return
     if args.resource_type == DISTRIBUTION and not (args.props.get("loggingConfig") or {}).get("bucket"):
-        report("prod CloudFront distribution keeps no access logs (loggingConfig.bucket)")
+        report("prod CloudFront distribution keeps no access logs (loggingConfig.bucket)", None)
     if args.resource_type == LOAD_BALANCER and _is_public_alb(args.props):
         logs = args.props.get("accessLogs") or {}
         if not (logs.get("enabled") and logs.get("bucket")):
-            report("prod load balancer keeps no access logs (accessLogs.enabled with a bucket)")
+            report("prod load balancer keeps no access logs (accessLogs.enabled with a bucket)", None)
 
 
 role_trust_root = ResourceValidationPolicy(
