@@ -251,7 +251,7 @@ else:
             opts=regional(),
         )
         renderer.allow_distribution(spa.arn)  # the renderer answers this distribution and nobody else
-        dashboard_sections.append(renderer.dashboard)
+        dashboard_sections += [renderer.dashboard, spa.dashboard]
         pulumi.export("spa_domain_name", spa.domain_name)
         pulumi.export("prerender_cache_bucket", renderer.cache_bucket)
 

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import CLOUDFRONT_PREFIX, AccessLogs
+from components.dashboard import AlarmStatus, Section
 from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
 from stack_config.edge import EdgeConfig
@@ -88,6 +89,7 @@ class SpaDistribution(pulumi.ComponentResource):
     """
 
     domain_name: pulumi.Output[str]
+    dashboard: Section  # the 5xx alarm's status on the environment's dashboard
     distribution_id: pulumi.Output[str]
     arn: pulumi.Output[str]
 
@@ -192,8 +194,15 @@ class SpaDistribution(pulumi.ComponentResource):
         if bucket is not None:
             self._allow_distribution(bucket, distribution, child)
         self._dns(cfg, distribution, child)
-        if args.alarm_provider is not None:
-            self._five_xx_alarm(ident, distribution, args.alarm_provider, args.alert_emails)
+        alarms = (
+            [self._five_xx_alarm(ident, distribution, args.alarm_provider, args.alert_emails)]
+            if args.alarm_provider is not None
+            else []
+        )
+        # The alarm lives in us-east-1 with CloudFront's metrics; an alarm widget shows it from any region.
+        self.dashboard = Section(
+            "CloudFront", [AlarmStatus("CloudFront 5xx rate (us-east-1)", [a.arn for a in alarms])] if alarms else []
+        )
 
         self.domain_name = distribution.domain_name
         self.distribution_id = distribution.id
@@ -267,7 +276,7 @@ class SpaDistribution(pulumi.ComponentResource):
 
     def _five_xx_alarm(
         self, ident: StackIdentity, distribution: aws.cloudfront.Distribution, provider: aws.Provider, emails: list[str]
-    ) -> None:
+    ) -> aws.cloudwatch.MetricAlarm:
         """5xx rate alarm in us-east-1 (where CloudFront publishes metrics) to a topic there, same recipients."""
         opts = pulumi.ResourceOptions(parent=self, provider=provider)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self, provider=provider)).account_id
@@ -336,7 +345,7 @@ class SpaDistribution(pulumi.ComponentResource):
             aws.sns.TopicSubscription(
                 f"edge-alerts-email-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=opts
             )
-        aws.cloudwatch.MetricAlarm(
+        return aws.cloudwatch.MetricAlarm(
             "spa-5xx",
             name=ident.name("aws:cloudwatch/metricAlarm:MetricAlarm", "spa-5xx-rate"),
             alarm_description=f"More than {FIVE_XX_RATE_PERCENT} % of the app's responses are 5xx for 10 minutes",

@@ -172,12 +172,14 @@ def messages(violations: list[policy_client.Violation], policy: str, name: str |
 
 @pytest.fixture
 def stack_references(tmp_path, monkeypatch) -> Callable[..., pathlib.Path]:
-    """Other stacks' outputs for the offline preview: the shipped ones with ``stack_references(**{ref: outputs})``."""
+    """Other stacks' outputs for the offline preview: the shipped ones, with ``stack_references(**{ref: outputs})``
+    replacing just those outputs of that stack (its other outputs, e.g. the digests prod promotes, stay)."""
 
     def write(**overrides: dict[str, Any]) -> pathlib.Path:
         shipped = json.loads((ROOT / "preview" / "stack_references.json").read_text())
+        merged = {**shipped, **{ref: {**shipped.get(ref, {}), **outputs} for ref, outputs in overrides.items()}}
         path = tmp_path / "stack_references.json"
-        path.write_text(json.dumps({**shipped, **overrides}))
+        path.write_text(json.dumps(merged))
         monkeypatch.setenv("PREVIEW_STACK_REFERENCES", str(path))
         return path
 

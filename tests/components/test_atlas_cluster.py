@@ -28,7 +28,8 @@ def test_dev_is_one_replica_set_with_backups_and_pitr(shipped_preview):
     (region,) = inputs["replicationSpecs"][0]["regionConfigs"]
     assert region["electableSpecs"] == {"instanceSize": "M10", "nodeCount": 3}
     assert region["regionName"] == "EU_WEST_1" and region["providerName"] == "AWS"
-    assert inputs["backupEnabled"] and inputs["pitEnabled"] and not inputs["terminationProtectionEnabled"]
+    # The shared dev is long-lived (usage PRODUCTION), so its data is kept like staging's and prod's.
+    assert inputs["backupEnabled"] and inputs["pitEnabled"] and inputs["terminationProtectionEnabled"]
     assert inputs["name"] == "shop-dev-docs" and len(inputs["name"]) <= 23
 
 

@@ -13,6 +13,17 @@ DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
+def region_of(preview, resource: dict) -> str:
+    """The region a resource is created in: its provider's, as the snapshot recorded it."""
+    (provider,) = [r for r in preview.resources() if r["urn"] == resource["provider"]]
+    return provider["inputs"]["region"]
+
+
+def stack_region(preview) -> str:
+    (board,) = preview.resources(DASHBOARD)
+    return region_of(preview, board)
+
+
 def body(preview) -> dict:
     (board,) = preview.resources(DASHBOARD)
     return json.loads(board["inputs"]["dashboardBody"])
@@ -25,14 +36,16 @@ def test_one_dashboard_per_environment_linked_from_the_outputs(shipped_preview, 
     name = board["inputs"]["dashboardName"]
     assert name == f"shop-{stack}-overview"
     url = preview.snapshot["outputs"]["dashboard_url"]
-    assert url.startswith("https://eu-west-1.console.aws.amazon.com/cloudwatch/") and url.endswith(f"/{name}")
+    region = stack_region(preview)
+    assert url.startswith(f"https://{region}.console.aws.amazon.com/cloudwatch/") and url.endswith(f"/{name}")
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_alarm_of_the_stack_is_on_its_dashboard(shipped_preview, stack):
     preview = shipped_preview(stack)
     alarm_arns = {
-        f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{a['inputs']['name']}" for a in preview.resources(ALARM)
+        f"arn:aws:cloudwatch:{region_of(preview, a)}:123456789012:alarm:{a['inputs']['name']}"
+        for a in preview.resources(ALARM)
     }
     shown = {arn for w in body(preview)["widgets"] if w["type"] == "alarm" for arn in w["properties"]["alarms"]}
     assert alarm_arns and shown == alarm_arns
@@ -46,6 +59,8 @@ def test_each_component_contributes_its_own_section(shipped_preview):
         *[f"## Service {s}" for s in services],
         "## Cache (Valkey Serverless)",
         "## Document store: DocumentDB",
+        "## Prerender renderer",
+        "## CloudFront",
     ]
 
 

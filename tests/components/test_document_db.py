@@ -91,7 +91,7 @@ def test_security_group_admits_27017_only_from_the_services(shipped_preview):
 @pytest.mark.parametrize(
     "phases,protected,final",
     [
-        (("documentdb",), False, False),  # dev, before the migration: disposable
+        (("documentdb",), True, True),  # the shared dev is usage PRODUCTION: its data is kept before the migration too
         (("documentdb", "dual", "atlas"), True, True),  # the rollback point
         (("documentdb", "dual", "atlas", "retiring"), False, True),  # next deploy deletes it, snapshot first
     ],
