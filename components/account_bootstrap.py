@@ -350,29 +350,7 @@ def bootstrap_template(
                 "DeletionPolicy": "Retain",
                 "UpdateReplacePolicy": "Retain",
                 "Properties": {
-                    "BucketName": bucket,
-                    "VersioningConfiguration": {"Status": "Enabled"},
-                    "BucketEncryption": {
-                        "ServerSideEncryptionConfiguration": [
-                            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
-                        ]
-                    },
-                    "PublicAccessBlockConfiguration": {
-                        "BlockPublicAcls": True,
-                        "BlockPublicPolicy": True,
-                        "IgnorePublicAcls": True,
-                        "RestrictPublicBuckets": True,
-                    },
-                    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                    "LifecycleConfiguration": {
-                        "Rules": [
-                            {
-                                "Id": "expire-old-state-versions",
-                                "Status": "Enabled",
-                                "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_STATE_DAYS},
-                            }
-                        ]
-                    },
+                    **_state_bucket_properties(bucket, NONCURRENT_STATE_DAYS),
                     **({"ReplicationConfiguration": _replication(names, backup)} if backup else {}),
                     "Tags": _tags(tags),
                 },
@@ -413,6 +391,36 @@ def bootstrap_template(
     }
 
 
+def _state_bucket_properties(bucket: str, noncurrent_days: int) -> dict[str, Any]:
+    """State and its backup alike: versioned (a bad write has a way back), SSE-S3, private, owner-enforced."""
+    return {
+        "BucketName": bucket,
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+            ]
+        },
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "LifecycleConfiguration": {
+            "Rules": [
+                {
+                    "Id": "expire-old-state-versions",
+                    "Status": "Enabled",
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                }
+            ]
+        },
+    }
+
+
 def _backup_bucket(names: BootstrapNames, backup: StateBackup, tags: Mapping[str, str]) -> dict[str, Any]:
     """The copy: versioned, retained, private, written only by the organization's replication roles."""
     return {
@@ -421,33 +429,7 @@ def _backup_bucket(names: BootstrapNames, backup: StateBackup, tags: Mapping[str
             "Condition": "IsBackupHome",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BucketName": backup.bucket,
-                "VersioningConfiguration": {"Status": "Enabled"},
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "expire-old-state-versions",
-                            "Status": "Enabled",
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": backup.noncurrent_days},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
-                },
-                "Tags": _tags(tags),
-            },
+            "Properties": {**_state_bucket_properties(backup.bucket, backup.noncurrent_days), "Tags": _tags(tags)},
         },
         "BackupBucketPolicy": {
             "Type": "AWS::S3::BucketPolicy",
