@@ -182,6 +182,7 @@ else:
                 client_role_arns=client_roles,
                 repositories=repositories,
                 account_id=account_id,
+                ci_role_arn=ci_role_arn,
                 sync_cluster_arn=cluster.arn if cluster else None,  # its stopped tasks reach the alerts too
                 alarm_topic_arn=alerts.topic_arn,
                 alert_emails=containers.alerts.emails,

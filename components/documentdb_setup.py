@@ -42,6 +42,7 @@ class DocumentDbSetupArgs:
     database: str
     change_streams: bool
     account_id: pulumi.Input[str] | None = None
+    ci_role_arn: pulumi.Input[str] | None = None  # CI's deploy role: the only principal its push role trusts
 
 
 class DocumentDbSetup(pulumi.ComponentResource):
@@ -66,6 +67,7 @@ class DocumentDbSetup(pulumi.ComponentResource):
                 build=SETUP_BUILD,
                 lambda_compatible=True,
                 account_id=args.account_id,
+                ci_role_arn=args.ci_role_arn,
             ),
             opts=child,
         )

@@ -35,16 +35,19 @@ from typing import Any
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / "tools" / "replace_on_change_upstream.json"
 OUT = ROOT / "review" / "replace_on_change.json"
-STACKS = ("dev", "staging", "prod", "org")
+STACKS = ("dev", "staging", "prod", "prod-dr", "org")
 SDK_MODULES = {
     "aws": "pulumi_aws",
     "mongodbatlas": "pulumi_mongodbatlas",
     "random": "pulumi_random",
     "docker-build": "pulumi_docker_build",
+    "command": "pulumi_command",
 }
 ENGINE_RULES: Mapping[str, list[str]] = {
     # Pulumi replaces an explicit provider whose region changes, and with it every resource it manages.
     "pulumi:providers:aws": ["region"],
+    # pulumi-command (a native provider, no Terraform schema): its documented rule is that `triggers` replace.
+    "command:local:Command": ["triggers"],
 }
 
 # --- Go schema extraction ---------------------------------------------------------------------------------------
@@ -159,7 +162,8 @@ def generate(types: Iterable[str], upstream: Mapping[str, Any]) -> dict[str, Any
     entries: dict[str, Any] = {}
     for type_ in sorted(types):
         if type_ in ENGINE_RULES:
-            entries[type_] = {"basis": "engine", "forceNew": ENGINE_RULES[type_], "source": "Pulumi engine"}
+            source = "pulumi-command's documentation" if type_.startswith("command:") else "Pulumi engine"
+            entries[type_] = {"basis": "engine", "forceNew": ENGINE_RULES[type_], "source": source}
         elif type_ in by_type:
             tf, entry = by_type[type_]
             entries[type_] = {

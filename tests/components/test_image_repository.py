@@ -244,10 +244,14 @@ def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_
 def test_push_roles_trust_only_cis_deploy_role_never_the_account(shipped_preview):
     from foundation.ci_identity import deploy_role_name
 
+    # The stacks are pinned through the org stack: CI's identity is the deploy role it publishes for that account.
+    accounts = json.loads((ROOT / "preview" / "stack_references.json").read_text())["acme/aws-platform/org"]["accounts"]
     for stack in ("dev", "prod"):
+        deploy_role = accounts[f"shop-{stack}"]["deployRoleArn"]
+        assert deploy_role.endswith(f":role/{deploy_role_name()}")
         for role in shipped_preview(stack).resources("aws:iam/role:Role"):
             if not role["name"].endswith("-push"):
                 continue
             (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
-            assert statement["Principal"] == {"AWS": f"arn:aws:iam::123456789012:role/{deploy_role_name()}"}
+            assert statement["Principal"] == {"AWS": deploy_role}
             assert ":root" not in role["inputs"]["assumeRolePolicy"]

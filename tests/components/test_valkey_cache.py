@@ -48,7 +48,8 @@ def test_prod_retains_snapshots_and_survives_a_destroy(shipped_preview):
     prod, dev = shipped_preview("prod").one(CACHE, "cache"), shipped_preview("dev").one(CACHE, "cache")
     assert prod["inputs"]["snapshotRetentionLimit"] == 14 and prod["inputs"]["dailySnapshotTime"] == "03:00"
     assert prod["protect"] and prod["retainOnDelete"]
-    assert not dev["protect"] and dev["inputs"]["snapshotRetentionLimit"] == 0
+    # The shared dev is long-lived (usage PRODUCTION): its cache is kept too, with the one day of snapshots it needs.
+    assert dev["protect"] and dev["inputs"]["snapshotRetentionLimit"] == 1
 
 
 def test_staging_cache_holds_production_data_and_survives_a_destroy(shipped_preview):

@@ -43,7 +43,7 @@ def test_every_alarm_and_graph_watches_a_published_metric(shipped_preview, stack
 def test_every_atlas_alert_names_an_atlas_measurement(shipped_preview, stack):
     alerts = shipped_preview(stack).resources("mongodbatlas:index/alertConfiguration:AlertConfiguration")
     configs = [a["inputs"]["metricThresholdConfig"] for a in alerts]
-    assert len(configs) == (4 if stack != "prod" else 0)  # prod is still on DocumentDB: no Atlas yet
+    assert len(configs) == (0 if stack.startswith("prod") else 4)  # prod (and its DR copy) is still on DocumentDB
     assert [c for c in configs if published_metrics.atlas_problem(c["metricName"], c.get("units"))] == []
 
 

@@ -70,7 +70,11 @@ def variant(tmp_path_factory) -> Callable[..., dict[str, Any]]:
         if key in cache:
             return cache[key]
         document = copy.deepcopy(load_stack_yaml("prod"))
-        document["config"].update(changes)
+        for key, value in changes.items():  # None removes the key
+            if value is None:
+                document["config"].pop(key, None)
+            else:
+                document["config"][key] = value
         out = tmp_path_factory.mktemp("variant")
         config = out / "Pulumi.prod.yaml"
         config.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -91,7 +95,10 @@ def test_every_input_dependency_is_recorded(prod):
 
 
 def test_moving_the_prod_vpc_cidr_replaces_what_reads_it_and_names_every_data_store_it_reaches(prod, variant):
-    head = variant(**{"aws-platform:network": {"cidr": "10.31.0.0/16", "azCount": 3}})
+    from tests.conftest import load_stack_yaml
+
+    network = load_stack_yaml("prod")["config"]["aws-platform:network"]  # only the CIDR moves
+    head = variant(**{"aws-platform:network": {**network, "cidr": "10.31.0.0/16"}})
     d = diff.diff_snapshots(prod, head)
     plan = ops(d)
     (vpc,) = by_type(prod, VPC)
@@ -154,7 +161,21 @@ def test_a_new_kms_key_for_the_cache_replaces_the_cache(prod):
 
 
 def test_a_context_rename_replaces_every_named_data_store(prod, variant):
-    head = variant(**{"aws-platform:context": "store"})
+    from tests.conftest import load_stack_yaml
+
+    # The services name their connection secrets physically, so they follow the rename (the loader insists).
+    containers = copy.deepcopy(load_stack_yaml("prod")["config"]["aws-platform:containers"])
+    for service in containers["services"]:
+        service["secrets"] = {k: v.replace("shop-prod-", "store-prod-") for k, v in service.get("secrets", {}).items()}
+    # The org stack has no 'store-prod' account: pin by id instead (the same account).
+    head = variant(
+        **{
+            "aws-platform:context": "store",
+            "aws-platform:containers": containers,
+            "aws-platform:orgStack": None,
+            "aws-platform:accountId": "123456789012",
+        }
+    )
     d = diff.diff_snapshots(prod, head)
     plan = ops(d)
     for resource in prod["resources"]:
@@ -213,7 +234,10 @@ def test_a_replaced_provider_replaces_everything_it_manages():
 
 
 def test_a_security_group_in_a_new_vpc_does_not_collide_with_its_old_name(prod, variant):
-    head = variant(**{"aws-platform:network": {"cidr": "10.31.0.0/16", "azCount": 3}})
+    from tests.conftest import load_stack_yaml
+
+    network = load_stack_yaml("prod")["config"]["aws-platform:network"]  # only the CIDR moves
+    head = variant(**{"aws-platform:network": {**network, "cidr": "10.31.0.0/16"}})
     plan = ops(diff.diff_snapshots(prod, head))
     for group in by_type(prod, "aws:ec2/securityGroup:SecurityGroup"):
         assert "free in its new scope" in plan[group["urn"]].how, group["name"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -91,6 +92,15 @@ def test_references_link_a_resource_to_its_dependencies_ids(shipped_preview) -> 
     assert default_sg["vpc_id"]["references"][0].startswith("aws_vpc.")
 
 
+def unknowns_as_null(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: unknowns_as_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unknowns_as_null(v) for v in value]
+    unknown = isinstance(value, str) and (value == terraform_plan.PULUMI_UNKNOWN or value in terraform_plan.MASKS)
+    return None if unknown else value
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_resource_round_trips_through_the_sdks_declared_fields(shipped_preview, stack: str) -> None:
     """Pulumi inputs → Terraform values → Pulumi inputs is the identity, and no input is unknown to the SDK."""
@@ -103,7 +113,9 @@ def test_every_resource_round_trips_through_the_sdks_declared_fields(shipped_pre
         if not r["type"].startswith("aws:") or not r.get("custom"):
             continue
         tf_values = {k: v for k, v in values[plan.addresses[r["urn"]]].items() if k != "tags_all"}
-        assert terraform_plan.revert_value(sdk_fields.args_class(r["type"]), tf_values) == r["inputs"], r["urn"]
+        # A value known only at apply is null in Terraform's `after` (its after_unknown marks it): compare it as such.
+        expected = unknowns_as_null(r["inputs"])
+        assert terraform_plan.revert_value(sdk_fields.args_class(r["type"]), tf_values) == expected, r["urn"]
         checked.add(r["type"])
     assert len(checked) > (10 if stack == "org" else 50)
 

@@ -209,7 +209,16 @@ def test_a_pinned_account_id_is_enough(stack_yaml):
 
 
 def test_an_engineers_dev_stack_may_stay_unpinned(stack_yaml):
-    path = stack_yaml("dev", {"aws-platform:usage": "EPHEMERAL"}, drop=("aws-platform:orgStack",), name="dev-alice")
+    from tests.conftest import load_stack_yaml
+
+    # Her stack's names carry her suffix, so her services read her own connection secrets.
+    containers = load_stack_yaml("dev")["config"]["aws-platform:containers"]
+    for service in containers["services"]:
+        service["secrets"] = {
+            k: v.replace("shop-dev-", "shop-dev-alice-") for k, v in service.get("secrets", {}).items()
+        }
+    overrides = {"aws-platform:usage": "EPHEMERAL", "aws-platform:containers": containers}
+    path = stack_yaml("dev", overrides, drop=("aws-platform:orgStack",), name="dev-alice")
     assert stack_config.load_file("dev-alice", path).org_stack is None
 
 
