@@ -391,7 +391,7 @@ def bootstrap_template(
     }
 
 
-def _state_bucket_properties(bucket: str, noncurrent_days: int) -> dict[str, Any]:
+def _state_bucket_properties(bucket: str | dict[str, str], noncurrent_days: int) -> dict[str, Any]:
     """State and its backup alike: versioned (a bad write has a way back), SSE-S3, private, owner-enforced."""
     return {
         "BucketName": bucket,

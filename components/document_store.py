@@ -70,7 +70,7 @@ class DocumentStoreArgs:
     # The setup function's image goes to a repository like every other (its retention rules, its push role).
     repositories: ImageRepositoriesConfig = field(default_factory=ImageRepositoriesConfig)
     account_id: pulumi.Input[str] | None = None
-    ci_role_arn: pulumi.Input[str] | None = None  # CI's deploy role, trusted by the setup image's push role
+    ci_role_arn: pulumi.Input[str | None] | None = None  # CI's deploy role, trusted by the setup image's push role
     alarm_topic_arn: pulumi.Input[str] | None = None
     alert_emails: Sequence[str] = field(default_factory=list)
     # Prod in 'dual' or later: the ledger exported by the stack ``rehearsedIn`` names (a StackReference output).

@@ -42,7 +42,7 @@ class DocumentDbSetupArgs:
     database: str
     change_streams: bool
     account_id: pulumi.Input[str] | None = None
-    ci_role_arn: pulumi.Input[str] | None = None  # CI's deploy role: the only principal its push role trusts
+    ci_role_arn: pulumi.Input[str | None] | None = None  # CI's deploy role: the only principal its push role trusts
 
 
 class DocumentDbSetup(pulumi.ComponentResource):
