@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import pulumi
 import pulumi_aws as aws
@@ -32,6 +31,8 @@ from foundation.identity import StackIdentity
 from stack_config.data import DocumentDbConfig
 
 PORT = 27017
+# Where and how the services' user authenticates: DocumentDB keeps every user in admin, and speaks SCRAM-SHA-1.
+AUTH_SOURCE, AUTH_MECHANISM = "admin", "SCRAM-SHA-1"
 DEFAULT_CHANGE_STREAM_RETENTION_S = 10800  # DocumentDB's own default: 3 hours
 LOG_EXPORTS = ("audit", "profiler")
 PROFILER_THRESHOLD_MS = 100  # slow enough to matter, rare enough to keep the log cheap
@@ -331,12 +332,11 @@ class DocumentDb(pulumi.ComponentResource):
         return alarms, section
 
 
-def connection_uri(
-    username: str, password: str, endpoint: str, database: str, read_preference: str = "secondaryPreferred"
-) -> str:
-    """A DocumentDB URI: TLS with the RDS CA bundle, the contract's read preference, no retryable writes."""
+def connection_uri(endpoint: str, database: str, read_preference: str = "secondaryPreferred") -> str:
+    """A DocumentDB URI without credentials (they rotate; the contract names their secret): TLS with the RDS CA
+    bundle, users in ``admin``, the contract's read preference, no retryable writes."""
     return (
-        f"mongodb://{quote(username, safe='')}:{quote(password, safe='')}@{endpoint}:{PORT}/{database}"
-        f"?tls=true&tlsCAFile=global-bundle.pem&replicaSet=rs0&readPreference={read_preference}"
-        f"&retryWrites=false"
+        f"mongodb://{endpoint}:{PORT}/{database}"
+        f"?tls=true&tlsCAFile=global-bundle.pem&replicaSet=rs0&authSource={AUTH_SOURCE}"
+        f"&authMechanism={AUTH_MECHANISM}&readPreference={read_preference}&retryWrites=false"
     )

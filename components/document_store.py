@@ -21,6 +21,11 @@ the declared collections (``atlas.shardedCollections``). In ``atlas`` the same t
 reverse (``sync.direction: reverse``) at a capped write rate, to bring DocumentDB up to date
 before a rollback without the bulk rewrite that set off ``documentdb-vacuum-locks.md``'s waves.
 
+In the DocumentDB phases the contract's URI names no user: ``credentialsSecretArn`` names the app user's
+secret (``{"username", "password"}``), which Secrets Manager rotates every 30 days with alternating users
+(``components/documentdb_setup.py``). Services read it when they connect and read it again on an
+authentication failure; the user a task logged in with keeps working until the rotation after next.
+
 Both sides of the contract carry the same ``readPreference``: a cut-over must not move every
 read from DocumentDB's replicas onto Atlas's primaries. And prod may be in ``dual`` only if
 the stack named by ``rehearsedIn`` (staging) was already on Atlas the day prod entered it.
@@ -39,7 +44,7 @@ import pulumi_random as random
 
 from components import document_db
 from components.atlas_cluster import ENDPOINT_PORTS, AtlasCluster, AtlasClusterArgs
-from components.connection_secret import connection_secret, contract_json
+from components.connection_secret import connection_secret, contract_json, reader_policy
 from components.dashboard import Section
 from components.document_db import DocumentDb, DocumentDbArgs
 from components.documentdb_setup import DocumentDbSetup, DocumentDbSetupArgs
@@ -100,9 +105,16 @@ def rehearsal_gate(ledger: list[dict[str, str]] | None, reference: str, entered_
 
 
 def documents_contract(
-    cfg: DocumentStoreConfig, docdb_uri: pulumi.Input[str] | None, atlas_uri: pulumi.Input[str] | None
+    cfg: DocumentStoreConfig,
+    docdb_uri: pulumi.Input[str] | None,
+    atlas_uri: pulumi.Input[str] | None,
+    docdb_credentials_arn: pulumi.Input[str] | None,
 ) -> dict:
     """The services' one connection document: Atlas from the ``atlas`` phase on, DocumentDB before.
+
+    No password in it on either side. Atlas: MONGODB-AWS, signed by the task role. DocumentDB: a URI without
+    credentials and ``credentialsSecretArn``, the app user's rotating secret ``{"username", "password"}``
+    (read it to connect; read it again on an authentication failure).
 
     ``readPreference`` is the same on both sides (and in both URIs): the cut-over changes where the data is,
     never which members serve reads.
@@ -110,10 +122,14 @@ def documents_contract(
     if cfg.serves_from_atlas:
         contract = {"engine": "mongodb-atlas", "uri": atlas_uri, "authMechanism": "MONGODB-AWS"}
     else:
+        if docdb_credentials_arn is None:
+            raise ValueError(f"phase {cfg.phase!r} serves from DocumentDB: the contract needs the app user's secret")
         contract = {
             "engine": "documentdb",
             "uri": docdb_uri,
-            "authMechanism": "SCRAM-SHA-1",
+            "authMechanism": document_db.AUTH_MECHANISM,
+            "authSource": document_db.AUTH_SOURCE,
+            "credentialsSecretArn": docdb_credentials_arn,
             "tlsCAFile": "global-bundle.pem",
         }
     return {
@@ -145,7 +161,8 @@ class DocumentStore(pulumi.ComponentResource):
     served_by: str
     connection_secret_arn: pulumi.Output[str]
     connection_secret_name: pulumi.Output[str]
-    connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
+    # The secret's value and read grant (on DocumentDB also the app user and its secret's grant): services start after
+    connection_ready: list[pulumi.Resource]
     documentdb: DocumentDb | None
     atlas: AtlasCluster | None
     sync_direction: str | None
@@ -205,7 +222,8 @@ class DocumentStore(pulumi.ComponentResource):
 
         self.documentdb = self.atlas = None
         self._setup_ready: list[pulumi.Resource] = []
-        docdb_uri = None
+        credentials_grant: list[pulumi.Resource] = []
+        docdb_uri = docdb_credentials_arn = None
         if cfg.has_documentdb:
             self.documentdb = DocumentDb(
                 "documentdb",
@@ -220,13 +238,12 @@ class DocumentStore(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            # The services' own user (readWrite on one database), created by the setup function below.
-            password = random.RandomPassword("documentdb-app", length=40, special=False, opts=child)
-            docdb_uri = pulumi.Output.all(self.documentdb.endpoint, password.result).apply(
-                lambda v: document_db.connection_uri(APP_USER, v[1], v[0], cfg.database_name, cfg.read_preference)
+            # No credentials in the URI: the services read the app user's rotating secret (credentialsSecretArn).
+            docdb_uri = self.documentdb.endpoint.apply(
+                lambda endpoint: document_db.connection_uri(endpoint, cfg.database_name, cfg.read_preference)
             )
             if setup_sg is not None:
-                self._setup_ready = self._setup(args, setup_sg, password, child)
+                docdb_credentials_arn, self._setup_ready, credentials_grant = self._setup(args, setup_sg, child)
         if cfg.has_atlas:
             assert cfg.atlas is not None  # the loader requires it in every Atlas phase
             self.atlas = AtlasCluster(
@@ -247,7 +264,9 @@ class DocumentStore(pulumi.ComponentResource):
                 opts=child,
             )
 
-        contract = documents_contract(cfg, docdb_uri, self.atlas.connection_uri if self.atlas else None)
+        contract = documents_contract(
+            cfg, docdb_uri, self.atlas.connection_uri if self.atlas else None, docdb_credentials_arn
+        )
         self.served_by = contract["engine"]
         secret = connection_secret(
             "documents-connection",
@@ -269,27 +288,38 @@ class DocumentStore(pulumi.ComponentResource):
 
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
-        # Services start once their secret has a value and, on DocumentDB, their user exists.
-        self.connection_ready = secret.ready + self._setup_ready
+        # Services start once their secret has a value and, on DocumentDB, their user exists and they may read it.
+        self.connection_ready = secret.ready + self._setup_ready + credentials_grant
         self.register_outputs({"phase": self.phase, "connection_secret_arn": self.connection_secret_arn})
 
     def _setup(
-        self,
-        args: DocumentStoreArgs,
-        sg: aws.ec2.SecurityGroup,
-        password: random.RandomPassword,
-        child: pulumi.ResourceOptions,
-    ) -> list[pulumi.Resource]:
-        """The app user's credentials as a secret only the setup function reads, and the function's run."""
+        self, args: DocumentStoreArgs, sg: aws.ec2.SecurityGroup, child: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource], list[pulumi.Resource]]:
+        """The app user's secret (rotated by the setup function, read by the services), and the function's run.
+
+        Returns the secret's ARN, what makes the user exist, and the services' read grant on the secret.
+        """
         ident, cfg, docdb = args.identity, args.config, self.documentdb
         assert docdb is not None
+        # The first password (readWrite on one database); Secrets Manager's rotations replace it, Pulumi never again.
+        password = random.RandomPassword("documentdb-app", length=40, special=False, opts=child)
         app_secret = aws.secretsmanager.Secret(
             "documentdb-app-user",
             name=ident.name("aws:secretsmanager/secret:Secret", "documentdb-app-user"),
-            description="The services' DocumentDB user; read by the setup function only (the services get a URI)",
+            description="The services' DocumentDB user (credentialsSecretArn in their contract); rotated every 30 days",
             recovery_window_in_days=30 if ident.keeps_data else 7,
             opts=child,
         )
+        grant: list[pulumi.Resource] = []
+        if args.client_role_arns:
+            grant.append(
+                aws.secretsmanager.SecretPolicy(
+                    "documentdb-app-user",
+                    secret_arn=app_secret.arn,
+                    policy=pulumi.Output.all(*args.client_role_arns).apply(reader_policy),
+                    opts=child,
+                )
+            )
         version = aws.secretsmanager.SecretVersion(
             "documentdb-app-user",
             secret_id=app_secret.id,
@@ -315,10 +345,11 @@ class DocumentStore(pulumi.ComponentResource):
                 change_streams=cfg.phase == "dual",
                 ci_role_arn=args.ci_role_arn,
                 account_id=args.account_id,
+                alarm_topic_arn=args.alarm_topic_arn,
             ),
             opts=child,
         )
-        return setup.ready
+        return app_secret.arn, setup.ready, grant
 
     def _sync_task(
         self,

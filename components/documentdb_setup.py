@@ -5,6 +5,11 @@ forget (``you-are-not-saved-by-iac.md``; ``documentdb-to-mongodb-atlas.md``: the
 streams). A one-shot Lambda with MongoDB's own driver (``lambda_src/documentdb_setup``) runs them, invoked
 by Pulumi (``aws.lambda_.Invocation``) after the cluster and its instances exist, again whenever what it
 sets changes, and before the services start (they depend on ``ready``).
+
+The same function rotates the app user's secret for Secrets Manager (alternating users ``app`` and
+``app_clone``, ``lambda_src/secret_rotation``'s protocol): it already reaches DocumentDB, the master secret
+and pymongo. Rotation runs every :data:`ROTATION_DAYS`; set up with ``rotate_immediately=False``, so the
+first ``pulumi up`` only has Secrets Manager run testSecret (proving the function's access on day one).
 """
 
 from __future__ import annotations
@@ -19,12 +24,16 @@ import pulumi_aws as aws
 from components.image_repository import ImageRepository, ImageRepositoryArgs
 from foundation import iam
 from foundation.identity import StackIdentity
+from foundation.rotation import rotate_secret, rotation_alarm, rotation_statements
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 
-SETUP_BUILD = BuildSource(context="lambda_src/documentdb_setup")
+# lambda_src/ as the context: the image holds the package path the rotation protocol is imported by.
+SETUP_BUILD = BuildSource(context="lambda_src", dockerfile="documentdb_setup/Dockerfile")
 VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 PORT = 27017
 LOG_RETENTION_DAYS = 30
+# The app password's lifetime: each user's password lives two periods (alternating users), bounding a leaked one.
+ROTATION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -43,16 +52,19 @@ class DocumentDbSetupArgs:
     change_streams: bool
     account_id: pulumi.Input[str] | None = None
     ci_role_arn: pulumi.Input[str | None] | None = None  # CI's deploy role: the only principal its push role trusts
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
 
 class DocumentDbSetup(pulumi.ComponentResource):
-    """Creates (or corrects) the ``app`` user with readWrite on one database; enables change streams when asked.
+    """Creates (or corrects) the app user with readWrite on one database; enables change streams when asked;
+    rotates the app user's secret.
 
-    Prevents: a fresh environment whose services cannot log in because a runbook step was skipped, and a
-    sync task that starts before change streams are on.
+    Prevents: a fresh environment whose services cannot log in because a runbook step was skipped, a
+    sync task that starts before change streams are on, and a services' password that never changes.
     """
 
     ready: list[pulumi.Resource]
+    alarm: aws.cloudwatch.MetricAlarm
 
     def __init__(self, name: str, args: DocumentDbSetupArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:DocumentDbSetup", name, None, opts)
@@ -109,14 +121,16 @@ class DocumentDbSetup(pulumi.ComponentResource):
             assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
             opts=child,
         )
-        # ENIs in the VPC and its own logs (AWS's managed policy for VPC functions), and exactly two secrets.
+        # ENIs in the VPC and its own logs (AWS's managed policy for VPC functions); reads the master secret; reads
+        # and rotates the app secret, and no other.
         aws.iam.RolePolicyAttachment("documentdb-setup", role=role.name, policy_arn=VPC_ACCESS_POLICY, opts=child)
-        aws.iam.RolePolicy(
+        role_policy = aws.iam.RolePolicy(
             "documentdb-setup",
             role=role.id,
             policy=pulumi.Output.all(args.master_secret_arn, args.app_secret_arn).apply(
                 lambda arns: iam.document(
-                    iam.statement(["secretsmanager:GetSecretValue"], sorted(arns)),
+                    iam.statement(["secretsmanager:GetSecretValue"], [arns[0]]),
+                    *rotation_statements(arns[1]),
                     # "*": X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
                     iam.statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
                 )
@@ -131,11 +145,22 @@ class DocumentDbSetup(pulumi.ComponentResource):
             role=role.arn,
             timeout=120,
             memory_size=256,
-            # One run at a time: two concurrent createUser/modifyChangeStreams calls would race each other.
+            # One run at a time: two concurrent createUser/modifyChangeStreams calls (a `pulumi up` and a rotation
+            # step included) would race each other.
             reserved_concurrent_executions=1,
             # A failed setup blocks the services' first start; its trace shows where the time or the error went.
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=args.subnet_ids, security_group_ids=[sg.id]),
+            # Rotation events name only the secret, its version and the step: where and what comes from here.
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "APP_SECRET_ARN": args.app_secret_arn,
+                    "MASTER_SECRET_ARN": args.master_secret_arn,
+                    "DOCUMENTDB_ENDPOINT": args.endpoint,
+                    "DOCUMENTDB_PORT": str(PORT),
+                    "DATABASE": args.database,
+                }
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
         event = pulumi.Output.all(args.endpoint, args.master_secret_arn, args.app_secret_arn).apply(
@@ -155,9 +180,22 @@ class DocumentDbSetup(pulumi.ComponentResource):
             "documentdb-setup",
             function_name=function.name,
             input=event,
-            # Secret ARNs only in the event; a rotated password is a new secret version, and a new run.
+            # Secret ARNs only in the event; a new password from Pulumi is a new secret version, and a new run.
             triggers={"appSecretVersion": args.app_secret_version},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.documentdb]),
+        )
+
+        # Set-up's testSecret logs in as the current user: the invocation must have made it.
+        rotate_secret(
+            "documentdb-app-user", args.app_secret_arn, function, ROTATION_DAYS, self, [role_policy, invocation]
+        )
+        self.alarm = rotation_alarm(
+            "documentdb-setup",
+            ident,
+            function_name,
+            "The DocumentDB setup or the app user's rotation",
+            args.alarm_topic_arn,
+            self,
         )
         self.ready = [invocation]
         self.register_outputs({"function_name": function.name})

@@ -11,6 +11,10 @@ Lessons of ``redis-to-valkey-serverless.md``, each a line below:
   Valkey, or replaced by the serverless cache (the old group is left running until cut-over);
 - past its maximums a serverless cache throttles instead of scaling, so alarms watch
   throttled commands and ECPU/s and storage at ``alarmAtPercent`` (80 %) of the maximums.
+
+The app user's password lives in its own secret, rotated by Secrets Manager every
+``passwordRotationDays`` (``components/cache_user_rotation.py``, issue 13); the contract names that
+secret instead of carrying the password, so Pulumi's contract and the rotation never write one value.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.cache_user_rotation import CacheUserRotation, CacheUserRotationArgs
 from components.connection_secret import connection_secret, contract_json
 from components.dashboard import AlarmStatus, Graph, Metric, Section
 from foundation.alarms import metric_alarm
@@ -58,7 +63,8 @@ class ValkeyCache(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     connection_secret_arn: pulumi.Output[str]
     connection_secret_name: pulumi.Output[str]
-    connection_ready: list[pulumi.Resource]  # the secret's value and read grant: services start after these
+    credentials_secret_arn: pulumi.Output[str]
+    connection_ready: list[pulumi.Resource]  # the secrets' values and read grants: services start after these
     alarms: list[aws.cloudwatch.MetricAlarm]
     dashboard: Section
 
@@ -114,23 +120,49 @@ class ValkeyCache(pulumi.ComponentResource):
             port_primary, port_reader = PRIMARY_PORT, READER_PORT
             self.alarms, self.dashboard = self._serverless_alarms(args)
 
-        contract = cache_contract(cfg, endpoint, reader, port_primary, port_reader, user.user_name, password.result)
+        credentials = connection_secret(
+            "cache-credentials",
+            ident,
+            "cache-credentials",
+            f"The Valkey app user's name and password; Secrets Manager rotates it every {cfg.password_rotation_days} days",
+            # The shape AWS documents for ElastiCache user rotation: user_arn binds the secret to its user.
+            contract_json({"username": user.user_name, "password": password.result, "user_arn": user.arn}),
+            args.client_role_arns,
+            self,
+        )
+        rotation = CacheUserRotation(
+            "cache-rotation",
+            CacheUserRotationArgs(
+                identity=ident,
+                secret_arn=credentials.arn,
+                user_arn=user.arn,
+                rotation_days=cfg.password_rotation_days,
+                after=credentials.ready,
+                alarm_topic_arn=args.alarm_topic_arn,
+            ),
+            opts=child,
+        )
+        contract = cache_contract(
+            cfg, endpoint, reader, port_primary, port_reader, credentials.arn, cfg.password_rotation_days
+        )
         secret = connection_secret(
             "cache-connection",
             ident,
             "cache-connection",
-            "How services reach the Valkey cache: endpoints, ports, TLS, credentials, client timeouts",
+            "How services reach the Valkey cache: endpoints, ports, TLS, credentials' secret, client timeouts",
             contract_json(contract),
             args.client_role_arns,
             self,
         )
 
+        self.alarms.append(rotation.alarm)
         self.security_group_id = sg.id
         self.endpoint = pulumi.Output.from_input(endpoint)
         self.reader_endpoint = pulumi.Output.from_input(reader)
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
-        self.connection_ready = secret.ready
+        self.credentials_secret_arn = credentials.arn
+        self.connection_ready = secret.ready + credentials.ready
         self.register_outputs(
             {
                 "security_group_id": self.security_group_id,
@@ -430,10 +462,14 @@ def cache_contract(
     reader: pulumi.Input[str],
     port: int,
     reader_port: int,
-    username: pulumi.Input[str],
-    password: pulumi.Input[str],
+    credentials_secret_arn: pulumi.Input[str],
+    rotation_days: int,
 ) -> dict:
-    """What services need to use the cache well: where, how (TLS, credentials) and how long to wait."""
+    """What services need to use the cache well: where, how (TLS, whose credentials) and how long to wait.
+
+    No password: it rotates, so services read it from ``credentialsSecretArn`` and read it again on WRONGPASS
+    (the previous password still works until the rotation after next).
+    """
     return {
         "engine": ENGINE,
         "endpoint": endpoint,
@@ -441,8 +477,9 @@ def cache_contract(
         "readerEndpoint": reader,
         "readerPort": reader_port,
         "tls": True,
-        "username": username,
-        "password": password,
+        "credentialsSecretArn": credentials_secret_arn,
+        "credentialsRotateEveryDays": rotation_days,
+        "onAuthenticationFailure": "re-read credentialsSecretArn, then reconnect",
         # The report's outage: a 60 s client default outlived the callers. Fail fast, skip the cache.
         "connectTimeoutMs": cfg.connect_timeout_ms,
         "commandTimeoutMs": cfg.command_timeout_ms,

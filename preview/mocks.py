@@ -119,6 +119,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             "replicationGroupId",
             "functionName",
             "roleName",
+            "userId",
         ):
             value = inputs.get(key)
             if isinstance(value, str) and value:
@@ -146,6 +147,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return f"arn:aws:sns:{region}:{self.account}:{physical}"
         if typ == "aws:secretsmanager/secret:Secret":
             return f"arn:aws:secretsmanager:{region}:{self.account}:secret:{physical}-{digest(physical, length=6)}"
+        if typ == "aws:elasticache/user:User":
+            return f"arn:aws:elasticache:{region}:{self.account}:user:{physical}"
         if typ == "aws:ecs/taskDefinition:TaskDefinition":
             return f"arn:aws:ecs:{region}:{self.account}:task-definition/{physical}:1"
         if service in GLOBAL_SERVICES:

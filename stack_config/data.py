@@ -28,6 +28,7 @@ HH_MM = r"([01]\d|2[0-3]):[0-5]\d"
 
 # ElastiCache API limits (CacheUsageLimits): data storage 1..5,000 GB, ECPU/s 1,000..15,000,000.
 STORAGE_GB = {"min": 1, "max": 5000}
+PASSWORD_ROTATION_DAYS = {"min": 1, "max": 365}  # Secrets Manager allows up to 1000; a year is the audit ceiling
 ECPU = {"min": 1000, "max": 15_000_000}
 
 
@@ -78,6 +79,11 @@ class CacheConfig:
     migrate_from: CacheMigration | None = setting(None, doc="take over a Redis OSS replication group")
     alarm_at_percent: int = setting(
         80, min=50, max=95, doc="warn at this share of the maximums: past them the cache throttles, it does not scale"
+    )
+    password_rotation_days: int = setting(
+        30,
+        **PASSWORD_ROTATION_DAYS,
+        doc="Secrets Manager rotates the app user's password; the old one works a period more",
     )
 
 

@@ -5,6 +5,8 @@ front of and records traffic at prod's entry points.
   own policy allows sts:AssumeRole take it: the image push roles did, so anyone in prod could push images.
 - Prod's CloudFront distributions and internet-facing load balancers had no WAF and kept no access logs: a
   probe or a flood reached the app unfiltered and left no record.
+- The cache user's password sat unchanged in a secret from the first deploy on, as did DocumentDB's app user's:
+  a generated password outlived every task and person that had read it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ ROLE = "aws:iam/role:Role"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+GENERATED_PASSWORD = "random:index/randomPassword:RandomPassword"
 ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")
 
 
@@ -94,6 +100,25 @@ def _access_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
             report("prod load balancer keeps no access logs (accessLogs.enabled with a bucket)", None)
 
 
+def _generated_passwords_rotate(args: StackValidationArgs, report: ReportViolation) -> None:
+    # Dependencies, not values: secret values are redacted at preview, and a secret's ARN is unknown until it exists.
+    rotated = {dep.urn for r in args.resources if r.resource_type == SECRET_ROTATION for dep in (r.dependencies or [])}
+    for version in args.resources:
+        if version.resource_type != SECRET_VERSION:
+            continue
+        deps = version.dependencies or []
+        if not any(dep.resource_type == GENERATED_PASSWORD for dep in deps):
+            continue
+        for secret in (dep for dep in deps if dep.resource_type == SECRET):
+            if secret.urn not in rotated:
+                report(
+                    f"secret '{secret.name}' holds a generated password (its version depends on a RandomPassword) "
+                    f"and has no SecretRotation: rotate it (foundation/rotation.py), or keep the password out of "
+                    f"it and name the rotated secret instead",
+                    secret.urn,
+                )
+
+
 role_trust_root = ResourceValidationPolicy(
     name="role-trust-no-bare-root",
     description=(
@@ -121,4 +146,13 @@ access_logs_in_prod = ResourceValidationPolicy(
     validate=_access_logs,
 )
 
-POLICIES = [role_trust_root, waf_on_prod_entry_points, access_logs_in_prod]
+generated_passwords_rotate = StackValidationPolicy(
+    name="generated-passwords-rotate",
+    description=(
+        "A secret holding a password the stack generated is rotated by Secrets Manager: the cache user's and "
+        "DocumentDB's app password never changed after the first deploy (issue 13's security review)."
+    ),
+    validate=_generated_passwords_rotate,
+)
+
+POLICIES = [role_trust_root, waf_on_prod_entry_points, access_logs_in_prod, generated_passwords_rotate]

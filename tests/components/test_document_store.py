@@ -11,6 +11,8 @@ from stack_config.data import DocumentStoreConfig, PhaseEntry
 from tests.conftest import run_preview
 from tests.stack_config.test_data import ATLAS, SYNC, ledger
 
+APP_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-dev-documentdb-app-user-abc123"
+
 DOCDB = "aws:docdb/cluster:Cluster"
 ATLAS_CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -79,10 +81,52 @@ def store(*phases):
     ],
 )
 def test_the_secret_value_switches_at_cut_over_and_back_on_rollback(phases, engine, uri):
-    contract = documents_contract(store(*phases), "mongodb://docdb", "mongodb+srv://atlas")
+    contract = documents_contract(store(*phases), "mongodb://docdb", "mongodb+srv://atlas", APP_SECRET)
     assert (contract["engine"], contract["uri"], contract["phase"]) == (engine, uri, phases[-1])
     assert contract["connectTimeoutMS"] <= 2000 and contract["database"] == "shop"
     assert contract["authMechanism"] == ("MONGODB-AWS" if engine == "mongodb-atlas" else "SCRAM-SHA-1")
+    # DocumentDB: the rotating credentials by reference; Atlas: the task role, no secret at all.
+    assert contract.get("credentialsSecretArn") == (APP_SECRET if engine == "documentdb" else None)
+
+
+DOCDB_PHASES = [("documentdb",), ("documentdb", "dual"), ("documentdb", "dual", "atlas", "dual")]
+
+
+@pytest.mark.parametrize("phases", DOCDB_PHASES)
+def test_the_documentdb_contract_carries_no_password(phases):
+    from components import document_db
+
+    uri = document_db.connection_uri("docdb.example", "shop", "secondaryPreferred")
+    contract = documents_contract(store(*phases), uri, None, APP_SECRET)
+    assert contract["uri"].startswith("mongodb://docdb.example:27017/shop?") and "@" not in contract["uri"]
+    assert "authSource=admin" in contract["uri"] and "authMechanism=SCRAM-SHA-1" in contract["uri"]
+    assert (contract["authSource"], contract["credentialsSecretArn"]) == ("admin", APP_SECRET)
+    assert not {"username", "password", "user", "pwd"} & set(contract)
+    with pytest.raises(ValueError, match="needs the app user's secret"):
+        documents_contract(store(*phases), uri, None, None)
+
+
+@pytest.mark.parametrize("phase", ["documentdb", "dual"])
+def test_services_read_the_rotating_app_secret_and_their_contract_no_longer_holds_the_password(
+    stack_yaml, tmp_path, phase
+):
+    result = preview_at(stack_yaml, tmp_path, phase)
+    app_secret = result.one(SECRET, "documentdb-app-user")
+    password = result.one("random:index/randomPassword:RandomPassword", "documentdb-app")
+    contract = result.one("aws:secretsmanager/secretVersion:SecretVersion", "documents-connection")
+    # The contract's value is made from the app secret's ARN and the cluster, never from the password.
+    assert app_secret["urn"] in contract["propertyDependencies"]["secretString"]
+    assert password["urn"] not in contract["dependencies"]
+    # The client task roles (and nobody else) may read the app secret; services start after the grant exists.
+    policy = result.one("aws:secretsmanager/secretPolicy:SecretPolicy", "documentdb-app-user")
+    (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
+    roles = sorted(s["task_role_arn"] for s in result.snapshot["outputs"]["services"].values())
+    assert statement["Principal"]["AWS"] == roles
+    assert statement["Action"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    assert app_secret["urn"] in policy["dependencies"]
+    for service in result.resources(SERVICE):
+        if service["name"] in ("api-service", "web-service"):
+            assert policy["urn"] in service["dependencies"], service["name"]
 
 
 def test_secret_is_readable_by_the_services_only(shipped_preview):
@@ -161,9 +205,9 @@ def test_both_sides_of_the_contract_read_from_the_same_members(preference):
         DocumentStoreConfig(phases=list(store(*p).phases), atlas=store(*p).atlas, read_preference=preference)
         for p in (("documentdb", "dual"), ("documentdb", "dual", "atlas"))
     ]
-    docdb_uri = document_db.connection_uri("app", "pw", "docdb.example", "shop", preference)
+    docdb_uri = document_db.connection_uri("docdb.example", "shop", preference)
     atlas_uri = atlas_cluster.connection_uri("mongodb+srv://pl-0.example", "shop", preference)
-    before, after = (documents_contract(c, docdb_uri, atlas_uri) for c in configs)
+    before, after = (documents_contract(c, docdb_uri, atlas_uri, APP_SECRET) for c in configs)
     assert (before["engine"], after["engine"]) == ("documentdb", "mongodb-atlas")
     assert before["readPreference"] == after["readPreference"] == preference
     assert f"readPreference={preference}" in before["uri"] and f"readPreference={preference}" in after["uri"]

@@ -83,13 +83,23 @@ def test_contract_carries_endpoints_tls_and_short_timeouts():
     from components.valkey_cache import cache_contract
     from stack_config.data import CacheConfig
 
-    contract = cache_contract(CacheConfig(), "primary.example", "reader.example", 6379, 6380, "app", "pw")
+    contract = cache_contract(CacheConfig(), "primary.example", "reader.example", 6379, 6380, "arn:creds", 30)
     assert contract["endpoint"] == "primary.example" and contract["readerEndpoint"] == "reader.example"
     assert (contract["port"], contract["readerPort"], contract["tls"]) == (6379, 6380, True)
     # The report's outage began with a 60 s default: the contract says ~1 s to connect, <= 1 s per command.
     assert contract["connectTimeoutMs"] == 1000 and contract["commandTimeoutMs"] == 500
-    custom = cache_contract(CacheConfig(connect_timeout_ms=800, command_timeout_ms=300), "e", "r", 1, 2, "u", "p")
+    custom = cache_contract(CacheConfig(connect_timeout_ms=800, command_timeout_ms=300), "e", "r", 1, 2, "c", 7)
     assert (custom["connectTimeoutMs"], custom["commandTimeoutMs"]) == (800, 300)
+
+
+def test_contract_names_the_rotated_credentials_instead_of_carrying_a_password():
+    from components.valkey_cache import cache_contract
+    from stack_config.data import CacheConfig
+
+    contract = cache_contract(CacheConfig(), "e", "r", 6379, 6380, "arn:aws:secretsmanager:eu-west-1:1:secret:c", 30)
+    assert not {"password", "username"} & set(contract), "a rotated password in Pulumi's contract would go stale"
+    assert contract["credentialsSecretArn"] == "arn:aws:secretsmanager:eu-west-1:1:secret:c"
+    assert contract["credentialsRotateEveryDays"] == 30 and "re-read" in contract["onAuthenticationFailure"]
 
 
 def test_replace_with_serverless_seeds_from_the_old_group_and_leaves_it_alone(stack_yaml, tmp_path):
@@ -150,7 +160,8 @@ def test_alarms_watch_throttling_and_the_share_of_each_maximum(shipped_preview):
     prod = shipped_preview("prod")
     limits = prod.one(CACHE, "cache")["inputs"]["cacheUsageLimits"]
     alarms = alarms_named(prod, "cache-")
-    assert set(alarms) == {"cache-throttled", "cache-ecpu", "cache-storage"}
+    # ...and the password rotation's failures (test_cache_user_rotation.py).
+    assert set(alarms) == {"cache-throttled", "cache-ecpu", "cache-storage", "cache-rotation-errors"}
     topic = prod.snapshot["outputs"]["alerts_topic_arn"]
     assert all(a["alarmActions"] == [topic] and a["okActions"] == [topic] for a in alarms.values())
     assert alarms["cache-throttled"]["metricName"] == "ThrottledCmds" and alarms["cache-throttled"]["threshold"] == 0
@@ -176,7 +187,7 @@ def test_an_upgraded_group_is_watched_node_by_node(stack_yaml, tmp_path):
     config = stack_yaml("dev", {"aws-platform:cache": {"migrateFrom": migrate}})
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
-    alarms = alarms_named(result, "cache-")
+    alarms = {name: a for name, a in alarms_named(result, "cache-").items() if name != "cache-rotation-errors"}
     nodes = {a["dimensions"]["CacheClusterId"] for a in alarms.values()}
     assert nodes == {"shop-dev-sessions-001", "shop-dev-sessions-002", "shop-dev-sessions-003"}
     assert {a["metricName"] for a in alarms.values()} == {"EngineCPUUtilization", "DatabaseMemoryUsagePercentage"}

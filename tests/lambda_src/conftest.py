@@ -1,7 +1,8 @@
-"""Shared fixtures for the edge router and renderer tests.
+"""Shared fixtures for the edge router, renderer and rotation tests.
 
 Everything runs on loopback: a fixture SPA served by http.server, an
-S3/Secrets Manager compatible moto server, and Debian's headless Chromium.
+S3/Secrets Manager compatible moto server (and a rotation started in it the way
+Secrets Manager starts one), and Debian's headless Chromium.
 """
 
 from __future__ import annotations
@@ -288,6 +289,34 @@ def boto_client(service: str, endpoint: str) -> Any:
     )
 
 
+MOTO_ACCOUNT, MOTO_REGION = "123456789012", "us-east-1"  # moto's default account; the region aws_env sets
+
+
+def start_secret_rotation(secret_id: str, copy_current: bool = False) -> str:
+    """Start a rotation the way Secrets Manager does before it invokes the function; returns the token.
+
+    Secrets Manager adds a version labelled ``AWSPENDING`` under a fresh token (no value: the
+    function's createSecret makes it) and only then calls the function, once per step. moto's
+    ``rotate_secret`` without a Lambda promotes the pending version at once instead, so this does
+    it in the in-process moto backend (the loopback server shares it). ``copy_current`` gives the
+    pending version the current value, as a rotation set up with ``RotateImmediately=false``
+    does for its one testSecret call.
+    """
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret = secretsmanager_backends[MOTO_ACCOUNT][MOTO_REGION].secrets[secret_id]
+    secret.rotation_requested = True  # moto's describe_secret says RotationEnabled only after this
+    secret.rotation_enabled = True
+    token = str(uuid.uuid4())
+    secret.remove_version_stages_from_old_versions(["AWSPENDING"])  # one pending version at a time
+    version: dict[str, Any] = {"version_id": token, "version_stages": ["AWSPENDING"], "createdate": int(time.time())}
+    if copy_current:
+        current = next(v for v in secret.versions.values() if "AWSCURRENT" in v["version_stages"])
+        version.update({k: current[k] for k in ("secret_string", "secret_binary") if k in current})
+    secret.versions[token] = version
+    return token
+
+
 # --------------------------------------------------------------------------
 # Renderer harness
 # --------------------------------------------------------------------------
@@ -429,3 +458,9 @@ def chromium_processes() -> Callable[[], list[Any]]:
 @pytest.fixture(scope="session")
 def wait_until() -> Callable[..., bool]:
     return wait_for
+
+
+@pytest.fixture(scope="session")
+def start_rotation() -> Callable[..., str]:
+    """``start_rotation(secret_arn_or_name, copy_current=False) -> token``: see ``start_secret_rotation``."""
+    return start_secret_rotation

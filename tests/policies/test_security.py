@@ -1,4 +1,4 @@
-"""Security policies from issue 13's review: role trust, WAF and access logs at prod's entry points."""
+"""Security policies from issue 13's review: role trust, WAF and access logs at prod's entry points, rotation."""
 
 from __future__ import annotations
 
@@ -88,3 +88,51 @@ def test_prod_entry_points_with_access_logs_pass(analyze) -> None:
     ]
     assert messages(analyze("prod", logged), "access-logs-in-prod") == []
     assert messages(analyze("staging", [distribution("staging")]), "access-logs-in-prod") == []
+
+
+def secret_with_version(stack: str, name: str, *value_deps: dict) -> tuple[dict, dict]:
+    secret = resource(stack, "aws:secretsmanager/secret:Secret", name, {"name": f"shop-{stack}-{name}"})
+    version = resource(stack, "aws:secretsmanager/secretVersion:SecretVersion", name, {"secretString": "[secret]"})
+    version["dependencies"] = [secret["urn"], *(d["urn"] for d in value_deps)]
+    return secret, version
+
+
+def generated_password(stack: str) -> dict:
+    return resource(stack, "random:index/randomPassword:RandomPassword", "cache-app", {"length": 40}, provider=False)
+
+
+def rotation_of(stack: str, secret: dict) -> dict:
+    found = resource(stack, "aws:secretsmanager/secretRotation:SecretRotation", secret["name"], {})
+    found["dependencies"] = [secret["urn"]]
+    return found
+
+
+def test_a_secret_holding_a_generated_password_without_rotation_is_refused(analyze) -> None:
+    password = generated_password("prod")
+    secret, version = secret_with_version("prod", "cache-credentials", password)
+    found = messages(analyze("prod", [password, secret, version]), "generated-passwords-rotate")
+    assert len(found) == 1 and "'cache-credentials' holds a generated password" in found[0]
+
+
+def test_a_rotated_password_and_a_contract_without_one_pass(analyze) -> None:
+    password = generated_password("prod")
+    secret, version = secret_with_version("prod", "cache-credentials", password)
+    contract, contract_version = secret_with_version("prod", "cache-connection", secret)  # names the secret only
+    judged = [password, secret, version, rotation_of("prod", secret), contract, contract_version]
+    assert messages(analyze("prod", judged), "generated-passwords-rotate") == []
+
+
+def test_the_shipped_stacks_rotate_every_generated_password(shipped_preview, policy_pack) -> None:
+    for stack in ("dev", "prod"):
+        snapshot = shipped_preview(stack).snapshot
+        passwords = {
+            r["urn"] for r in snapshot["resources"] if r["type"] == "random:index/randomPassword:RandomPassword"
+        }
+        holders = [
+            r["name"]
+            for r in snapshot["resources"]
+            if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion" and passwords & set(r["dependencies"])
+        ]
+        assert sorted(holders) == ["cache-credentials", "documentdb-app-user"], "what the policy judges here"
+        found = policy_pack.check(snapshot, {"all": "mandatory"})
+        assert messages(found, "generated-passwords-rotate") == [], stack

@@ -218,6 +218,8 @@ CACHE = "aws-platform:cache"
         ("snapshotRetentionDays", 36, "0..35"),
         ("connectTimeoutMs", 60000, "100..5000"),
         ("commandTimeoutMs", 60000, "50..2000"),
+        ("passwordRotationDays", 0, "1..365"),
+        ("passwordRotationDays", 366, "1..365"),
     ],
 )
 def test_cache_limits_follow_the_elasticache_ranges(stack_yaml, field, value, allowed):
