@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -45,7 +45,7 @@ import pulumi_random as random
 from components import document_db
 from components.atlas_cluster import ENDPOINT_PORTS, AtlasCluster, AtlasClusterArgs
 from components.connection_secret import connection_secret, contract_json, reader_policy
-from components.dashboard import Section
+from components.dashboard import AlarmStatus, Section
 from components.document_db import DocumentDb, DocumentDbArgs
 from components.documentdb_setup import DocumentDbSetup, DocumentDbSetupArgs
 from foundation import iam
@@ -222,6 +222,7 @@ class DocumentStore(pulumi.ComponentResource):
 
         self.documentdb = self.atlas = None
         self._setup_ready: list[pulumi.Resource] = []
+        setup_alarms: list[aws.cloudwatch.MetricAlarm] = []
         credentials_grant: list[pulumi.Resource] = []
         docdb_uri = docdb_credentials_arn = None
         if cfg.has_documentdb:
@@ -243,7 +244,8 @@ class DocumentStore(pulumi.ComponentResource):
                 lambda endpoint: document_db.connection_uri(endpoint, cfg.database_name, cfg.read_preference)
             )
             if setup_sg is not None:
-                docdb_credentials_arn, self._setup_ready, credentials_grant = self._setup(args, setup_sg, child)
+                setup, docdb_credentials_arn, credentials_grant = self._setup(args, setup_sg, child)
+                self._setup_ready, setup_alarms = setup.ready, [setup.alarm]
         if cfg.has_atlas:
             assert cfg.atlas is not None  # the loader requires it in every Atlas phase
             self.atlas = AtlasCluster(
@@ -282,9 +284,10 @@ class DocumentStore(pulumi.ComponentResource):
 
         if sync_sg is not None and sync_role is not None:  # both exist exactly when syncing
             self._sync_task(args, sync_sg, sync_role, child, after=self._setup_ready)
-        self.dashboard = (
-            self.documentdb.dashboard if self.documentdb else Section("Document store", [])
-        )  # Atlas alerts itself (its metrics are not in CloudWatch)
+        # Atlas alerts itself (its metrics are not in CloudWatch).
+        section = self.documentdb.dashboard if self.documentdb else Section("Document store", [])
+        rotation = [AlarmStatus("App user setup and rotation", [a.arn for a in setup_alarms])] if setup_alarms else []
+        self.dashboard = replace(section, widgets=[*section.widgets, *rotation])
 
         self.connection_secret_arn = secret.arn
         self.connection_secret_name = secret.name
@@ -294,10 +297,10 @@ class DocumentStore(pulumi.ComponentResource):
 
     def _setup(
         self, args: DocumentStoreArgs, sg: aws.ec2.SecurityGroup, child: pulumi.ResourceOptions
-    ) -> tuple[pulumi.Output[str], list[pulumi.Resource], list[pulumi.Resource]]:
+    ) -> tuple[DocumentDbSetup, pulumi.Output[str], list[pulumi.Resource]]:
         """The app user's secret (rotated by the setup function, read by the services), and the function's run.
 
-        Returns the secret's ARN, what makes the user exist, and the services' read grant on the secret.
+        Returns the setup (its run makes the user exist; its alarm), the secret's ARN, and the services' read grant.
         """
         ident, cfg, docdb = args.identity, args.config, self.documentdb
         assert docdb is not None
@@ -349,7 +352,7 @@ class DocumentStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        return app_secret.arn, setup.ready, grant
+        return setup, app_secret.arn, grant
 
     def _sync_task(
         self,

@@ -20,7 +20,7 @@ secret instead of carrying the password, so Pulumi's contract and the rotation n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -156,6 +156,9 @@ class ValkeyCache(pulumi.ComponentResource):
         )
 
         self.alarms.append(rotation.alarm)
+        self.dashboard = replace(
+            self.dashboard, widgets=[*self.dashboard.widgets, AlarmStatus("Password rotation", [rotation.alarm.arn])]
+        )
         self.security_group_id = sg.id
         self.endpoint = pulumi.Output.from_input(endpoint)
         self.reader_endpoint = pulumi.Output.from_input(reader)
