@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from foundation import iam
+from foundation.function_base import function_base
 from foundation.identity import StackIdentity
 from foundation.rotation import rotate_secret, rotation_alarm, rotation_statements
 from stack_config.data import PASSWORD_ROTATION_DAYS
@@ -72,20 +73,15 @@ class CacheUserRotation(pulumi.ComponentResource):
         super().__init__("platform:data:CacheUserRotation", name, None, opts)
         ident = args.identity
         child = pulumi.ResourceOptions(parent=self)
-        function_name = ident.name("aws:lambda/function:Function", "cache-rotation")
-        logs = aws.cloudwatch.LogGroup(
+        base = function_base(
             "cache-rotation",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=LOG_RETENTION_DAYS,
-            opts=child,
-        )
-        role = aws.iam.Role(
+            ident,
             "cache-rotation",
-            name=ident.name("aws:iam/role:Role", "cache-rotation"),
-            description="rotates the Valkey cache user's password (one user, one secret)",
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
-            opts=child,
+            "rotates the Valkey cache user's password (one user, one secret)",
+            LOG_RETENTION_DAYS,
+            self,
         )
+        function_name, logs, role = base.name, base.logs, base.role
         policy = aws.iam.RolePolicy(
             "cache-rotation",
             role=role.id,

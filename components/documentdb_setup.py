@@ -23,6 +23,7 @@ import pulumi_aws as aws
 
 from components.image_repository import ImageRepository, ImageRepositoryArgs
 from foundation import iam
+from foundation.function_base import function_base
 from foundation.identity import StackIdentity
 from foundation.rotation import rotate_secret, rotation_alarm, rotation_statements
 from stack_config.services import BuildSource, ImageRepositoriesConfig
@@ -107,20 +108,15 @@ class DocumentDbSetup(pulumi.ComponentResource):
             opts=child,
         )
 
-        function_name = ident.name("aws:lambda/function:Function", "documentdb-setup")
-        logs = aws.cloudwatch.LogGroup(
+        base = function_base(
             "documentdb-setup",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=LOG_RETENTION_DAYS,
-            opts=child,
-        )
-        role = aws.iam.Role(
+            ident,
             "documentdb-setup",
-            name=ident.name("aws:iam/role:Role", "documentdb-setup"),
-            description="sets up the services' DocumentDB user and change streams",
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
-            opts=child,
+            "sets up the services' DocumentDB user and change streams; rotates the user's secret",
+            LOG_RETENTION_DAYS,
+            self,
         )
+        function_name, logs, role = base.name, base.logs, base.role
         # ENIs in the VPC and its own logs (AWS's managed policy for VPC functions); reads the master secret; reads
         # and rotates the app secret, and no other.
         aws.iam.RolePolicyAttachment("documentdb-setup", role=role.name, policy_arn=VPC_ACCESS_POLICY, opts=child)
