@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -30,7 +29,6 @@ from foundation.identity import StackIdentity
 from foundation.rotation import rotate_secret, rotation_alarm, rotation_statements
 from stack_config.data import PASSWORD_ROTATION_DAYS
 
-ROOT = Path(__file__).resolve().parent.parent
 # The function's code with its package path, so ``lambda_src.secret_rotation`` imports the same way in tests.
 CODE_FILES = (
     "lambda_src/__init__.py",
@@ -96,7 +94,8 @@ class CacheUserRotation(pulumi.ComponentResource):
             description="Secrets Manager rotation of the cache user's password (ModifyUser, two passwords)",
             runtime=RUNTIME,
             handler=HANDLER,
-            code=pulumi.AssetArchive({path: pulumi.FileAsset(str(ROOT / path)) for path in CODE_FILES}),
+            # Paths relative to the project (Pulumi runs the program there): the same asset on every machine.
+            code=pulumi.AssetArchive({path: pulumi.FileAsset(path) for path in CODE_FILES}),
             role=role.arn,
             timeout=TIMEOUT_SECONDS,
             memory_size=128,
