@@ -53,6 +53,7 @@ class ConnectionSecret:
     """
 
     secret: aws.secretsmanager.Secret
+    version: aws.secretsmanager.SecretVersion  # Pulumi's value: a new one means a new password or contract
     ready: list[pulumi.Resource]
 
     @property
@@ -85,11 +86,10 @@ def connection_secret(
         tags=dict(tags) if tags else None,
         opts=child,
     )
-    ready: list[pulumi.Resource] = [
-        aws.secretsmanager.SecretVersion(
-            name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child
-        )
-    ]
+    version = aws.secretsmanager.SecretVersion(
+        name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child
+    )
+    ready: list[pulumi.Resource] = [version]
     if reader_role_arns:
         ready.append(
             aws.secretsmanager.SecretPolicy(
@@ -99,4 +99,4 @@ def connection_secret(
                 opts=child,
             )
         )
-    return ConnectionSecret(secret, ready)
+    return ConnectionSecret(secret, version, ready)

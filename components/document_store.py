@@ -44,7 +44,7 @@ import pulumi_random as random
 
 from components import document_db
 from components.atlas_cluster import ENDPOINT_PORTS, AtlasCluster, AtlasClusterArgs
-from components.connection_secret import connection_secret, contract_json, reader_policy
+from components.connection_secret import connection_secret, contract_json
 from components.dashboard import AlarmStatus, Section
 from components.document_db import DocumentDb, DocumentDbArgs
 from components.documentdb_setup import DocumentDbSetup, DocumentDbSetupArgs
@@ -300,36 +300,21 @@ class DocumentStore(pulumi.ComponentResource):
     ) -> tuple[DocumentDbSetup, pulumi.Output[str], list[pulumi.Resource]]:
         """The app user's secret (rotated by the setup function, read by the services), and the function's run.
 
-        Returns the setup (its run makes the user exist; its alarm), the secret's ARN, and the services' read grant.
+        Returns the setup (its run makes the user exist; its alarm), the secret's ARN, and its value and read grant.
         """
         ident, cfg, docdb = args.identity, args.config, self.documentdb
         assert docdb is not None
         # The first password (readWrite on one database); Secrets Manager's rotations replace it, Pulumi never again.
         password = random.RandomPassword("documentdb-app", length=40, special=False, opts=child)
-        app_secret = aws.secretsmanager.Secret(
+        # The secret's value is read by the setup function (to make the user) and by the services (to log in).
+        app_secret = connection_secret(
             "documentdb-app-user",
-            name=ident.name("aws:secretsmanager/secret:Secret", "documentdb-app-user"),
-            description="The services' DocumentDB user (credentialsSecretArn in their contract); rotated every 30 days",
-            recovery_window_in_days=30 if ident.keeps_data else 7,
-            opts=child,
-        )
-        grant: list[pulumi.Resource] = []
-        if args.client_role_arns:
-            grant.append(
-                aws.secretsmanager.SecretPolicy(
-                    "documentdb-app-user",
-                    secret_arn=app_secret.arn,
-                    policy=pulumi.Output.all(*args.client_role_arns).apply(reader_policy),
-                    opts=child,
-                )
-            )
-        version = aws.secretsmanager.SecretVersion(
+            ident,
             "documentdb-app-user",
-            secret_id=app_secret.id,
-            secret_string=pulumi.Output.secret(
-                password.result.apply(lambda pw: json.dumps({"username": APP_USER, "password": pw}, sort_keys=True))
-            ),
-            opts=child,
+            "The services' DocumentDB user (credentialsSecretArn in their contract); rotated every 30 days",
+            contract_json({"username": APP_USER, "password": password.result}),
+            args.client_role_arns,
+            self,
         )
         setup = DocumentDbSetup(
             "documentdb-setup",
@@ -343,7 +328,7 @@ class DocumentStore(pulumi.ComponentResource):
                 endpoint=docdb.endpoint,
                 master_secret_arn=docdb.master_secret_arn,
                 app_secret_arn=app_secret.arn,
-                app_secret_version=version.version_id,
+                app_secret_version=app_secret.version.version_id,
                 database=cfg.database_name,
                 change_streams=cfg.phase == "dual",
                 ci_role_arn=args.ci_role_arn,
@@ -352,7 +337,7 @@ class DocumentStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        return setup, app_secret.arn, grant
+        return setup, app_secret.arn, app_secret.ready
 
     def _sync_task(
         self,
