@@ -11,6 +11,7 @@ does not check: that a cache accepts the password (the function never talks to t
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,7 +61,8 @@ def modify_user(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]
 def cache_user(aws_env: str, modify_user: list[dict[str, Any]]) -> dict[str, Any]:
     """A Valkey user with Pulumi's initial password, and its secret in the documented shape."""
     elasticache, secrets = boto_client("elasticache", aws_env), boto_client("secretsmanager", aws_env)
-    user_id = f"shop-dev-cache-app-{len(modify_user)}-{id(modify_user) % 10_000}"
+    # One moto server serves the whole session: every test gets a user of its own.
+    user_id = f"shop-dev-cache-app-{uuid.uuid4().hex[:12]}"
     user = elasticache.create_user(
         UserId=user_id, UserName="app", Engine="valkey", AccessString="on ~* +@all", Passwords=[INITIAL]
     )
