@@ -119,6 +119,11 @@ else:
                 platform=svc.image.platform,
                 account_id=account_id,
                 ci_role_arn=ci_role_arn,
+                promotion_account_ids=org_account.ids_of(
+                    repositories.promotion_accounts, "aws-platform:containers.imageRepositories.promotionAccounts"
+                )
+                if org_account and repositories.promotion_accounts
+                else (),
             ),
             opts=regional(),
         )

@@ -67,6 +67,8 @@ class ImageRepositoryArgs:
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
     # Pins the push provider to the stack's account, as the stack's providers are.
     account_id: pulumi.Input[str] | None = None
+    # The ids of config's promotionAccounts (the org stack knows them): whose later stages copy this image.
+    promotion_account_ids: pulumi.Input[Sequence[str]] = ()
     # Who may assume the push role when config names nobody: CI's deploy identity (the org bootstrap's deploy
     # role), never the whole account.
     ci_role_arn: pulumi.Input[str | None] | None = None
@@ -487,11 +489,19 @@ class ImageRepository(pulumi.ComponentResource):
     def restrict_access(self, pull_role_arns: Sequence[pulumi.Input[str]]) -> aws.ecr.RepositoryPolicy:
         """The repository policy: the push role writes, the given (execution) roles pull, nobody else does either."""
         lambda_account = aws.get_caller_identity_output().account_id if self._args.lambda_compatible else None
-        pullers = promotion_pullers(
-            self._args.identity.context, self._args.application, self._args.config.promotion_accounts
-        )
-        policy = pulumi.Output.all(self.push_role_arn, pulumi.Output.all(*pull_role_arns), lambda_account).apply(
-            lambda parts: repository_policy(parts[0], parts[1], lambda_account=parts[2], promotion_pullers=pullers)
+        context, application = self._args.identity.context, self._args.application
+        policy = pulumi.Output.all(
+            self.push_role_arn,
+            pulumi.Output.all(*pull_role_arns),
+            lambda_account,
+            pulumi.Output.from_input(self._args.promotion_account_ids),
+        ).apply(
+            lambda parts: repository_policy(
+                parts[0],
+                parts[1],
+                lambda_account=parts[2],
+                promotion_pullers=promotion_pullers(context, application, parts[3]),
+            )
         )
         return aws.ecr.RepositoryPolicy(
             f"{self._prefix}-access",

@@ -218,6 +218,22 @@ class OrgAccount:
 
     id: pulumi.Output[str]
     deploy_role_arn: pulumi.Output[str | None]
+    # Every account of the organization by name: what config names another account by (promotionAccounts).
+    account_ids: pulumi.Output[dict[str, str]]
+
+    def ids_of(self, names: Sequence[str], key: str) -> pulumi.Output[list[str]]:
+        """The ids of the org's accounts ``names``; an unknown name stops the run naming ``key`` and the known ones."""
+
+        def resolve(known: dict[str, str]) -> list[str]:
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ValueError(
+                    f"{key}: {', '.join(unknown)} is not an account of the organization "
+                    f"(allowed: {', '.join(sorted(known)) or 'none'})"
+                )
+            return [known[n] for n in names]
+
+        return self.account_ids.apply(resolve)
 
 
 def read_org_account(org_stack: str, identity: StackIdentity) -> OrgAccount:
@@ -237,7 +253,10 @@ def read_org_account(org_stack: str, identity: StackIdentity) -> OrgAccount:
             )
         return accounts[name]
 
-    account = reference.require_output("accounts").apply(entry)
+    accounts = reference.require_output("accounts")
+    account = accounts.apply(entry)
     return OrgAccount(
-        id=account.apply(lambda a: a["id"]), deploy_role_arn=account.apply(lambda a: a.get("deployRoleArn"))
+        id=account.apply(lambda a: a["id"]),
+        deploy_role_arn=account.apply(lambda a: a.get("deployRoleArn")),
+        account_ids=accounts.apply(lambda found: {name: a["id"] for name, a in (found or {}).items()}),
     )

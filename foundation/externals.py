@@ -9,18 +9,14 @@ offline), so ``pulumi preview`` and ``pulumi up`` refuse with the same clear mes
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from stack_config.aws_values import ECR_DIGEST_REF
 from stack_config.externals import Expectation, secret_name
-
-ECR_DIGEST_REF = re.compile(
-    r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^@]+)@(?P<digest>sha256:[0-9a-f]{64})$"
-)
 
 
 class MissingExternal(pulumi.RunError):

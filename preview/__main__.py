@@ -21,6 +21,7 @@ import pulumi
 import stack_config
 import stack_config.loader
 from preview import policy_client, program
+from preview import world as worlds
 from stack_config import externals
 
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
@@ -79,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-config", type=pathlib.Path, help="default policies/config/<stack>.json")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     parser.add_argument("--quiet", action="store_true", help="print the summary only, not the tree")
+    parser.add_argument(
+        "--world",
+        choices=worlds.MODES,
+        default=worlds.DAY_ZERO,
+        help="day-zero (default): a first deploy, nothing this stack creates exists yet; "
+        "update: the stack exists, what it created is there",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -90,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     expected = externals.render(externals.expectations(config))
 
+    world = worlds.for_stack(config, args.world)
     try:
-        run = program.run(args.stack, values, args.program)
+        run = program.run(args.stack, values, args.program, world)
     except pulumi.RunError as err:  # the program's own refusal (a missing external...): its message says it all
         print(expected, file=sys.stderr)
         print(err, file=sys.stderr)
