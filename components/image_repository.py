@@ -31,6 +31,7 @@ from foundation.build_host import NO_ATTESTATIONS_ENV, check_build_host
 from foundation.ci_identity import ci_deploy_role_arn
 from foundation.externals import EcrImage, MissingExternal, image_problem
 from foundation.identity import StackIdentity
+from foundation.propagation import usable_role_arn
 from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 
@@ -348,6 +349,8 @@ class ImageRepository(pulumi.ComponentResource):
         )
 
         self._repo = repo
+        # The push provider assumes this role in the same `up` that creates it: only once IAM can honour it.
+        self._push_role_usable = usable_role_arn(f"{self._prefix}-push", push_role, [push_policy_resource], self)
         self.repository_arn = repo.arn
         self.repository_name = repo.name
         self.repository_url = repo.repository_url
@@ -397,7 +400,9 @@ class ImageRepository(pulumi.ComponentResource):
             f"{self._prefix}-ecr-push",
             region=ident.region,
             assume_roles=[
-                aws.ProviderAssumeRoleArgs(role_arn=push_role.arn, session_name=f"{args.application}-image-push")
+                aws.ProviderAssumeRoleArgs(
+                    role_arn=self._push_role_usable, session_name=f"{args.application}-image-push"
+                )
             ],
             default_tags=aws.ProviderDefaultTagsArgs(tags=ident.tags),
             allowed_account_ids=[args.account_id] if args.account_id else None,

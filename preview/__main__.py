@@ -22,7 +22,7 @@ import stack_config
 import stack_config.loader
 from preview import policy_client, program
 from preview import world as worlds
-from stack_config import externals
+from stack_config import accounts, externals
 
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
 
@@ -99,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     expected = externals.render(externals.expectations(config))
 
     world = worlds.for_stack(config, args.world)
+    # The program refuses a foreign account at up (its org stack reference); here, from the recorded outputs.
+    org_outputs = world.stack_references.get(config.org_stack or "") or {}
+    foreign = accounts.foreign_account_problems(
+        accounts.named_accounts(values), accounts.organization_accounts(org_outputs)
+    )
+    if org_outputs and foreign:
+        print(stack_config.ConfigError(str(config_path), foreign), file=sys.stderr)
+        return EXIT_CONFIG
     try:
         run = program.run(args.stack, values, args.program, world)
     except pulumi.RunError as err:  # the program's own refusal (a missing external...): its message says it all

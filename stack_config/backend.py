@@ -81,7 +81,9 @@ def reference_problems(config: StackConfig, ns: str, environments: pathlib.Path)
     if backend is not None:
         if backend.is_diy and backend.organization:
             problems.append(
-                Problem(f"{key}.organization", f"{show(backend.organization)} is set for a DIY backend (allowed: unset)")
+                Problem(
+                    f"{key}.organization", f"{show(backend.organization)} is set for a DIY backend (allowed: unset)"
+                )
             )
         if not backend.is_diy and not backend.organization:
             problems.append(
@@ -124,4 +126,3 @@ def reference_problems(config: StackConfig, ns: str, environments: pathlib.Path)
                     )
                 )
     return problems
-
