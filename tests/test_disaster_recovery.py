@@ -13,6 +13,7 @@ import pytest
 
 import stack_config
 from policies import conventions
+from tests.conftest import stack_account
 
 DR_REGION = "eu-central-1"
 
@@ -60,7 +61,7 @@ def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_di
     (prod_image,) = [c["image"] for c in json.loads(prod_task["inputs"]["containerDefinitions"])]
     (dr_image,) = [c["image"] for c in json.loads(dr_task["inputs"]["containerDefinitions"])]
     assert dr_image.split("@")[1] == prod_image.split("@")[1]
-    assert dr_image.startswith(f"123456789012.dkr.ecr.{DR_REGION}.amazonaws.com/shop-prod-dr-api@")
+    assert dr_image.startswith(f"{stack_account('prod-dr')}.dkr.ecr.{DR_REGION}.amazonaws.com/shop-prod-dr-api@")
 
 
 def test_a_stack_suffix_must_fit_into_names(stack_yaml):

@@ -11,7 +11,9 @@ import yaml
 from components.image_repository import PUSH_ACTIONS, context_tag, lifecycle_policy, repository_policy
 from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
-from tests.conftest import ROOT, load_stack_yaml, run_preview
+from tests.conftest import ROOT, load_stack_yaml, run_preview, stack_account
+
+PROD_ACCOUNT, STAGING_ACCOUNT = stack_account("prod"), stack_account("staging")
 
 REPO = "aws:ecr/repository:Repository"
 IMAGE = "docker-build:index:Image"
@@ -75,7 +77,7 @@ def test_image_build_waits_for_its_repository(shipped_preview):
     (image,) = [i for i in staging.resources(IMAGE) if i["name"].startswith("api-")]
     assert repo["urn"] in image["dependencies"]
     (tag,) = image["inputs"]["tags"]
-    assert tag.startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-staging-api:ctx-")
+    assert tag.startswith(f"{STAGING_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop-staging-api:ctx-")
     assert image["inputs"]["push"] is True and image["inputs"]["platforms"] == ["linux/amd64"]
     assert image["inputs"]["context"] == {"location": "apps/api"}
 
@@ -90,7 +92,7 @@ def test_task_definitions_reference_images_by_digest(shipped_preview):
         assert container["image"].endswith(digest) and expected.split("@")[0] in repository
         assert len(digest) == len("sha256:") + 64
     assert prod.snapshot["outputs"]["services"]["api"]["image"].startswith(
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:"
+        f"{PROD_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:"
     )
 
 
@@ -121,8 +123,8 @@ def test_shipped_repository_policy_names_the_service_execution_role(shipped_prev
     policy = json.loads(prod.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "api-images-access")["inputs"]["policy"])
     readers = next(s for s in policy["Statement"] if s["Sid"] == "ExecutionRolesPull")["Principal"]["AWS"]
     assert readers == [
-        "arn:aws:iam::123456789012:role/shop-prod-api-ecr-push",
-        "arn:aws:iam::123456789012:role/shop-prod-api-execution",
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-prod-api-ecr-push",
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-prod-api-execution",
     ]
 
 
@@ -131,7 +133,7 @@ def test_push_uses_the_push_roles_login(shipped_preview):
     provider = prod.one("pulumi:providers:aws", "api-images-ecr-push")
     assert (
         json.loads(provider["inputs"]["assumeRoles"])[0]["roleArn"]
-        == "arn:aws:iam::123456789012:role/shop-prod-api-ecr-push"
+        == f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-prod-api-ecr-push"
     )
 
 
@@ -193,7 +195,7 @@ def test_prod_runs_the_digest_staging_ran_from_its_own_repository(shipped_previe
     (container,) = json.loads(task["inputs"]["containerDefinitions"])
     staged = staging_outputs()[service]["image"]
     assert container["image"].split("@")[1] == staged.split("@")[1]  # the same digest, byte for byte
-    assert container["image"].startswith(f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-{service}@")
+    assert container["image"].startswith(f"{PROD_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-{service}@")
     assert not [r for r in prod.resources() if r["type"].startswith("docker-build:") and service in r["name"]]
 
 
@@ -217,7 +219,7 @@ def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_previ
         staging.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "api-images-access")["inputs"]["policy"]
     )
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    pattern = "arn:aws:iam::123456789012:role/shop-*-api-ecr-push"
+    pattern = f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-*-api-ecr-push"
     assert statements["LaterStagesPromote"]["Condition"] == {"ArnLike": {"aws:PrincipalArn": [pattern]}}
     assert "ecr:PutImage" not in statements["LaterStagesPromote"]["Action"]
     assert statements["NobodyElsePulls"]["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [pattern]}
@@ -225,7 +227,7 @@ def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_previ
         shipped_preview("prod").one("aws:iam/rolePolicy:RolePolicy", "api-images-push")["inputs"]["policy"]
     )
     (pull,) = [s for s in prod_push["Statement"] if s.get("Sid") == "PullPromoted"]
-    assert pull["Resource"] == "arn:aws:ecr:eu-west-1:123456789012:repository/shop-staging-api"
+    assert pull["Resource"] == f"arn:aws:ecr:eu-west-1:{STAGING_ACCOUNT}:repository/shop-staging-api"
 
 
 def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_path):

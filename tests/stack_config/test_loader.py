@@ -198,13 +198,21 @@ def test_region_must_be_a_real_region_with_a_suggestion(stack_yaml):
 @pytest.mark.parametrize("stack", ["staging", "prod", "dev"])
 def test_staging_prod_and_the_shared_dev_refuse_to_preview_unpinned(stack_yaml, stack):
     """Without accountId or orgStack, the providers would deploy into whatever account the credentials reach."""
-    (problem,) = problems_for(stack_yaml, stack, stack, drop=("aws-platform:orgStack", "aws-platform:accountId"))
+    found = problems_for(stack_yaml, stack, stack, drop=("aws-platform:orgStack", "aws-platform:accountId"))
+    (problem,) = [p for p in found if p.startswith("aws-platform:orgStack:")]
     assert problem.startswith(f"aws-platform:orgStack: unset, and so is accountId: stack '{stack}' (stage '{stack}')")
     assert "allowed: orgStack '<org>/aws-platform/org'" in problem and "accountId '<12 digits>'" in problem
 
 
 def test_a_pinned_account_id_is_enough(stack_yaml):
-    path = stack_yaml("prod", {"aws-platform:accountId": "210987654321"}, drop=("aws-platform:orgStack",))
+    # Account names (promotionAccounts) resolve through the org stack only: pinned by id, prod promotes to nobody.
+    containers = load_stack_yaml("prod")["config"]["aws-platform:containers"]
+    containers["imageRepositories"].pop("promotionAccounts")
+    path = stack_yaml(
+        "prod",
+        {"aws-platform:accountId": "210987654321", "aws-platform:containers": containers},
+        drop=("aws-platform:orgStack",),
+    )
     assert stack_config.load_file("prod", path).account_id == "210987654321"
 
 
