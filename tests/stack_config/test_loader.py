@@ -5,6 +5,7 @@ Each message names the file, the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 
@@ -225,3 +226,28 @@ def test_an_engineers_dev_stack_may_stay_unpinned(stack_yaml):
 def test_shipped_environments_are_pinned_through_the_org_stack():
     for stack in ("dev", "staging", "prod"):
         assert stack_config.load_file(stack).org_stack == "acme/aws-platform/org", stack
+
+
+@pytest.mark.parametrize(
+    "text,where,problem",
+    [
+        (
+            "config:\n  aws:region: eu-west-1\n   aws-platform:stage: [dev\n",
+            ":3:22:",
+            "mapping values are not allowed here",
+        ),
+        ("config:\n  aws:region: eu-west-1\n\taws-platform:stage: dev\n", ":3:1:", "found character '\\t'"),
+        ("config:\n  aws-platform:stage: 'dev\n", ":3:1:", "found unexpected end of stream"),
+    ],
+    ids=["indented-key", "tab", "unclosed-quote"],
+)
+def test_a_stack_file_that_does_not_parse_exits_2_at_its_line_and_column(
+    tmp_path: pathlib.Path, text: str, where: str, problem: str
+) -> None:
+    bad = tmp_path / "Pulumi.x.yaml"
+    bad.write_text(text)
+    result = run_preview("x", tmp_path, "--config", str(bad))
+    assert result.exit_code == 2, result.stderr
+    assert f"{bad}{where} yaml: {problem}" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not result.snapshot_path.exists()
