@@ -245,10 +245,28 @@ def _edge_checks(config: StackConfig) -> list[Problem]:
                 f"certificateArn (us-east-1) or hostedZoneId (to issue one)",
             )
         )
-    from stack_config.edge import routing_problems
+    from stack_config.edge import alias_problems, routing_problems
 
     problems.extend(Problem(f"{key}.{where}", message) for where, message in routing_problems(edge))
+    problems.extend(Problem(f"{key}.{w}", m) for w, m in alias_problems(edge, _alias_claims(config.stack)))
     return problems
+
+
+def _alias_claims(stack: str) -> dict[str, list[str]]:
+    """Every other stack's ``edge.domainNames``, from its file in environments/ (one that does not parse is its own
+    stack's problem, reported when that stack loads)."""
+    claims: dict[str, list[str]] = {}
+    for path in sorted(ENVIRONMENTS.glob("Pulumi.*.yaml")):
+        other = path.name[len("Pulumi.") : -len(".yaml")]
+        if other == stack:
+            continue
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            names = ((document.get("config") or {}).get(f"{NAMESPACE}:edge") or {}).get("domainNames") or []
+        except (yaml.YAMLError, AttributeError):
+            continue
+        claims[other] = [str(name) for name in names]
+    return claims
 
 
 ORG_STACK = "org"  # the management account's stack; the only one that builds the organization
