@@ -8,8 +8,10 @@ run in one account and IAM roles, buckets and Lambda@Edge functions share global
 from __future__ import annotations
 
 import json
+import pathlib
 import re
 import shlex
+from collections.abc import Callable
 
 import pytest
 import yaml
@@ -17,24 +19,28 @@ import yaml
 import stack_config
 from policies import conventions
 from stack_config import externals
-from tests.conftest import ROOT, load_stack_yaml, run_preview
+from stack_config.edge import EdgeConfig
+from tests.conftest import ROOT, PreviewResult, load_stack_yaml, run_preview
+
+Previews = Callable[[str], PreviewResult]
+StackYaml = Callable[..., pathlib.Path]
 
 DR_REGION = "eu-central-1"
 
 
-def test_prod_dr_is_a_prod_stack_named_after_its_stage():
+def test_prod_dr_is_a_prod_stack_named_after_its_stage() -> None:
     config = stack_config.load_file("prod-dr")
     assert (config.stage, config.usage, config.region) == ("prod", "PRODUCTION", DR_REGION)
     assert config.identity.suffix == "dr" and config.identity.keeps_data
 
 
-def test_prod_dr_previews_green_with_zero_violations(shipped_preview):
+def test_prod_dr_previews_green_with_zero_violations(shipped_preview: Previews) -> None:
     result = shipped_preview("prod-dr")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "policy pack: no violations" in result.stdout
 
 
-def test_prod_dr_shares_no_name_with_prod(shipped_preview):
+def test_prod_dr_shares_no_name_with_prod(shipped_preview: Previews) -> None:
     def names(stack: str) -> set[tuple[str, str]]:
         found = set()
         for r in shipped_preview(stack).resources():
@@ -49,7 +55,7 @@ def test_prod_dr_shares_no_name_with_prod(shipped_preview):
     assert prod & dr == set(), sorted(prod & dr)[:5]
 
 
-def test_prod_dr_lives_in_its_own_region(shipped_preview):
+def test_prod_dr_lives_in_its_own_region(shipped_preview: Previews) -> None:
     """Everything it creates is in eu-central-1 (or us-east-1 for CloudFront); prod's region only mints the ECR
     token its promotion reads prod's images with (tokens are per region), and no resource is made there."""
     snapshot = shipped_preview("prod-dr").snapshot
@@ -61,7 +67,9 @@ def test_prod_dr_lives_in_its_own_region(shipped_preview):
     assert not [r["name"] for r in snapshot["resources"] if r["provider"].split("::")[0] in {p["urn"] for p in logins}]
 
 
-def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_digests(shipped_preview):
+def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_digests(
+    shipped_preview: Previews,
+) -> None:
     dr = shipped_preview("prod-dr")
     cluster = dr.one("aws:docdb/cluster:Cluster", "documentdb")
     assert cluster["inputs"]["snapshotIdentifier"].endswith(":cluster-snapshot:shop-prod-documentdb-dr-copy")
@@ -74,7 +82,7 @@ def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_di
     assert dr_image.startswith(f"123456789012.dkr.ecr.{DR_REGION}.amazonaws.com/shop-prod-dr-api@")
 
 
-def test_a_stack_suffix_must_fit_into_names(stack_yaml):
+def test_a_stack_suffix_must_fit_into_names(stack_yaml: StackYaml) -> None:
     with pytest.raises(stack_config.ConfigError) as err:
         stack_config.load_file("prod-Disaster_Site", stack_yaml("prod-dr", name="prod-Disaster_Site"))
     assert any(p.key == "stack" and "is not 1-8 lowercase letters or digits" in p.message for p in err.value.problems)
@@ -84,6 +92,12 @@ def test_a_stack_suffix_must_fit_into_names(stack_yaml):
 
 RECORD = "aws:route53/record:Record"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+def edge_of(stack: str) -> EdgeConfig:
+    edge = stack_config.load_file(stack).edge
+    assert edge is not None, stack
+    return edge
 
 
 def runbook() -> str:
@@ -107,7 +121,7 @@ def commands(*prefix: str) -> list[list[str]]:
     return found
 
 
-def test_the_runbook_names_what_the_configs_and_the_snapshot_expect(shipped_preview):
+def test_the_runbook_names_what_the_configs_and_the_snapshot_expect(shipped_preview: Previews) -> None:
     """Every parameter, snapshot, certificate, stack, output, alias and zone the runbook names is the one the shipped
     configs and the prod-dr preview expect: the next rename breaks this test, not the day of the disaster."""
     dr, prod = stack_config.load_file("prod-dr"), stack_config.load_file("prod")
@@ -130,6 +144,7 @@ def test_the_runbook_names_what_the_configs_and_the_snapshot_expect(shipped_prev
         assert option(check, "--db-cluster-snapshot-identifier") == snapshot_arn.split(":")[-1]
 
     certificate_arn = dr.containers.load_balancer.certificate_arn
+    assert certificate_arn is not None
     for check in commands("aws", "acm", "describe-certificate"):
         assert option(check, "--region") == certificate_arn.split(":")[3] == dr.region
 
@@ -141,7 +156,7 @@ def test_the_runbook_names_what_the_configs_and_the_snapshot_expect(shipped_prev
         assert option(command, "-s") == "prod-dr" and command[3] in outputs, command
 
     # The names moved are prod's aliases, the ones prod-dr may take over, on its certificate, with its TXT records.
-    moved = [option(c, "--alias") for c in commands("aws", "cloudfront", "associate-alias")]
+    moved = [str(option(c, "--alias")) for c in commands("aws", "cloudfront", "associate-alias")]
     assert sorted(moved) == sorted(dr.edge.failover_domain_names) == sorted(prod.edge.domain_names)
     (certificate,) = preview.resources("aws:acm/certificate:Certificate")
     covered = {certificate["inputs"]["domainName"], *certificate["inputs"].get("subjectAlternativeNames", [])}
@@ -174,7 +189,7 @@ def test_the_runbook_names_what_the_configs_and_the_snapshot_expect(shipped_prev
     assert quoted and quoted <= set(json.dumps(outputs).replace('"', " ").split()), quoted
 
 
-def test_prod_dr_takes_over_no_dns_record_prod_writes(shipped_preview):
+def test_prod_dr_takes_over_no_dns_record_prod_writes(shipped_preview: Previews) -> None:
     """One record, one stack: prod-dr's A/AAAA and validation records are its own names' only, or destroying it would
     delete what prod serves and renews its certificate with."""
 
@@ -185,25 +200,27 @@ def test_prod_dr_takes_over_no_dns_record_prod_writes(shipped_preview):
 
     prod, dr = records("prod"), records("prod-dr")
     assert prod & dr == set()
-    prod_names = set(stack_config.load_file("prod").edge.domain_names)
+    prod_names = set(edge_of("prod").domain_names)
     assert not {name for name, kind in dr if kind in ("A", "AAAA") and name in prod_names}
     validated = {name.split(".", 1)[1] for name, kind in dr if kind == "CNAME" and name.startswith("_")}
     assert validated and not validated & prod_names
 
 
-def test_the_dr_renderer_renders_prods_names_it_may_take_over(shipped_preview):
+def test_the_dr_renderer_renders_prods_names_it_may_take_over(shipped_preview: Previews) -> None:
     (renderer,) = [
         f for f in shipped_preview("prod-dr").resources("aws:lambda/function:Function") if f["name"] == "renderer"
     ]
     origins = renderer["inputs"]["environment"]["variables"]["SITE_ORIGINS"].split(",")
-    assert {f"https://{name}" for name in stack_config.load_file("prod").edge.domain_names} <= set(origins)
+    assert {f"https://{name}" for name in edge_of("prod").domain_names} <= set(origins)
 
 
-def test_the_dr_distribution_keeps_the_moved_names_once_the_failover_is_recorded(shipped_preview, tmp_path):
+def test_the_dr_distribution_keeps_the_moved_names_once_the_failover_is_recorded(
+    shipped_preview: Previews, tmp_path: pathlib.Path
+) -> None:
     """Before the move its aliases are its own (prod's distribution holds the rest); after `failoverActive: true` an
     `up` during the outage must not take shop.example.com away again."""
     (standby,) = shipped_preview("prod-dr").resources(DISTRIBUTION)
-    assert standby["inputs"]["aliases"] == stack_config.load_file("prod-dr").edge.domain_names
+    assert standby["inputs"]["aliases"] == edge_of("prod-dr").domain_names
     document = load_stack_yaml("prod-dr")
     document["config"]["aws-platform:edge"]["failoverActive"] = True
     path = tmp_path / "Pulumi.prod-dr.yaml"

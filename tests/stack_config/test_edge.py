@@ -8,6 +8,9 @@ in for another (prod-dr for prod) lists those names under failoverDomainNames, a
 from __future__ import annotations
 
 import collections
+import pathlib
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -16,9 +19,10 @@ from stack_config import ConfigError
 from tests.conftest import ENVIRONMENTS, load_stack_yaml
 
 EDGE = "aws-platform:edge"
+StackYaml = Callable[..., pathlib.Path]
 
 
-def edge_problems(stack_yaml, stack: str, **changes) -> list[str]:
+def edge_problems(stack_yaml: StackYaml, stack: str, **changes: Any) -> list[str]:
     edge = {**load_stack_yaml(stack)["config"][EDGE], **changes}
     path = stack_yaml(stack, {EDGE: edge}, name=stack)
     with pytest.raises(ConfigError) as err:
@@ -26,9 +30,9 @@ def edge_problems(stack_yaml, stack: str, **changes) -> list[str]:
     return [str(p) for p in err.value.problems]
 
 
-def test_no_two_shipped_stacks_list_one_domain_name():
+def test_no_two_shipped_stacks_list_one_domain_name() -> None:
     stacks = [p.name[len("Pulumi.") : -len(".yaml")] for p in ENVIRONMENTS.glob("Pulumi.*.yaml")]
-    owners = collections.defaultdict(list)
+    owners: dict[str, list[str]] = collections.defaultdict(list)
     for stack in stacks:
         edge = stack_config.load_file(stack).edge
         for name in edge.domain_names if edge else []:
@@ -36,7 +40,7 @@ def test_no_two_shipped_stacks_list_one_domain_name():
     assert owners and {name: s for name, s in owners.items() if len(s) > 1} == {}
 
 
-def test_a_name_another_stack_serves_is_refused_with_the_owner_and_the_way_to_stand_in(stack_yaml):
+def test_a_name_another_stack_serves_is_refused_with_the_owner_and_the_way_to_stand_in(stack_yaml: StackYaml) -> None:
     names = ["dr.shop.example.com", "shop.example.com"]
     (problem,) = edge_problems(stack_yaml, "prod-dr", domainNames=names, failoverDomainNames=[])
     assert problem.startswith(
@@ -46,7 +50,9 @@ def test_a_name_another_stack_serves_is_refused_with_the_owner_and_the_way_to_st
     assert "list it under failoverDomainNames" in problem
 
 
-def test_a_failover_name_no_other_stack_serves_is_refused_with_the_names_it_could_take_over(stack_yaml):
+def test_a_failover_name_no_other_stack_serves_is_refused_with_the_names_it_could_take_over(
+    stack_yaml: StackYaml,
+) -> None:
     (problem,) = edge_problems(stack_yaml, "prod-dr", failoverDomainNames=["shop.example.org"])
     assert problem.startswith(
         "aws-platform:edge.failoverDomainNames[0]: 'shop.example.org' is no other stack's alias, so there is "
@@ -55,7 +61,7 @@ def test_a_failover_name_no_other_stack_serves_is_refused_with_the_names_it_coul
     assert "shop.example.com" in problem and "dr.shop.example.com" not in problem.split("allowed:")[1]
 
 
-def test_a_stacks_own_alias_is_no_failover_name(stack_yaml):
+def test_a_stacks_own_alias_is_no_failover_name(stack_yaml: StackYaml) -> None:
     (problem,) = edge_problems(stack_yaml, "prod-dr", failoverDomainNames=["dr.shop.example.com"])
     assert problem == (
         "aws-platform:edge.failoverDomainNames[0]: 'dr.shop.example.com' is this stack's own alias "
@@ -63,12 +69,12 @@ def test_a_stacks_own_alias_is_no_failover_name(stack_yaml):
     )
 
 
-def test_an_active_failover_needs_names_to_have_moved(stack_yaml):
+def test_an_active_failover_needs_names_to_have_moved(stack_yaml: StackYaml) -> None:
     (problem,) = edge_problems(stack_yaml, "prod", failoverActive=True)
     assert problem == "aws-platform:edge.failoverActive: is true with no failoverDomainNames (allowed: false)"
 
 
-def test_failover_names_need_the_certificate_the_stack_issues(stack_yaml):
+def test_failover_names_need_the_certificate_the_stack_issues(stack_yaml: StackYaml) -> None:
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/5d2e8c1a-7b3f-4e9d-8a6c-1f0e2d3c4b5a"
     (problem,) = edge_problems(stack_yaml, "prod-dr", certificateArn=arn)
     assert problem.startswith("aws-platform:edge.certificateArn: is set with failoverDomainNames")
