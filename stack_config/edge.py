@@ -114,7 +114,7 @@ class EdgeConfig:
     domain_names: list[str] = setting(min=1, max=10, each={"pattern": HOSTNAME, "what": "a lowercase hostname"})
     # Another stack's names this distribution can take over (prod-dr standing in for prod): on its certificate and
     # with the `_<name>` TXT record CloudFront's associate-alias asks for, never aliases or DNS records until the
-    # runbook moves them (docs/recovery.md#fail-over-to-prod-dr): a name is on one distribution only.
+    # runbook moves them (docs/recovery.md, "How the edge fails over"): a name is on one distribution only.
     failover_domain_names: list[str] = setting(
         default_factory=list, max=10, each={"pattern": HOSTNAME, "what": "a lowercase hostname"}
     )
@@ -247,7 +247,7 @@ def alias_problems(cfg: EdgeConfig, claims: dict[str, list[str]]) -> list[tuple[
         problems.append(
             (
                 "failoverDomainNames",
-                "needs hostedZoneId: the certificate and the associate-alias TXT records are made in that zone",
+                "needs hostedZoneId: the certificate is validated and the associate-alias TXT records are written there",
             )
         )
     if cfg.failover_active and not cfg.failover_domain_names:
