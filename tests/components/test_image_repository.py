@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from collections.abc import Callable
 
 import pytest
 import yaml
 
-from components.image_repository import PUSH_ACTIONS, context_tag, lifecycle_policy, repository_policy
+from components.image_repository import PUSH_ACTIONS, context_tag, copy_script, lifecycle_policy, repository_policy
 from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
-from tests.conftest import ROOT, load_stack_yaml, run_preview, stack_account
+from tests.conftest import ROOT, PreviewResult, load_stack_yaml, run_preview, stack_account
 
 PROD_ACCOUNT, STAGING_ACCOUNT = stack_account("prod"), stack_account("staging")
 
@@ -228,6 +230,46 @@ def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_previ
     )
     (pull,) = [s for s in prod_push["Statement"] if s.get("Sid") == "PullPromoted"]
     assert pull["Resource"] == f"arn:aws:ecr:eu-west-1:{STAGING_ACCOUNT}:repository/shop-staging-api"
+
+
+@pytest.mark.parametrize("stack", ["prod-dr", "prod"])
+def test_the_copy_logs_in_to_each_registry_with_a_token_of_that_registrys_region(
+    shipped_preview: Callable[[str], PreviewResult], stack: str
+) -> None:
+    """ECR tokens are per region: prod-dr (eu-central-1) reads prod's image in eu-west-1 with a eu-west-1 token."""
+    preview = shipped_preview(stack)
+    copy = preview.one(COMMAND, "api-images-promote")
+    script = copy["inputs"]["create"]
+    (copy_line,) = [line for line in script.splitlines() if line.startswith("skopeo copy")]
+    hosts = {ref.split("/", 1)[0] for ref in re.findall(r"docker://(\S+)", copy_line)}
+    login_variable = {
+        host: variable
+        for variable, host in re.findall(r'printf %s "\$(\w+)" \| skopeo login .* (\S+) >/dev/null', script)
+    }
+    assert set(login_variable) == hosts, "a login for every registry the copy reads or writes"
+    assert len({login_variable[h] for h in hosts}) == len(hosts), "one token per registry, not one for both"
+    assert set(login_variable.values()) <= set(copy["inputs"]["environment"])
+    providers = {r["urn"]: r for r in preview.resources("pulumi:providers:aws")}
+    push_role = preview.one("aws:iam/role:Role", "api-images-push")["inputs"]["name"]
+    minted_in = {
+        providers[urn]["inputs"]["region"]
+        for urn in copy["dependencies"]
+        if urn in providers
+        and json.loads(providers[urn]["inputs"]["assumeRoles"])[0]["roleArn"].endswith(f":role/{push_role}")
+    }
+    assert minted_in == {host.split(".")[3] for host in hosts}
+    if stack == "prod-dr":
+        assert minted_in == {"eu-west-1", "eu-central-1"}
+
+
+def test_a_token_of_another_region_is_refused_before_the_copy():
+    source = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:" + "a" * 64
+    target = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop-prod-dr-api"
+    own_region = "https://123456789012.dkr.ecr.eu-central-1.amazonaws.com"
+    with pytest.raises(ValueError, match=r"ECR tokens are per region.*provider in eu-west-1"):
+        copy_script(source, target, own_region, own_region)
+    script = copy_script(source, target, "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com", own_region)
+    assert "ECR_SOURCE_PASSWORD" in script
 
 
 def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_path):
