@@ -144,6 +144,10 @@ class PolicyPack:
         assert self.process.stdout is not None and self.process.stderr is not None  # both PIPE above
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
+            try:  # a pack that failed to import exits at once: wait for it, so its stderr is complete
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
             err = self.process.stderr.read().decode() if self.process.poll() is not None else ""
             self.close()
             raise PackError(f"policy pack did not start (printed {line!r}): {_last_error(err)}")
