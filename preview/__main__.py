@@ -65,7 +65,7 @@ def render_violations(violations: list[policy_client.Violation]) -> str:
     lines = [f"policy pack: {len(violations) - waived} violation(s), {waived} waived by policies/exceptions.yaml"]
     order = {"mandatory": 0, "advisory": 1, "waived": 2}
     for (policy, level, severity), items in sorted(by_policy.items(), key=lambda kv: (order.get(kv[0][1], 1), kv[0])):
-        lines.append(f"  {policy} [{level}, severity {severity}] ({len(items)})")
+        lines.append(f"  {policy} [{level}] severity {severity} ({len(items)})")
         for v in sorted(items, key=lambda v: (v.urn, v.message)):
             kind, name = v.urn.split("::")[-2:] if v.urn.count("::") >= 3 else ("stack", v.urn)
             lines.append(f"    {kind.rsplit('$', 1)[-1]} {name}: {v.detail}")

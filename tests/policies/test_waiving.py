@@ -114,3 +114,22 @@ def test_a_bad_exceptions_file_stops_the_pack_with_every_problem(pack_with) -> N
     text = str(err.value)
     assert "policy: 'log-retension' is not a policy of the pack; did you mean 'log-retention'?" in text
     assert "owner: 'nobody' must be the team" in text
+
+
+def test_the_preview_lists_waived_violations_apart_with_every_severity_and_does_not_fail_on_them(pack_with) -> None:
+    from preview.__main__ import render_violations
+
+    pack = pack_with(entry("log-retention", "api-*", SOON))
+    found = [v for v in check(pack, "prod", log_groups("prod")) if v.policy == "log-retention"]
+    text = render_violations(found)
+    assert text.splitlines()[0] == "policy pack: 1 violation(s), 1 waived by policies/exceptions.yaml"
+    assert (
+        "  log-retention [mandatory] severity low (1)\n    aws:cloudwatch/logGroup:LogGroup web-logs: log group keeps"
+        in text
+    )
+    assert (
+        "  log-retention [waived] severity low (1)\n    aws:cloudwatch/logGroup:LogGroup api-logs: waived (owner product-team"
+        in text
+    )
+    assert text.index("[mandatory]") < text.index("[waived]")
+    assert [v.failing for v in sorted(found, key=lambda v: v.urn)] == [False, True]  # api-logs waived, web-logs not
