@@ -1,7 +1,8 @@
 """The platform's CrossGuard pack: conventions and the operational lessons of ../shared/seeds.
 
 Self-contained for ``pulumi policy publish``: it imports only the standard
-library, pulumi-policy, and the files in this folder.
+library, pulumi-policy, PyYAML (pulumi's own dependency, pinned in requirements.txt)
+and the files in this folder, exceptions.yaml included.
 """
 
 import exceptions

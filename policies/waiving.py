@@ -40,7 +40,8 @@ def install() -> None:
 
     def create_waivable(self: Any, response: Any, name: str, description: str, level: Any, severity: Any = None):
         report = create(self, response, name, description, level, severity)
-        setattr(report, "waived", create(self, response, name, description, EnforcementLevel.ADVISORY, severity))  # noqa: B010
+        advisory = create(self, response, name, description, EnforcementLevel.ADVISORY, severity)
+        setattr(report, "waived", advisory)  # noqa: B010  (a function attribute; pyright types the SDK's callable)
         return report
 
     servicer._create_report_violation = create_waivable

@@ -132,7 +132,8 @@ data_port_open_to_internet = ResourceValidationPolicy(
     validate=_open_ports,
     severity=Severity.CRITICAL,
     remediation_steps=(
-        "Remove the 0.0.0.0/0 or ::/0 rule on the data-store port; admit the application services' security groups only."
+        "Remove the 0.0.0.0/0 or ::/0 rule on the data-store port; admit the application services' security groups "
+        "only."
     ),
     url=url("data-port-open-to-internet"),
 )
@@ -206,7 +207,8 @@ data_store_encryption = ResourceValidationPolicy(
     validate=_encryption,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Set storage_encrypted (DocumentDB, RDS) or at_rest_encryption_enabled (ElastiCache replication groups) to true; changing it replaces the store, so migrate its data."
+        "Set storage_encrypted (DocumentDB, RDS) or at_rest_encryption_enabled (ElastiCache replication groups) to "
+        "true; changing it replaces the store, so migrate its data."
     ),
     url=url("data-store-encryption"),
 )
@@ -238,7 +240,8 @@ serverless_cache_limits = ResourceValidationPolicy(
     validate=_cache_limits,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Give the serverless cache cache_usage_limits with data_storage maximum and ecpu_per_second maximum (the stack config's cache limits)."
+        "Give the serverless cache cache_usage_limits with data_storage maximum and ecpu_per_second maximum (the "
+        "stack config's cache limits)."
     ),
     url=url("serverless-cache-limits"),
 )
@@ -310,7 +313,7 @@ atlas_prod_protection = ResourceValidationPolicy(
     ),
     validate=_atlas_protection,
     severity=Severity.HIGH,
-    remediation_steps=("Set termination_protection_enabled, backup_enabled and pit_enabled on the Atlas cluster."),
+    remediation_steps="Set termination_protection_enabled, backup_enabled and pit_enabled on the Atlas cluster.",
     url=url("atlas-prod-protection"),
 )
 
@@ -341,7 +344,8 @@ cache_production_retention = ResourceValidationPolicy(
     validate=_cache_retention,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Set snapshot_retention_limit to 1 or more and protect the cache (the component sets both when the stack keeps data)."
+        "Set snapshot_retention_limit to 1 or more and protect the cache (the component sets both when the stack "
+        "keeps data)."
     ),
     url=url("cache-production-retention"),
 )
@@ -402,7 +406,8 @@ documentdb_observability = ResourceValidationPolicy(
     validate=_documentdb_observability,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Export audit and profiler logs from the cluster (enabled_cloudwatch_logs_exports) and turn on Performance Insights on every instance."
+        "Export audit and profiler logs from the cluster (enabled_cloudwatch_logs_exports) and turn on Performance "
+        "Insights on every instance."
     ),
     url=url("documentdb-observability"),
 )

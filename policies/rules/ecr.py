@@ -95,7 +95,8 @@ ecr_repository = ResourceValidationPolicy(
     validate=_repository,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Set image_tag_mutability IMMUTABLE and image_scanning_configuration scan_on_push true (components/image_repository.py)."
+        "Set image_tag_mutability IMMUTABLE and image_scanning_configuration scan_on_push true "
+        "(components/image_repository.py)."
     ),
     url=url("ecr-immutable-scanned"),
 )
@@ -110,7 +111,8 @@ ecr_lifecycle = StackValidationPolicy(
     validate=_lifecycle,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Give the repository a lifecycle policy that expires only untagged images and the stack's own builds beyond the newest N (conventions' image tag rules); never a rule that matches release or pinned tags."
+        "Give the repository a lifecycle policy that expires only untagged images and the stack's own builds beyond "
+        "the newest N (conventions' image tag rules); never a rule that matches release or pinned tags."
     ),
     url=url("ecr-lifecycle-policy"),
 )

@@ -79,7 +79,8 @@ lambda_edge_placement = StackValidationPolicy(
     validate=_validate_edge_functions,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Create the function with the us-east-1 provider, attach its published version (publish=True, the qualified ARN), and move configuration out of environment variables (Lambda@Edge has none)."
+        "Create the function with the us-east-1 provider, attach its published version (publish=True, the qualified "
+        "ARN), and move configuration out of environment variables (Lambda@Edge has none)."
     ),
     url=url("lambda-edge-us-east-1"),
 )
@@ -114,7 +115,8 @@ cloudfront_tls = ResourceValidationPolicy(
     validate=_validate_origin_tls,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Set the viewer certificate's minimum_protocol_version to TLSv1.2_2021 and custom origins' origin_ssl_protocols to TLSv1.2 only."
+        "Set the viewer certificate's minimum_protocol_version to TLSv1.2_2021 and custom origins' "
+        "origin_ssl_protocols to TLSv1.2 only."
     ),
     url=url("cloudfront-tls-1-2"),
 )
@@ -149,7 +151,7 @@ cloudfront_functions = ResourceValidationPolicy(
     ),
     validate=_validate_cloudfront_functions,
     severity=Severity.MEDIUM,
-    remediation_steps=("Set the function's runtime to cloudfront-js-2.0 and publish=True."),
+    remediation_steps="Set the function's runtime to cloudfront-js-2.0 and publish=True.",
     url=url("cloudfront-functions-js2-published"),
 )
 
@@ -186,7 +188,8 @@ renderer_origin_access = StackValidationPolicy(
     validate=_validate_renderer_origin,
     severity=Severity.CRITICAL,
     remediation_steps=(
-        "Give the renderer's origin an origin access control, and set the function URL's authorization_type to AWS_IAM with a CloudFront-only invoke permission (components/prerender_renderer.py)."
+        "Give the renderer's origin an origin access control, and set the function URL's authorization_type to "
+        "AWS_IAM with a CloudFront-only invoke permission (components/prerender_renderer.py)."
     ),
     url=url("renderer-origin-access-control"),
 )
@@ -215,7 +218,8 @@ prod_response_headers = ResourceValidationPolicy(
     validate=_validate_response_headers,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Attach the stack's response headers policy (HSTS, nosniff, frame options, referrer policy) to every cache behaviour of the distribution (components/spa_distribution.py)."
+        "Attach the stack's response headers policy (HSTS, nosniff, frame options, referrer policy) to every cache "
+        "behaviour of the distribution (components/spa_distribution.py)."
     ),
     url=url("cloudfront-response-headers"),
 )
@@ -263,7 +267,8 @@ s3_private = StackValidationPolicy(
     validate=_validate_buckets_private,
     severity=Severity.CRITICAL,
     remediation_steps=(
-        "Give the bucket a BucketPublicAccessBlock with all four settings true (foundation/buckets.py does) and let CloudFront read through origin access control."
+        "Give the bucket a BucketPublicAccessBlock with all four settings true (foundation/buckets.py does) and let "
+        "CloudFront read through origin access control."
     ),
     url=url("s3-buckets-private"),
 )

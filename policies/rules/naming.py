@@ -48,7 +48,8 @@ naming_convention = ResourceValidationPolicy(
     validate=_validate,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Name the resource with conventions.resource_name (components do): {context}-{stage}-{component}, lowercase, within the service's length limit; put parameters and log groups under /{stage}/{context}/."
+        "Name the resource with conventions.resource_name (components do): {context}-{stage}-{component}, lowercase, "
+        "within the service's length limit; put parameters and log groups under /{stage}/{context}/."
     ),
     url=url("naming-convention"),
 )

@@ -86,7 +86,8 @@ alarm_metric_published = ResourceValidationPolicy(
     validate=_published,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Use the metric name and dimensions the service publishes (policies/published_metrics.py lists them with their documentation); correct the typo or the dimension."
+        "Use the metric name and dimensions the service publishes (policies/published_metrics.py lists them with "
+        "their documentation); correct the typo or the dimension."
     ),
     url=url("alarm-metric-published"),
 )
@@ -175,7 +176,8 @@ data_store_alarms = StackValidationPolicy(
     validate=_data_store_alarms,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Create the store through its component with alarms on (components/alerts.py wires them to the stack's topic); for Atlas, the project's alert configurations."
+        "Create the store through its component with alarms on (components/alerts.py wires them to the stack's "
+        "topic); for Atlas, the project's alert configurations."
     ),
     url=url("prod-data-store-alarms"),
 )

@@ -127,7 +127,8 @@ organization_policy_document = ResourceValidationPolicy(
     validate=_validate_document,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Make the document valid JSON whose statements have Effect Allow or Deny, and shorten it below the Organizations size limit (split an SCP in two)."
+        "Make the document valid JSON whose statements have Effect Allow or Deny, and shorten it below the "
+        "Organizations size limit (split an SCP in two)."
     ),
     url=url("organization-policy-document"),
 )
@@ -185,7 +186,8 @@ account_email_domain = StackValidationPolicy(
     ),
     severity=Severity.HIGH,
     remediation_steps=(
-        "Give the account a root e-mail of its own in the organization's mail domain (the account-email-domain policy config)."
+        "Give the account a root e-mail of its own in the organization's mail domain (the account-email-domain policy"
+        " config)."
     ),
     url=url("account-email-domain"),
 )
@@ -245,7 +247,8 @@ identity_center_readiness = StackValidationPolicy(
     validate=_validate_identity_center,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Enable IAM Identity Center in the management account's console, then give the org stack its instance ARN (ssoins-) and identity store id (d-), and keep sso.amazonaws.com among the organization's trusted services."
+        "Enable IAM Identity Center in the management account's console, then give the org stack its instance ARN "
+        "(ssoins-) and identity store id (d-), and keep sso.amazonaws.com among the organization's trusted services."
     ),
     url=url("identity-center-readiness"),
 )

@@ -130,7 +130,8 @@ role_trust_root = ResourceValidationPolicy(
     validate=_role_trust,
     severity=Severity.CRITICAL,
     remediation_steps=(
-        "Trust the role that needs it (e.g. CI's deploy role) instead of the account root, or add a condition such as aws:PrincipalArn."
+        "Trust the role that needs it (e.g. CI's deploy role) instead of the account root, or add a condition such as"
+        " aws:PrincipalArn."
     ),
     url=url("role-trust-no-bare-root"),
 )
@@ -144,7 +145,8 @@ waf_on_prod_entry_points = StackValidationPolicy(
     validate=_waf,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Associate the stack's web ACL (components/web_acl.py) with the distribution (web_acl_id) or the load balancer (WebAclAssociation)."
+        "Associate the stack's web ACL (components/web_acl.py) with the distribution (web_acl_id) or the load "
+        "balancer (WebAclAssociation)."
     ),
     url=url("waf-on-prod-entry-points"),
 )
@@ -158,7 +160,8 @@ access_logs_in_prod = ResourceValidationPolicy(
     validate=_access_logs,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Turn on the distribution's logging_config or the load balancer's access_logs, to the stack's access-log bucket (components/access_logs.py)."
+        "Turn on the distribution's logging_config or the load balancer's access_logs, to the stack's access-log "
+        "bucket (components/access_logs.py)."
     ),
     url=url("access-logs-in-prod"),
 )
@@ -172,7 +175,8 @@ generated_passwords_rotate = StackValidationPolicy(
     validate=_generated_passwords_rotate,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Give the secret a SecretRotation (foundation/rotation.py), or keep the generated password out of it and reference the rotated secret."
+        "Give the secret a SecretRotation (foundation/rotation.py), or keep the generated password out of it and "
+        "reference the rotated secret."
     ),
     url=url("generated-passwords-rotate"),
 )

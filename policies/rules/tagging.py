@@ -56,7 +56,9 @@ required_tags = ResourceValidationPolicy(
     validate=_validate,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Create the resource through its component (which passes the stack's tags) or give the provider default_tags from foundation/tagging.py; for ECS services set propagate_tags SERVICE and give launch templates instance and volume tag specifications."
+        "Create the resource through its component (which passes the stack's tags) or give the provider default_tags "
+        "from foundation/tagging.py; for ECS services set propagate_tags SERVICE and give launch templates instance "
+        "and volume tag specifications."
     ),
     url=url("required-tags"),
 )
