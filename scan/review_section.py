@@ -88,8 +88,9 @@ def section(stack: str, base_snapshot: dict[str, Any] | None, head_snapshot: dic
     """The Markdown appended to the stack's review comment; a one-line note when checkov is not installed."""
     try:
         findings.checkov_binary()
-    except findings.CheckovMissing as err:
-        return f"\n### Security scan skipped\n\n{err}\n"
+    except findings.CheckovMissing as err:  # the exceptions' expiry is still this comment's to warn about
+        on = exceptions.today()
+        return "\n".join([f"\n### Security scan skipped\n\n{err}", *exception_lines(exceptions.load(on=on), on)]) + "\n"
     with tempfile.TemporaryDirectory(prefix="scan-review-") as tmp:
         head = _scan(stack, head_snapshot, pathlib.Path(tmp) / "head")
         base = _scan(stack, base_snapshot, pathlib.Path(tmp) / "base") if base_snapshot else None

@@ -64,3 +64,12 @@ def test_the_comment_links_both_reports_in_code_scanning() -> None:
     assert f"[checkov]({alerts}+tool%3Acheckov)" in text and f"[policy pack]({alerts}+tool%3Aaws-platform)" in text
     local = review_section.render(result("prod"), None, [], TODAY, env={})
     assert "`build/scan/prod/results_sarif.sarif` (checkov), `build/prod-policy.sarif` (policy pack)" in local
+
+
+def test_without_checkov_the_comment_still_warns_of_expiring_exceptions(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CHECKOV", str(tmp_path / "no-checkov"))
+    monkeypatch.setattr(exceptions, "today", lambda: TODAY)
+    monkeypatch.setattr(exceptions, "load", lambda **_: [entry(4, 5)])
+    text = review_section.section("prod", None, {"stack": "prod", "resources": []})
+    assert "### Security scan skipped" in text and "no-checkov" in text
+    assert "⏳ `exceptions.yaml entry 4 (CKV_AWS_1 on *)` expires on 2026-12-06 (5 days; owner product-team)" in text
