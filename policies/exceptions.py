@@ -79,7 +79,10 @@ class Exception_:
     def covers(self, rule: str, stack: str, names: Iterable[str]) -> bool:
         if rule != self.rule or (self.stacks and stack not in self.stacks):
             return False
-        return any(fnmatch.fnmatchcase(n, self.resource) for n in names if n)
+        names = [n for n in names if n]
+        if not names:  # a stack-wide violation names no resource: only an entry for every resource covers it
+            return self.resource == "*"
+        return any(fnmatch.fnmatchcase(n, self.resource) for n in names)
 
 
 def _entry_problems(entry: dict, where: str, on: datetime.date, policies: Collection[str] | None) -> list[str]:

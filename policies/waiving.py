@@ -56,7 +56,12 @@ def _stack(urn: str | None) -> str:
 
 
 def _waiving_report(
-    policy: str, report: ReportViolation, default_urn: str, stack: Callable[[str], str], entries: list, on: Any
+    policy: str,
+    report: ReportViolation,
+    default_urn: str,
+    stack: Callable[[str], str],
+    entries: list[exceptions.Exception_],
+    on: datetime.date,
 ) -> ReportViolation:
     def report_or_waive(message: str, urn: str | None = None) -> None:
         target = urn or default_urn

@@ -179,3 +179,9 @@ def test_every_shipped_exception_matches_a_finding_or_violation_in_a_shipped_sta
             used |= {e.number for e in entries if e.policy and e.covers(v.policy, stack, names)}
     unused = [f"unused exception: {e.label} (owner {e.owner})" for e in entries if e.number not in used]
     assert unused == []
+
+
+def test_a_stack_wide_violation_is_covered_only_by_an_entry_for_every_resource() -> None:
+    every = exceptions.Exception_(1, "a reason of twenty characters", "platform-team", "*", policy="p", expires=TODAY)
+    some = exceptions.Exception_(2, "a reason of twenty characters", "platform-team", "api*", policy="p", expires=TODAY)
+    assert every.covers("p", "prod", ("",)) and not some.covers("p", "prod", ("",))
