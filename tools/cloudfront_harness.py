@@ -83,3 +83,7 @@ def viewer_response(
             "cookies": {},
         },
     }
+
+
+def node_version() -> str:
+    return subprocess.run([node(), "--version"], capture_output=True, text=True, check=True).stdout.strip()

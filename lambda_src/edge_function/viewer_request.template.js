@@ -11,8 +11,26 @@ const SPA = 'spa';
 // then gets the app shell from the SPA origin instead of an error. 404/410 are the page's own answer and stay.
 const FAILOVER = [403, 500, 502, 503, 504];
 
+// The Android device segment names the phone: only its product tokens are read (a crawler naming itself there).
+function products(segment) {
+    return segment.replace(/[^;()]+/g, function (item) {
+        return /[a-z]\/\d/i.test(item) && !/build\//i.test(item) ? item : ' ';
+    });
+}
+
+// Crawler words count anywhere. Names count where a crawler names itself: in a browser's or a native app's user
+// agent only the platform and the comments carrying a product token, since the tokens after the product are the
+// app's (an in-app browser, a Thunderbird add-on); in any other user agent, everywhere.
 function isCrawler(ua) {
-    return ua.length > 0 && CRAWLER.test(ua.replace(HUMAN, ' '));
+    if (!ua) {
+        return false;
+    }
+    const s = ua.replace(DEVICE, products).replace(HUMAN, ' ');
+    if (CRAWLER.test(s)) {
+        return true;
+    }
+    const b = s.match(BROWSER);
+    return NAMED.test(b ? (b[1] || '') + ' ' + (s.slice(b[0].length).match(NAMING) || []).join(' ') : s);
 }
 
 function isPage(uri) {
