@@ -50,8 +50,6 @@ CRAWLER_WORDS = (
     "scraper",
     "archiver",
     "indexer",
-    r"\+https?:",
-    "mailto:",
     r"-user\/",
     "-extended",
     r"-ai\b",
@@ -59,7 +57,7 @@ CRAWLER_WORDS = (
 CONTACT_CONVENTIONS = (r"\+https?:", "mailto:")
 # Generic words that are also product names: a crawler's when it names itself with them, an app's in its token
 # ("Safari Technology Preview/... CFNetwork/...").
-GENERIC_NAMES = ("preview",)
+GENERIC_NAMES = ("preview", *CONTACT_CONVENTIONS)
 # Operators whose crawlers carry none of the words above. Chosen from what the first version missed on the
 # Matomo corpus, so that corpus is no longer blind to these: the benchmark reports the figures without them too.
 OPERATOR_TERMS = (
@@ -89,15 +87,22 @@ SUPPLEMENT = (r"\bmattermost-\d", r"\bxing-", r"^pinterest\/", r"^sogou$", r"ask
 DEVICE_SEGMENT = r"\(linux;[^)]*android[^)]*\)"
 HUMAN_TOKENS = ("cubot",)
 # Dataset patterns that match real browsers as published, and the narrower form used instead.
-PATTERN_FIXES = {"Sonic": "^Sonic", r"008\/": r"\b008\/"}  # Panasonic / PROSONIC TVs; "DESAY TS1008/1.0"
-# A browser's or a native app's user agent: group 1 is the platform comment; after the match come the product and
-# the app's tokens.
+# Panasonic / PROSONIC TVs; "DESAY TS1008/1.0"; the dataset's only Magellan example is the bare name, and a
+# "Magellan Agent" device is among CrawlerDetect's real devices.
+PATTERN_FIXES = {"Sonic": "^Sonic", r"008\/": r"\b008\/", "Magellan": "^Magellan$"}
+# A browser's user agent: group 1 the platform comment, group 2 what follows "KHTML, like Gecko" in the engine's
+# comment (where Google's fetchers name themselves), group 3 the product and everything after it.
 BROWSER = (
-    r"^Mozilla\/5\.0 (\([^)]*\)) (?:AppleWebKit\/[^ ]+ \([^)]*\)|Gecko\/[^ ]+) [^ ()]+\/\w"
-    r"|^[^ ]+\/[^ ]+ CFNetwork\/[^ ]+ Darwin\/"
+    r"^Mozilla\/5\.0 (\([^)]*\)) (?:AppleWebKit\/[^ ]+ \((?:KHTML, like Gecko([^)]*)|[^)]*)\)|Gecko\/[^ ]+)"
+    r"( [^ ()]+\/\w.*)"
 )
-# A comment after the product that carries a product token: where a crawler dressed as a browser names itself.
-NAMING_COMMENT = r"\([^)]*[a-z]\/\d[^)]*\)"
+# A native Apple app's user agent: its first token is the app's name.
+NATIVE = r"^[^ ]+ CFNetwork\/"
+# An in-app browser's own segment after the product ("[FB_IAB/FB4A;FBAV/...;FBPN/com.facebook.katana;]").
+APP_SEGMENT = r"\[[^\]]*\]"
+# A comment after the product where a crawler dressed as a browser names itself: "(compatible; ...)" or one that
+# carries a product token ("(Applebot/0.1)").
+NAMING_COMMENT = r"\((?:compatible|[^)]*[a-z]\/\d)[^)]*\)"
 # Dataset tags that are not crawlers reading our pages: HTTP libraries (curl, requests), uptime monitors and
 # security scanners get the app like any client (a render for them is cost for nothing), and browser automation
 # includes HeadlessChrome, which is our own renderer fetching the site.
@@ -146,13 +151,15 @@ def _products(segment: re.Match[str]) -> str:
 
 
 def readings(ua: str) -> tuple[str, str]:
-    """What the function reads in a user agent: (all of it, where a crawler names itself). Mirrors isCrawler."""
+    """What the function reads in a user agent: (for crawler words, for names). Mirrors isCrawler."""
     whole = _regex(HUMAN_TOKENS).sub(" ", _DEVICE.sub(_products, ua))
-    browser = re.search(BROWSER, whole, re.IGNORECASE)
+    browser = re.match(BROWSER, whole, re.IGNORECASE)
     if not browser:
-        return whole, whole
-    comments = re.findall(NAMING_COMMENT, whole[browser.end() :], re.IGNORECASE)
-    return whole, " ".join([browser.group(1) or "", *comments])
+        native = re.match(NATIVE, whole, re.IGNORECASE)
+        return whole, whole[whole.index(" ") :] if native else whole
+    rest = browser.group(3)
+    naming = browser.group(1) + (browser.group(2) or "") + " ".join(re.findall(NAMING_COMMENT, rest, re.IGNORECASE))
+    return naming + re.sub(APP_SEGMENT, " ", rest), naming
 
 
 def _literal(pattern: str) -> str:
@@ -164,24 +171,26 @@ class Patterns:
 
     def __init__(self, entries: list[dict]):
         terms = terms_regex()
-        words = words_regex()
-        named_words = _regex([w for w in CRAWLER_WORDS if w not in CONTACT_CONVENTIONS])
+        strong = _regex((*CRAWLER_WORDS, *OPERATOR_TERMS))
+        named_words = words_regex()
         fetchers: set[str] = set()
         names: set[str] = set()
         for entry in entries:
             pattern = entry["pattern"]
             examples = [readings(ua) for ua in entry.get("instances") or []]
-            if EXCLUDED_TAGS & set(entry.get("tags") or []) or terms.search(_literal(pattern)):
+            if EXCLUDED_TAGS & set(entry.get("tags") or []):
+                continue
+            compiled = re.compile(pattern, re.IGNORECASE)
+            if any(compiled.search(w) and not compiled.search(n) and not strong.search(w) for w, n in examples):
+                fetchers.add(pattern)
+                continue
+            if terms.search(_literal(pattern)):
                 continue
             # Every example already carries a crawler word in its name; a contact URL alone does not count, since
             # the same crawler is also seen without it ("Iframely/1.2.2 (https://...)", "Qwantify/1.0").
             if examples and all(named_words.search(w) for w, _ in examples):
                 continue
-            compiled = re.compile(pattern, re.IGNORECASE)
-            if any(compiled.search(w) and not compiled.search(n) and not words.search(w) for w, n in examples):
-                fetchers.add(pattern)
-            else:
-                names.add(pattern)
+            names.add(pattern)
         self.fetchers = _without_contained(fetchers)
         # A name starts a token ("Fetch/" is not "MozacFetch/", "NING/" not "Lightning/") unless its own examples
         # show it inside one.
@@ -200,10 +209,10 @@ class Patterns:
         return len(self.fetchers) + len(self.word_start) + len(self.anywhere)
 
     def crawler_source(self) -> str:
-        return _js("|".join([*CRAWLER_WORDS, *self.fetchers]))
+        return _js("|".join([*CRAWLER_WORDS, *OPERATOR_TERMS, *self.fetchers]))
 
     def named_source(self) -> str:
-        parts = [*GENERIC_NAMES, *OPERATOR_TERMS, *SUPPLEMENT, *self.anywhere]
+        parts = [*GENERIC_NAMES, *SUPPLEMENT, *self.anywhere]
         if self.word_start:
             parts.append(r"\b(?:" + "|".join(self.word_start) + ")")
         return _js("|".join(parts))
@@ -263,6 +272,8 @@ def render() -> dict[pathlib.Path, str]:
             f"const DEVICE = /{_js(DEVICE_SEGMENT)}/gi;",
             f"const HUMAN = /{'|'.join(HUMAN_TOKENS)}/gi;",
             f"const BROWSER = /{_js(BROWSER)}/i;",
+            f"const NATIVE = /{_js(NATIVE)}/i;",
+            f"const APP = /{_js(APP_SEGMENT)}/g;",
             f"const NAMING = /{_js(NAMING_COMMENT)}/gi;",
         ]
     )

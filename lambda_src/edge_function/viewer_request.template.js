@@ -18,19 +18,21 @@ function products(segment) {
     });
 }
 
-// Crawler words count anywhere. Names count where a crawler names itself: in a browser's or a native app's user
-// agent only the platform and the comments carrying a product token, since the tokens after the product are the
-// app's (an in-app browser, a Thunderbird add-on); in any other user agent, everywhere.
+// Crawler words and operators count anywhere but in an in-app browser's own [segment]; names (the dataset's, the
+// supplement) only where a crawler names itself. In a browser's user agent that is the platform, the engine comment
+// after "KHTML, like Gecko" and the comments after the product, never the bare tokens after it: those are the app's
+// (an in-app browser, a Thunderbird add-on). In a native app's, everything but the app's name.
 function isCrawler(ua) {
     if (!ua) {
         return false;
     }
     const s = ua.replace(DEVICE, products).replace(HUMAN, ' ');
-    if (CRAWLER.test(s)) {
-        return true;
-    }
     const b = s.match(BROWSER);
-    return NAMED.test(b ? (b[1] || '') + ' ' + (s.slice(b[0].length).match(NAMING) || []).join(' ') : s);
+    if (!b) {
+        return CRAWLER.test(s) || NAMED.test(NATIVE.test(s) ? s.slice(s.indexOf(' ')) : s);
+    }
+    const naming = b[1] + (b[2] || '') + (b[3].match(NAMING) || []).join(' ');
+    return CRAWLER.test(naming + b[3].replace(APP, ' ')) || NAMED.test(naming);
 }
 
 function isPage(uri) {
