@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -92,13 +93,13 @@ def measure() -> dict:
     for corpus, by_category in crawlers.items():
         for category in edge_corpora.CATEGORIES:
             items = by_category[category]
-            row = {"corpus": corpus, "category": category}
+            row: dict[str, Any] = {"corpus": corpus, "category": category}
             for name, verdict in verdicts.items():
                 row[name] = recall(items, verdict)
             row["edge function without operator terms"] = recall(items, baseline)
             figures["recall"].append(row)
     for corpus, uas in browsers.items():
-        row = {"corpus": corpus, "strings": len(uas)}
+        row: dict[str, Any] = {"corpus": corpus, "strings": len(uas)}
         for name, verdict in verdicts.items():
             hits = [ua for ua in uas if verdict[ua]]
             row[name] = len(hits)

@@ -137,7 +137,7 @@ def terms_regex() -> re.Pattern[str]:
 
 
 _DEVICE = re.compile(DEVICE_SEGMENT, re.IGNORECASE)
-_PRODUCT = re.compile(r"[a-z]\/\d", re.IGNORECASE)
+_PRODUCT = re.compile(r"\w\/\d")
 _BUILD = re.compile(r"build\/", re.IGNORECASE)
 _ITEM = re.compile(r"[^;()]+")
 

@@ -66,7 +66,7 @@ const FAILOVER = [403, 500, 502, 503, 504];
 
 function products(segment) {
   return segment.replace(/[^;()]+/g, function (item) {
-    return /[a-z]\/\d/i.test(item) && !/build\//i.test(item) ? item : ' ';
+    return /\w\/\d/.test(item) && !/build\//i.test(item) ? item : ' ';
   });
 }
 

@@ -14,7 +14,7 @@ const FAILOVER = [403, 500, 502, 503, 504];
 // The Android device segment names the phone: only its product tokens are read (a crawler naming itself there).
 function products(segment) {
     return segment.replace(/[^;()]+/g, function (item) {
-        return /[a-z]\/\d/i.test(item) && !/build\//i.test(item) ? item : ' ';
+        return /\w\/\d/.test(item) && !/build\//i.test(item) ? item : ' ';
     });
 }
 
