@@ -80,7 +80,7 @@ OPERATOR_TERMS = (
 # The supplement: fetchers the dataset does not name in the form they are seen in (issue 24's corpus misses):
 # link previews without a contact URL or crawler word, and old search engines' bare names. Each entry is a name
 # as it starts a token; the dataset has only "Mattermost-Bot/", "Xing Bot", "pinterest.com/bot".
-SUPPLEMENT = (r"\bmattermost-\d", r"\bxing-", r"^pinterest\/", r"^sogou$", r"ask jeeves")
+SUPPLEMENT = (r"\bmattermost-\d", r"\bxing-", r"^pinterest\/", r"^sogou$", r"ask jeeves", "mnogosearch")
 # The device segment of Android user agents names the phone ("(Linux; Android 13; Spider 8)", "POWER BOT
 # Build/...", "IDbot553"): in it only product tokens (``Name/1.0``, not ``Build/...``) are read, so a crawler
 # that names itself there (``Storebot-Google/1.0``) is still seen. CUBOT phones also appear outside the segment.
@@ -93,7 +93,7 @@ PATTERN_FIXES = {"Sonic": "^Sonic", r"008\/": r"\b008\/", "Magellan": "^Magellan
 # A browser's user agent: group 1 the platform comment, group 2 what follows "KHTML, like Gecko" in the engine's
 # comment (where Google's fetchers name themselves), group 3 the product and everything after it.
 BROWSER = (
-    r"^Mozilla\/5\.0 (\([^)]*\)) (?:AppleWebKit\/[^ ]+ \((?:KHTML, like Gecko([^)]*)|[^)]*)\)|Gecko\/[^ ]+)"
+    r"^Mozilla\/5\.0 (\([^)]*\)) (?:AppleWebKit\/[^ ]+ \((?:KHTML,? like Gecko([^)]*)|[^)]*)\)|Gecko\/[^ ]+)"
     r"( [^ ()]+\/\w.*)"
 )
 # A native Apple app's user agent: its first token is the app's name.
