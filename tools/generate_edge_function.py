@@ -1,13 +1,16 @@
 """Write the CloudFront Functions of the edge from their templates and a maintained crawler dataset.
 
 The crawler pattern is not a hand list (the old router's recall was 31-51 % on corpora it had never seen): it is
-every pattern of the pinned ``crawler-user-agents`` package (monperrus/crawler-user-agents) that is not already
-caught by a handful of generic terms, joined into one case-insensitive regular expression. A pattern whose every
-published example the generic terms already match adds nothing but bytes, and CloudFront Functions allow 10 KB.
+the patterns of the pinned ``crawler-user-agents`` package (monperrus/crawler-user-agents) that a handful of
+generic terms do not already cover, joined into case-insensitive regular expressions (CloudFront Functions allow
+10 KB).
 
-Precision: a few real browsers carry crawler-looking words. ``HUMAN`` is removed from the user agent before the
-test: phone models (Cubot), in-app browsers whose name the generic terms would match; the benchmark's 0 false
-positives on several thousand real browser user agents (bench/edge_crawlers.py) is what keeps this list honest.
+Precision comes from the structure of a user agent, not from a list of exceptions (issue 24: in-app browsers,
+Thunderbird's calendar, Safari Technology Preview, Firefox's own fetcher were taken for crawlers): crawler words
+count anywhere; a name (a dataset pattern, an operator, the supplement) counts only where a crawler names itself,
+never in an app's token after a browser's product, a native app's name, the phone model of an Android device
+segment, or inside another word. The comment above ``CRAWLER_WORDS`` says how; bench/edge_crawlers.py measures it
+on 201,823 real browser user agents beside isbot and ua-parser-js.
 
     python tools/generate_edge_function.py          # rewrite lambda_src/edge_function/*.js
     python tools/generate_edge_function.py --check  # exit 1 if the checked-in code drifted (tests run this)
