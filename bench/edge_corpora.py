@@ -24,11 +24,15 @@ name, to social previews. The operator of a crawler (for the per-operator averag
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
 import json
+import os
 import pathlib
 import re
 import tarfile
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
@@ -130,9 +134,29 @@ class _MatomoBots:
         return None
 
 
+def _cached(name: str, build: Callable[[], Any]) -> Any:
+    """``build()``'s result, kept as JSON beside the downloaded corpora: parsing 40 MB of YAML and running Matomo's
+    843 bot rules takes ~25 s, and the key (this file and the pinned versions) changes whenever the result can."""
+    key = hashlib.sha256((pathlib.Path(__file__).read_text() + json.dumps(versions(), sort_keys=True)).encode())
+    path = CRAWLERDETECT_SDIST.parent / f"{name}-{key.hexdigest()[:16]}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    value = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(value))
+    partial.replace(path)  # atomic: a parallel session reads the whole file or none
+    return value
+
+
 @functools.cache
 def crawlers() -> dict[str, dict[str, list[tuple[str, str]]]]:
     """Crawler user agents by corpus and category, each with its operator: {corpus: {category: [(ua, operator)]}}."""
+    found = _cached("crawlers", _crawlers)
+    return {corpus: {c: [(ua, op) for ua, op in items] for c, items in cats.items()} for corpus, cats in found.items()}
+
+
+def _crawlers() -> dict[str, dict[str, list[tuple[str, str]]]]:
     fixtures = yaml.load(
         _package_file(MATOMO_PACKAGE, "device_detector/tests/fixtures/upstream/bots.yml").read_text(), Loader=_LOADER
     )
@@ -159,6 +183,10 @@ def crawlers() -> dict[str, dict[str, list[tuple[str, str]]]]:
 @functools.cache
 def browsers() -> dict[str, list[str]]:
     """Real browser user agents by corpus."""
+    return _cached("browsers", _browsers)
+
+
+def _browsers() -> dict[str, list[str]]:
     fixtures_dir = _package_file(MATOMO_PACKAGE, "device_detector/tests/fixtures/upstream")
     matomo: set[str] = set()
     for path in sorted(fixtures_dir.glob("*.yml")):

@@ -40,7 +40,7 @@ TARGET_RECALL = 0.95
 
 def edge_routes(function: Path, user_agents: list[str]) -> dict[str, bool]:
     """Whether the function sends each user agent to the renderer: one Node process for all of them."""
-    results = cf.run(function, {}, [cf.viewer_request("/products/42", ua) for ua in user_agents])
+    results = cf.run(function, {}, [cf.viewer_request("/products/42", ua) for ua in user_agents], calls_only=True)
     return {ua: any("group" in c for c in r["calls"]) for ua, r in zip(user_agents, results, strict=True)}
 
 
