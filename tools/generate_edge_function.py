@@ -24,6 +24,7 @@ import json
 import pathlib
 import re
 import sys
+from collections.abc import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "lambda_src" / "edge_function"
@@ -45,7 +46,7 @@ CODE_LIMIT_BYTES = 10 * 1024  # CloudFront Functions' maximum function size
 #   A dataset pattern whose own published examples put it in an app's position (``... Safari/605.1.15/Nutch``) is a
 #   known fetcher: it counts anywhere, with the crawler words.
 CRAWLER_WORDS = (
-    r"bot(?:s?\b|_)",
+    r"bot(?:s?\b|[_\d])",
     "crawl",
     "spider",
     "slurp",
@@ -234,6 +235,21 @@ def _without_contained(patterns: set[str]) -> list[str]:
 
 def crawler_patterns(entries: list[dict]) -> Patterns:
     return Patterns(entries)
+
+
+def verdict(patterns: Patterns) -> Callable[[str], bool]:
+    """The function's isCrawler in Python, from the same readings: the generator decides with it which dataset
+    patterns are known fetchers, so a test holds it to the JavaScript on every published example."""
+    crawler = re.compile(patterns.crawler_source(), re.IGNORECASE)
+    named = re.compile(patterns.named_source(), re.IGNORECASE)
+
+    def is_crawler(ua: str) -> bool:
+        if not ua:
+            return False
+        whole, naming = readings(ua)
+        return bool(crawler.search(whole) or named.search(naming))
+
+    return is_crawler
 
 
 def _js(source: str) -> str:

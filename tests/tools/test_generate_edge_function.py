@@ -89,6 +89,17 @@ def test_patterns_use_no_regex_feature_cloudfront_does_not_document():
         gen.check_syntax("foo(?=bar)")
 
 
+def test_every_example_the_dataset_publishes_is_routed_as_the_generator_reads_it():
+    entries = [e for e in gen.load_dataset() if not gen.EXCLUDED_TAGS & set(e.get("tags") or [])]
+    examples = sorted({ua for e in entries for ua in e.get("instances") or []})
+    assert len(examples) > 1000
+    in_node = routed(examples)
+    is_crawler = gen.verdict(gen.crawler_patterns(gen.load_dataset()))
+    in_python = [is_crawler(ua) for ua in examples]
+    assert in_python == in_node, "the generator's reading (readings) and isCrawler have drifted apart"
+    assert [ua for ua, hit in zip(examples, in_node, strict=True) if not hit] == []
+
+
 def test_a_dataset_name_as_an_in_app_browsers_token_is_a_human(dataset_names):
     apps = [
         f"{browser} {name}{version}"
