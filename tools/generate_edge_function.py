@@ -35,16 +35,17 @@ CODE_LIMIT_BYTES = 10 * 1024  # CloudFront Functions' maximum function size
 # How a user agent is read (docs/edge.md, "How a crawler is told from a person"). A browser's user agent is
 # ``Mozilla/5.0 (<platform>) <engine>/<v> (<comment>) <product>/<v> ...``; an in-app browser appends its app's
 # tokens (``Blackboard/3.6.1``, ``Viber``, ``[FBAN/...;FBPN/com.facebook.katana]``), a native Apple app is
-# ``<App>/<v> CFNetwork/<v> Darwin/<v>``. A crawler dressed as a browser names itself in a comment: in the platform
-# (``(X11; Linux x86_64; Storebot-Google/1.0)``) or after the product (``(compatible; Googlebot/2.1; +http...)``).
-# So there are two kinds of evidence:
-#   CRAWLER_WORDS count anywhere: words and conventions crawlers use and browsers do not (a name ending in bot, a
-#     contact URL, user-triggered AI fetchers "ChatGPT-User/", opt-out tokens "Google-Extended").
-#   names (operator terms, the supplement, the dataset's patterns) count only where a crawler names itself: the
-#     whole user agent when it is not a browser's or an app's, otherwise the platform and the comments that carry a
-#     product token. A name in an app's token (an in-app browser, a native app, a Thunderbird add-on) is the app's.
-#   A dataset pattern whose own published examples put it in an app's position (``... Safari/605.1.15/Nutch``) is a
-#   known fetcher: it counts anywhere, with the crawler words.
+# ``<App>/<v> CFNetwork/<v> Darwin/<v>``. A crawler dressed as a browser names itself in a comment: the platform
+# (``(X11; Linux x86_64; Storebot-Google/1.0)``), the engine's comment after "KHTML, like Gecko", or a comment after
+# the product (``(compatible; Googlebot/2.1; +http...)``). So there are two kinds of evidence:
+#   CRAWLER_WORDS, OPERATOR_TERMS and known fetchers count anywhere but in an in-app browser's own [segment]:
+#     words crawlers use and browsers do not (a name ending in bot, user-triggered AI fetchers "ChatGPT-User/",
+#     opt-out tokens "Google-Extended") and the operators below. A known fetcher is a dataset pattern whose own
+#     published examples put it in an app's position (``... Safari/605.1.15/Nutch``, ``BingPreview/1.0b``).
+#   names (GENERIC_NAMES, the SUPPLEMENT, the other dataset patterns) count only where a crawler names itself: the
+#     whole user agent when it is not a browser's, everything but the app's name in a native app's, and in a
+#     browser's the platform, the engine comment's extras and the comments after the product that say
+#     "compatible" or carry a product token. A name in an app's token is the app's.
 CRAWLER_WORDS = (
     r"bot(?:s?\b|[_\d])",
     "crawl",
@@ -58,6 +59,8 @@ CRAWLER_WORDS = (
     "-extended",
     r"-ai\b",
 )
+# A contact URL or address: a crawler's convention, but browsers carry them too (K-Meleon's
+# "(+http://www.kangaroo-personal.de)" after its product), so it is read as a name.
 CONTACT_CONVENTIONS = (r"\+https?:", "mailto:")
 # Generic words that are also product names: a crawler's when it names itself with them, an app's in its token
 # ("Safari Technology Preview/... CFNetwork/...").
@@ -106,7 +109,7 @@ NATIVE = r"^[^ ]+ CFNetwork\/"
 APP_SEGMENT = r"\[[^\]]*\]"
 # A comment after the product where a crawler dressed as a browser names itself: "(compatible; ...)" or one that
 # carries a product token ("(Applebot/0.1)").
-NAMING_COMMENT = r"\((?:compatible|[^)]*[a-z]\/\d)[^)]*\)"
+NAMING_COMMENT = r"\((?:compatible|[^)]*\w\/\d)[^)]*\)"
 # Dataset tags that are not crawlers reading our pages: HTTP libraries (curl, requests), uptime monitors and
 # security scanners get the app like any client (a render for them is cost for nothing), and browser automation
 # includes HeadlessChrome, which is our own renderer fetching the site.

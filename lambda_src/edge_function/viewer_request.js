@@ -8,7 +8,7 @@ const HUMAN = /cubot/gi;
 const BROWSER = /^Mozilla\/5\.0 (\([^)]*\)) (?:AppleWebKit\/[^ ]+ \((?:KHTML,? like Gecko([^)]*)|[^)]*)\)|Gecko\/[^ ]+)( [^ ()]+\/\w.*)/i;
 const NATIVE = /^[^ ]+ CFNetwork\//i;
 const APP = /\[[^\]]*\]/g;
-const NAMING = /\((?:compatible|[^)]*[a-z]\/\d)[^)]*\)/gi;
+const NAMING = /\((?:compatible|[^)]*\w\/\d)[^)]*\)/gi;
 const COOKIE = 'edge-variant';
 
 async function settings() {
