@@ -41,7 +41,7 @@ CODE_LIMIT_BYTES = 10 * 1024  # CloudFront Functions' maximum function size
 #   CRAWLER_WORDS, OPERATOR_TERMS and known fetchers count anywhere but in an in-app browser's own [segment]:
 #     words crawlers use and browsers do not (a name ending in bot, user-triggered AI fetchers "ChatGPT-User/",
 #     opt-out tokens "Google-Extended") and the operators below. A known fetcher is a dataset pattern whose own
-#     published examples put it in an app's position (``... Safari/605.1.15/Nutch``, ``BingPreview/1.0b``).
+#     published examples put it in an app's position (``... Safari/537.36 BingPreview/1.0b``).
 #   names (GENERIC_NAMES, the SUPPLEMENT, the other dataset patterns) count only where a crawler names itself: the
 #     whole user agent when it is not a browser's, everything but the app's name in a native app's, and in a
 #     browser's the platform, the engine comment's extras and the comments after the product that say
