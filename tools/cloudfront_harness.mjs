@@ -11,7 +11,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
 
-const [functionPath, kvsPath] = process.argv.slice(2);
+const [functionPath, kvsPath, mode] = process.argv.slice(2);
+// --calls-only: each line is {"calls": [...]} without the handler's result (the benchmark's 200,000 requests)
+const callsOnly = mode === '--calls-only';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudfront-function-'));
 const stubDir = path.join(dir, 'node_modules', 'cloudfront');
 fs.mkdirSync(stubDir, { recursive: true });
@@ -46,6 +48,7 @@ for await (const line of lines) {
   if (!line.trim()) continue;
   globalThis.__cloudfront.calls = [];
   const result = await handler(JSON.parse(line));
-  process.stdout.write(JSON.stringify({ result, calls: globalThis.__cloudfront.calls }) + '\n');
+  const calls = globalThis.__cloudfront.calls;
+  process.stdout.write(JSON.stringify(callsOnly ? { calls } : { result, calls }) + '\n');
 }
 fs.rmSync(dir, { recursive: true, force: true });

@@ -20,15 +20,21 @@ def node() -> str:
     return found
 
 
-def run(function: pathlib.Path, kvs: Mapping[str, str], events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each event through the function; returns {"result", "calls"} per event, in order."""
+def run(
+    function: pathlib.Path, kvs: Mapping[str, str], events: Iterable[Mapping[str, Any]], *, calls_only: bool = False
+) -> list[dict[str, Any]]:
+    """Each event through the function; returns {"result", "calls"} per event, in order ({"calls"} if calls_only)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(dict(kvs), handle)
         kvs_path = handle.name
     try:
         stdin = "".join(json.dumps(e) + "\n" for e in events)
         proc = subprocess.run(
-            [node(), str(HARNESS), str(function), kvs_path], input=stdin, capture_output=True, text=True, timeout=300
+            [node(), str(HARNESS), str(function), kvs_path, *(["--calls-only"] if calls_only else [])],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     finally:
         pathlib.Path(kvs_path).unlink(missing_ok=True)
@@ -83,3 +89,7 @@ def viewer_response(
             "cookies": {},
         },
     }
+
+
+def node_version() -> str:
+    return subprocess.run([node(), "--version"], capture_output=True, text=True, check=True).stdout.strip()

@@ -11,8 +11,28 @@ const SPA = 'spa';
 // then gets the app shell from the SPA origin instead of an error. 404/410 are the page's own answer and stay.
 const FAILOVER = [403, 500, 502, 503, 504];
 
+// The Android device segment names the phone: only its product tokens are read (a crawler naming itself there).
+function products(segment) {
+    return segment.replace(/[^;()]+/g, function (item) {
+        return /\w\/\d/.test(item) && !/build\//i.test(item) ? item : ' ';
+    });
+}
+
+// Crawler words and operators count anywhere but in an in-app browser's own [segment]; names (the dataset's, the
+// supplement) only where a crawler names itself. In a browser's user agent that is the platform, the engine comment
+// after "KHTML, like Gecko" and the comments after the product, never the bare tokens after it: those are the app's
+// (an in-app browser, a Thunderbird add-on). In a native app's, everything but the app's name.
 function isCrawler(ua) {
-    return ua.length > 0 && CRAWLER.test(ua.replace(HUMAN, ' '));
+    if (!ua) {
+        return false;
+    }
+    const s = ua.replace(DEVICE, products).replace(HUMAN, ' ');
+    const b = s.match(BROWSER);
+    if (!b) {
+        return CRAWLER.test(s) || NAMED.test(NATIVE.test(s) ? s.slice(s.indexOf(' ')) : s);
+    }
+    const naming = b[1] + (b[2] || '') + (b[3].match(NAMING) || []).join(' ');
+    return CRAWLER.test(naming + b[3].replace(APP, ' ')) || NAMED.test(naming);
 }
 
 function isPage(uri) {

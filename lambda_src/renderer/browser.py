@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,25 +63,59 @@ NETWORK_IDLE_MS = 500
 LONG_REQUEST_MS = 1000
 POLL_INTERVAL_MS = 25
 
-# Runs after the page is ready: reads the status override, then removes
-# scripts so the snapshot does not boot the SPA a second time in a crawler
-# that does execute JavaScript. JSON-LD is data, not code, and is what search
-# engines read for rich results, so it stays.
+# The document's own scripts stay in the snapshot: a person the edge takes for a crawler gets this HTML, and the
+# app must boot on it (the snapshot is then what server-side rendering would have sent). Scripts the page added
+# while it ran (lazy chunks, tags an analytics snippet injects) go: the document's scripts add them again, and
+# kept twice they would run twice. "The document's" means in the HTML the site answered with.
+#
+# Runs after the page is ready: reads the status override and removes every script that is not the document's.
+# JSON-LD is data, not code, and is what search engines read for rich results: it always stays.
 _FINALISE_JS = """
-() => {
+(own) => {
   const meta = document.querySelector('meta[name="prerender-status-code"]');
   const status = meta ? (meta.getAttribute('content') || '').trim() : '';
   for (const s of Array.from(document.querySelectorAll('script'))) {
     const type = (s.getAttribute('type') || '').trim().toLowerCase();
-    if (type !== 'application/ld+json') s.remove();
-  }
-  for (const l of Array.from(document.querySelectorAll(
-      'link[rel="modulepreload"], link[rel="preload"][as="script"]'))) {
-    l.remove();
+    const src = s.getAttribute('src');
+    const kept = src !== null ? own.srcs.includes(src) : own.inline.includes(s.textContent.trim());
+    if (type !== 'application/ld+json' && !kept) s.remove();
   }
   return status;
 }
 """
+
+
+class _DocumentScripts(HTMLParser):
+    """The scripts of the HTML as the site sent it: src attributes and inline texts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.srcs: list[str] = []
+        self.inline: list[str] = []
+        self._inline: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            src = dict(attrs).get("src")
+            if src is not None:
+                self.srcs.append(src)
+            else:
+                self._inline = []
+
+    def handle_data(self, data: str) -> None:
+        if self._inline is not None:
+            self._inline.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._inline is not None:
+            self.inline.append("".join(self._inline).strip())
+            self._inline = None
+
+
+def document_scripts(html: str) -> dict[str, list[str]]:
+    parser = _DocumentScripts()
+    parser.feed(html)
+    return {"srcs": parser.srcs, "inline": parser.inline}
 
 
 class RenderError(Exception):
@@ -307,7 +342,11 @@ def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Colle
             # A redirect or client-side navigation to another site must not
             # be cached and served as this site's page.
             raise RenderError(f"page navigated off the allowed sites to {final_netloc!r}")
-        meta_status = page.evaluate(_FINALISE_JS)
+        try:
+            own = document_scripts(response.text()) if response is not None else {"srcs": [], "inline": []}
+        except Exception:  # the body is gone (a redirect's): keep no script rather than fail the render
+            own = {"srcs": [], "inline": []}
+        meta_status = page.evaluate(_FINALISE_JS, own)
         html = page.content()
     finally:
         try:
@@ -334,7 +373,7 @@ def _is_browser_failure(exc: Exception, browser: Any) -> bool:
 
 
 def render(url: str, timeout_ms: int, allowed_netlocs: Collection[str] | None = None) -> RenderResult:
-    """Render ``url`` and return the script-free HTML snapshot.
+    """Render ``url`` and return the HTML snapshot, with the document's own scripts (the app boots on it).
 
     Raises RenderTimeout / RenderError; never returns a half-rendered page.
     A browser that died since the last invocation (killed, OOM) is detected

@@ -35,12 +35,50 @@ class TestRendering:
         assert response["headers"]["content-type"] == "text/html; charset=utf-8"
         assert response["headers"]["cache-control"] == "public, max-age=86400"
 
-    def test_scripts_are_stripped_but_json_ld_is_kept(self, renderer):
-        html = renderer.invoke("/articles/scripts")[0]["body"]
+    def test_the_documents_scripts_stay_and_scripts_added_at_run_time_go(self, renderer):
+        html = renderer.invoke("/lazy")[0]["body"]
         scripts = re.findall(r"<script\b[^>]*>", html)
-        assert scripts == ['<script type="application/ld+json">']
+        assert scripts == ['<script type="application/ld+json">', "<script>", '<script src="/static/app.js">']
+        assert "chunk.js" not in html, "the app adds its lazy chunk again when it boots"
         assert '"@type": "WebSite"' in html
-        assert "__inlineBoot" not in html
+
+    def test_a_person_taken_for_a_crawler_gets_a_page_that_becomes_the_app(self, renderer, spa_server):
+        # What a browser gets when the edge sends it to the renderer: the snapshot as CloudFront relays it.
+        slug = "person-taken-for-a-crawler"
+        response = renderer.invoke(f"/articles/{slug}")[0]
+        assert response["statusCode"] == 200
+        assert response["headers"]["content-type"] == "text/html; charset=utf-8"
+        snapshot = response["body"]
+        assert title(snapshot) == f"Article {slug}", "readable before any script runs"
+
+        from lambda_src.renderer import browser
+
+        scripts_before = spa_server.count("/static/app.js")
+        data_before = spa_server.count(f"/api/articles/{slug}")
+        context = browser.get_browser().new_context()
+        try:
+            url = f"{spa_server.origin}/articles/{slug}"
+            context.route(
+                url,
+                lambda route: route.fulfill(
+                    status=response["statusCode"], body=snapshot, content_type=response["headers"]["content-type"]
+                ),
+            )
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url, wait_until="networkidle")
+            page.wait_for_function(f"() => document.title === 'Article {slug}' && window.__inlineBoot === true")
+            booted = page.evaluate(
+                "() => ({headings: document.querySelectorAll('#app h1').length, hero: "
+                "document.getElementById('app').className})"
+            )
+        finally:
+            context.close()
+        assert spa_server.count("/static/app.js") > scripts_before, "the app's script loads"
+        assert spa_server.count(f"/api/articles/{slug}") > data_before, "the app runs: it fetched its data itself"
+        assert booted == {"headings": 1, "hero": "hero"}, "the app took the page over, nothing doubled"
+        assert errors == []
 
     def test_second_request_is_a_cache_hit_without_touching_the_browser(self, renderer, monkeypatch):
         first, miss_seconds = renderer.invoke("/articles/cached")
