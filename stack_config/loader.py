@@ -127,6 +127,7 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
         parser.problems.extend(_organization_checks(config))
         parser.problems.extend(pinning_checks(config))
         parser.problems.extend(promotion_checks(config))
+        parser.problems.extend(region_guardrail_checks(config))
         parser.problems.extend(backend.reference_problems(config, NAMESPACE, ENVIRONMENTS))
         if not any(p.key == "stack" for p in parser.problems):  # names need a valid stack suffix
             parser.problems.extend(externals.undeclared_problems(config, NAMESPACE))
@@ -312,14 +313,53 @@ def promotion_checks(config: StackConfig) -> list[Problem]:
     ]
 
 
-def organization_accounts(org_stack: str) -> list[str] | None:
-    """The account names the org stack's own config declares (None when that file is not in this checkout)."""
+def _organization_document(org_stack: str) -> dict[str, Any] | None:
+    """The org stack's own ``organization`` config (None when its file is not in this checkout)."""
     path = stack_file(org_stack.rsplit("/", 1)[-1])
     if not path.exists():
         return None
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    org = (document.get("config") or {}).get(f"{NAMESPACE}:organization") or {}
+    return (document.get("config") or {}).get(f"{NAMESPACE}:organization") or {}
+
+
+def organization_accounts(org_stack: str) -> list[str] | None:
+    """The account names the org stack's own config declares (None when that file is not in this checkout)."""
+    org = _organization_document(org_stack)
+    if org is None:
+        return None
     return sorted(str(a.get("name")) for a in org.get("accounts") or [] if isinstance(a, dict))
+
+
+def region_guardrail_checks(config: StackConfig) -> list[Problem]:
+    """The stack's regions are inside the region guardrail of its account's OU.
+
+    The org's region allow-list SCP denies every regional create elsewhere: prod-dr, the stack that exists for
+    the day eu-west-1 is lost, deployed into eu-central-1, which the guardrail did not allow, so it could never
+    have been created (issue 22). The guardrail and the recovery plan must agree, and config decides where.
+    """
+    org_stack = config.org_stack
+    if region_problem(config.region):
+        return []  # not a region at all: that problem is reported on its own
+    org = _organization_document(org_stack) if org_stack else None
+    if not org or not org_stack:
+        return []
+    name = f"{config.context}-{config.stage}"
+    ou = next((a.get("ou") for a in org.get("accounts") or [] if isinstance(a, dict) and a.get("name") == name), None)
+    rails = org.get("guardrails") or {}
+    if ou is None or ou not in (rails.get("regionAllowList") or []):
+        return []
+    allowed = [str(r) for r in rails.get("allowedRegions") or []]
+    regions = [config.region, *(["us-east-1"] if config.edge is not None else [])]  # the edge's ACM and functions
+    return [
+        Problem(
+            "aws:region" if region == config.region else f"{NAMESPACE}:edge",
+            f"{show(region)} is outside the region guardrail of account {name}'s OU '{ou}' (allowed: "
+            f"{', '.join(allowed)}): the SCP would deny every create there; add it to organization.guardrails."
+            f"allowedRegions in {source_name(org_stack.rsplit('/', 1)[-1])}, saying why",
+        )
+        for region in dict.fromkeys(regions)
+        if region not in allowed
+    ]
 
 
 def _organization_checks(config: StackConfig) -> list[Problem]:

@@ -11,6 +11,7 @@ import pytest
 import stack_config
 from stack_config.loader import engine_values_from_yaml, stack_file
 from stack_config.organization import OrganizationConfig
+from tests.conftest import ROOT, load_stack_yaml
 
 KEY = "aws-platform:organization"
 
@@ -97,8 +98,8 @@ def test_allowed_regions_are_real_regions_and_keep_us_east_1():
 
 
 def test_bootstrap_regions_must_be_allowed():
-    text = problems("org", org_values(lambda s: s["bootstrap"].update({"regions": ["eu-central-1"]})))
-    assert f"{KEY}.bootstrap.regions[0]: 'eu-central-1' is outside guardrails.allowedRegions" in text
+    text = problems("org", org_values(lambda s: s["bootstrap"].update({"regions": ["ap-southeast-2"]})))
+    assert f"{KEY}.bootstrap.regions[0]: 'ap-southeast-2' is outside guardrails.allowedRegions" in text
 
 
 def test_service_principals_look_like_service_principals():
@@ -197,3 +198,32 @@ def test_state_backup_lives_in_another_account_and_region():
 def test_removed_github_ref_key_is_refused_with_its_replacements():
     text = problems("org", org_values(lambda s: s["bootstrap"].update({"githubRef": "ref:refs/heads/main"})))
     assert f"{KEY}.bootstrap.githubRef: unknown key" in text
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "prod-dr"])
+def test_every_shipped_stack_deploys_inside_the_region_guardrail_the_org_stack_attaches(shipped_preview, stack):
+    """prod-dr (eu-central-1) was outside the workloads OU's allow-list: every create denied, on the worst day."""
+    documents = [
+        json.loads(p["inputs"]["content"])
+        for p in shipped_preview("org").resources("aws:organizations/policy:Policy")
+        if "DenyOutsideAllowedRegions" in p["inputs"]["content"]
+    ]
+    (document,) = documents
+    (deny,) = document["Statement"]
+    allowed = deny["Condition"]["StringNotEquals"]["aws:RequestedRegion"]
+    config = stack_config.load_file(stack)
+    assert config.region in allowed and (config.edge is None or "us-east-1" in allowed), allowed
+
+
+def test_a_stack_outside_its_ous_region_guardrail_is_refused_naming_where_to_allow_it(stack_yaml, monkeypatch):
+    organization = copy.deepcopy(load_stack_yaml("org")["config"][KEY])
+    organization["guardrails"]["allowedRegions"] = ["eu-west-1", "us-east-1"]
+    org = stack_yaml("org", {KEY: organization})
+    monkeypatch.setattr(
+        stack_config.loader, "ENVIRONMENTS", org.parent
+    )  # the org stack's config as the loader reads it
+    with pytest.raises(stack_config.ConfigError) as err:
+        stack_config.load_file("prod-dr", ROOT / "environments" / "Pulumi.prod-dr.yaml")
+    (problem,) = [str(p) for p in err.value.problems if p.key == "aws:region"]
+    assert problem.startswith("aws:region: 'eu-central-1' is outside the region guardrail of account shop-prod's OU")
+    assert "(allowed: eu-west-1, us-east-1)" in problem and "organization.guardrails.allowedRegions" in problem
