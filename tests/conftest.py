@@ -68,6 +68,39 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _WORKER.pop().close()
 
 
+def _calls(function: Any, name: str, module: Any, depth: int = 2) -> bool:
+    """Whether ``function`` (or a function of its module it calls, ``depth`` levels down) refers to ``name``."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    if name in code.co_names:
+        return True
+    return depth > 0 and any(_calls(getattr(module, n, None), name, module, depth - 1) for n in code.co_names)
+
+
+def _runs_preview(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    if "shipped_preview" in item.fixturenames or _calls(getattr(item, "function", None), "run_preview", module):
+        return True
+    fixtures = getattr(item, "_fixtureinfo", None)
+    definitions = fixtures.name2fixturedefs.values() if fixtures else ()
+    return any(_calls(d.func, "run_preview", sys.modules.get(d.func.__module__)) for defs in definitions for d in defs)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow groups so each runs alone (``pytest -m preview``, ``-m corpus``) or is left out
+    (``-m "not preview"``); and keep what shares a costly session fixture on one xdist worker."""
+    for item in items:
+        if _runs_preview(item):
+            item.add_marker(pytest.mark.preview)
+        if "browser_corpora" in item.fixturenames:
+            item.add_marker(pytest.mark.corpus)
+            item.add_marker(pytest.mark.xdist_group("browser_corpora"))
+        if "renderer_modules" in item.fixturenames:
+            # One Chromium and one renderer per session: its tests share them (tests/lambda_src/conftest.py).
+            item.add_marker(pytest.mark.xdist_group("renderer"))
+
+
 @pytest.fixture(scope="session")
 def shipped_preview(tmp_path_factory) -> Callable[[str], PreviewResult]:
     """Preview of a shipped stack, run once per session and shared by every test that reads it."""
@@ -79,6 +112,16 @@ def shipped_preview(tmp_path_factory) -> Callable[[str], PreviewResult]:
         return cache[stack]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def browser_corpora() -> dict[str, list[str]]:
+    """The real browser user agents of bench/edge_corpora.py, read once per session: parsing Matomo's fixtures
+    takes 30-100 s here, and two tests read them."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import edge_corpora
+
+    return edge_corpora.browsers()
 
 
 def load_stack_yaml(stack: str) -> dict[str, Any]:

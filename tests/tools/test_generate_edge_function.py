@@ -50,8 +50,8 @@ def test_pattern_uses_no_regex_feature_cloudfront_does_not_document():
         gen.check_syntax("foo(?<!bar)")
 
 
-def test_cubot_phones_slcc_tokens_and_silk_from_real_corpora_are_humans():
-    browsers = [ua for uas in edge_corpora.browsers().values() for ua in uas]
+def test_cubot_phones_slcc_tokens_and_silk_from_real_corpora_are_humans(browser_corpora):
+    browsers = [ua for uas in browser_corpora.values() for ua in uas]
     tricky = [ua for ua in browsers if re.search(r"cubot|slcc|silk/", ua, re.IGNORECASE)]
     assert len(tricky) > 50, "the corpus has these cases"
     assert not any(routed(tricky))
@@ -64,8 +64,8 @@ def test_at_least_95_percent_of_each_crawler_category_is_routed(category):
     assert sum(hits) / len(crawlers) >= 0.95, [ua for ua, hit in zip(crawlers, hits, strict=True) if not hit]
 
 
-def test_no_real_browser_is_taken_for_a_crawler():
-    corpora = edge_corpora.browsers()
+def test_no_real_browser_is_taken_for_a_crawler(browser_corpora):
+    corpora = browser_corpora
     sample = corpora["fake-useragent"] + corpora["matomo-device-fixtures"][::10]
     assert len(sample) > 3000
     assert [ua for ua, hit in zip(sample, routed(sample), strict=True) if hit] == []
