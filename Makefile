@@ -46,8 +46,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright
 
+# Both cores (pytest-xdist; what shares a costly session fixture stays on one worker: tests/conftest.py), and the
+# slowest tests named on every run. One group alone: `$(PY) -m pytest -m preview` (or `-m corpus`, `-m "not preview"`).
 test: $(STAMP) $(CHECKOV) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup --durations=30
 
 bench: $(STAMP)
 	$(PY) bench/preview_and_policy.py

@@ -21,6 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from preview import policy_client  # noqa: E402
+from tools import figures  # noqa: E402
 
 
 def preview_wall(stack: str, runs: int) -> tuple[float, float, dict]:
@@ -85,34 +86,50 @@ def main() -> int:
 
     wall, peak, snapshot = preview_wall(args.stack, args.runs)
     rates = policy_throughput(snapshot, args.policy_resources)
+    resources = len(snapshot["resources"])
     rows = [
-        (
-            f"`make preview STACK={args.stack}` wall, median of {args.runs} ({len(snapshot['resources'])} resources)",
+        figures.figure(
+            "preview_wall",
+            f"`make preview STACK={args.stack}` end to end (program, snapshot, policy pack; {resources} resources), "
+            f"median of {args.runs}",
             f"{wall:.2f} s",
             "< 10 s",
             wall < 10,
+            seconds=round(wall, 3),
+            resources=resources,
+            stack=args.stack,
         ),
-        ("preview peak memory (largest process)", f"{peak:.0f} MB", "-", True),
-        (
-            f"policy pack, per-resource `Analyze` ({rates['resources']} resources)",
-            f"{rates['analyze']:.0f} resources/s",
+        figures.figure(
+            "preview_memory", "preview peak memory (largest process)", f"{peak:.0f} MB", "-", True, mb=round(peak)
+        ),
+        figures.figure(
+            "analyze",
+            f"policy pack, per-resource `Analyze` through gRPC ({rates['resources']:,} resources)",
+            f"{rates['analyze']:,.0f} resources/s",
             ">= 5,000/s",
             rates["analyze"] >= 5000,
+            per_second=round(rates["analyze"]),
+            resources=rates["resources"],
         ),
-        (
-            f"policy pack, one `AnalyzeStack` ({rates['resources']} resources)",
-            f"{rates['analyze_stack']:.0f} resources/s",
+        figures.figure(
+            "analyze_stack",
+            f"policy pack, one `AnalyzeStack` ({rates['resources']:,} resources)",
+            f"{rates['analyze_stack']:,.0f} resources/s",
             ">= 5,000/s",
             rates["analyze_stack"] >= 5000,
+            per_second=round(rates["analyze_stack"]),
+            resources=rates["resources"],
         ),
     ]
     print("| figure | measured | target | met |\n|---|---|---|---|")
-    for figure, measured, target, met in rows:
-        print(f"| {figure} | {measured} | {target} | {'yes' if met else 'NO'} |")
-    print(
-        f"\nreproduce: .venv/bin/python bench/preview_and_policy.py --runs {args.runs} --stack {args.stack} "
+    for row in rows:
+        print(f"| {row['figure']} | {row['measured']} | {row['target']} | {'yes' if row['met'] else 'NO'} |")
+    command = (
+        f".venv/bin/python bench/preview_and_policy.py --runs {args.runs} --stack {args.stack} "
         f"--policy-resources {args.policy_resources}"
     )
+    print(f"\nreproduce: {command}")
+    figures.record("preview_and_policy", command, rows)
     return 0
 
 

@@ -25,6 +25,10 @@ import psutil
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import figures  # noqa: E402
+
 SHIPPED = ("dev", "staging", "prod", "org")
 SIZES = (10, 50, 200)
 TARGET_SECONDS, TARGET_MB, TARGET_GROWTH = 60.0, 1024.0, 4.5
@@ -80,6 +84,7 @@ def main() -> int:
     args = parser.parse_args()
 
     rows, walls = [], {}
+    data: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = pathlib.Path(tmp)
         cases = [(s, s, None) for s in SHIPPED] + [
@@ -102,6 +107,20 @@ def main() -> int:
                     "yes" if met else "NO",
                 )
             )
+            key = stack if config is None else f"prod-{label.split()[1]}"
+            data.append(
+                figures.figure(
+                    key,
+                    f"offline preview + policy pack, {label} ({resources:,} resources), median of {args.runs}",
+                    f"{wall:.1f} s, {peak:.0f} MB peak" + ("" if code == 0 else ", MANDATORY violations"),
+                    f"< {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB",
+                    met,
+                    seconds=round(wall, 3),
+                    peak_mb=round(peak),
+                    resources=resources,
+                    exit_code=code,
+                )
+            )
 
     print(
         "| environment | resources | preview + policy pack (median) | peak memory | violations | "
@@ -113,13 +132,25 @@ def main() -> int:
     small, large = f"prod, {min(args.sizes)} services", f"prod, {max(args.sizes)} services"
     if 50 in args.sizes and 200 in args.sizes:
         growth = walls["prod, 200 services"] / walls["prod, 50 services"]
+        data.append(
+            figures.figure(
+                "growth",
+                "growth from 50 to 200 services (4x the services)",
+                f"{growth:.2f}x the time",
+                f"<= {TARGET_GROWTH}x",
+                growth <= TARGET_GROWTH,
+                ratio=round(growth, 3),
+            )
+        )
         print(
             f"\ngrowth 50 -> 200 services (4x the services): {growth:.2f}x the time "
             f"(target <= {TARGET_GROWTH}x: {'met' if growth <= TARGET_GROWTH else 'MISSED'})"
         )
     elif small in walls and large in walls:
         print(f"\ngrowth {small} -> {large}: {walls[large] / walls[small]:.2f}x")
-    print(f"\nreproduce: .venv/bin/python bench/scale.py --runs {args.runs} --sizes {' '.join(map(str, args.sizes))}")
+    command = f".venv/bin/python bench/scale.py --runs {args.runs} --sizes {' '.join(map(str, args.sizes))}"
+    print(f"\nreproduce: {command}")
+    figures.record("scale", command, data)
     return 0
 
 

@@ -23,7 +23,6 @@ import importlib
 import json
 import os
 import pathlib
-import runpy
 import select
 import signal
 import subprocess
@@ -100,11 +99,12 @@ def _run_child(request: dict[str, Any], modules_file: str) -> int:
         os.dup2(out, fd)
         os.close(out)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    sys.argv = ["-m", *request["argv"]]
     sys.path[0] = request["cwd"]
     try:
-        runpy.run_module("preview", run_name="__main__", alter_sys=True)
-        code: Any = 0
+        # What `python -m preview` runs, less its exit (preview.__main__.exit_now): the report below comes first.
+        cli = importlib.import_module("preview.__main__")
+        sys.argv = [cli.__file__ or "preview", *request["argv"]]
+        code: Any = cli.main(request["argv"])
     except SystemExit as exit_:
         code = exit_.code
     except BaseException:
@@ -122,8 +122,7 @@ def _run_child(request: dict[str, Any], modules_file: str) -> int:
 
 
 def _exit(code: int) -> NoReturn:
-    """End the child as the interpreter ends ``python -m preview``, less tearing down every module (seconds, for
-    the SDKs' thousands): exit handlers run and the output is flushed, then the process exits."""
+    """End the child as ``python -m preview`` ends (preview.__main__.exit_now), exit handlers run first."""
     atexit._run_exitfuncs()  # pyright: ignore[reportPrivateUsage] - the interpreter's own exit step, no public name
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
