@@ -39,7 +39,10 @@ def generated_config(services: int, directory: pathlib.Path) -> pathlib.Path:
     """prod's configuration with ``services`` services, each routed by host so no two share a rule."""
     document = yaml.safe_load((ROOT / "environments" / "Pulumi.prod.yaml").read_text())
     containers = copy.deepcopy(document["config"]["aws-platform:containers"])
-    template = next(s for s in containers["services"] if "digest" in s["image"])
+    # A pinned-digest service if prod has one, else its first (each copy reads that service's secrets, so the
+    # externals prod declares stay read).
+    shipped = containers["services"]
+    template = next((s for s in shipped if "digest" in s["image"]), shipped[0])
     generated = []
     for i in range(services):
         svc = copy.deepcopy(template)
@@ -119,6 +122,7 @@ def main() -> int:
                     peak_mb=round(peak),
                     resources=resources,
                     exit_code=code,
+                    **({"stack": stack} if config is None else {}),
                 )
             )
 

@@ -1,17 +1,18 @@
 """`make docs`: regenerate every generated part of the documentation.
 
 - the policy table in docs/policies.md, from the pack's GetAnalyzerInfo (tools/policy_table.py);
-- the architecture picture docs/architecture/prod.{dot,svg}, from the prod snapshot (tools/architecture_picture.py).
+- the architecture picture docs/architecture/prod.{dot,svg}, from the prod snapshot (tools/architecture_picture.py);
+- the measured figures of README.md and docs/performance.md, from bench/results/*.json (tools/figures.py).
 
 Run it after changing a policy, a policy config, the prod stack or the diagram
-code; the drift tests in tests/docs/ say so when it is needed.
+code, and after a benchmark run; the drift tests in tests/docs/ say so when it is needed.
 """
 
 from __future__ import annotations
 
 import sys
 
-from tools import architecture_picture, policy_table
+from tools import architecture_picture, figures, policy_table
 
 
 def main() -> int:
@@ -21,6 +22,8 @@ def main() -> int:
     ):
         status = "updated" if regenerate() else "unchanged"
         print(f"{name}: {path.relative_to(policy_table.ROOT)} {status}")
+    for page, changed in figures.write():
+        print(f"measured figures: {page.relative_to(figures.ROOT)} {'updated' if changed else 'unchanged'}")
     return 0
 
 
