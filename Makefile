@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv preview preview-all test bench taggable-types edge-functions clean diff diagram docs
+.PHONY: help venv preview preview-all test bench bench-tests taggable-types edge-functions clean diff diagram docs
 .PHONY: lint
 .PHONY: scan checkov
 
@@ -17,12 +17,13 @@ help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
 	@echo "make lint                    ruff check, ruff format --check, pyright (docs/development.md)"
 	@echo "make test                    make lint, then every test"
-	@echo "make bench                   benchmarks (figures for the README)"
+	@echo "make bench                   benchmarks: bench/results/*.json, the figures make docs puts in the README"
+	@echo "make bench-tests             how long make test takes: bench/results/test_suite.json"
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
 	@echo "                              SECURITY=1 adds checkov's figures and the new failures (make checkov first)"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
 	@echo "make edge-functions          regenerate lambda_src/edge_function/*.js from the pinned crawler dataset"
-	@echo "make docs                    regenerate the generated docs: policy table, architecture picture"
+	@echo "make docs                    regenerate the generated docs: policy table, architecture picture, figures"
 	@echo "make scan STACK=<stack>      checkov's AWS checks on the preview; build/scan/<stack>/ (docs/security.md)"
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt requirements-edge-data.txt
@@ -57,6 +58,11 @@ bench: $(STAMP)
 	$(PY) bench/edge_renderer.py
 	$(PY) bench/edge_crawlers.py
 	$(PY) bench/cost_model.py
+	@echo "then: make docs (the README and docs/performance.md tables, from bench/results/)"
+
+# `make test`'s own time (lint + the whole suite, as `make test` runs it): bench/results/test_suite.json.
+bench-tests: $(STAMP) $(CHECKOV)
+	$(PY) bench/test_suite.py
 
 taggable-types: $(STAMP)
 	$(PY) tools/generate_taggable_types.py

@@ -46,6 +46,66 @@ def preview_wall(stack: str, runs: int) -> tuple[float, float, dict]:
     return statistics.median(times), peak, snapshot
 
 
+# Run in a fresh interpreter: the preview's own modules, as `python -m preview` would import them (argv[1]: stack).
+_MODULES_OF_A_RUN = """
+import sys
+from preview import __main__ as cli, worker
+code = cli.main(["--stack", sys.argv[1], "--json", sys.argv[2], "--quiet", "--no-policy"])
+print("\\n".join(n for n, m in list(sys.modules.items()) if worker.shared(m)), file=sys.stderr)
+"""
+# The import floor: a fresh interpreter importing exactly those modules (names on stdin), then exiting at once.
+_IMPORT_FLOOR = """
+import os, sys
+from preview import worker
+for name in sys.stdin.read().splitlines():
+    if not name or " " in name:  # the program's own warnings share stderr with the module names
+        continue
+    try:
+        worker.import_as_reached(name)
+    except Exception:
+        pass
+os._exit(0)
+"""
+# The same program run, ending as `sys.exit(main())` would: the teardown exit_now skips.
+_WITH_TEARDOWN = """
+import sys
+from preview import __main__ as cli
+sys.exit(cli.main(["--stack", sys.argv[1], "--json", sys.argv[2], "--quiet", "--no-policy"]))
+"""
+
+
+def _wall(command: list[str], stdin: str = "") -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, input=stdin)
+    return time.perf_counter() - start, proc
+
+
+def phases(stack: str, runs: int) -> dict[str, float]:
+    """Median seconds of: the import floor (interpreter + the third-party modules a preview imports), the program
+    run without the pack, the same with the interpreter's teardown, and the policy pack's start."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(pathlib.Path(tmp) / "snapshot.json")
+        modules = subprocess.run(
+            [sys.executable, "-c", _MODULES_OF_A_RUN, stack, out], cwd=ROOT, capture_output=True, text=True
+        ).stderr
+        floor, no_policy, teardown, pack_start = [], [], [], []
+        for _ in range(runs):
+            floor.append(_wall([sys.executable, "-c", _IMPORT_FLOOR], modules)[0])
+            no_policy.append(
+                _wall([sys.executable, "-m", "preview", "--stack", stack, "--json", out, "--quiet", "--no-policy"])[0]
+            )
+            teardown.append(_wall([sys.executable, "-c", _WITH_TEARDOWN, stack, out])[0])
+            start = time.perf_counter()
+            with policy_client.PolicyPack():
+                pack_start.append(time.perf_counter() - start)
+    return {
+        "import_floor": statistics.median(floor),
+        "no_policy": statistics.median(no_policy),
+        "with_teardown": statistics.median(teardown),
+        "pack_start": statistics.median(pack_start),
+    }
+
+
 def scaled(snapshot: dict, copies: int) -> dict:
     """The snapshot's resources repeated ``copies`` times under distinct URNs (same shapes, same policies)."""
     result = copy.deepcopy(snapshot)
@@ -86,6 +146,7 @@ def main() -> int:
 
     wall, peak, snapshot = preview_wall(args.stack, args.runs)
     rates = policy_throughput(snapshot, args.policy_resources)
+    phase = phases(args.stack, args.runs)
     resources = len(snapshot["resources"])
     rows = [
         figures.figure(
@@ -101,6 +162,38 @@ def main() -> int:
         ),
         figures.figure(
             "preview_memory", "preview peak memory (largest process)", f"{peak:.0f} MB", "-", True, mb=round(peak)
+        ),
+        figures.figure(
+            "import_floor",
+            "of which the import floor: a new interpreter importing the SDK modules the preview imports",
+            f"{phase['import_floor']:.2f} s",
+            "(info)",
+            True,
+            seconds=round(phase["import_floor"], 3),
+        ),
+        figures.figure(
+            "no_policy",
+            "the same preview without the policy pack (`--no-policy`)",
+            f"{phase['no_policy']:.2f} s",
+            "(info)",
+            True,
+            seconds=round(phase["no_policy"], 3),
+        ),
+        figures.figure(
+            "teardown",
+            "the interpreter's teardown at exit, which the preview now skips (`sys.exit(main())` minus the above)",
+            f"{phase['with_teardown'] - phase['no_policy']:.2f} s",
+            "(info)",
+            True,
+            seconds=round(phase["with_teardown"] - phase["no_policy"], 3),
+        ),
+        figures.figure(
+            "pack_start",
+            "policy pack start (now overlapped with the program run, on the other core)",
+            f"{phase['pack_start']:.2f} s",
+            "(info)",
+            True,
+            seconds=round(phase["pack_start"], 3),
         ),
         figures.figure(
             "analyze",

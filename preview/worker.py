@@ -42,13 +42,13 @@ SHARED_PREFIXES = tuple(
 )
 
 
-def _shared(module: Any) -> bool:
+def shared(module: Any) -> bool:
     file = getattr(module, "__file__", None)
     return bool(file) and str(pathlib.Path(file).resolve()).startswith(SHARED_PREFIXES)
 
 
 def _report_modules(path: str, warm: set[str]) -> None:
-    names = [name for name, module in list(sys.modules.items()) if name not in warm and _shared(module)]
+    names = [name for name, module in list(sys.modules.items()) if name not in warm and shared(module)]
     pathlib.Path(path).write_text("\n".join(names))
 
 
@@ -58,11 +58,11 @@ def _warm(path: pathlib.Path) -> None:
     for name in path.read_text().splitlines():
         # A module that fails to import here just stays cold: the child imports it as a fresh process would.
         with contextlib.suppress(Exception):
-            _import(name)
+            import_as_reached(name)
     path.unlink()
 
 
-def _import(name: str) -> None:
+def import_as_reached(name: str) -> None:
     """Import ``name`` as the program reached it: through its package, which comes first.
 
     pulumi_aws's packages are lazy (``pulumi._utils.lazy_import``): the package's body runs when something first
@@ -76,7 +76,7 @@ def _import(name: str) -> None:
         return
     parent = name.rpartition(".")[0]
     if parent:
-        _import(parent)
+        import_as_reached(parent)
         getattr(sys.modules[parent], "preview_worker_load", None)  # runs a lazy package's body
         if name in sys.modules:
             return
