@@ -30,6 +30,7 @@ from foundation import externals as external_checks
 from foundation.providers import create_providers
 from foundation.replacement import choose_replacement_order
 from stack_config import externals
+from stack_config.accounts import named_accounts
 
 # --- config in: a bad value stops here with every problem listed, before anything is registered ----------------
 try:
@@ -38,13 +39,18 @@ except stack_config.ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 identity = config.identity
 # An environment with orgStack set learns its account from the org stack and refuses to deploy anywhere else.
-org_account = read_org_account(config.org_stack, identity) if config.org_stack else None
+# Every account config names is the organization's: the org stack's outputs are where that is known.
+org_account = (
+    read_org_account(config.org_stack, identity, named_accounts(stack_config.engine_values()))
+    if config.org_stack
+    else None
+)
 account_id = config.account_id or (org_account.id if org_account else None)
 choose_replacement_order()  # named resources: deleteBeforeReplace per type, chosen once (foundation/replacement.py)
 providers = create_providers(identity, account_id)
 regional = providers.regional_opts
 # What the stack takes from outside (declared parameters, pinned images) is there, or nothing is deployed.
-external_checks.verify(externals.expectations(config), providers.regional)
+external_secret_arns = external_checks.verify(externals.expectations(config), providers.regional)
 
 # --- the management account: the organization instead of a workload ----------------------------------------------
 if config.organization is not None:
@@ -69,6 +75,11 @@ else:
     # Services start after the data tier has written their connection secrets, although it is built after them
     # (it admits their security groups and roles): the data tier settles this once its secrets exist.
     secrets_ready, settle_secrets = pulumi.deferred_output()
+    # ...and so are their ARNs, which a task definition must name (ECS takes no bare secret name).
+    produced_secret_arns, settle_secret_arns = pulumi.deferred_output()
+    secret_arns = pulumi.Output.all(external_secret_arns, produced_secret_arns).apply(
+        lambda found: {**found[0], **(found[1] or {})}
+    )
     cluster = alb = None
     if containers.services:
         cluster = EcsCluster(
@@ -119,6 +130,11 @@ else:
                 platform=svc.image.platform,
                 account_id=account_id,
                 ci_role_arn=ci_role_arn,
+                promotion_account_ids=org_account.ids_of(
+                    repositories.promotion_accounts, "aws-platform:containers.imageRepositories.promotionAccounts"
+                )
+                if org_account and repositories.promotion_accounts
+                else (),
             ),
             opts=regional(),
         )
@@ -139,6 +155,8 @@ else:
                 alarm_topic_arn=alerts.topic_arn,
                 log_retention_days=containers.retention_days(identity.stage),
                 ec2_capacity_provider=cluster.ec2_capacity_provider,
+                capacity_providers=cluster.capacity_providers,
+                secret_arns=secret_arns,
                 starts_after=secrets_ready,
             ),
             opts=regional(),
@@ -150,6 +168,7 @@ else:
     client_security_groups = [s.security_group_id for s in services.values()]
     client_roles = [s.task_role_arn for s in services.values()]
     connection_ready: list[pulumi.Resource] = []
+    connection_arns: dict[str, pulumi.Output[str]] = {}
     if config.cache is not None:
         cache = ValkeyCache(
             "cache",
@@ -167,6 +186,9 @@ else:
         dashboard_sections.append(cache.dashboard)
         pulumi.export("cache_connection_secret", cache.connection_secret_name)
         connection_ready += cache.connection_ready
+        connection_arns[identity.name(externals.SECRET_TYPE, externals.CONTRACT_SECRETS["cache"])] = (
+            cache.connection_secret_arn
+        )
     if config.document_store is not None:
         # Prod's migration follows staging's: its ledger is read from the stack that rehearsed it.
         rehearsed_in = config.document_store.rehearsed_in
@@ -195,7 +217,11 @@ else:
         pulumi.export("documents_ledger", [{"phase": e.phase, "since": e.since} for e in config.document_store.phases])
         pulumi.export("documents_connection_secret", documents.connection_secret_name)
         connection_ready += documents.connection_ready
+        connection_arns[identity.name(externals.SECRET_TYPE, externals.CONTRACT_SECRETS["document_store"])] = (
+            documents.connection_secret_arn
+        )
     settle_secrets(pulumi.Output.from_input(connection_ready))
+    settle_secret_arns(pulumi.Output.all(**connection_arns) if connection_arns else pulumi.Output.from_input({}))
 
     # Edge: CloudFront in front of the app; crawlers routed at the edge to our own renderer.
     if config.edge is not None:

@@ -201,7 +201,7 @@ class DocumentStore(pulumi.ComponentResource):
                 opts=child,
             )
         # The user and change streams are set up in the database itself while services or the sync use it.
-        sets_up = cfg.has_documentdb and cfg.phase in ("documentdb", "dual", "atlas")
+        sets_up = cfg.sets_up_documentdb
         setup_sg = (
             aws.ec2.SecurityGroup(
                 "documentdb-setup",

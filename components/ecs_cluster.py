@@ -66,7 +66,8 @@ class EcsCluster(pulumi.ComponentResource):
             provider = self._ec2_capacity(args, cluster)
             providers.append(provider.name)
             self.ec2_capacity_provider = provider.name
-        aws.ecs.ClusterCapacityProviders(
+        # Services wait for this: a strategy naming a provider the cluster has not associated yet is refused.
+        self.capacity_providers = aws.ecs.ClusterCapacityProviders(
             "capacity",
             cluster_name=cluster.name,
             capacity_providers=providers,

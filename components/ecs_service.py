@@ -18,7 +18,7 @@ pinned pulumi-aws 7.51.1 ``ServiceDeploymentCircuitBreakerArgs`` has only
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,10 @@ class EcsServiceArgs:
     alarm_topic_arn: pulumi.Input[str] | None = None
     log_retention_days: int = 14
     ec2_capacity_provider: pulumi.Input[str] | None = None
+    # The cluster's capacity provider association: a service's strategy names its providers, so it starts after.
+    capacity_providers: pulumi.Resource | None = None
+    # The full ARN of every Secrets Manager secret config names by bare name (what valueFrom must say).
+    secret_arns: pulumi.Input[Mapping[str, str]] | None = None
     # What must exist before the first task starts: the values (and read grants) of the secrets it references.
     # An Output because the data tier that creates them is built after the services it admits.
     starts_after: pulumi.Input[Sequence[pulumi.Resource]] | None = None
@@ -74,25 +78,47 @@ def refuse_unsafe(config: ServiceConfig, identity: StackIdentity) -> None:
         )
 
 
-def secret_reference(value: str, region: str, account: str) -> tuple[str, str, str]:
-    """``(valueFrom, IAM resource, IAM action)`` for one entry of ``secrets``."""
+def secret_reference(
+    value: str, region: str, account: str, secret_arns: Mapping[str, str] | None = None
+) -> tuple[str, str, str]:
+    """``(valueFrom, IAM resource, IAM action)`` for one entry of ``secrets``.
+
+    ECS takes a Secrets Manager secret by its full ARN only (a bare name works for SSM parameters in the
+    same region, not for secrets): a name in ``valueFrom`` stops every task with ResourceInitializationError
+    and the first deployment fails (issue 21). ``secret_arns`` maps each configured name to the ARN AWS gave it.
+    """
     if value.startswith("ssm:"):
         arn = f"arn:aws:ssm:{region}:{account}:parameter{value[len('ssm:') :]}"
         return arn, arn, "ssm:GetParameters"
     if value.startswith("arn:"):
         # A JSON key or version after the name ("...:secret:name-AbCdEf:key::") is not part of the resource.
         return value, ":".join(value.split(":")[:7]), "secretsmanager:GetSecretValue"
-    # A bare name: ECS accepts it in the same region; IAM needs the ARN, whose 6-character suffix AWS picks.
-    return value, f"arn:aws:secretsmanager:{region}:{account}:secret:{value}-??????", "secretsmanager:GetSecretValue"
+    # A bare name: IAM matches its ARN, whose 6-character suffix AWS picks, with the documented '-??????'.
+    resource = f"arn:aws:secretsmanager:{region}:{account}:secret:{value}-??????"
+    if secret_arns is None:
+        return value, resource, "secretsmanager:GetSecretValue"  # the grant alone needs no ARN
+    if value not in secret_arns:
+        raise ValueError(
+            f"secret {value!r}: no ARN known for it (known: {', '.join(sorted(secret_arns)) or 'none'}); "
+            "ECS needs a Secrets Manager secret's full ARN"
+        )
+    return secret_arns[value], resource, "secretsmanager:GetSecretValue"
 
 
 SCRATCH_VOLUME = "tmp"
 TASK_EGRESS_PORT = 443  # AWS APIs (ECR, logs, Secrets Manager) and HTTPS dependencies; data stores add their own
 
 
-def container_definitions(config: ServiceConfig, image_ref: str, log_group: str, region: str, account: str) -> str:
+def container_definitions(
+    config: ServiceConfig,
+    image_ref: str,
+    log_group: str,
+    region: str,
+    account: str,
+    secret_arns: Mapping[str, str] | None = None,
+) -> str:
     secrets = [
-        {"name": env, "valueFrom": secret_reference(ref, region, account)[0]}
+        {"name": env, "valueFrom": secret_reference(ref, region, account, secret_arns or {})[0]}
         for env, ref in sorted(config.secrets.items())
     ]
     return json.dumps(
@@ -402,9 +428,9 @@ class EcsService(pulumi.ComponentResource):
         task_role: aws.iam.Role,
     ) -> aws.ecs.TaskDefinition:
         ident, cfg = args.identity, args.config
-        definitions = pulumi.Output.all(args.image_ref, log_group.name, self._account).apply(
-            lambda parts: container_definitions(cfg, parts[0], parts[1], ident.region, parts[2])
-        )
+        definitions = pulumi.Output.all(
+            args.image_ref, log_group.name, self._account, pulumi.Output.from_input(args.secret_arns or {})
+        ).apply(lambda parts: container_definitions(cfg, parts[0], parts[1], ident.region, parts[2], parts[3]))
         return aws.ecs.TaskDefinition(
             f"{self._prefix}-task",
             family=ident.name("aws:ecs/taskDefinition:TaskDefinition", cfg.name),
@@ -526,7 +552,9 @@ class EcsService(pulumi.ComponentResource):
                 parent=self,
                 # Tasks start only once their secrets have values: otherwise ResourceInitializationError, and on a
                 # fresh environment the circuit breaker fails the first deployment.
-                depends_on=pulumi.Output.from_input(args.starts_after or []).apply(lambda ready: [rule, *ready]),
+                depends_on=pulumi.Output.from_input(args.starts_after or []).apply(
+                    lambda ready: [rule, *([args.capacity_providers] if args.capacity_providers else []), *ready]
+                ),
                 # Application Auto Scaling owns the count (target tracking, off-hours); Pulumi must not reset it.
                 ignore_changes=["desiredCount"] if cfg.autoscaled else None,
             ),

@@ -31,6 +31,7 @@ from foundation.build_host import NO_ATTESTATIONS_ENV, check_build_host
 from foundation.ci_identity import ci_deploy_role_arn
 from foundation.externals import EcrImage, MissingExternal, image_problem
 from foundation.identity import StackIdentity
+from foundation.propagation import usable_role_arn
 from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
 
@@ -67,6 +68,8 @@ class ImageRepositoryArgs:
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
     # Pins the push provider to the stack's account, as the stack's providers are.
     account_id: pulumi.Input[str] | None = None
+    # The ids of config's promotionAccounts (the org stack knows them): whose later stages copy this image.
+    promotion_account_ids: pulumi.Input[Sequence[str]] = ()
     # Who may assume the push role when config names nobody: CI's deploy identity (the org bootstrap's deploy
     # role), never the whole account.
     ci_role_arn: pulumi.Input[str | None] | None = None
@@ -346,6 +349,8 @@ class ImageRepository(pulumi.ComponentResource):
         )
 
         self._repo = repo
+        # The push provider assumes this role in the same `up` that creates it: only once IAM can honour it.
+        self._push_role_usable = usable_role_arn(f"{self._prefix}-push", push_role, [push_policy_resource], self)
         self.repository_arn = repo.arn
         self.repository_name = repo.name
         self.repository_url = repo.repository_url
@@ -395,7 +400,9 @@ class ImageRepository(pulumi.ComponentResource):
             f"{self._prefix}-ecr-push",
             region=ident.region,
             assume_roles=[
-                aws.ProviderAssumeRoleArgs(role_arn=push_role.arn, session_name=f"{args.application}-image-push")
+                aws.ProviderAssumeRoleArgs(
+                    role_arn=self._push_role_usable, session_name=f"{args.application}-image-push"
+                )
             ],
             default_tags=aws.ProviderDefaultTagsArgs(tags=ident.tags),
             allowed_account_ids=[args.account_id] if args.account_id else None,
@@ -487,11 +494,19 @@ class ImageRepository(pulumi.ComponentResource):
     def restrict_access(self, pull_role_arns: Sequence[pulumi.Input[str]]) -> aws.ecr.RepositoryPolicy:
         """The repository policy: the push role writes, the given (execution) roles pull, nobody else does either."""
         lambda_account = aws.get_caller_identity_output().account_id if self._args.lambda_compatible else None
-        pullers = promotion_pullers(
-            self._args.identity.context, self._args.application, self._args.config.promotion_accounts
-        )
-        policy = pulumi.Output.all(self.push_role_arn, pulumi.Output.all(*pull_role_arns), lambda_account).apply(
-            lambda parts: repository_policy(parts[0], parts[1], lambda_account=parts[2], promotion_pullers=pullers)
+        context, application = self._args.identity.context, self._args.application
+        policy = pulumi.Output.all(
+            self.push_role_arn,
+            pulumi.Output.all(*pull_role_arns),
+            lambda_account,
+            pulumi.Output.from_input(self._args.promotion_account_ids),
+        ).apply(
+            lambda parts: repository_policy(
+                parts[0],
+                parts[1],
+                lambda_account=parts[2],
+                promotion_pullers=promotion_pullers(context, application, parts[3]),
+            )
         )
         return aws.ecr.RepositoryPolicy(
             f"{self._prefix}-access",

@@ -26,6 +26,7 @@ from components.guardrails import Guardrails, GuardrailsArgs, policy_types_used
 from components.identity_center import IdentityCenter, IdentityCenterArgs
 from foundation.identity import StackIdentity
 from foundation.providers import AwsProviders
+from stack_config.accounts import foreign_account_problems, organization_accounts
 from stack_config.organization import AccountConfig, OrganizationConfig
 
 ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's default; what admins assume from the management account
@@ -218,26 +219,53 @@ class OrgAccount:
 
     id: pulumi.Output[str]
     deploy_role_arn: pulumi.Output[str | None]
+    # Every account of the organization by name: what config names another account by (promotionAccounts).
+    account_ids: pulumi.Output[dict[str, str]]
+
+    def ids_of(self, names: Sequence[str], key: str) -> pulumi.Output[list[str]]:
+        """The ids of the org's accounts ``names``; an unknown name stops the run naming ``key`` and the known ones."""
+
+        def resolve(known: dict[str, str]) -> list[str]:
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ValueError(
+                    f"{key}: {', '.join(unknown)} is not an account of the organization "
+                    f"(allowed: {', '.join(sorted(known)) or 'none'})"
+                )
+            return [known[n] for n in names]
+
+        return self.account_ids.apply(resolve)
 
 
-def read_org_account(org_stack: str, identity: StackIdentity) -> OrgAccount:
+def read_org_account(
+    org_stack: str, identity: StackIdentity, named_accounts: Sequence[tuple[str, str, str]] = ()
+) -> OrgAccount:
     """The account ``{context}-{stage}`` (the predictable name the org config gives it) from the org stack.
 
     A predictable account name instead of one more config key: ``you-are-not-saved-by-iac.md``'s advice
-    against hard dependencies between stacks. Fails the preview when the org stack has no such account.
+    against hard dependencies between stacks. Fails the preview when the org stack has no such account, or
+    when config names an account (``named_accounts``: key, value, id) that is not the organization's.
     """
     name = f"{identity.context}-{identity.stage}"
     reference = pulumi.StackReference("org", stack_name=org_stack)
 
-    def entry(accounts: dict[str, Any]) -> dict[str, Any]:
+    def entry(parts: list[Any]) -> dict[str, Any]:
+        accounts, management = parts
         if name not in (accounts or {}):
             raise ValueError(
                 f"aws-platform:orgStack '{org_stack}' has no account '{name}' "
                 f"(it has: {', '.join(sorted(accounts or {})) or 'none'})"
             )
+        known = organization_accounts({"accounts": accounts, "management_account_id": management})
+        problems = foreign_account_problems(list(named_accounts), known)
+        if problems:
+            raise ValueError("\n".join(str(p) for p in problems))
         return accounts[name]
 
-    account = reference.require_output("accounts").apply(entry)
+    accounts = reference.require_output("accounts")
+    account = pulumi.Output.all(accounts, reference.get_output("management_account_id")).apply(entry)
     return OrgAccount(
-        id=account.apply(lambda a: a["id"]), deploy_role_arn=account.apply(lambda a: a.get("deployRoleArn"))
+        id=account.apply(lambda a: a["id"]),
+        deploy_role_arn=account.apply(lambda a: a.get("deployRoleArn")),
+        account_ids=accounts.apply(lambda found: {name: a["id"] for name, a in (found or {}).items()}),
     )

@@ -9,18 +9,14 @@ offline), so ``pulumi preview`` and ``pulumi up`` refuse with the same clear mes
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from stack_config.aws_values import ECR_DIGEST_REF
 from stack_config.externals import Expectation, secret_name
-
-ECR_DIGEST_REF = re.compile(
-    r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^@]+)@(?P<digest>sha256:[0-9a-f]{64})$"
-)
 
 
 class MissingExternal(pulumi.RunError):
@@ -79,7 +75,7 @@ def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
 
 
-def _value_problem(expectation: Expectation, invoke: pulumi.InvokeOptions) -> str | None:
+def _value_problem(expectation: Expectation, invoke: pulumi.InvokeOptions, found: dict[str, str]) -> str | None:
     ref = expectation.ref
     try:
         if ref.startswith("ssm:"):
@@ -87,7 +83,8 @@ def _value_problem(expectation: Expectation, invoke: pulumi.InvokeOptions) -> st
         elif ref.startswith("arn:"):
             aws.secretsmanager.get_secret(arn=":".join(ref.split(":")[:7]), opts=invoke)
         else:
-            aws.secretsmanager.get_secret(name=secret_name(ref), opts=invoke)
+            # The full ARN (with AWS's suffix) is what a task definition must name: keep what the lookup says.
+            found[ref] = aws.secretsmanager.get_secret(name=secret_name(ref), opts=invoke).arn
     except Exception as err:
         if _provider_failed(err):
             raise ProviderUnavailable(str(err)) from err
@@ -95,23 +92,27 @@ def _value_problem(expectation: Expectation, invoke: pulumi.InvokeOptions) -> st
     return None
 
 
-CHECKS: dict[str, Callable[[Expectation, pulumi.InvokeOptions], str | None]] = {
+CHECKS: dict[str, Callable[[Expectation, pulumi.InvokeOptions, dict[str, str]], str | None]] = {
     "parameter": _value_problem,
     "secret": _value_problem,
-    "image": lambda expectation, invoke: image_problem(expectation.ref, invoke),
+    "image": lambda expectation, invoke, _found: image_problem(expectation.ref, invoke),
 }
 
 
-def verify(found: Sequence[Expectation], provider: pulumi.ProviderResource) -> None:
-    """Ask AWS for every checkable expectation; raise one error listing every one that is missing."""
+def verify(found: Sequence[Expectation], provider: pulumi.ProviderResource) -> dict[str, str]:
+    """Ask AWS for every checkable expectation; raise one error listing every one that is missing.
+
+    Returns the full ARN of every secret config names by bare name (ECS needs the ARN).
+    """
     invoke = pulumi.InvokeOptions(provider=provider)
     problems = []
+    secret_arns: dict[str, str] = {}
     for expectation in found:
         check = CHECKS.get(expectation.kind)
         try:
-            problem = check(expectation, invoke) if check else None
+            problem = check(expectation, invoke, secret_arns) if check else None
         except ProviderUnavailable:
-            return  # nothing can deploy with this provider; the program fails with the provider's own reason
+            return {}  # nothing can deploy with this provider; the program fails with the provider's own reason
 
         if problem:
             problems.append(f"  {expectation.key}: {expectation.kind} {expectation.ref} {problem}")
@@ -122,3 +123,4 @@ def verify(found: Sequence[Expectation], provider: pulumi.ProviderResource) -> N
             + "\n(set them as their owner's runbook says, or fix the config key named; `make preview` lists "
             "everything a stack expects)"
         )
+    return secret_arns

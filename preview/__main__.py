@@ -22,7 +22,8 @@ import pulumi
 import stack_config
 import stack_config.loader
 from preview import policy_client, program
-from stack_config import externals
+from preview import world as worlds
+from stack_config import accounts, externals
 
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
 
@@ -80,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-config", type=pathlib.Path, help="default policies/config/<stack>.json")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     parser.add_argument("--quiet", action="store_true", help="print the summary only, not the tree")
+    parser.add_argument(
+        "--world",
+        choices=worlds.MODES,
+        default=worlds.DAY_ZERO,
+        help="day-zero (default): a first deploy, nothing this stack creates exists yet; "
+        "update: the stack exists, what it created is there",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -90,20 +98,34 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return EXIT_CONFIG
     expected = externals.render(externals.expectations(config))
+
+    world = worlds.for_stack(config, args.world)
+    # The program refuses a foreign account at up (its org stack reference); here, from the recorded outputs.
+    org_outputs = world.stack_references.get(config.org_stack or "") or {}
+    foreign = accounts.foreign_account_problems(
+        accounts.named_accounts(values), accounts.organization_accounts(org_outputs)
+    )
+    if org_outputs and foreign:
+        print(stack_config.ConfigError(str(config_path), foreign), file=sys.stderr)
+        return EXIT_CONFIG
     # The pack starts now and imports on the other core while the program runs; it is only asked afterwards.
     pack = None if args.no_policy else policy_client.PolicyPack(connect=False)
     try:
-        return _preview(args, values, expected, pack)
+        return _preview(args, values, world, expected, pack)
     finally:
         if pack is not None:
             pack.close()
 
 
 def _preview(
-    args: argparse.Namespace, values: dict[str, str], expected: str, pack: policy_client.PolicyPack | None
+    args: argparse.Namespace,
+    values: dict[str, str],
+    world: worlds.World,
+    expected: str,
+    pack: policy_client.PolicyPack | None,
 ) -> int:
     try:
-        run = program.run(args.stack, values, args.program)
+        run = program.run(args.stack, values, args.program, world)
     except pulumi.RunError as err:  # the program's own refusal (a missing external...): its message says it all
         print(expected, file=sys.stderr)
         print(err, file=sys.stderr)

@@ -4,25 +4,22 @@ Ids, ARNs, endpoints and digests follow AWS's real formats and are derived from
 the resource's URN, so the same program and config always produce the same
 snapshot, byte for byte. An invoke the mocks do not know fails loudly with its
 token: a silent ``None`` would hide a broken ``apply`` until ``pulumi up``.
+
+What exists, in which account, is the ``World``'s to say (``preview/world.py``):
+each resource is created in the account its provider is pinned to, and a lookup
+finds only what that world holds on the day it is asked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pathlib
 from typing import Any
 
 import pulumi
 
-DEFAULT_ACCOUNT = "123456789012"
-# What the offline AWS lacks (the rest of what stacks expect is present): lookups of those fail as in AWS.
-EXTERNAL_INVENTORY = pathlib.Path(__file__).resolve().parent / "external_inventory.json"
-# Other stacks' outputs, as `pulumi up` would read them; PREVIEW_STACK_REFERENCES swaps in another file (tests).
-STACK_REFERENCES = pathlib.Path(
-    os.environ.get("PREVIEW_STACK_REFERENCES") or pathlib.Path(__file__).resolve().parent / "stack_references.json"
-)
+from preview.world import World
+from stack_config.aws_values import ELB_LOG_DELIVERY_ACCOUNTS
 
 
 def digest(*parts: str, length: int = 17) -> str:
@@ -70,13 +67,16 @@ ARN_SERVICE = {
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
-    def __init__(self, stack: str, account: str | None = None, default_region: str = "eu-west-1"):
+    def __init__(self, stack: str, world: World, default_region: str = "eu-west-1"):
         self.stack = stack
-        self.account = account or DEFAULT_ACCOUNT
+        self.world = world
+        self.account = world.account
         self.default_region = default_region
         self.provider_regions: dict[str, str] = {}
-        self.stack_references = json.loads(STACK_REFERENCES.read_text()) if STACK_REFERENCES.exists() else {}
-        self.inventory = json.loads(EXTERNAL_INVENTORY.read_text()) if EXTERNAL_INVENTORY.exists() else {}
+        # Who a provider acts as: its pinned account, and the role it assumes (a push provider) if any.
+        self.provider_accounts: dict[str, str] = {}
+        self.provider_roles: dict[str, str] = {}
+        self.stack_references = world.stack_references
 
     # --- resources -----------------------------------------------------------
 
@@ -85,11 +85,25 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ.startswith("pulumi:providers:"):
             provider_id = f"{name}-{digest(typ, name, length=8)}"
             self.provider_regions[provider_id] = inputs.get("region") or self.default_region
+            pinned, roles = _json_list(inputs.get("allowedAccountIds")), _json_list(inputs.get("assumeRoles"))
+            role = str(roles[0].get("roleArn", "")) if roles and isinstance(roles[0], dict) else ""
+            if role:
+                self.provider_roles[provider_id] = role
+            account = role.split(":")[4] if role.count(":") >= 5 else (str(pinned[0]) if pinned else self.account)
+            if pinned and account not in map(str, pinned):
+                # The provider refuses to run in any account but its pinned one: so does the offline one.
+                raise ValueError(
+                    f"provider {name}: credentials for account {account} while allowed_account_ids is {pinned}"
+                )
+            self.provider_accounts[provider_id] = account
             return provider_id, inputs
         if typ == "pulumi:pulumi:StackReference":
             ref = inputs.get("name", name)
             if ref not in self.stack_references:
-                raise KeyError(f"no offline outputs for StackReference '{ref}': add them to {STACK_REFERENCES}")
+                raise KeyError(
+                    f"no recorded outputs for StackReference '{ref}' on this stack's backend: a stack that has not "
+                    "been deployed there has none (preview/stack_references.json records the deployed ones)"
+                )
             return ref, {"name": ref, "outputs": self.stack_references[ref], "secretOutputNames": []}
         if not args.custom:
             return None, {}
@@ -107,6 +121,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         # A provider reference is "<provider urn>::<provider id>".
         provider_id = (provider_ref or "").rsplit("::", 1)[-1]
         return self.provider_regions.get(provider_id, self.default_region)
+
+    def _account(self, provider_ref: str | None) -> str:
+        return self.provider_accounts.get((provider_ref or "").rsplit("::", 1)[-1], self.account)
 
     @staticmethod
     def _physical_name(typ: str, name: str, inputs: dict) -> str:
@@ -351,15 +368,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         registry = a.get("registryId") or self.account
         repository, image_digest = a.get("repositoryName", ""), a.get("imageDigest", "")
         ref = f"{registry}.dkr.ecr.{region}.amazonaws.com/{repository}@{image_digest}"
-        if ref in self.inventory.get("absent", {}).get("images", []):
-            raise LookupError(
-                f"reading ECR Image ({repository}@{image_digest}): ImageNotFoundException: "
-                f"The image with imageId {{imageDigest:'{image_digest}'}} does not exist within the repository"
-            )
+        missing = self.world.image_exists(ref, repository, registry)
+        if missing:
+            raise LookupError(f"reading ECR Image ({repository}@{image_digest}): {missing}")
         return {
             "id": ref,
             "imageDigest": image_digest,
-            "imageTags": [] if ref in self.inventory.get("untagged_images", []) else [f"release-{image_digest[7:15]}"],
+            "imageTags": [] if ref in self.world.untagged_images else [f"release-{image_digest[7:15]}"],
             "imagePushedAt": 1767225600,
             "imageSizeInBytes": 52428800,
             "imageUri": ref,
@@ -374,13 +389,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def _invoke(self, args: pulumi.runtime.MockCallArgs) -> dict:
         token, a = args.token, args.args
-        region = self._region(args.provider)
+        region, account = self._region(args.provider), self._account(args.provider)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            role = self.provider_roles.get((args.provider or "").rsplit("::", 1)[-1])
+            role_name = role.rsplit("/", 1)[-1] if role else "offline-preview"
             return {
-                "accountId": self.account,
-                "arn": f"arn:aws:iam::{self.account}:role/offline-preview",
-                "userId": "AROAOFFLINEPREVIEW",
-                "id": self.account,
+                "accountId": account,
+                "arn": f"arn:aws:sts::{account}:assumed-role/{role_name}/offline",
+                "userId": "AROAOFFLINEPREVIEW:offline",
+                "id": account,
             }
         if token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
@@ -397,13 +414,14 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {
                 "id": a.get("id"),
                 "cidrBlock": "10.0.0.0/16",
-                "arn": f"arn:aws:ec2:{region}:{self.account}:vpc/{a.get('id')}",
+                "arn": f"arn:aws:ec2:{region}:{account}:vpc/{a.get('id')}",
             }
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            # A token is for one registry in one region: the provider's, whatever registry is asked for.
             return {
                 "userName": "AWS",
                 "password": "offline",
-                "proxyEndpoint": f"https://{self.account}.dkr.ecr.{region}.amazonaws.com",
+                "proxyEndpoint": f"https://{a.get('registryId') or account}.dkr.ecr.{region}.amazonaws.com",
                 "authorizationToken": "offline",
                 "expiresAt": "2030-01-01T00:00:00Z",
                 "id": region,
@@ -412,17 +430,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return self._image(a, a.get("region") or region)
         if token == "aws:secretsmanager/getSecret:getSecret":
             name = a.get("name") or str(a.get("arn", "")).split(":")[-1]
-            if name in self.inventory.get("absent", {}).get("secrets", []):
+            if not self.world.value_exists(a.get("arn") or name):
                 raise LookupError(f"reading Secrets Manager Secret ({name}): ResourceNotFoundException")
-            arn = (
-                a.get("arn") or f"arn:aws:secretsmanager:{region}:{self.account}:secret:{name}-{digest(name, length=6)}"
-            )
+            arn = a.get("arn") or f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{digest(name, length=6)}"
             return {"arn": arn, "name": name, "id": arn}
         if token == "aws:ssm/getParameter:getParameter" and not str(a.get("name", "")).startswith("/aws/"):
             name = a.get("name", "")
-            if name in self.inventory.get("absent", {}).get("parameters", []):
+            if not self.world.value_exists(f"ssm:{name}"):
                 raise LookupError(f"reading SSM Parameter ({name}): ParameterNotFound")
-            arn = f"arn:aws:ssm:{region}:{self.account}:parameter{name}"
+            arn = f"arn:aws:ssm:{region}:{account}:parameter{name}"
             return {"name": name, "type": "SecureString", "arn": arn, "version": 1, "id": name, "value": "[secret]"}
         if token == "aws:ssm/getParameter:getParameter":
             # Public parameters the program reads (ECS-optimised AMI ids): a real-looking AMI id per name.
@@ -437,7 +453,19 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "id": name,
             }
         if token == "aws:elb/getServiceAccount:getServiceAccount":
-            # The region's Elastic Load Balancing account (it writes ALB access logs): a stable fake per region.
-            elb = str(int(digest("elb", region), 16))[:12]
+            # The region's Elastic Load Balancing account, as AWS documents it (it writes ALB access logs).
+            elb = ELB_LOG_DELIVERY_ACCOUNTS.get(region)
+            if elb is None:
+                raise LookupError(f"no Elastic Load Balancing account in {region}: it delivers logs as a service there")
             return {"arn": f"arn:aws:iam::{elb}:root", "id": elb, "region": region}
         raise NotImplementedError(f"offline preview has no mock for invoke '{token}': add one to preview/mocks.py")
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A provider's list input as the SDK sends it (a JSON string), or as a list."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return [value]
+    return list(value) if isinstance(value, list) else []

@@ -25,6 +25,7 @@ from pulumi.runtime.stack import wait_for_rpcs
 # pulumi's own helper to finish the mocked program's RPCs synchronously; no public equivalent exists.
 from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
 
+from preview import world as worlds
 from preview.mocks import PlatformMocks
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -163,24 +164,35 @@ class ProgramRun:
     stack: str
     registrations: list[Registration]
     outputs: dict[str, Any]
+    world: worlds.World
 
     def snapshot(self) -> dict[str, Any]:
         """Deterministic: resources sorted by URN, keys sorted when written."""
         return {
             "project": PROJECT,
             "stack": self.stack,
+            # Which world answered: a reviewer (and the scan) knows the account and the day it previewed.
+            "world": {"mode": self.world.mode, "account": self.world.account, "pinned": self.world.pinned},
             "resources": [r.as_json() for r in sorted(self.registrations, key=lambda r: r.urn)],
             "outputs": self.outputs,
         }
 
 
-def run(stack: str, config_values: dict[str, str], program: pathlib.Path = PROGRAM) -> ProgramRun:
-    """Run ``program`` for ``stack`` with the engine-format ``config_values``; one run per process."""
-    mocks = PlatformMocks(
-        stack,
-        account=config_values.get("aws-platform:accountId"),
-        default_region=config_values.get("aws:region", "eu-west-1"),
-    )
+def run(
+    stack: str,
+    config_values: dict[str, str],
+    program: pathlib.Path = PROGRAM,
+    world: worlds.World | None = None,
+) -> ProgramRun:
+    """Run ``program`` for ``stack`` with the engine-format ``config_values``; one run per process.
+
+    ``world`` says what exists (default: the day-zero world of the config's own stack).
+    """
+    if world is None:
+        import stack_config  # the program loads it too; here only to know the stack's account and externals
+
+        world = worlds.for_stack(stack_config.load(stack, config_values))
+    mocks = PlatformMocks(stack, world, default_region=config_values.get("aws:region", "eu-west-1"))
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config_values))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
@@ -190,7 +202,7 @@ def run(stack: str, config_values: dict[str, str], program: pathlib.Path = PROGR
     exported = getattr(root, "outputs", {}) or {}
     resolved = _sync_await(pulumi.Output.from_input(dict(exported)).future(with_unknowns=True)) if exported else {}
     outputs = plain(_jsonable(resolved or {}))
-    return ProgramRun(stack=stack, registrations=monitor.registrations, outputs=outputs)
+    return ProgramRun(stack=stack, registrations=monitor.registrations, outputs=outputs, world=world)
 
 
 def _jsonable(value: Any) -> Any:

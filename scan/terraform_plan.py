@@ -186,9 +186,11 @@ def _mock_outputs(stack: str, resources: list[Resource]) -> None:
     (the mocks derive them from the URN and inputs)."""
     import pulumi
 
+    import stack_config
+    from preview import world
     from preview.mocks import PlatformMocks
 
-    mocks = PlatformMocks(stack)
+    mocks = PlatformMocks(stack, world.for_stack(stack_config.load_file(stack)))
     refs: dict[str, str] = {}
     for r in resources:
         if r.type.startswith("pulumi:providers:"):

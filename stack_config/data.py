@@ -289,7 +289,7 @@ class DocumentStoreConfig:
     rehearsed_in: str | None = setting(
         None,
         pattern=STACK_REF,
-        what="a stack reference like 'acme/aws-platform/staging'",
+        what="a stack reference like 'organization/aws-platform/staging'",
         doc="prod only: the stack whose ledger must reach 'atlas' before prod enters 'dual'",
     )
 
@@ -304,6 +304,11 @@ class DocumentStoreConfig:
     @property
     def has_atlas(self) -> bool:
         return self.phase in ATLAS_PHASES
+
+    @property
+    def sets_up_documentdb(self) -> bool:
+        """Whether the setup function (its own image repository) makes users and change streams in DocumentDB."""
+        return self.has_documentdb and self.phase in ("documentdb", "dual", "atlas")
 
     @property
     def serves_from_atlas(self) -> bool:
@@ -463,7 +468,7 @@ def document_store_problems(
             Problem(
                 f"{key}.rehearsedIn",
                 "is required once prod's ledger enters 'dual' (allowed: the staging stack, like "
-                "'acme/aws-platform/staging', whose ledger reached 'atlas' first; documentdb-vacuum-locks.md)",
+                "'organization/aws-platform/staging', whose ledger reached 'atlas' first; documentdb-vacuum-locks.md)",
             )
         )
     if atlas is not None:

@@ -12,22 +12,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stack_config.aws_values import ecr_repository
 from stack_config.parsing import Problem, setting, show
-from stack_config.services import SECRET_REF
+from stack_config.services import DIGEST_REF, SECRET_REF
 
 if TYPE_CHECKING:
     from stack_config.model import StackConfig
 
 SECRET_TYPE = "aws:secretsmanager/secret:Secret"
+REPOSITORY_TYPE = "aws:ecr/repository:Repository"
 # The data tier's contracts (components/valkey_cache.py, components/document_store.py): created with their values.
 CONTRACT_SECRETS = {"cache": "cache-connection", "document_store": "documents-connection"}
 
 
 @dataclass(frozen=True)
 class ExternalValue:
-    """A parameter or secret some owner sets outside Pulumi (a value no program may know)."""
+    """A parameter or secret some owner sets outside Pulumi (a value no program may know), or an image they push."""
 
-    ref: str = setting(pattern=SECRET_REF, what="a Secrets Manager name or ARN, or 'ssm:/<parameter path>'")
+    ref: str = setting(
+        pattern=f"({SECRET_REF}|{DIGEST_REF})",
+        what="a Secrets Manager name or ARN, 'ssm:/<parameter path>', or an image by digest",
+    )
     owner: str = setting(pattern=r"[a-z0-9][a-z0-9-]{0,61}[a-z0-9]", what="a lowercase label naming who sets it")
     how: str = setting(pattern=r"\S.{8,298}\S", what="one line (10-300 characters): what it holds and how it is set")
 
@@ -54,6 +59,31 @@ def produced_secrets(config: StackConfig) -> set[str]:
         for section, component in CONTRACT_SECRETS.items()
         if getattr(config, section) is not None
     }
+
+
+def created_repositories(config: StackConfig) -> set[str]:
+    """The ECR repositories this stack creates: one per service, the renderer's, the DocumentDB setup function's."""
+    applications = [svc.name for svc in config.containers.services]
+    if config.edge is not None:
+        applications.append("prerender")
+    if config.document_store is not None and config.document_store.sets_up_documentdb:
+        applications.append("documentdb-setup")
+    return {config.identity.name(REPOSITORY_TYPE, application) for application in applications}
+
+
+def pinned_images(config: StackConfig, ns: str) -> list[tuple[str, str]]:
+    """``(key, image)`` for every image config pins by digest instead of building or promoting it."""
+    found = [
+        (f"{ns}:containers.services[{i}].image.digest", svc.image.digest)
+        for i, svc in enumerate(config.containers.services)
+        if svc.image.digest
+    ]
+    store = config.document_store
+    if store is not None and store.sync is not None:
+        found.append((f"{ns}:documentStore.sync.image", store.sync.image))
+    if config.edge is not None and config.edge.renderer.image:
+        found.append((f"{ns}:edge.renderer.image", config.edge.renderer.image))
+    return found
 
 
 def secret_name(ref: str) -> str:
@@ -83,12 +113,37 @@ def undeclared_problems(config: StackConfig, key: str) -> list[Problem]:
                         f"with its owner and how it is set)",
                     )
                 )
+    created = created_repositories(config)
+    for at, image in pinned_images(config, key):
+        used.add(image)
+        repository = ecr_repository(image)
+        if repository is not None and repository[2] in created:
+            problems.append(
+                Problem(
+                    at,
+                    f"{show(image)} is in {repository[2]}, a repository this stack creates: before its first up it "
+                    "does not exist, and afterwards only this stack's push role may write to it (allowed: let this "
+                    "stack build it (image.build: {context: ...}; the renderer: leave edge.renderer.image unset), "
+                    "promote it (image.promoteFrom: <the earlier stage's stack>), or pin an image in a repository "
+                    "another stack or account owns)",
+                )
+            )
+        elif image not in declared:
+            problems.append(
+                Problem(
+                    at,
+                    f"{show(image)} is pushed by no stack and not declared (allowed: an image an earlier stage "
+                    f"publishes, through image.promoteFrom; or declare it in {key}:externals with its owner and how "
+                    "it is pushed)",
+                )
+            )
     for i, external in enumerate(config.externals):
         if external.ref not in used:
             problems.append(
                 Problem(
                     f"{key}:externals[{i}].ref",
-                    f"{show(external.ref)} is read by no service (allowed: a value a service's secrets name)",
+                    f"{show(external.ref)} is read by no service (allowed: a value a service's secrets name, "
+                    "or an image config pins)",
                 )
             )
     return problems
@@ -106,13 +161,22 @@ def expectations(config: StackConfig) -> list[Expectation]:
             f"{at_preview}; set by {e.owner}: {e.how}",
         )
         for i, e in enumerate(config.externals)
+        if "@sha256:" not in e.ref  # a declared image is listed under the key that pins it, with its owner
     ]
+    pushed_by = {e.ref: f"; pushed by {e.owner}: {e.how}" for e in config.externals}
     if config.org_stack:
         found.append(Expectation(f"{ns}:orgStack", "stack-outputs", config.org_stack, "read at preview and up"))
     for i, svc in enumerate(config.containers.services):
         at = f"{ns}:containers.services[{i}].image"
         if svc.image.digest:
-            found.append(Expectation(f"{at}.digest", "image", svc.image.digest, f"{at_preview}: exists and is tagged"))
+            found.append(
+                Expectation(
+                    f"{at}.digest",
+                    "image",
+                    svc.image.digest,
+                    f"{at_preview}: exists and is tagged{pushed_by.get(svc.image.digest, '')}",
+                )
+            )
         if svc.image.promote_from:
             found.append(
                 Expectation(
@@ -136,7 +200,10 @@ def expectations(config: StackConfig) -> list[Expectation]:
     if store is not None and store.sync is not None and store.phase == "dual":
         found.append(
             Expectation(
-                f"{ns}:documentStore.sync.image", "image", store.sync.image, f"{at_preview}: exists and is tagged"
+                f"{ns}:documentStore.sync.image",
+                "image",
+                store.sync.image,
+                f"{at_preview}: exists and is tagged{pushed_by.get(store.sync.image, '')}",
             )
         )
     if store is not None and store.documentdb.restore_from_snapshot:
@@ -170,7 +237,10 @@ def expectations(config: StackConfig) -> list[Expectation]:
         if edge.renderer.image:
             found.append(
                 Expectation(
-                    f"{ns}:edge.renderer.image", "image", edge.renderer.image, f"{at_preview}: exists and is tagged"
+                    f"{ns}:edge.renderer.image",
+                    "image",
+                    edge.renderer.image,
+                    f"{at_preview}: exists and is tagged{pushed_by.get(edge.renderer.image, '')}",
                 )
             )
     org = config.organization

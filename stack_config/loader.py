@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from policies import conventions
-from stack_config import externals
+from stack_config import backend, externals
 from stack_config.aws_values import region_problem
 from stack_config.model import NAMESPACE, StackConfig
 from stack_config.organization import OrganizationConfig
@@ -107,6 +107,8 @@ def load(stack: str, values: Mapping[str, str], source: str | None = None) -> St
         parser.problems.extend(_data_checks(config))
         parser.problems.extend(_organization_checks(config))
         parser.problems.extend(pinning_checks(config))
+        parser.problems.extend(promotion_checks(config))
+        parser.problems.extend(backend.reference_problems(config, NAMESPACE, ENVIRONMENTS))
         if not any(p.key == "stack" for p in parser.problems):  # names need a valid stack suffix
             parser.problems.extend(externals.undeclared_problems(config, NAMESPACE))
     if parser.problems:
@@ -249,6 +251,37 @@ def pinning_checks(config: StackConfig) -> list[Problem]:
             f"it deploys into, or accountId '<12 digits>')",
         )
     ]
+
+
+def promotion_checks(config: StackConfig) -> list[Problem]:
+    """``promotionAccounts`` names accounts of the organization, whose ids only the org stack knows.
+
+    A typed account id went stale unnoticed: the shipped placeholder admitted nobody real (issue 21).
+    """
+    names = config.containers.image_repositories.promotion_accounts
+    key = f"{NAMESPACE}:containers.imageRepositories.promotionAccounts"
+    if not names:
+        return []
+    if not config.org_stack:
+        return [Problem(key, f"{show(names)} needs orgStack: account names resolve to ids through the org stack")]
+    known = organization_accounts(config.org_stack)
+    if known is None:
+        return []  # the org stack's config is not in this checkout: the program checks the names at up
+    return [
+        Problem(f"{key}[{i}]", f"{show(name)} is not an account of the organization (allowed: {', '.join(known)})")
+        for i, name in enumerate(names)
+        if name not in known
+    ]
+
+
+def organization_accounts(org_stack: str) -> list[str] | None:
+    """The account names the org stack's own config declares (None when that file is not in this checkout)."""
+    path = stack_file(org_stack.rsplit("/", 1)[-1])
+    if not path.exists():
+        return None
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    org = (document.get("config") or {}).get(f"{NAMESPACE}:organization") or {}
+    return sorted(str(a.get("name")) for a in org.get("accounts") or [] if isinstance(a, dict))
 
 
 def _organization_checks(config: StackConfig) -> list[Problem]:

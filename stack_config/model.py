@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from foundation.identity import StackIdentity
 from policies import conventions
+from stack_config.backend import StateBackend
 from stack_config.data import CacheConfig, DocumentStoreConfig
 from stack_config.edge import EdgeConfig
 from stack_config.externals import ExternalValue
@@ -47,8 +48,11 @@ class StackConfig:
     org_stack: str | None = setting(
         None,
         pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
-        what="a stack reference like 'acme/aws-platform/org'",
+        what="a stack reference like 'organization/aws-platform/org'",
         doc="unset: the account comes from accountId alone, not from the org stack",
+    )
+    state_backend: StateBackend | None = setting(
+        None, doc="unset: the stack reads no other stack (a reference reads only from its own backend)"
     )
     externals: list[ExternalValue] = setting(
         default_factory=list, doc="values services read that no stack creates: each with its owner and how it is set"

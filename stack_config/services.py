@@ -112,8 +112,11 @@ class ImageRepositoriesConfig:
     )
     promotion_accounts: list[str] = setting(
         default_factory=list,
-        each={"pattern": r"\d{12}", "what": "a 12-digit AWS account id"},
-        doc="accounts whose later stages copy this stack's images (their push roles by name); empty: none",
+        each={
+            "pattern": r"[a-z0-9][a-z0-9-]{0,48}[a-z0-9]",
+            "what": "an account name of the organization like 'shop-prod' (its id comes from the org stack)",
+        },
+        doc="the org's accounts whose later stages copy this stack's images (their push roles by name); empty: none",
     )
 
 
@@ -182,7 +185,7 @@ class ImageSource:
     promote_from: str | None = setting(
         None,
         pattern=STACK_REF,
-        what="a stack reference like 'acme/aws-platform/staging'",
+        what="a stack reference like 'organization/aws-platform/staging'",
         doc="build once: deploy the digest that stack exported, copied into this stack's own repository",
     )
     platform: str = setting(

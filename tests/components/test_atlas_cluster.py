@@ -34,7 +34,7 @@ def test_dev_is_one_replica_set_with_backups_and_pitr(shipped_preview):
 
 
 SHARDED = {"shardedCollections": [{"collection": "orders", "key": ["customerId"], "hashed": True}]}
-STAGING = "acme/aws-platform/staging"
+STAGING = "organization/aws-platform/staging"
 
 
 def rehearsed_staging(stack_references) -> None:

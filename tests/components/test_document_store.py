@@ -285,7 +285,7 @@ def test_reverse_sync_runs_in_atlas_at_the_configured_rate(stack_yaml, tmp_path)
 
 # --- staging first ----------------------------------------------------------------------------------------------------------
 
-STAGING = "acme/aws-platform/staging"
+STAGING = "organization/aws-platform/staging"
 
 
 def prod_in_dual(stack_yaml):

@@ -183,7 +183,7 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 def staging_outputs() -> dict:
     """What the offline preview's stack reference answers for staging: the digests staging ran."""
     references = json.loads((ROOT / "preview" / "stack_references.json").read_text())
-    return references["acme/aws-platform/staging"]["services"]
+    return references["organization/aws-platform/staging"]["services"]
 
 
 @pytest.mark.parametrize("service", ["api", "web"])
@@ -230,13 +230,15 @@ def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_previ
 
 def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_path):
     document = copy.deepcopy(load_stack_yaml("prod"))
-    document["config"]["aws-platform:containers"]["services"][0]["image"] = {"promoteFrom": "acme/aws-platform/org"}
+    document["config"]["aws-platform:containers"]["services"][0]["image"] = {
+        "promoteFrom": "organization/aws-platform/org"
+    }
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     result = run_preview("prod", tmp_path, "--config", str(path), "--no-policy")
     assert result.exit_code == 3
     assert (
-        "aws-platform:containers.services[0].image.promoteFrom: acme/aws-platform/org exports no services.api.image"
+        "aws-platform:containers.services[0].image.promoteFrom: organization/aws-platform/org exports no services.api.image"
         in result.stderr
     )
 
@@ -245,7 +247,9 @@ def test_push_roles_trust_only_cis_deploy_role_never_the_account(shipped_preview
     from foundation.ci_identity import deploy_role_name
 
     # The stacks are pinned through the org stack: CI's identity is the deploy role it publishes for that account.
-    accounts = json.loads((ROOT / "preview" / "stack_references.json").read_text())["acme/aws-platform/org"]["accounts"]
+    accounts = json.loads((ROOT / "preview" / "stack_references.json").read_text())["organization/aws-platform/org"][
+        "accounts"
+    ]
     for stack in ("dev", "prod"):
         deploy_role = accounts[f"shop-{stack}"]["deployRoleArn"]
         assert deploy_role.endswith(f":role/{deploy_role_name()}")

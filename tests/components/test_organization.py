@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import stack_config
-from preview.mocks import STACK_REFERENCES
+from preview.world import stack_references_path
 from tests.conftest import load_stack_yaml, run_preview
 
 ORG = "aws:organizations/organization:Organization"
 OU = "aws:organizations/organizationalUnit:OrganizationalUnit"
 ACCOUNT = "aws:organizations/account:Account"
 PARAMETER = "aws:ssm/parameter:Parameter"
-ORG_REFERENCE = "acme/aws-platform/org"
+ORG_REFERENCE = "organization/aws-platform/org"
 
 
 def test_org_preview_passes_with_zero_mandatory_violations(shipped_preview):
@@ -69,14 +69,14 @@ def test_each_account_id_is_published_under_the_conventions_path(shipped_preview
 def test_offline_stack_reference_matches_what_the_org_stack_exports(shipped_preview):
     """Environments preview against preview/stack_references.json: it must be the org stack's real outputs."""
     exported = shipped_preview("org").snapshot["outputs"]
-    assert json.loads(STACK_REFERENCES.read_text())[ORG_REFERENCE] == exported
+    assert json.loads(stack_references_path().read_text())[ORG_REFERENCE] == exported
 
 
 def test_environment_pins_its_providers_to_the_account_the_org_stack_made(stack_yaml, tmp_path, shipped_preview):
     config = stack_yaml("prod", {"aws-platform:orgStack": ORG_REFERENCE})
     result = run_preview("prod", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stderr
-    shop_prod = json.loads(STACK_REFERENCES.read_text())[ORG_REFERENCE]["accounts"]["shop-prod"]["id"]
+    shop_prod = json.loads(stack_references_path().read_text())[ORG_REFERENCE]["accounts"]["shop-prod"]["id"]
     providers = result.resources("pulumi:providers:aws")
     regional = [p for p in providers if p["name"] in ("aws-regional", "aws-us-east-1")]
     assert regional and all(json.loads(p["inputs"]["allowedAccountIds"]) == [shop_prod] for p in regional)

@@ -15,8 +15,10 @@ import sys
 import pytest
 from pulumi.runtime import mocks, settings
 
+import stack_config
 from foundation import build_host
 from foundation.build_host import BuildHostError, check_build_host, require_docker_buildx
+from preview import world
 from preview.mocks import PlatformMocks
 from tests.conftest import ROOT
 
@@ -77,7 +79,11 @@ def test_lambda_images_also_need_attestations_off(tmp_path, path_to, monkeypatch
 
 def test_the_check_is_skipped_only_under_mocks(tmp_path, path_to, monkeypatch):
     path_to(tmp_path)  # nothing could build here
-    monkeypatch.setattr(settings.SETTINGS, "monitor", mocks.MockMonitor(PlatformMocks("dev")))
+    monkeypatch.setattr(
+        settings.SETTINGS,
+        "monitor",
+        mocks.MockMonitor(PlatformMocks("dev", world.for_stack(stack_config.load_file("dev")))),
+    )
     check_build_host("image 'api'")  # the offline preview: nothing is built, nothing is asked
     monkeypatch.setattr(settings.SETTINGS, "monitor", object())  # a real engine's monitor
     with pytest.raises(BuildHostError):

@@ -351,7 +351,7 @@ def test_an_instance_class_of_unknown_size_is_refused(stack_yaml):
 
 # --- staging first ----------------------------------------------------------------------------------------------------
 
-STAGING = "acme/aws-platform/staging"
+STAGING = "organization/aws-platform/staging"
 
 
 def test_prod_entering_dual_must_name_the_stack_that_rehearsed_it(stack_yaml):

@@ -224,4 +224,4 @@ def test_an_engineers_dev_stack_may_stay_unpinned(stack_yaml):
 
 def test_shipped_environments_are_pinned_through_the_org_stack():
     for stack in ("dev", "staging", "prod"):
-        assert stack_config.load_file(stack).org_stack == "acme/aws-platform/org", stack
+        assert stack_config.load_file(stack).org_stack == "organization/aws-platform/org", stack

@@ -156,14 +156,14 @@ def test_inbound_mail_needs_an_ses_receiving_region():
 
 
 def test_org_stack_cannot_reference_itself():
-    text = problems("org", org_values(**{"aws-platform:orgStack": "acme/aws-platform/org"}))
+    text = problems("org", org_values(**{"aws-platform:orgStack": "organization/aws-platform/org"}))
     assert "aws-platform:orgStack: the org stack cannot reference itself" in text
 
 
 def test_environment_takes_its_account_from_one_source():
     values = engine_values_from_yaml(stack_file("prod"))
-    values["aws-platform:orgStack"] = "acme/aws-platform/org"
-    assert stack_config.load("prod", values).org_stack == "acme/aws-platform/org"
+    values["aws-platform:orgStack"] = "organization/aws-platform/org"
+    assert stack_config.load("prod", values).org_stack == "organization/aws-platform/org"
     values["aws-platform:accountId"] = "123456789012"
     assert "set accountId or orgStack, not both" in problems("prod", values)
 

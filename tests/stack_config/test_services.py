@@ -153,14 +153,14 @@ def test_routing_priorities_are_unique(stack_yaml):
 def test_images_are_promoted_forward_only(stack_yaml):
     document = load_stack_yaml("staging")
     services = document["config"]["aws-platform:containers"]["services"]
-    services[0]["image"] = {"promoteFrom": "acme/aws-platform/prod"}
-    services[1]["image"] = {"promoteFrom": "acme/aws-platform/dev", "digest": services[1]["image"]["digest"]}
+    services[0]["image"] = {"promoteFrom": "organization/aws-platform/prod"}
+    services[1]["image"] = {"promoteFrom": "organization/aws-platform/dev", "digest": services[1]["image"]["digest"]}
     with pytest.raises(ConfigError) as err:
         stack_config.load_file("staging", stack_yaml("staging", document["config"]))
     found = [str(p) for p in err.value.problems]
     assert any(
         p.startswith(
-            "aws-platform:containers.services[0].image.promoteFrom: 'acme/aws-platform/prod' is not an earlier stage"
+            "aws-platform:containers.services[0].image.promoteFrom: 'organization/aws-platform/prod' is not an earlier stage"
         )
         for p in found
     )

@@ -1,0 +1,137 @@
+"""What exists, and where, when the offline preview runs: the world the mocks answer from.
+
+The first mocks answered every question "yes": one placeholder account for every stack, every lookup
+present, every stack reference resolved whatever the backend. A first real ``pulumi up`` then failed
+where the preview was green (issue 21). This world answers as AWS would on the day it is asked:
+
+* **whose account**: the stack's resources live in the account it is pinned to (``accountId``, or the
+  org stack's ``<context>-<stage>`` account from its recorded outputs), never in a placeholder;
+* **what exists yet**: by default the day-zero world of a first deploy. Nothing this stack creates
+  exists; an external exists only where config declares it with its owner (``externals``) or another
+  stack's recorded outputs publish it (a promoted image); AWS's own things (public parameters, the
+  ELB log-delivery account) exist. The update world adds what this stack created on an earlier ``up``
+  (images pushed into its own repositories);
+* **what can be read**: another stack's outputs only from the same state backend (``stateBackend``).
+
+``preview/external_inventory.json`` no longer says what is present; it lists what a declared owner has
+not provided yet, so tests can show each refusal. Who may touch what is not decided here: that is the
+access simulation's question, not the mocks'.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+from stack_config import externals
+from stack_config.model import StackConfig
+
+DAY_ZERO, UPDATE = "day-zero", "update"
+MODES = (DAY_ZERO, UPDATE)
+# An unpinned stack (an engineer's dev-<name>) deploys wherever its owner's credentials point: AWS's own
+# documentation account stands for "whichever account that is", and no pinned stack may ever show it.
+UNPINNED_ACCOUNT = "123456789012"
+HERE = pathlib.Path(__file__).resolve().parent
+# What a declared owner has not provided yet (tests set these to see each refusal).
+EXTERNAL_INVENTORY = HERE / "external_inventory.json"
+
+
+def stack_references_path() -> pathlib.Path:
+    """Other stacks' recorded outputs; PREVIEW_STACK_REFERENCES swaps in another file (tests)."""
+    return pathlib.Path(os.environ.get("PREVIEW_STACK_REFERENCES") or HERE / "stack_references.json")
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    mode: str
+    account: str  # the account the stack is pinned to (UNPINNED_ACCOUNT when it is not)
+    pinned: bool
+    # What config declares with an owner: 'ssm:/path', secret names and ARNs, image references.
+    declared: frozenset[str]
+    # Repositories this stack creates: empty on day zero, full of what its earlier `up` pushed on update.
+    own_repositories: frozenset[str]
+    # Other stacks' outputs as `pulumi up` would read them, by the name a reference uses on this backend.
+    stack_references: Mapping[str, Any]
+    absent: Mapping[str, frozenset[str]]
+    untagged_images: frozenset[str]
+
+    @property
+    def published_images(self) -> frozenset[str]:
+        """Images another stack's outputs name (what a promotion copies): they exist, their stack pushed them."""
+        return frozenset(
+            str(svc.get("image"))
+            for outputs in self.stack_references.values()
+            for svc in ((outputs or {}).get("services") or {}).values()
+            if isinstance(svc, dict) and svc.get("image")
+        )
+
+    def image_exists(self, ref: str, repository: str, registry: str) -> str | None:
+        """Why ``ref`` is not there (AWS's own exception text), or None when a lookup finds it."""
+        if ref in self.absent["images"]:
+            return f"ImageNotFoundException: the image {ref.rsplit('@', 1)[-1]} does not exist in {repository}"
+        if repository in self.own_repositories and registry == self.account:
+            if self.mode == DAY_ZERO:
+                return (
+                    f"RepositoryNotFoundException: The repository with name '{repository}' does not exist in the "
+                    f"registry with id '{registry}' (this stack creates it: nothing is in it before its first up)"
+                )
+            return None
+        if ref in self.declared or ref in self.published_images:
+            return None
+        return (
+            f"ImageNotFoundException: nothing declares {ref} (a pinned image exists only where config declares "
+            "it in externals with its owner, or an earlier stage's outputs publish it)"
+        )
+
+    def value_exists(self, ref: str) -> bool:
+        """A parameter ('ssm:/path') or secret (name or ARN) exists once its declared owner has set it."""
+        kind = "parameters" if ref.startswith("ssm:") else "secrets"
+        name = ref[len("ssm:") :] if ref.startswith("ssm:") else externals.secret_name(ref)
+        declared = ref in self.declared or any(
+            externals.secret_name(d) == name for d in self.declared if not d.startswith("ssm:")
+        )
+        return declared and name not in self.absent[kind]
+
+
+def _inventory() -> dict[str, Any]:
+    return json.loads(EXTERNAL_INVENTORY.read_text()) if EXTERNAL_INVENTORY.exists() else {}
+
+
+def recorded_references() -> dict[str, Any]:
+    path = stack_references_path()
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def pinned_account(config: StackConfig, references: Mapping[str, Any]) -> str | None:
+    """The account the stack is pinned to: ``accountId``, or its ``<context>-<stage>`` in the org stack's outputs."""
+    if config.account_id:
+        return config.account_id
+    if config.org_stack:
+        accounts = (references.get(config.org_stack) or {}).get("accounts") or {}
+        entry = accounts.get(f"{config.context}-{config.stage}") or {}
+        return entry.get("id")
+    return None
+
+
+def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
+    """The world ``config``'s stack previews in."""
+    if mode not in MODES:
+        raise ValueError(f"world {mode!r} is not one of {', '.join(MODES)}")
+    references = recorded_references()
+    inventory = _inventory()
+    absent = inventory.get("absent") or {}
+    account = pinned_account(config, references)
+    return World(
+        mode=mode,
+        account=account or UNPINNED_ACCOUNT,
+        pinned=account is not None,
+        declared=frozenset(e.ref for e in config.externals),
+        own_repositories=frozenset(externals.created_repositories(config)),
+        stack_references=references,
+        absent={kind: frozenset(absent.get(kind) or []) for kind in ("images", "parameters", "secrets")},
+        untagged_images=frozenset(inventory.get("untagged_images") or []),
+    )
