@@ -32,7 +32,8 @@ from tools import figures  # noqa: E402
 SHIPPED = ("dev", "staging", "prod", "org")
 SIZES = (10, 50, 200)
 TARGET_SECONDS, TARGET_MB, TARGET_GROWTH = 60.0, 1024.0, 4.5
-DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-svc@sha256:" + "ab" * 32
+# In shop-prod's account (the org stack's): the preview refuses an image in an account outside the organization.
+DIGEST = "190910285287.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-svc@sha256:" + "ab" * 32
 
 
 def generated_config(services: int, directory: pathlib.Path) -> pathlib.Path:
@@ -51,6 +52,10 @@ def generated_config(services: int, directory: pathlib.Path) -> pathlib.Path:
         svc["routing"] = {"host": f"svc-{i:03d}.shop.example.com", "priority": i + 1}
         generated.append(svc)
     containers["services"] = generated
+    # Pinned digests must be declared with their owner (stack_config/externals.py), as a real stack would.
+    document["config"].setdefault("aws-platform:externals", []).append(
+        {"ref": DIGEST, "owner": "bench", "how": "the benchmark's stand-in image, pushed by whoever runs it"}
+    )
     document["config"]["aws-platform:containers"] = containers
     path = directory / f"Pulumi.prod-{services}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
