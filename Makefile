@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+# day-zero (a first deploy: nothing this stack creates exists yet) or update (the stack exists): preview/world.py
+WORLD ?= day-zero
 STAMP := $(VENV)/.installed
 # checkov has its own venv: its dependency pins conflict with ours (docs/security.md).
 CHECKOV_VENV := .venv-checkov
@@ -15,6 +17,8 @@ CHECKOV := $(CHECKOV_VENV)/.installed
 
 help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
+	@echo "                              WORLD=update previews an update of an existing stack (default day-zero)"
+	@echo "make stack-references        regenerate preview/stack_references.json from the referenced stacks' previews"
 	@echo "make lint                    ruff check, ruff format --check, pyright (docs/development.md)"
 	@echo "make test                    make lint, then every test"
 	@echo "make bench                   benchmarks: bench/results/*.json, the figures make docs puts in the README"
@@ -35,7 +39,7 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt requir
 venv: $(STAMP)
 
 preview: $(STAMP)
-	$(PY) -m preview --stack $(STACK) --json build/$(STACK).json
+	$(PY) -m preview --stack $(STACK) --world $(WORLD) --json build/$(STACK).json
 
 preview-all: $(STAMP)
 	@for s in dev staging prod prod-dr; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done
@@ -66,6 +70,10 @@ bench-tests: $(STAMP) $(CHECKOV)
 
 taggable-types: $(STAMP)
 	$(PY) tools/generate_taggable_types.py
+
+.PHONY: stack-references
+stack-references: $(STAMP)
+	$(PY) -m tools.record_stack_references
 
 .PHONY: replace-on-change
 replace-on-change: $(STAMP)

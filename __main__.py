@@ -280,6 +280,9 @@ else:
         renderer.allow_distribution(spa.arn)  # the renderer answers this distribution and nobody else
         dashboard_sections += [renderer.dashboard, spa.dashboard]
         pulumi.export("spa_domain_name", spa.domain_name)
+        pulumi.export("spa_distribution_id", spa.distribution_id)  # what a failover moves names to (docs/recovery.md)
+        if spa.failover_dns_changes is not None:
+            pulumi.export("failover_dns_changes", spa.failover_dns_changes)
         pulumi.export("prerender_cache_bucket", renderer.cache_bucket)
 
     dashboard = Dashboard("dashboard", DashboardArgs(identity, dashboard_sections), opts=regional())

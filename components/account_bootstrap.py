@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from foundation.identity import StackIdentity
+from stack_config import backend
 from stack_config.organization import BootstrapConfig
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
@@ -215,11 +216,15 @@ def bootstrap_template(
     deploy_environments: Mapping[str, str] | None = None,
     management_account_id: str = "",
     backup: StateBackup | None = None,
+    organization_id: str = "",
 ) -> dict[str, Any]:
-    """The CloudFormation template as data: OIDC provider, CI roles, the state bucket and its replication.
+    """The CloudFormation template as data: OIDC provider, CI roles, the shared state bucket and its replication.
 
-    IAM is global: the OIDC provider and the roles are created in the first bootstrap region only
-    (``IamRegion``), the state bucket in every region listed. One template serves every account, so what
+    IAM is global: the OIDC provider and the roles are created in the bootstrap region (``IamRegion``).
+    The state of every stack lives in one bucket, in the management account (``IsStateHome``): a stack
+    reference reads only from its own backend, so with a bucket per account no stack could read the org
+    stack's outputs, nor prod staging's digests (issue 21). Every deploy and read-only role of the
+    organization reads it; each account's deploy role writes only its own stacks' objects. One template serves every account, so what
     differs per account is a condition on ``AWS::AccountId``: ``deploy_environments`` maps an account id to
     the one GitHub environment whose jobs may assume its deploy role (GitHub puts
     ``repo:<repo>:environment:<name>`` in the token of a job that runs in an environment). An account not
@@ -230,7 +235,9 @@ def bootstrap_template(
     conditions: dict[str, Any] = {
         "IamRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, iam_region]},
         "IsManagementAccount": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, management_account_id]},
+        "IsStateHome": {"Fn::And": [{"Condition": "IsManagementAccount"}, {"Condition": "IamRegion"}]},
     }
+    state_home = names.state_bucket(management_account_id, iam_region)
     deploys = {account: f"DeploysAccount{account}" for account in environments}
     for account, condition in deploys.items():
         conditions[condition] = {"Fn::Equals": [{"Ref": "AWS::AccountId"}, account]}
@@ -298,11 +305,8 @@ def bootstrap_template(
                             {
                                 "Effect": "Allow",
                                 "Action": ["s3:PutObject", "s3:DeleteObject"],
-                                "Resource": _sub(
-                                    "arn:${AWS::Partition}:s3:::"
-                                    + names.state_bucket_prefix
-                                    + "-${AWS::AccountId}-*/.pulumi/locks/*"
-                                ),
+                                # The shared bucket's policy narrows it to this account's own stacks.
+                                "Resource": _sub("arn:${AWS::Partition}:s3:::" + state_home + "/.pulumi/locks/*"),
                             }
                         ],
                     },
@@ -312,7 +316,7 @@ def bootstrap_template(
             "Tags": _tags(tags),
         },
     }
-    state_condition: dict[str, str] = {}
+    state_condition: dict[str, str] = {"Condition": "IsStateHome"}
     if backup is not None:
         resources["ReplicationRole"] = _replication_role(names, backup, state_objects, tags)
         # The backup account's instance in the backup region holds the copy instead of a state bucket: the
@@ -323,8 +327,6 @@ def bootstrap_template(
                 {"Fn::Equals": [{"Ref": "AWS::Region"}, backup.region]},
             ]
         }
-        conditions["HasStateBucket"] = {"Fn::Not": [{"Condition": "IsBackupHome"}]}
-        state_condition = {"Condition": "HasStateBucket"}
         resources.update(_backup_bucket(names, backup, tags))
     bucket = _sub(names.state_bucket_prefix + "-${AWS::AccountId}-${AWS::Region}")
     return {
@@ -373,7 +375,8 @@ def bootstrap_template(
                                     _sub("arn:${AWS::Partition}:s3:::${StateBucket}/*"),
                                 ],
                                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
+                            },
+                            *_shared_state_statements(names, environments, organization_id),
                         ],
                     },
                 },
@@ -389,6 +392,64 @@ def bootstrap_template(
             ),
         },
     }
+
+
+def stack_prefixes(environment: str) -> list[str]:
+    """The state objects of the stacks an environment deploys (``prod``: ``prod`` and ``prod-dr``), as a DIY backend
+    lays them out: ``.pulumi/{stacks,history,backups}/<project>/<stack>…`` and ``.pulumi/locks/organization/…``."""
+    found = []
+    for stack in (environment, f"{environment}-*"):
+        found += [
+            f".pulumi/stacks/{backend.PROJECT}/{stack}.json*",
+            *(f".pulumi/{kind}/{backend.PROJECT}/{stack}/*" for kind in ("history", "backups")),
+            f".pulumi/locks/{backend.DIY_ORGANIZATION}/{backend.PROJECT}/{stack}/*",
+        ]
+    return found
+
+
+def _shared_state_statements(
+    names: BootstrapNames, environments: Mapping[str, str], organization_id: str
+) -> list[dict[str, Any]]:
+    """Who may use the one state bucket: the organization's CI roles read every stack (stack references, the
+    preview's lock aside); each account's deploy role writes its own stacks only, its read-only role their locks."""
+    bucket = "arn:${AWS::Partition}:s3:::${StateBucket}"
+    ci_roles = [f"arn:aws:iam::*:role/{r}" for r in (names.deploy_role, names.read_only_role) if r]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "OrganizationCiReadsState",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
+            "Resource": [_sub(bucket), _sub(bucket + "/.pulumi/*")],
+            "Condition": {
+                "StringEquals": {"aws:PrincipalOrgID": organization_id},
+                "ArnLike": {"aws:PrincipalArn": ci_roles},
+            },
+        }
+    ]
+    for account, environment in sorted(environments.items()):
+        objects = [_sub(f"{bucket}/{prefix}") for prefix in stack_prefixes(environment)]
+        locks = [o for o in objects if "/.pulumi/locks/" in o["Fn::Sub"]]
+        statements.append(
+            {
+                "Sid": f"Account{account}WritesItsStacks",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:role/{names.deploy_role}"},
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Resource": objects,
+            }
+        )
+        if names.read_only_role:
+            statements.append(
+                {
+                    "Sid": f"Account{account}PreviewsLockItsStacks",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:role/{names.read_only_role}"},
+                    "Action": ["s3:PutObject", "s3:DeleteObject"],
+                    "Resource": locks,
+                }
+            )
+    return statements
 
 
 def _state_bucket_properties(bucket: str | dict[str, str], noncurrent_days: int) -> dict[str, Any]:
@@ -475,7 +536,7 @@ def _replication_role(
     destination = f"arn:aws:s3:::{backup.bucket}"
     return {
         "Type": "AWS::IAM::Role",
-        "Condition": "IamRegion",
+        "Condition": "IsStateHome",
         "Properties": {
             "RoleName": names.replication_role,
             "Description": "S3 copies the Pulumi state to the backup account",
@@ -589,6 +650,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 deploy_environments=environments,
                 management_account_id=values["management"],
                 backup=backup,
+                organization_id=values["organization"],
             )
             return json.dumps(body, sort_keys=True)
 

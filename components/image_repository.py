@@ -211,29 +211,53 @@ def repository_policy(
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def source_repository_arn(ref: str) -> str:
+def source_image(ref: str) -> EcrImage:
     image = EcrImage.parse(ref)
     if image is None:
         raise ValueError(f"promoted image {ref!r} is not an ECR image by digest")
+    return image
+
+
+def source_repository_arn(ref: str) -> str:
+    image = source_image(ref)
     return f"arn:aws:ecr:{image.region}:{image.registry_id}:repository/{image.repository}"
 
 
-def copy_script(source: str, repository_url: str) -> str:
-    """skopeo copies the manifest and layers unchanged (--preserve-digests), so the digest prod runs is staging's."""
+def endpoint_region(proxy_endpoint: str) -> str:
+    """``https://<registry>.dkr.ecr.<region>.amazonaws.com`` -> ``<region>``: the region a token logs in to."""
+    return proxy_endpoint.split("://", 1)[-1].split(".")[3]
+
+
+def copy_script(source: str, repository_url: str, source_endpoint: str, target_endpoint: str) -> str:
+    """skopeo copies the manifest and layers unchanged (--preserve-digests), so the digest prod runs is staging's.
+
+    ECR tokens are per region: each registry is logged in to with the token of its own region
+    (``ECR_SOURCE_PASSWORD`` for the image copied, ``ECR_PASSWORD`` for this repository). A token minted
+    in another region is refused here, at preview, instead of as ``401 Unauthorized`` in the middle of `up`.
+    """
     image = EcrImage.parse(source)
     assert image is not None
     target = f"{repository_url}:{conventions.promoted_tag(image.digest)}"
-    registries = sorted({source.split("/", 1)[0], repository_url.split("/", 1)[0]})
-    logins = "\n".join(
-        f'printf %s "$ECR_PASSWORD" | skopeo login --authfile "$AUTH" -u AWS --password-stdin {r} >/dev/null'
-        for r in registries
+    target_host = repository_url.split("/", 1)[0]
+    logins = {target_host: ("ECR_PASSWORD", target_endpoint)}
+    logins.setdefault(source.split("/", 1)[0], ("ECR_SOURCE_PASSWORD", source_endpoint))
+    for host, (variable, endpoint) in logins.items():
+        host_region = host.split(".")[3]
+        if endpoint_region(endpoint) != host_region:
+            raise ValueError(
+                f"promotion logs in to {host} with a token for {endpoint}: ECR tokens are per region; "
+                f"mint {variable}'s token with a provider in {host_region}"
+            )
+    login_lines = "\n".join(
+        f'printf %s "${variable}" | skopeo login --authfile "$AUTH" -u AWS --password-stdin {host} >/dev/null'
+        for host, (variable, _) in sorted(logins.items())
     )
     return (
         "set -euo pipefail\n"
         'command -v skopeo >/dev/null || { echo "promotion needs skopeo where pulumi up runs '
         '(apt-get install skopeo; GitHub ubuntu runners have it)" >&2; exit 1; }\n'
         'AUTH="$(mktemp)"; trap \'rm -f "$AUTH"\' EXIT\n'
-        f"{logins}\n"
+        f"{login_lines}\n"
         f'skopeo copy --preserve-digests --authfile "$AUTH" docker://{source} docker://{target}\n'
     )
 
@@ -391,14 +415,14 @@ class ImageRepository(pulumi.ComponentResource):
             )
         )
 
-    def _push_login(
-        self, args: ImageRepositoryArgs, repo: aws.ecr.Repository, push_role: aws.iam.Role
-    ) -> pulumi.Output[aws.ecr.GetAuthorizationTokenResult]:
-        """A registry login as the push role: the repository policy denies writes to anyone else."""
+    def _push_provider(
+        self, args: ImageRepositoryArgs, push_role: aws.iam.Role, region: pulumi.Input[str], suffix: str
+    ) -> aws.Provider:
+        """A provider that is the push role in ``region``: the repository policy denies writes to anyone else."""
         ident = args.identity
-        push_provider = aws.Provider(
-            f"{self._prefix}-ecr-push",
-            region=ident.region,
+        return aws.Provider(
+            f"{self._prefix}-{suffix}",
+            region=region,
             assume_roles=[
                 aws.ProviderAssumeRoleArgs(
                     role_arn=self._push_role_usable, session_name=f"{args.application}-image-push"
@@ -408,10 +432,31 @@ class ImageRepository(pulumi.ComponentResource):
             allowed_account_ids=[args.account_id] if args.account_id else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # One token serves every registry the role may read: the source of a promotion included.
-        return aws.ecr.get_authorization_token_output(
-            registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=push_provider)
+
+    def _push_login(
+        self, args: ImageRepositoryArgs, repo: aws.ecr.Repository, push_role: aws.iam.Role
+    ) -> tuple[pulumi.Output[aws.ecr.GetAuthorizationTokenResult], aws.Provider]:
+        """A login to this repository's registry as the push role, and the provider that minted it."""
+        provider = self._push_provider(args, push_role, args.identity.region, "ecr-push")
+        token = aws.ecr.get_authorization_token_output(
+            registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=provider)
         )
+        return token, provider
+
+    def _source_login(
+        self, args: ImageRepositoryArgs, push_role: aws.iam.Role, source: pulumi.Output[str]
+    ) -> tuple[pulumi.Output[aws.ecr.GetAuthorizationTokenResult], aws.Provider]:
+        """A login to the promoted image's registry, minted in that registry's region.
+
+        An ECR token opens the registries of the region it was issued in only: prod-dr (eu-central-1)
+        copying prod's image (eu-west-1) with a token of its own region fails the copy with 401. Within
+        the region the token is the role's, good for every registry it may read (staging's account
+        included), so only the region is taken from the image.
+        """
+        region = source.apply(lambda ref: source_image(ref).region)
+        provider = self._push_provider(args, push_role, region, "ecr-source")
+        token = aws.ecr.get_authorization_token_output(opts=pulumi.InvokeOptions(parent=self, provider=provider))
+        return token, provider
 
     def _promote(
         self,
@@ -427,16 +472,24 @@ class ImageRepository(pulumi.ComponentResource):
         image gets a ``promoted-`` tag, which no lifecycle rule selects. Running from this stack's own
         repository, prod never depends on staging's registry at scale-out or rollback time.
         """
-        token = self._push_login(args, repo, push_role)
+        assert args.promote_from is not None  # _promote runs only for a promoted image
         source = pulumi.Output.from_input(args.promote_from)
+        token, provider = self._push_login(args, repo, push_role)
+        source_token, source_provider = self._source_login(args, push_role, source)
         copy = command.local.Command(
             f"{self._prefix}-promote",
-            create=pulumi.Output.all(source, repo.repository_url).apply(lambda parts: copy_script(parts[0], parts[1])),
+            create=pulumi.Output.all(
+                source, repo.repository_url, source_token.proxy_endpoint, token.proxy_endpoint
+            ).apply(lambda parts: copy_script(*parts)),
             interpreter=["/bin/bash", "-c"],
-            environment={"ECR_PASSWORD": pulumi.Output.secret(token.password)},
+            environment={
+                "ECR_PASSWORD": pulumi.Output.secret(token.password),
+                "ECR_SOURCE_PASSWORD": pulumi.Output.secret(source_token.password),
+            },
             # A new source digest is a new copy; the same digest is never copied twice.
             triggers=[source],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo, push_policy]),
+            # The providers that minted its two logins, named so the graph shows which region each token is for.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo, push_policy, provider, source_provider]),
         )
         return pulumi.Output.all(repo.repository_url, source, copy.id).apply(
             lambda parts: f"{parts[0]}@{parts[1].split('@', 1)[1]}"
@@ -449,7 +502,7 @@ class ImageRepository(pulumi.ComponentResource):
         assert build is not None
         # Before the first image is registered: no daemon means a clear stop, not a failure mid-deployment.
         check_build_host(f"image '{args.application}'", lambda_image=args.lambda_compatible)
-        token = self._push_login(args, repo, push_role)
+        token, _ = self._push_login(args, repo, push_role)
         tag = context_tag(build, args.platform)
         image_args: dict[str, Any] = dict(
             # Relative to the project (Pulumi runs the program there): the same inputs on every machine.

@@ -169,7 +169,7 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
         )
 
     def account_output(spec: AccountConfig) -> pulumi.Output[dict[str, Any]]:
-        def describe(account_id: str) -> dict[str, Any]:
+        def describe(account_id: str, management_id: str) -> dict[str, Any]:
             entry: dict[str, Any] = {"id": account_id, "email": config.email_for(spec.name), "ou": spec.ou}
             if names is not None and config.bootstrap is not None:  # names exist only with a bootstrap
                 # Set these as AWS_DEPLOY_ROLE_ARN on the GitHub environment, AWS_PREVIEW_ROLE_ARN_<STACK> on the repo.
@@ -177,10 +177,13 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
                     entry["deployEnvironment"] = spec.deploy_environment
                     entry["deployRoleArn"] = names.deploy_role_arn(account_id)
                 entry["readOnlyRoleArn"] = names.read_only_role_arn(account_id)
-                entry["stateBucket"] = names.state_bucket(account_id, config.bootstrap.regions[0])
+                # One state bucket for every stack (the management account's): references need one backend.
+                entry["stateBucket"] = names.state_bucket(management_id, config.bootstrap.regions[0])
             return entry
 
-        return org.account_ids[spec.name].apply(describe)
+        return pulumi.Output.all(org.account_ids[spec.name], org.management_account_id).apply(
+            lambda parts: describe(parts[0], parts[1])
+        )
 
     outputs: dict[str, Any] = {}
     if names is not None:

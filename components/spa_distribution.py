@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -76,6 +77,30 @@ def https_origin(
     )
 
 
+def failover_dns_changes(names: list[str], distribution_domain: str, distribution_zone: str) -> dict[str, Any]:
+    """The Route 53 change batch that points ``names`` at this distribution (``aws route53 change-resource-record-sets
+    --change-batch``): A and AAAA aliases, as the owner's stack writes them."""
+    return {
+        "Comment": f"fail over {', '.join(names)} to {distribution_domain}",
+        "Changes": [
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {
+                    "Name": name,
+                    "Type": record_type,
+                    "AliasTarget": {
+                        "HostedZoneId": distribution_zone,
+                        "DNSName": distribution_domain,
+                        "EvaluateTargetHealth": False,
+                    },
+                },
+            }
+            for name in names
+            for record_type in ("A", "AAAA")
+        ],
+    }
+
+
 def cache_key_headers() -> list[str]:
     return list(CACHE_KEY_HEADERS)
 
@@ -92,6 +117,8 @@ class SpaDistribution(pulumi.ComponentResource):
     dashboard: Section  # the 5xx alarm's status on the environment's dashboard
     distribution_id: pulumi.Output[str]
     arn: pulumi.Output[str]
+    # The Route 53 change batch that points failoverDomainNames here (empty without them): runbook, docs/recovery.md.
+    failover_dns_changes: pulumi.Output[dict[str, Any]] | None = None
 
     def __init__(self, name: str, args: SpaDistributionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:edge:SpaDistribution", name, None, opts)
@@ -148,7 +175,7 @@ class SpaDistribution(pulumi.ComponentResource):
             http_version="http2and3",
             price_class=cfg.price_class,
             comment=f"{ident.label('spa')}: app for humans, prerendered pages for crawlers",
-            aliases=cfg.domain_names,
+            aliases=cfg.aliases,
             default_root_object="index.html",
             origins=origins,
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
@@ -425,38 +452,63 @@ class SpaDistribution(pulumi.ComponentResource):
         if cfg.certificate_arn:
             return cfg.certificate_arn
         opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        # The names it may take over are on the certificate from the start: CloudFront moves an alias only to a
+        # distribution whose certificate covers it.
+        names = [*cfg.domain_names, *cfg.failover_domain_names]
         cert = aws.acm.Certificate(
             "spa",
-            domain_name=cfg.domain_names[0],
-            subject_alternative_names=cfg.domain_names[1:] or None,
+            domain_name=names[0],
+            subject_alternative_names=names[1:] or None,
             validation_method="DNS",
             opts=opts,
         )
-        records = []
+
+        def option(domain: str) -> pulumi.Output[aws.acm.outputs.CertificateDomainValidationOption]:
+            return cert.domain_validation_options.apply(lambda opts_: next(o for o in opts_ if o.domain_name == domain))
+
+        fqdns: list[pulumi.Input[str]] = []
         for index, domain in enumerate(cfg.domain_names):
-            option = cert.domain_validation_options.apply(
-                lambda opts_, d=domain: next(o for o in opts_ if o.domain_name == d)
+            record = aws.route53.Record(
+                f"spa-validation-{index}",
+                zone_id=cfg.hosted_zone_id,
+                name=option(domain).resource_record_name,
+                type=option(domain).resource_record_type,
+                records=[option(domain).resource_record_value],
+                ttl=300,
+                allow_overwrite=True,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-            records.append(
-                aws.route53.Record(
-                    f"spa-validation-{index}",
-                    zone_id=cfg.hosted_zone_id,
-                    name=option.resource_record_name,
-                    type=option.resource_record_type,
-                    records=[option.resource_record_value],
-                    ttl=300,
-                    allow_overwrite=True,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
+            fqdns.append(record.fqdn)
+        # A taken-over name validates through its owner's record: ACM gives one account the same record for the same
+        # name, so a copy owned here would be deleted with this stack and fail the owner's next renewal.
+        fqdns += [
+            option(domain).resource_record_name.apply(lambda n: n.rstrip(".")) for domain in cfg.failover_domain_names
+        ]
         validation = aws.acm.CertificateValidation(
-            "spa", certificate_arn=cert.arn, validation_record_fqdns=[r.fqdn for r in records], opts=opts
+            "spa", certificate_arn=cert.arn, validation_record_fqdns=fqdns, opts=opts
         )
         return validation.certificate_arn
 
     def _dns(self, cfg: EdgeConfig, distribution: aws.cloudfront.Distribution, child: pulumi.ResourceOptions) -> None:
         if not cfg.hosted_zone_id:
             return
+        # What CloudFront's associate-alias checks before it moves a name here: `_<name>` TXT naming this
+        # distribution. The name's own A/AAAA records stay its owner's (one record, one stack); the runbook
+        # repoints them with this stack's `failover_dns_changes` output.
+        for index, domain in enumerate(cfg.failover_domain_names):
+            aws.route53.Record(
+                f"spa-failover-{index}-txt",
+                zone_id=cfg.hosted_zone_id,
+                name=f"_{domain}",
+                type="TXT",
+                records=[distribution.domain_name],
+                ttl=300,
+                opts=child,
+            )
+        if cfg.failover_domain_names:
+            self.failover_dns_changes = pulumi.Output.all(distribution.domain_name, distribution.hosted_zone_id).apply(
+                lambda target: failover_dns_changes(cfg.failover_domain_names, target[0], target[1])
+            )
         for index, domain in enumerate(cfg.domain_names):
             for record_type in ("A", "AAAA"):
                 aws.route53.Record(

@@ -21,14 +21,14 @@ PROPAGATION_SECONDS = 15
 
 
 def usable_role_arn(
-    name: str, role: aws.iam.Role, policies: Sequence[pulumi.Resource], parent: pulumi.Resource
+    name: str, role: aws.iam.Role, policies: Sequence[aws.iam.RolePolicy], parent: pulumi.Resource
 ) -> pulumi.Output[str]:
     """``role``'s ARN, resolved only after ``policies`` exist and IAM has had time to propagate them."""
     wait = command.local.Command(
         f"{name}-iam-propagation",
         create=f"sleep {PROPAGATION_SECONDS}",
         # A new role or a changed policy waits again; an unchanged one never does.
-        triggers=[role.arn, *[p.urn for p in policies]],
+        triggers=[role.arn, *[p.policy for p in policies]],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[role, *policies]),
     )
     return pulumi.Output.all(role.arn, wait.id).apply(lambda parts: parts[0])

@@ -191,7 +191,10 @@ def run(
     if world is None:
         import stack_config  # the program loads it too; here only to know the stack's account and externals
 
-        world = worlds.for_stack(stack_config.load(stack, config_values))
+        try:
+            world = worlds.for_stack(stack_config.load(stack, config_values))
+        except stack_config.ConfigError:
+            world = worlds.nothing()  # the program's own refusal is the one to see
     mocks = PlatformMocks(stack, world, default_region=config_values.get("aws:region", "eu-west-1"))
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config_values))

@@ -117,6 +117,20 @@ def pinned_account(config: StackConfig, references: Mapping[str, Any]) -> str | 
     return None
 
 
+def nothing(mode: str = DAY_ZERO) -> World:
+    """A world where nothing outside exists: for a config that does not even load (the program refuses it)."""
+    return World(
+        mode=mode,
+        account=UNPINNED_ACCOUNT,
+        pinned=False,
+        declared=frozenset(),
+        own_repositories=frozenset(),
+        stack_references=recorded_references(),
+        absent={kind: frozenset() for kind in ("images", "parameters", "secrets")},
+        untagged_images=frozenset(),
+    )
+
+
 def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
     """The world ``config``'s stack previews in."""
     if mode not in MODES:

@@ -89,8 +89,8 @@ def reference_problems(config: StackConfig, ns: str, environments: pathlib.Path)
             problems.append(
                 Problem(f"{key}.organization", f"is required for {show(backend.url)} (allowed: the Pulumi Cloud org)")
             )
-    if not found:
-        return problems
+    if not found or problems:
+        return problems  # references are judged against a whole backend only; otherwise every one is noise
     if backend is None:
         return [
             *problems,

@@ -112,6 +112,15 @@ class RoutingConfig:
 class EdgeConfig:
     # The names viewers (and crawlers) use; the renderer may render these and nothing else: never an open proxy.
     domain_names: list[str] = setting(min=1, max=10, each={"pattern": HOSTNAME, "what": "a lowercase hostname"})
+    # Another stack's names this distribution can take over (prod-dr standing in for prod): on its certificate and
+    # with the `_<name>` TXT record CloudFront's associate-alias asks for, never aliases or DNS records until the
+    # runbook moves them (docs/recovery.md, "How the edge fails over"): a name is on one distribution only.
+    failover_domain_names: list[str] = setting(
+        default_factory=list, max=10, each={"pattern": HOSTNAME, "what": "a lowercase hostname"}
+    )
+    failover_active: bool = setting(
+        False, doc="set once the runbook moved failoverDomainNames here: an `up` during the failover then keeps them"
+    )
     hosted_zone_id: str | None = setting(None, pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id")
     certificate_arn: str | None = setting(
         None,
@@ -139,8 +148,14 @@ class EdgeConfig:
         return "" if self.spa_origin.host else "/index.html"
 
     @property
+    def aliases(self) -> list[str]:
+        """The names on the distribution: its own, plus the ones it took over while a failover is active."""
+        return [*self.domain_names, *(self.failover_domain_names if self.failover_active else [])]
+
+    @property
     def site_origins(self) -> list[str]:
-        return [f"https://{name}" for name in self.domain_names]
+        # The shop's own names, failover ones included: crawlers ask for shop.example.com pages once it moved here.
+        return [f"https://{name}" for name in (*self.domain_names, *self.failover_domain_names)]
 
 
 def kvs_entries(cfg: EdgeConfig) -> dict[str, str]:
@@ -193,4 +208,56 @@ def routing_problems(cfg: EdgeConfig) -> list[tuple[str, str]]:
     for value in kvs_entries(cfg).values():
         if len(value.encode()) > KVS_VALUE_LIMIT:
             problems.append(("routing", f"is {len(value.encode())} bytes in the KeyValueStore (allowed: 1024)"))
+    return problems
+
+
+def alias_problems(cfg: EdgeConfig, claims: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(key under edge, message) for names two distributions would both claim; ``claims``: other stacks' domainNames.
+
+    CloudFront lets an alternate domain name be on one distribution only: the second stack's `up` fails with
+    CNAMEAlreadyExists (and a stack that took the name over by hand loses it again at its next `up`). A failover
+    name must be a name another stack serves, or there is nothing to take over.
+    """
+    owner = {name: stack for stack, names in sorted(claims.items()) for name in names}
+    problems: list[tuple[str, str]] = []
+    for index, name in enumerate(cfg.domain_names):
+        if name in owner:
+            problems.append(
+                (
+                    f"domainNames[{index}]",
+                    f"{name!r} is already an alias of stack '{owner[name]}': a CloudFront alternate domain name is on "
+                    f"one distribution only (allowed: a name no other stack lists; to stand in for "
+                    f"'{owner[name]}', list it under failoverDomainNames)",
+                )
+            )
+    for index, name in enumerate(cfg.failover_domain_names):
+        if name in cfg.domain_names:
+            problems.append(
+                (f"failoverDomainNames[{index}]", f"{name!r} is this stack's own alias (allowed: another stack's)")
+            )
+        elif name not in owner:
+            known = ", ".join(sorted(owner)) or "none"
+            problems.append(
+                (
+                    f"failoverDomainNames[{index}]",
+                    f"{name!r} is no other stack's alias, so there is nothing to take over (allowed: {known})",
+                )
+            )
+    if cfg.failover_domain_names and not cfg.hosted_zone_id:
+        problems.append(
+            (
+                "failoverDomainNames",
+                "needs hostedZoneId: the certificate is validated and the associate-alias TXT records are written there",
+            )
+        )
+    if cfg.failover_active and not cfg.failover_domain_names:
+        problems.append(("failoverActive", "is true with no failoverDomainNames (allowed: false)"))
+    if cfg.failover_domain_names and cfg.certificate_arn:
+        problems.append(
+            (
+                "certificateArn",
+                "is set with failoverDomainNames (allowed: one or the other): the stack issues the certificate that "
+                "covers the names it takes over, and cannot check that a given one does",
+            )
+        )
     return problems

@@ -41,14 +41,21 @@ def source_name(stack: str) -> str:
     return f"environments/Pulumi.{stack}.yaml"
 
 
-def engine_values_from_yaml(path: pathlib.Path) -> dict[str, str]:
+def engine_values_from_yaml(path: pathlib.Path, source: str | None = None) -> dict[str, str]:
     """What the Pulumi CLI would pass the program for this file: every value a string, objects as JSON.
 
     ``secure:`` values cannot be decrypted offline; they become a placeholder,
     which is all an offline preview needs (secrets never flow into names or tags).
+    A file that does not parse is a ``ConfigError`` at its line and column, not a traceback.
     """
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    config = document.get("config") or {}
+    source = source or str(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise _yaml_error(source, err) from None
+    config = (document.get("config") if isinstance(document, Mapping) else document) or {}
+    if not isinstance(config, Mapping):
+        raise ConfigError(source, [Problem("config", f"{show(config)} is not a mapping of keys like 'aws:region'")])
     values: dict[str, str] = {}
     for key, value in config.items():
         if isinstance(value, Mapping) and set(value) == {"secure"}:
@@ -60,6 +67,18 @@ def engine_values_from_yaml(path: pathlib.Path) -> dict[str, str]:
         else:
             values[key] = str(value)
     return values
+
+
+def _yaml_error(source: str, err: yaml.YAMLError) -> ConfigError:
+    """The parser's own words at the place it stopped, as ``file:line:column`` (1-based, as editors count)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context:
+        where = f" at {context_mark.line + 1}:{context_mark.column + 1}" if context_mark is not None else ""
+        problem += f" ({context}{where})"
+    at = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    return ConfigError(at, [Problem("yaml", problem)])
 
 
 def _decode(hint: Any, text: str) -> Any:
@@ -121,7 +140,8 @@ def load_file(stack: str, path: pathlib.Path | None = None) -> StackConfig:
     path = path or stack_file(stack)
     if not path.exists():
         raise ConfigError(str(path), [Problem("stack", f"no configuration file for stack {show(stack)}")])
-    return load(stack, engine_values_from_yaml(path), source_name(stack) if path == stack_file(stack) else str(path))
+    source = source_name(stack) if path == stack_file(stack) else str(path)
+    return load(stack, engine_values_from_yaml(path, source), source)
 
 
 def stage_checks(stack: str, stage: str | None, usage: str | None) -> list[Problem]:
@@ -227,10 +247,28 @@ def _edge_checks(config: StackConfig) -> list[Problem]:
                 f"certificateArn (us-east-1) or hostedZoneId (to issue one)",
             )
         )
-    from stack_config.edge import routing_problems
+    from stack_config.edge import alias_problems, routing_problems
 
     problems.extend(Problem(f"{key}.{where}", message) for where, message in routing_problems(edge))
+    problems.extend(Problem(f"{key}.{w}", m) for w, m in alias_problems(edge, _alias_claims(config.stack)))
     return problems
+
+
+def _alias_claims(stack: str) -> dict[str, list[str]]:
+    """Every other stack's ``edge.domainNames``, from its file in environments/ (one that does not parse is its own
+    stack's problem, reported when that stack loads)."""
+    claims: dict[str, list[str]] = {}
+    for path in sorted(ENVIRONMENTS.glob("Pulumi.*.yaml")):
+        other = path.name[len("Pulumi.") : -len(".yaml")]
+        if other == stack:
+            continue
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            names = ((document.get("config") or {}).get(f"{NAMESPACE}:edge") or {}).get("domainNames") or []
+        except (yaml.YAMLError, AttributeError):
+            continue
+        claims[other] = [str(name) for name in names]
+    return claims
 
 
 ORG_STACK = "org"  # the management account's stack; the only one that builds the organization

@@ -149,8 +149,9 @@ class BootstrapConfig:
     regions: list[str] = setting(
         default_factory=lambda: ["eu-west-1"],
         min=1,
+        max=1,
         each=REGION_RULES,
-        doc="where the state bucket lives; the role is global, so one region suffices",
+        doc="where the one shared state bucket lives; IAM is global: one region, the copy is stateBackup's",
     )
 
 

@@ -7,6 +7,7 @@ instead of restating the template.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 NO_VALUE = object()
@@ -51,8 +52,17 @@ class AccountView:
             return NO_VALUE
         if set(value) == {"Ref"} and value["Ref"] in self.pseudo:
             return self.pseudo[value["Ref"]]
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: self._sub(m.group(1)), value["Fn::Sub"])
         resolved = {k: self.resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def _sub(self, name: str) -> str:
+        """``${Name}`` in an Fn::Sub: a pseudo parameter, or a bucket's Ref (its name); others stay as written."""
+        if name in self.pseudo:
+            return self.pseudo[name]
+        bucket = self.template["Resources"].get(name, {}).get("Properties", {}).get("BucketName")
+        return str(self.resolve(bucket)) if bucket is not None else f"${{{name}}}"
 
     def resources(self) -> dict[str, dict[str, Any]]:
         """The resources this account and region get, with their properties resolved."""

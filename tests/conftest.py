@@ -242,3 +242,11 @@ def stack_references(tmp_path, monkeypatch) -> Callable[..., pathlib.Path]:
         return path
 
     return write
+
+
+def stack_account(stack: str) -> str:
+    """The account a shipped stack previews as (its pinned one, from the org stack's recorded outputs)."""
+    import stack_config
+    from preview import world
+
+    return world.for_stack(stack_config.load_file(stack)).account

@@ -8,28 +8,39 @@ run in one account and IAM roles, buckets and Lambda@Edge functions share global
 from __future__ import annotations
 
 import json
+import pathlib
+import re
+import shlex
+from collections.abc import Callable
 
 import pytest
+import yaml
 
 import stack_config
 from policies import conventions
+from stack_config import externals
+from stack_config.edge import EdgeConfig
+from tests.conftest import ROOT, PreviewResult, load_stack_yaml, run_preview, stack_account
+
+Previews = Callable[[str], PreviewResult]
+StackYaml = Callable[..., pathlib.Path]
 
 DR_REGION = "eu-central-1"
 
 
-def test_prod_dr_is_a_prod_stack_named_after_its_stage():
+def test_prod_dr_is_a_prod_stack_named_after_its_stage() -> None:
     config = stack_config.load_file("prod-dr")
     assert (config.stage, config.usage, config.region) == ("prod", "PRODUCTION", DR_REGION)
     assert config.identity.suffix == "dr" and config.identity.keeps_data
 
 
-def test_prod_dr_previews_green_with_zero_violations(shipped_preview):
+def test_prod_dr_previews_green_with_zero_violations(shipped_preview: Previews) -> None:
     result = shipped_preview("prod-dr")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "policy pack: no violations" in result.stdout
 
 
-def test_prod_dr_shares_no_name_with_prod(shipped_preview):
+def test_prod_dr_shares_no_name_with_prod(shipped_preview: Previews) -> None:
     def names(stack: str) -> set[tuple[str, str]]:
         found = set()
         for r in shipped_preview(stack).resources():
@@ -44,13 +55,21 @@ def test_prod_dr_shares_no_name_with_prod(shipped_preview):
     assert prod & dr == set(), sorted(prod & dr)[:5]
 
 
-def test_prod_dr_lives_in_its_own_region(shipped_preview):
+def test_prod_dr_lives_in_its_own_region(shipped_preview: Previews) -> None:
+    """Everything it creates is in eu-central-1 (or us-east-1 for CloudFront); prod's region only mints the ECR
+    token its promotion reads prod's images with (tokens are per region), and no resource is made there."""
     snapshot = shipped_preview("prod-dr").snapshot
-    regions = {r["inputs"].get("region") for r in snapshot["resources"] if r["type"] == "pulumi:providers:aws"}
-    assert regions == {DR_REGION, "us-east-1"}
+    providers = [r for r in snapshot["resources"] if r["type"] == "pulumi:providers:aws"]
+    creating = {p["urn"] for p in providers if p["inputs"].get("region") != "eu-west-1"}
+    assert {p["inputs"].get("region") for p in providers if p["urn"] in creating} == {DR_REGION, "us-east-1"}
+    logins = [p for p in providers if p["urn"] not in creating]
+    assert logins and all(p["name"].endswith("-ecr-source") for p in logins)
+    assert not [r["name"] for r in snapshot["resources"] if r["provider"].split("::")[0] in {p["urn"] for p in logins}]
 
 
-def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_digests(shipped_preview):
+def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_digests(
+    shipped_preview: Previews,
+) -> None:
     dr = shipped_preview("prod-dr")
     cluster = dr.one("aws:docdb/cluster:Cluster", "documentdb")
     assert cluster["inputs"]["snapshotIdentifier"].endswith(":cluster-snapshot:shop-prod-documentdb-dr-copy")
@@ -60,10 +79,154 @@ def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_di
     (prod_image,) = [c["image"] for c in json.loads(prod_task["inputs"]["containerDefinitions"])]
     (dr_image,) = [c["image"] for c in json.loads(dr_task["inputs"]["containerDefinitions"])]
     assert dr_image.split("@")[1] == prod_image.split("@")[1]
-    assert dr_image.startswith(f"123456789012.dkr.ecr.{DR_REGION}.amazonaws.com/shop-prod-dr-api@")
+    assert dr_image.startswith(f"{stack_account('prod-dr')}.dkr.ecr.{DR_REGION}.amazonaws.com/shop-prod-dr-api@")
 
 
-def test_a_stack_suffix_must_fit_into_names(stack_yaml):
+def test_a_stack_suffix_must_fit_into_names(stack_yaml: StackYaml) -> None:
     with pytest.raises(stack_config.ConfigError) as err:
         stack_config.load_file("prod-Disaster_Site", stack_yaml("prod-dr", name="prod-Disaster_Site"))
     assert any(p.key == "stack" and "is not 1-8 lowercase letters or digits" in p.message for p in err.value.problems)
+
+
+# --- the edge failover and its runbook (docs/recovery.md) ---------------------------------------------------------
+
+RECORD = "aws:route53/record:Record"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+def edge_of(stack: str) -> EdgeConfig:
+    edge = stack_config.load_file(stack).edge
+    assert edge is not None, stack
+    return edge
+
+
+def runbook() -> str:
+    text = (ROOT / "docs" / "recovery.md").read_text()
+    start = text.index("## Rebuild in another region")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def runbook_commands() -> list[list[str]]:
+    spans = re.findall(r"`([^`]+)`", runbook())
+    return [shlex.split(span) for span in spans if span.split(" ", 1)[0] in ("aws", "pulumi", "make")]
+
+
+def option(command: list[str], name: str) -> str | None:
+    return command[command.index(name) + 1] if name in command else None
+
+
+def commands(*prefix: str) -> list[list[str]]:
+    found = [c for c in runbook_commands() if tuple(c[: len(prefix)]) == prefix]
+    assert found, f"the runbook has no `{' '.join(prefix)}`"
+    return found
+
+
+def test_the_runbook_names_what_the_configs_and_the_snapshot_expect(shipped_preview: Previews) -> None:
+    """Every parameter, snapshot, certificate, stack, output, alias and zone the runbook names is the one the shipped
+    configs and the prod-dr preview expect: the next rename breaks this test, not the day of the disaster."""
+    dr, prod = stack_config.load_file("prod-dr"), stack_config.load_file("prod")
+    assert dr.edge is not None and prod.edge is not None and dr.document_store is not None
+    preview = shipped_preview("prod-dr")
+    outputs = preview.snapshot["outputs"]
+
+    parameters = {e.ref.removeprefix("ssm:") for e in externals.expectations(dr) if e.kind == "parameter"}
+    for command in commands("aws", "ssm"):
+        assert option(command, "--region") == dr.region, command
+        assert option(command, "--name") in parameters, (command, parameters)
+
+    snapshot_arn = dr.document_store.documentdb.restore_from_snapshot
+    assert snapshot_arn is not None and snapshot_arn.split(":")[3] == dr.region
+    (copy,) = commands("aws", "docdb", "copy-db-cluster-snapshot")
+    assert option(copy, "--region") == dr.region and option(copy, "--source-region") == prod.region
+    assert option(copy, "--target-db-cluster-snapshot-identifier") == snapshot_arn.split(":")[-1]
+    for check in commands("aws", "docdb", "describe-db-cluster-snapshots"):
+        assert option(check, "--region") == dr.region
+        assert option(check, "--db-cluster-snapshot-identifier") == snapshot_arn.split(":")[-1]
+
+    certificate_arn = dr.containers.load_balancer.certificate_arn
+    assert certificate_arn is not None
+    for check in commands("aws", "acm", "describe-certificate"):
+        assert option(check, "--region") == certificate_arn.split(":")[3] == dr.region
+
+    assert {c[-1] for c in commands("make", "preview")} == {"STACK=prod-dr"}
+    stacks = {option(c, "-s") for c in commands("pulumi")}
+    assert "prod-dr" in stacks and all((ROOT / "environments" / f"Pulumi.{s}.yaml").exists() for s in stacks), stacks
+    assert ["pulumi", "up", "-s", "prod-dr"] in runbook_commands()
+    for command in commands("pulumi", "stack", "output"):
+        assert option(command, "-s") == "prod-dr" and command[3] in outputs, command
+
+    # The names moved are prod's aliases, the ones prod-dr may take over, on its certificate, with its TXT records.
+    moved = [str(option(c, "--alias")) for c in commands("aws", "cloudfront", "associate-alias")]
+    assert sorted(moved) == sorted(dr.edge.failover_domain_names) == sorted(prod.edge.domain_names)
+    (certificate,) = preview.resources("aws:acm/certificate:Certificate")
+    covered = {certificate["inputs"]["domainName"], *certificate["inputs"].get("subjectAlternativeNames", [])}
+    txt = {
+        r["inputs"]["name"]: r["inputs"]["records"] for r in preview.resources(RECORD) if r["inputs"]["type"] == "TXT"
+    }
+    for name in moved:
+        assert name in covered, f"CloudFront moves {name} only to a distribution whose certificate covers it"
+        assert txt[f"_{name}"] == [outputs["spa_domain_name"]], f"associate-alias checks _{name}"
+    for command in commands("aws", "cloudfront", "update-domain-association"):
+        assert option(command, "--domain") in prod.edge.domain_names
+
+    (dns,) = commands("aws", "route53", "change-resource-record-sets")
+    assert option(dns, "--hosted-zone-id") == dr.edge.hosted_zone_id == prod.edge.hosted_zone_id
+    changes = outputs["failover_dns_changes"]["Changes"]
+    assert sorted((c["ResourceRecordSet"]["Name"], c["ResourceRecordSet"]["Type"]) for c in changes) == sorted(
+        (name, kind) for name in moved for kind in ("A", "AAAA")
+    )
+    assert {c["ResourceRecordSet"]["AliasTarget"]["DNSName"] for c in changes} == {outputs["spa_domain_name"]}
+
+    # Config keys the runbook tells you to read or set exist in prod-dr's file; names it quotes are the stack's.
+    config = load_stack_yaml("prod-dr")["config"]
+    for key in re.findall(r"`(aws-platform:[A-Za-z]+(?:\.[A-Za-z]+)+)`", runbook()):
+        head, *path = key.split(".")
+        value = config[head]
+        for part in path:
+            assert isinstance(value, dict) and part in value, f"{key} is not in environments/Pulumi.prod-dr.yaml"
+            value = value[part]
+    quoted = set(re.findall(r"`(shop-prod-dr-[a-z-]+)`", runbook()))
+    assert quoted and quoted <= set(json.dumps(outputs).replace('"', " ").split()), quoted
+
+
+def test_prod_dr_takes_over_no_dns_record_prod_writes(shipped_preview: Previews) -> None:
+    """One record, one stack: prod-dr's A/AAAA and validation records are its own names' only, or destroying it would
+    delete what prod serves and renews its certificate with."""
+
+    def records(stack: str) -> set[tuple[str, str]]:
+        return {
+            (r["inputs"]["name"].rstrip("."), r["inputs"]["type"]) for r in shipped_preview(stack).resources(RECORD)
+        }
+
+    prod, dr = records("prod"), records("prod-dr")
+    assert prod & dr == set()
+    prod_names = set(edge_of("prod").domain_names)
+    assert not {name for name, kind in dr if kind in ("A", "AAAA") and name in prod_names}
+    validated = {name.split(".", 1)[1] for name, kind in dr if kind == "CNAME" and name.startswith("_")}
+    assert validated and not validated & prod_names
+
+
+def test_the_dr_renderer_renders_prods_names_it_may_take_over(shipped_preview: Previews) -> None:
+    (renderer,) = [
+        f for f in shipped_preview("prod-dr").resources("aws:lambda/function:Function") if f["name"] == "renderer"
+    ]
+    origins = renderer["inputs"]["environment"]["variables"]["SITE_ORIGINS"].split(",")
+    assert {f"https://{name}" for name in edge_of("prod").domain_names} <= set(origins)
+
+
+def test_the_dr_distribution_keeps_the_moved_names_once_the_failover_is_recorded(
+    shipped_preview: Previews, tmp_path: pathlib.Path
+) -> None:
+    """Before the move its aliases are its own (prod's distribution holds the rest); after `failoverActive: true` an
+    `up` during the outage must not take shop.example.com away again."""
+    (standby,) = shipped_preview("prod-dr").resources(DISTRIBUTION)
+    assert standby["inputs"]["aliases"] == edge_of("prod-dr").domain_names
+    document = load_stack_yaml("prod-dr")
+    document["config"]["aws-platform:edge"]["failoverActive"] = True
+    path = tmp_path / "Pulumi.prod-dr.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run_preview("prod-dr", tmp_path, "--config", str(path), "--no-policy")
+    assert result.exit_code == 0, result.stderr
+    (active,) = result.resources(DISTRIBUTION)
+    edge = document["config"]["aws-platform:edge"]
+    assert active["inputs"]["aliases"] == edge["domainNames"] + edge["failoverDomainNames"]

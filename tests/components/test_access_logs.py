@@ -37,7 +37,9 @@ def test_the_bucket_is_private_expiring_and_admits_only_log_delivery(shipped_pre
     allows = [s for s in statements if s["Effect"] == "Allow"]
     assert {json.dumps(s["Principal"]) for s in allows} >= {json.dumps({"Service": ELB_LOG_DELIVERY})}
     assert all(
-        s["Action"] == "s3:PutObject" and f"/{ALB_PREFIX}/AWSLogs/123456789012/*" in s["Resource"] for s in allows
+        s["Action"] == "s3:PutObject"
+        and f"/{ALB_PREFIX}/AWSLogs/{prod.snapshot['world']['account']}/*" in s["Resource"]
+        for s in allows
     )
 
 

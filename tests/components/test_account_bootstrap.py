@@ -109,9 +109,11 @@ def test_read_only_role_serves_previews_and_drift_checks_in_every_account(shippe
         assert trust_of(role)["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
             f"repo:{org.bootstrap.github_repository}:{subject}" for subject in org.bootstrap.read_only_subjects
         ]
-        assert role["Properties"]["ManagedPolicyArns"] == [
-            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}
-        ]
+        assert role["Properties"]["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        # Its one write: the locks of the one shared state bucket (the bucket's policy narrows it to its stacks).
+        (locks,) = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        management = preview.snapshot["outputs"]["management"]["stateBucket"]
+        assert locks["Resource"] == f"arn:aws:s3:::{management}/.pulumi/locks/*"
         assert account["readOnlyRoleArn"].endswith(f":role/{role['Properties']['RoleName']}")
 
 
@@ -146,24 +148,56 @@ def test_org_outputs_name_each_accounts_deploy_role_and_state_bucket(shipped_pre
             assert account["deployRoleArn"] == f"arn:aws:iam::{account['id']}:role/{names.deploy_role}"
         else:
             assert "deployRoleArn" not in account, name
-        assert account["stateBucket"] == f"{names.state_bucket_prefix}-{account['id']}-{region}"
+        # One bucket for every stack: the management account's, which every stack reference can read.
+        management = preview.snapshot["outputs"]["management_account_id"]
+        assert account["stateBucket"] == f"{names.state_bucket_prefix}-{management}-{region}"
     role_name = template(preview)["Resources"]["DeployRole"]["Properties"]["RoleName"]
     assert role_name == names.deploy_role
 
 
-def test_iam_is_created_once_and_buckets_in_every_region():
+def test_iam_is_created_in_every_account_and_the_state_bucket_in_the_management_account_only():
     body = bootstrap_template(
         NAMES,
-        BootstrapConfig(github_repository="acme/app", regions=["eu-west-1", "us-east-1"]),
+        BootstrapConfig(github_repository="acme/app", regions=["eu-west-1"]),
         {"stage": "prod"},
-        deploy_environments={"210987654321": "dev"},
+        deploy_environments={"210987654321": "dev", "111122223333": "org"},
+        management_account_id="111122223333",
     )
     assert body["Conditions"]["IamRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}
-    assert AccountView(body, "210987654321", "us-east-1").resources().keys() == {"StateBucket", "StateBucketPolicy"}
-    assert {"GitHubOidcProvider", "DeployRole", "ReadOnlyRole"} <= AccountView(
-        body, "210987654321", "eu-west-1"
-    ).resources().keys()
-    assert "Condition" not in body["Resources"]["StateBucket"]
+    member = AccountView(body, "210987654321", "eu-west-1").resources()
+    assert {"GitHubOidcProvider", "DeployRole", "ReadOnlyRole"} <= member.keys()
+    assert not {"StateBucket", "StateBucketPolicy"} & member.keys()
+    management = AccountView(body, "111122223333", "eu-west-1").resources()
+    assert management["StateBucket"]["Properties"]["BucketName"] == "org-prod-pulumi-state-111122223333-eu-west-1"
+    assert "StateBucket" not in AccountView(body, "111122223333", "us-east-1").resources()
+
+
+def test_the_shared_state_is_read_by_the_organizations_ci_and_written_by_each_account_for_its_own_stacks():
+    """A stack reference reads another stack's state: one backend; but staging's role never writes prod's state."""
+    body = bootstrap_template(
+        NAMES,
+        BootstrapConfig(github_repository="acme/app"),
+        {},
+        deploy_environments={"210987654321": "staging", "190910285287": "prod", "111122223333": "org"},
+        management_account_id="111122223333",
+        organization_id="o-abc123",
+    )
+    home = AccountView(body, "111122223333", "eu-west-1")
+    policy = home.resources()["StateBucketPolicy"]["Properties"]["PolicyDocument"]
+    by_sid = {s.get("Sid"): s for s in policy["Statement"]}
+    read = by_sid["OrganizationCiReadsState"]
+    assert read["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-abc123"}
+    assert read["Condition"]["ArnLike"]["aws:PrincipalArn"] == ["arn:aws:iam::*:role/org-prod-pulumi-deploy"]
+    assert not any(a.startswith(("s3:Put", "s3:Delete")) for a in read["Action"])
+    bucket = "arn:aws:s3:::org-prod-pulumi-state-111122223333-eu-west-1"
+    writes = home.resolve(by_sid["Account190910285287WritesItsStacks"])
+    assert writes["Principal"] == {"AWS": "arn:aws:iam::190910285287:role/org-prod-pulumi-deploy"}
+    assert f"{bucket}/.pulumi/stacks/aws-platform/prod.json*" in writes["Resource"]
+    assert f"{bucket}/.pulumi/stacks/aws-platform/prod-*.json*" in writes["Resource"]  # prod-dr's state too
+    assert f"{bucket}/.pulumi/locks/organization/aws-platform/prod/*" in writes["Resource"]
+    assert not any("/aws-platform/staging" in r or "/aws-platform/org" in r for r in writes["Resource"])
+    staging = home.resolve(by_sid["Account210987654321WritesItsStacks"])
+    assert all("/staging" in r for r in staging["Resource"])
 
 
 def test_wildcard_subject_uses_string_like():
@@ -187,27 +221,31 @@ def test_state_bucket_name_must_fit_s3s_limit():
         bootstrap_names(identity)
 
 
-def test_every_state_bucket_replicates_to_the_backup_account_in_another_region(shipped_preview):
+def test_the_state_bucket_replicates_to_the_backup_account_in_another_region(shipped_preview):
     """you-are-not-saved-by-iac.md: the state (and the generated secrets in it) must survive losing the account."""
     org = stack_config.load_file("org").organization
     preview = shipped_preview("org")
     outputs = preview.snapshot["outputs"]
     backup_account = outputs["accounts"][org.bootstrap.state_backup.account]["id"]
-    for account in [*outputs["accounts"].values(), {"id": outputs["management_account_id"]}]:
-        if account["id"] == backup_account:
-            continue
-        for region in org.bootstrap.regions:
-            bucket = AccountView(template(preview), account["id"], region).resources()["StateBucket"]["Properties"]
-            (rule,) = bucket["ReplicationConfiguration"]["Rules"]
-            destination = rule["Destination"]
-            assert destination["Account"] == backup_account != account["id"]
-            assert destination["Bucket"] == f"arn:aws:s3:::{outputs['state_backup_bucket']}"
-            assert (
-                destination["Bucket"].endswith(f"-{org.bootstrap.state_backup.region}")
-                and region not in destination["Bucket"]
-            )
-            assert rule["DeleteMarkerReplication"] == {"Status": "Disabled"}  # deleting state never deletes the copy
-            assert rule["Status"] == "Enabled" and rule["Filter"] == {"Prefix": ""}
+    (region,) = org.bootstrap.regions
+    view = AccountView(template(preview), outputs["management_account_id"], region)
+    bucket = view.resources()["StateBucket"]["Properties"]
+    assert bucket["BucketName"] == outputs["management"]["stateBucket"]
+    (rule,) = bucket["ReplicationConfiguration"]["Rules"]
+    destination = rule["Destination"]
+    assert destination["Account"] == backup_account != outputs["management_account_id"]
+    assert destination["Bucket"] == f"arn:aws:s3:::{outputs['state_backup_bucket']}"
+    assert (
+        destination["Bucket"].endswith(f"-{org.bootstrap.state_backup.region}") and region not in destination["Bucket"]
+    )
+    assert rule["DeleteMarkerReplication"] == {"Status": "Disabled"}  # deleting state never deletes the copy
+    assert rule["Status"] == "Enabled" and rule["Filter"] == {"Prefix": ""}
+    assert "ReplicationRole" in view.resources()
+    for account in outputs["accounts"].values():  # no member account keeps state of its own
+        assert (
+            not {"StateBucket", "ReplicationRole"}
+            & AccountView(template(preview), account["id"], region).resources().keys()
+        )
 
 
 def test_the_backup_bucket_is_the_backup_accounts_own_instance_versioned_and_written_only_by_replication(

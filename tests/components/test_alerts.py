@@ -7,6 +7,9 @@ import json
 import pytest
 
 from components.alerts import deployment_event_pattern
+from tests.conftest import stack_account
+
+PROD = stack_account("prod")
 
 
 def test_topic_is_encrypted_with_a_key_alarms_and_events_may_use(shipped_preview):
@@ -34,7 +37,7 @@ def test_rule_catches_failed_and_rolled_back_deployments_of_this_cluster(shipped
     assert pattern["detail-type"] == ["ECS Deployment State Change"]
     assert {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]} in pattern["detail"]["$or"]
     assert {"reason": [{"wildcard": "*rolling back*"}]} in pattern["detail"]["$or"]
-    assert pattern["resources"] == [{"prefix": "arn:aws:ecs:eu-west-1:123456789012:service/shop-prod-services/"}]
+    assert pattern["resources"] == [{"prefix": f"arn:aws:ecs:eu-west-1:{PROD}:service/shop-prod-services/"}]
     target = prod.one("aws:cloudwatch/eventTarget:EventTarget", "ecs-deployments")["inputs"]
     assert target["arn"] == prod.snapshot["outputs"]["alerts_topic_arn"]
 
@@ -49,10 +52,10 @@ def test_only_this_rule_and_this_accounts_alarms_publish_to_this_topic(shipped_p
     assert events["Principal"] == {"Service": "events.amazonaws.com"} and events["Resource"] == topic
     assert events["Action"] == "sns:Publish"
     assert events["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-west-1:123456789012:rule/shop-prod-ecs-deploy-failures"}
+        "ArnEquals": {"aws:SourceArn": f"arn:aws:events:eu-west-1:{PROD}:rule/shop-prod-ecs-deploy-failures"}
     }
     assert rule["inputs"]["name"] == "shop-prod-ecs-deploy-failures"
-    assert by_sid["CloudWatchAlarmsPublish"]["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    assert by_sid["CloudWatchAlarmsPublish"]["Condition"]["StringEquals"] == {"aws:SourceAccount": PROD}
 
 
 def test_pattern_is_scoped_to_the_cluster():
@@ -62,7 +65,7 @@ def test_pattern_is_scoped_to_the_cluster():
 
 # --- task stops: the real pattern, matched by moto's implementation of EventBridge's matching ---------------------
 
-CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod-services"
+CLUSTER = f"arn:aws:ecs:eu-west-1:{PROD}:cluster/shop-prod-services"
 
 
 def stopped_task(stop_code: str, reason: str, *exit_codes: int, cluster: str = CLUSTER) -> dict:
@@ -126,7 +129,7 @@ def test_task_stop_message_says_why(shipped_preview):
     policy = json.loads(prod.one("aws:sns/topicPolicy:TopicPolicy", "alerts")["inputs"]["policy"])
     (statement,) = [s for s in policy["Statement"] if s["Sid"] == "EcsTaskStopRulePublishes"]
     assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": f"arn:aws:events:eu-west-1:123456789012:rule/{rule['inputs']['name']}"}
+        "ArnEquals": {"aws:SourceArn": f"arn:aws:events:eu-west-1:{PROD}:rule/{rule['inputs']['name']}"}
     }
 
 

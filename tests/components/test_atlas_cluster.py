@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from components.atlas_cluster import connection_uri, private_srv
 from tests.conftest import run_preview
-from tests.stack_config.test_data import ATLAS, SYNC, ledger
+from tests.stack_config.test_data import ATLAS, SYNC, ledger, sync_declared
 
 CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
 
@@ -15,7 +15,7 @@ def variant(stack_yaml, tmp_path, stack="dev", atlas=None, phases=("documentdb",
     store = {"phases": ledger(*phases), "atlas": {**ATLAS, **(atlas or {})}, "sync": SYNC}
     if rehearsed_in:
         store["rehearsedIn"] = rehearsed_in
-    config = stack_yaml(stack, {"aws-platform:documentStore": store})
+    config = stack_yaml(stack, {"aws-platform:documentStore": store, **sync_declared(stack)})
     result = run_preview(stack, tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
     return result

@@ -44,7 +44,7 @@ def test_one_dashboard_per_environment_linked_from_the_outputs(shipped_preview, 
 def test_every_alarm_of_the_stack_is_on_its_dashboard(shipped_preview, stack):
     preview = shipped_preview(stack)
     alarm_arns = {
-        f"arn:aws:cloudwatch:{region_of(preview, a)}:123456789012:alarm:{a['inputs']['name']}"
+        f"arn:aws:cloudwatch:{region_of(preview, a)}:{preview.snapshot['world']['account']}:alarm:{a['inputs']['name']}"
         for a in preview.resources(ALARM)
     }
     shown = {arn for w in body(preview)["widgets"] if w["type"] == "alarm" for arn in w["properties"]["alarms"]}

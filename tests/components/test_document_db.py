@@ -16,7 +16,7 @@ def parameters(preview) -> dict[str, str]:
 
 
 def at_phase(stack_yaml, tmp_path, *phases):
-    from tests.stack_config.test_data import ATLAS, SYNC, ledger
+    from tests.stack_config.test_data import ATLAS, SYNC, ledger, sync_declared
 
     config = stack_yaml(
         "dev",
@@ -26,7 +26,8 @@ def at_phase(stack_yaml, tmp_path, *phases):
                 "atlas": ATLAS,
                 "sync": SYNC,
                 "documentdb": {"instanceCount": 1},
-            }
+            },
+            **sync_declared("dev"),
         },
     )
     result = run_preview("dev", tmp_path, "--config", str(config))

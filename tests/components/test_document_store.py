@@ -9,7 +9,7 @@ import pytest
 from components.document_store import documents_contract
 from stack_config.data import DocumentStoreConfig, PhaseEntry
 from tests.conftest import run_preview
-from tests.stack_config.test_data import ATLAS, SYNC, ledger
+from tests.stack_config.test_data import ATLAS, SYNC, ledger, sync_declared
 
 APP_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-dev-documentdb-app-user-abc123"
 
@@ -39,7 +39,10 @@ EXPECTED = {
 def preview_at(stack_yaml, tmp_path, phase, **sync):
     config = stack_yaml(
         "dev",
-        {"aws-platform:documentStore": {"phases": ledger(*PATHS[phase]), "atlas": ATLAS, "sync": {**SYNC, **sync}}},
+        {
+            "aws-platform:documentStore": {"phases": ledger(*PATHS[phase]), "atlas": ATLAS, "sync": {**SYNC, **sync}},
+            **sync_declared("dev"),
+        },
     )
     result = run_preview("dev", tmp_path, "--config", str(config))
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -293,7 +296,11 @@ def prod_in_dual(stack_yaml):
 
     store_config = load_stack_yaml("prod")["config"]["aws-platform:documentStore"]
     return stack_yaml(
-        "prod", {"aws-platform:documentStore": {**store_config, "phases": ledger("documentdb", "dual"), "sync": SYNC}}
+        "prod",
+        {
+            "aws-platform:documentStore": {**store_config, "phases": ledger("documentdb", "dual"), "sync": SYNC},
+            **sync_declared("prod"),
+        },
     )
 
 

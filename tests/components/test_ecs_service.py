@@ -9,6 +9,9 @@ import pytest
 
 import stack_config
 from components.ecs_service import EcsService, EcsServiceArgs, off_hours_schedules
+from tests.conftest import stack_account
+
+PROD_ACCOUNT = stack_account("prod")
 
 SERVICE = "aws:ecs/service:Service"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -91,18 +94,18 @@ def test_execution_role_reaches_only_its_image_logs_and_secrets(shipped_preview)
     prod = shipped_preview("prod")
     policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "api-execution")["inputs"]["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["PullOwnImage"]["Resource"] == "arn:aws:ecr:eu-west-1:123456789012:repository/shop-prod-api"
-    assert by_sid["OwnLogs"]["Resource"] == "arn:aws:logs:eu-west-1:123456789012:log-group:/prod/shop/ecs/api:*"
+    assert by_sid["PullOwnImage"]["Resource"] == f"arn:aws:ecr:eu-west-1:{PROD_ACCOUNT}:repository/shop-prod-api"
+    assert by_sid["OwnLogs"]["Resource"] == f"arn:aws:logs:eu-west-1:{PROD_ACCOUNT}:log-group:/prod/shop/ecs/api:*"
     assert by_sid["OwnSecretsSsm"] == {
         "Sid": "OwnSecretsSsm",
         "Effect": "Allow",
         "Action": ["ssm:GetParameters"],
-        "Resource": ["arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"],
+        "Resource": [f"arn:aws:ssm:eu-west-1:{PROD_ACCOUNT}:parameter/prod/shop/api/greeting"],
     }
     # The data tier's connection contracts, by name: IAM needs the ARN with AWS's random 6-character suffix.
     assert by_sid["OwnSecretsSecretsmanager"]["Resource"] == [
-        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-prod-cache-connection-??????",
-        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-prod-documents-connection-??????",
+        f"arn:aws:secretsmanager:eu-west-1:{PROD_ACCOUNT}:secret:shop-prod-cache-connection-??????",
+        f"arn:aws:secretsmanager:eu-west-1:{PROD_ACCOUNT}:secret:shop-prod-documents-connection-??????",
     ]
     assert by_sid["RegistryLogin"]["Resource"] == "*" and by_sid["RegistryLogin"]["Action"] == [
         "ecr:GetAuthorizationToken"
@@ -118,7 +121,7 @@ def test_task_role_gets_nothing_unless_config_grants_it(shipped_preview):
     assert attached == []
     assert (
         prod.snapshot["outputs"]["services"]["api"]["task_role_arn"]
-        == "arn:aws:iam::123456789012:role/shop-prod-api-task"
+        == f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-prod-api-task"
     )
 
 
@@ -128,11 +131,12 @@ def test_secrets_reach_the_container_as_secrets_never_as_environment(shipped_pre
             "containerDefinitions"
         ]
     )
-    assert sorted(container["secrets"], key=lambda s: s["name"]) == [
-        {"name": "CACHE_CONNECTION", "valueFrom": "shop-prod-cache-connection"},
-        {"name": "DOCUMENTS_CONNECTION", "valueFrom": "shop-prod-documents-connection"},
-        {"name": "GREETING", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/shop/api/greeting"},
-    ]
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert secrets.keys() == {"CACHE_CONNECTION", "DOCUMENTS_CONNECTION", "GREETING"}
+    prefix = f"arn:aws:secretsmanager:eu-west-1:{PROD_ACCOUNT}:secret:"
+    assert secrets["CACHE_CONNECTION"].startswith(f"{prefix}shop-prod-cache-connection-")
+    assert secrets["DOCUMENTS_CONNECTION"].startswith(f"{prefix}shop-prod-documents-connection-")
+    assert secrets["GREETING"] == f"arn:aws:ssm:eu-west-1:{PROD_ACCOUNT}:parameter/prod/shop/api/greeting"
     assert container["environment"] == []
 
 
@@ -224,3 +228,38 @@ def test_tasks_send_https_out_and_reach_data_stores_only_on_their_ports(shipped_
         "cidrIpv4" not in r["inputs"] and r["inputs"]["referencedSecurityGroupId"] for r in to_stores
     )
     assert task_sgs
+
+
+def test_task_definitions_name_every_secrets_manager_secret_by_its_full_arn(shipped_preview):
+    """ECS takes a Secrets Manager secret by ARN only: a bare name stops every task (ResourceInitializationError)."""
+    for stack in ("dev", "staging", "prod", "prod-dr"):
+        preview = shipped_preview(stack)
+        secrets = {s["inputs"]["name"] for s in preview.resources("aws:secretsmanager/secret:Secret")}
+        declared = {e.ref for e in stack_config.load_file(stack).externals}
+        named = 0
+        for task in preview.resources("aws:ecs/taskDefinition:TaskDefinition"):
+            if "platform:containers:EcsService$" not in task["urn"]:
+                continue  # the data tier's sync task reads the secret RDS made, by the ARN RDS reports
+            for container in json.loads(task["inputs"]["containerDefinitions"]):
+                for secret in container.get("secrets", []):
+                    value = secret["valueFrom"]
+                    assert value.startswith(("arn:aws:secretsmanager:", "arn:aws:ssm:")), (stack, task["name"], value)
+                    if value.startswith("arn:aws:secretsmanager:"):
+                        # "<name>-<AWS's 6 characters>": the ARN AWS gave a secret of this stack or a declared one.
+                        name, suffix = value.split(":")[6].rsplit("-", 1)
+                        assert len(suffix) == 6 and (name in secrets or name in declared), (stack, value)
+                        named += 1
+        assert named, stack
+
+
+def test_services_start_after_the_capacity_providers_their_strategy_names(shipped_preview):
+    for stack in ("dev", "staging", "prod", "prod-dr"):
+        preview = shipped_preview(stack)
+        (capacity,) = preview.resources("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+        associated = set(capacity["inputs"]["capacityProviders"])
+        for service in preview.resources(SERVICE):
+            if "platform:containers:EcsService$" not in service["urn"]:
+                continue
+            strategy = {s["capacityProvider"] for s in service["inputs"]["capacityProviderStrategies"]}
+            assert strategy <= associated, (stack, service["name"])
+            assert capacity["urn"] in service["dependencies"], (stack, service["name"])

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from collections.abc import Callable
 
 import pytest
 import yaml
 
-from components.image_repository import PUSH_ACTIONS, context_tag, lifecycle_policy, repository_policy
+from components.image_repository import PUSH_ACTIONS, context_tag, copy_script, lifecycle_policy, repository_policy
 from policies import conventions
 from stack_config.services import BuildSource, ImageRepositoriesConfig
-from tests.conftest import ROOT, load_stack_yaml, run_preview
+from tests.conftest import ROOT, PreviewResult, load_stack_yaml, run_preview, stack_account
+
+PROD_ACCOUNT, STAGING_ACCOUNT = stack_account("prod"), stack_account("staging")
 
 REPO = "aws:ecr/repository:Repository"
 IMAGE = "docker-build:index:Image"
@@ -75,7 +79,7 @@ def test_image_build_waits_for_its_repository(shipped_preview):
     (image,) = [i for i in staging.resources(IMAGE) if i["name"].startswith("api-")]
     assert repo["urn"] in image["dependencies"]
     (tag,) = image["inputs"]["tags"]
-    assert tag.startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-staging-api:ctx-")
+    assert tag.startswith(f"{STAGING_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop-staging-api:ctx-")
     assert image["inputs"]["push"] is True and image["inputs"]["platforms"] == ["linux/amd64"]
     assert image["inputs"]["context"] == {"location": "apps/api"}
 
@@ -90,7 +94,7 @@ def test_task_definitions_reference_images_by_digest(shipped_preview):
         assert container["image"].endswith(digest) and expected.split("@")[0] in repository
         assert len(digest) == len("sha256:") + 64
     assert prod.snapshot["outputs"]["services"]["api"]["image"].startswith(
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:"
+        f"{PROD_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:"
     )
 
 
@@ -121,8 +125,8 @@ def test_shipped_repository_policy_names_the_service_execution_role(shipped_prev
     policy = json.loads(prod.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "api-images-access")["inputs"]["policy"])
     readers = next(s for s in policy["Statement"] if s["Sid"] == "ExecutionRolesPull")["Principal"]["AWS"]
     assert readers == [
-        "arn:aws:iam::123456789012:role/shop-prod-api-ecr-push",
-        "arn:aws:iam::123456789012:role/shop-prod-api-execution",
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-prod-api-ecr-push",
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-prod-api-execution",
     ]
 
 
@@ -131,7 +135,7 @@ def test_push_uses_the_push_roles_login(shipped_preview):
     provider = prod.one("pulumi:providers:aws", "api-images-ecr-push")
     assert (
         json.loads(provider["inputs"]["assumeRoles"])[0]["roleArn"]
-        == "arn:aws:iam::123456789012:role/shop-prod-api-ecr-push"
+        == f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-prod-api-ecr-push"
     )
 
 
@@ -193,7 +197,7 @@ def test_prod_runs_the_digest_staging_ran_from_its_own_repository(shipped_previe
     (container,) = json.loads(task["inputs"]["containerDefinitions"])
     staged = staging_outputs()[service]["image"]
     assert container["image"].split("@")[1] == staged.split("@")[1]  # the same digest, byte for byte
-    assert container["image"].startswith(f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-{service}@")
+    assert container["image"].startswith(f"{PROD_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-{service}@")
     assert not [r for r in prod.resources() if r["type"].startswith("docker-build:") and service in r["name"]]
 
 
@@ -217,7 +221,7 @@ def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_previ
         staging.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "api-images-access")["inputs"]["policy"]
     )
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    pattern = "arn:aws:iam::123456789012:role/shop-*-api-ecr-push"
+    pattern = f"arn:aws:iam::{PROD_ACCOUNT}:role/shop-*-api-ecr-push"
     assert statements["LaterStagesPromote"]["Condition"] == {"ArnLike": {"aws:PrincipalArn": [pattern]}}
     assert "ecr:PutImage" not in statements["LaterStagesPromote"]["Action"]
     assert statements["NobodyElsePulls"]["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [pattern]}
@@ -225,7 +229,47 @@ def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_previ
         shipped_preview("prod").one("aws:iam/rolePolicy:RolePolicy", "api-images-push")["inputs"]["policy"]
     )
     (pull,) = [s for s in prod_push["Statement"] if s.get("Sid") == "PullPromoted"]
-    assert pull["Resource"] == "arn:aws:ecr:eu-west-1:123456789012:repository/shop-staging-api"
+    assert pull["Resource"] == f"arn:aws:ecr:eu-west-1:{STAGING_ACCOUNT}:repository/shop-staging-api"
+
+
+@pytest.mark.parametrize("stack", ["prod-dr", "prod"])
+def test_the_copy_logs_in_to_each_registry_with_a_token_of_that_registrys_region(
+    shipped_preview: Callable[[str], PreviewResult], stack: str
+) -> None:
+    """ECR tokens are per region: prod-dr (eu-central-1) reads prod's image in eu-west-1 with a eu-west-1 token."""
+    preview = shipped_preview(stack)
+    copy = preview.one(COMMAND, "api-images-promote")
+    script = copy["inputs"]["create"]
+    (copy_line,) = [line for line in script.splitlines() if line.startswith("skopeo copy")]
+    hosts = {ref.split("/", 1)[0] for ref in re.findall(r"docker://(\S+)", copy_line)}
+    login_variable = {
+        host: variable
+        for variable, host in re.findall(r'printf %s "\$(\w+)" \| skopeo login .* (\S+) >/dev/null', script)
+    }
+    assert set(login_variable) == hosts, "a login for every registry the copy reads or writes"
+    assert len({login_variable[h] for h in hosts}) == len(hosts), "one token per registry, not one for both"
+    assert set(login_variable.values()) <= set(copy["inputs"]["environment"])
+    providers = {r["urn"]: r for r in preview.resources("pulumi:providers:aws")}
+    push_role = preview.one("aws:iam/role:Role", "api-images-push")["inputs"]["name"]
+    minted_in = {
+        providers[urn]["inputs"]["region"]
+        for urn in copy["dependencies"]
+        if urn in providers
+        and json.loads(providers[urn]["inputs"]["assumeRoles"])[0]["roleArn"].endswith(f":role/{push_role}")
+    }
+    assert minted_in == {host.split(".")[3] for host in hosts}
+    if stack == "prod-dr":
+        assert minted_in == {"eu-west-1", "eu-central-1"}
+
+
+def test_a_token_of_another_region_is_refused_before_the_copy():
+    source = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-api@sha256:" + "a" * 64
+    target = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop-prod-dr-api"
+    own_region = "https://123456789012.dkr.ecr.eu-central-1.amazonaws.com"
+    with pytest.raises(ValueError, match=r"ECR tokens are per region.*provider in eu-west-1"):
+        copy_script(source, target, own_region, own_region)
+    script = copy_script(source, target, "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com", own_region)
+    assert "ECR_SOURCE_PASSWORD" in script
 
 
 def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_path):

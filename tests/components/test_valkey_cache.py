@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import run_preview
+from tests.conftest import run_preview, stack_account
 
 CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
 RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -103,7 +103,7 @@ def test_contract_names_the_rotated_credentials_instead_of_carrying_a_password()
 
 
 def test_replace_with_serverless_seeds_from_the_old_group_and_leaves_it_alone(stack_yaml, tmp_path):
-    arn = "arn:aws:elasticache:eu-west-1:123456789012:snapshot:shop-dev-sessions-final"
+    arn = f"arn:aws:elasticache:eu-west-1:{stack_account('dev')}:snapshot:shop-dev-sessions-final"
     config = stack_yaml(
         "dev",
         {

@@ -234,10 +234,13 @@ def test_review_diff_of_an_unchanged_tree_reports_no_changes(clone, tmp_path):
 
 def test_a_stack_missing_at_base_shows_everything_as_new(clone, tmp_path):
     config = clone / "environments" / "Pulumi.dev-new.yaml"
-    # dev-new's services read dev-new's own data-tier secrets (names carry the stack suffix).
+    # dev-new's services read dev-new's own data-tier secrets, and its edge has its own name (names carry the stack
+    # suffix; a CloudFront alias is on one distribution only).
     dev = (clone / "environments" / "Pulumi.dev.yaml").read_text()
     config.write_text(
-        dev.replace("shop-dev-cache-", "shop-dev-new-cache-").replace("shop-dev-documents-", "shop-dev-new-documents-")
+        dev.replace("shop-dev-cache-", "shop-dev-new-cache-")
+        .replace("shop-dev-documents-", "shop-dev-new-documents-")
+        .replace("domainNames: [dev.shop.example.com]", "domainNames: [new.dev.shop.example.com]")
     )
     try:
         proc = run_review("diff", "--repo", str(clone), "--stack", "dev-new", "--base", "HEAD", "--no-policy")

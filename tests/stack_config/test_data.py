@@ -13,6 +13,7 @@ import pytest
 
 import stack_config
 from stack_config import ConfigError
+from tests.conftest import load_stack_yaml
 
 KEY = "aws-platform:documentStore"
 PATH = ["documentdb", "dual", "atlas", "retiring", "retired"]
@@ -26,7 +27,21 @@ ALLOWED = {
     ("atlas", "dual"),  # roll back while DocumentDB still exists
     ("retiring", "atlas"),  # cancel the retirement before DocumentDB is deleted
 }
-SYNC = {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docsync@sha256:" + "a" * 64}
+SYNC_IMAGE = "267721532588.dkr.ecr.eu-west-1.amazonaws.com/shop-docsync@sha256:" + "a" * 64
+SYNC = {"image": SYNC_IMAGE}
+
+
+def sync_declared(stack: str = "dev") -> dict:
+    """The stack's own externals plus the sync image: a pinned image exists only where config names its owner."""
+    shipped = load_stack_yaml(stack)["config"].get("aws-platform:externals", [])
+    return {
+        "aws-platform:externals": [
+            *[e for e in shipped if "@sha256:" not in e["ref"]],
+            {"ref": SYNC_IMAGE, "owner": "data-team", "how": "the change-stream sync image the data team pushes"},
+        ]
+    }
+
+
 ATLAS = {"orgId": "64b7f0c2a1d3e4f5a6b7c8d9"}
 
 
@@ -35,8 +50,8 @@ def ledger(*phases: str, start: str = "2026-01-01", step_days: int = 40) -> list
     return [{"phase": p, "since": str(first + datetime.timedelta(days=step_days * i))} for i, p in enumerate(phases)]
 
 
-def store(phases, **extra):
-    return {KEY: {"phases": phases, "atlas": ATLAS, "sync": SYNC, **extra}}
+def store(phases, stack="dev", **extra):
+    return {KEY: {"phases": phases, "atlas": ATLAS, "sync": SYNC, **extra}, **sync_declared(stack)}
 
 
 def load(stack_yaml, changes, stack="dev"):
@@ -165,7 +180,9 @@ def test_open_access_list_is_refused_everywhere(stack_yaml):
 
 def test_any_access_list_is_refused_in_prod_but_a_private_range_is_fine_in_dev(stack_yaml):
     found = problems(
-        stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "accessList": ["10.250.0.0/16"]}), stack="prod"
+        stack_yaml,
+        store(ledger("documentdb"), atlas={**ATLAS, "accessList": ["10.250.0.0/16"]}, stack="prod"),
+        stack="prod",
     )
     assert (
         f"{KEY}.atlas.accessList[0]: '10.250.0.0/16' in prod (allowed: none; prod reaches Atlas over PrivateLink only)"
@@ -176,7 +193,9 @@ def test_any_access_list_is_refused_in_prod_but_a_private_range_is_fine_in_dev(s
 
 
 def test_prod_keeps_point_in_time_restore(stack_yaml):
-    found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "pitr": False}), stack="prod")
+    found = problems(
+        stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "pitr": False}, stack="prod"), stack="prod"
+    )
     assert any(p.startswith(f"{KEY}.atlas.pitr: false with usage PRODUCTION in stage prod") for p in found)
 
 
@@ -250,7 +269,9 @@ def test_production_usage_keeps_its_data_in_staging_too(stack_yaml):
     """Usage PRODUCTION, not the stage prod, is what keeps data (conventions-tagging-naming-validation.md)."""
     found = problems(stack_yaml, {CACHE: {"snapshotRetentionDays": 0}}, stack="staging")
     assert any(p.startswith(f"{CACHE}.snapshotRetentionDays: 0 with usage PRODUCTION in stage staging") for p in found)
-    found = problems(stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "pitr": False}), stack="staging")
+    found = problems(
+        stack_yaml, store(ledger("documentdb"), atlas={**ATLAS, "pitr": False}, stack="staging"), stack="staging"
+    )
     assert any(p.startswith(f"{KEY}.atlas.pitr: false with usage PRODUCTION in stage staging") for p in found)
 
 
@@ -355,14 +376,19 @@ STAGING = "organization/aws-platform/staging"
 
 
 def test_prod_entering_dual_must_name_the_stack_that_rehearsed_it(stack_yaml):
-    found = problems(stack_yaml, store(ledger("documentdb", "dual"), atlas={**ATLAS}), stack="prod")
+    found = problems(stack_yaml, store(ledger("documentdb", "dual"), atlas={**ATLAS}, stack="prod"), stack="prod")
     assert any(p.startswith(f"{KEY}.rehearsedIn: is required once prod's ledger enters 'dual'") for p in found)
-    named = load(stack_yaml, store(ledger("documentdb", "dual"), rehearsedIn=STAGING), stack="prod")
+    named = load(stack_yaml, store(ledger("documentdb", "dual"), rehearsedIn=STAGING, stack="prod"), stack="prod")
     assert named.document_store.rehearsed_in == STAGING
 
 
 def test_staging_itself_needs_no_rehearsal(stack_yaml):
-    assert load(stack_yaml, store(ledger("documentdb", "dual")), stack="staging").document_store.rehearsed_in is None
+    assert (
+        load(
+            stack_yaml, store(ledger("documentdb", "dual"), stack="staging"), stack="staging"
+        ).document_store.rehearsed_in
+        is None
+    )
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def test_a_declaration_nobody_reads_is_refused(stack_yaml):
     extra = {"ref": "ssm:/dev/shop/api/unused", "owner": "product-team", "how": "left over from an old release"}
     found = problems(stack_yaml, {f"{NS}:externals": [*declared, extra]})
     assert found == [
-        f"{NS}:externals[1].ref: 'ssm:/dev/shop/api/unused' is read by no service (allowed: a value a service's secrets name)"
+        f"{NS}:externals[1].ref: 'ssm:/dev/shop/api/unused' is read by no service (allowed: a value a service's secrets name, or an image config pins)"
     ]
 
 

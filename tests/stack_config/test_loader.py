@@ -5,6 +5,7 @@ Each message names the file, the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 
@@ -107,7 +108,7 @@ def test_unknown_namespace_is_an_error(stack_yaml):
 
 
 def test_stage_must_match_the_stack(stack_yaml):
-    (problem,) = problems_for(stack_yaml, "prod", "staging")
+    (problem,) = problems_for(stack_yaml, "prod", "staging", drop=("aws-platform:edge",))  # staging's aliases
     assert problem == "aws-platform:stage: 'staging' but stack 'prod' is stage 'prod' (allowed: 'prod')"
 
 
@@ -123,7 +124,8 @@ def test_suffixed_stack_belongs_to_its_stage(stack_yaml):
         service["secrets"] = {
             env: ref.replace("shop-dev-", "shop-dev-alice-") for env, ref in service.get("secrets", {}).items()
         }
-    path = stack_yaml("dev", {"aws-platform:containers": containers}, name="dev-alice")
+    edge = {**load_stack_yaml("dev")["config"]["aws-platform:edge"], "domainNames": ["alice.dev.shop.example.com"]}
+    path = stack_yaml("dev", {"aws-platform:containers": containers, "aws-platform:edge": edge}, name="dev-alice")
     assert stack_config.load_file("dev-alice", path).stage == "dev"
 
 
@@ -198,13 +200,21 @@ def test_region_must_be_a_real_region_with_a_suggestion(stack_yaml):
 @pytest.mark.parametrize("stack", ["staging", "prod", "dev"])
 def test_staging_prod_and_the_shared_dev_refuse_to_preview_unpinned(stack_yaml, stack):
     """Without accountId or orgStack, the providers would deploy into whatever account the credentials reach."""
-    (problem,) = problems_for(stack_yaml, stack, stack, drop=("aws-platform:orgStack", "aws-platform:accountId"))
+    found = problems_for(stack_yaml, stack, stack, drop=("aws-platform:orgStack", "aws-platform:accountId"))
+    (problem,) = [p for p in found if p.startswith("aws-platform:orgStack:")]
     assert problem.startswith(f"aws-platform:orgStack: unset, and so is accountId: stack '{stack}' (stage '{stack}')")
     assert "allowed: orgStack '<org>/aws-platform/org'" in problem and "accountId '<12 digits>'" in problem
 
 
 def test_a_pinned_account_id_is_enough(stack_yaml):
-    path = stack_yaml("prod", {"aws-platform:accountId": "210987654321"}, drop=("aws-platform:orgStack",))
+    # Account names (promotionAccounts) resolve through the org stack only: pinned by id, prod promotes to nobody.
+    containers = load_stack_yaml("prod")["config"]["aws-platform:containers"]
+    containers["imageRepositories"].pop("promotionAccounts")
+    path = stack_yaml(
+        "prod",
+        {"aws-platform:accountId": "210987654321", "aws-platform:containers": containers},
+        drop=("aws-platform:orgStack",),
+    )
     assert stack_config.load_file("prod", path).account_id == "210987654321"
 
 
@@ -217,7 +227,8 @@ def test_an_engineers_dev_stack_may_stay_unpinned(stack_yaml):
         service["secrets"] = {
             k: v.replace("shop-dev-", "shop-dev-alice-") for k, v in service.get("secrets", {}).items()
         }
-    overrides = {"aws-platform:usage": "EPHEMERAL", "aws-platform:containers": containers}
+    edge = {**load_stack_yaml("dev")["config"]["aws-platform:edge"], "domainNames": ["alice.dev.shop.example.com"]}
+    overrides = {"aws-platform:usage": "EPHEMERAL", "aws-platform:containers": containers, "aws-platform:edge": edge}
     path = stack_yaml("dev", overrides, drop=("aws-platform:orgStack",), name="dev-alice")
     assert stack_config.load_file("dev-alice", path).org_stack is None
 
@@ -225,3 +236,28 @@ def test_an_engineers_dev_stack_may_stay_unpinned(stack_yaml):
 def test_shipped_environments_are_pinned_through_the_org_stack():
     for stack in ("dev", "staging", "prod"):
         assert stack_config.load_file(stack).org_stack == "organization/aws-platform/org", stack
+
+
+@pytest.mark.parametrize(
+    "text,where,problem",
+    [
+        (
+            "config:\n  aws:region: eu-west-1\n   aws-platform:stage: [dev\n",
+            ":3:22:",
+            "mapping values are not allowed here",
+        ),
+        ("config:\n  aws:region: eu-west-1\n\taws-platform:stage: dev\n", ":3:1:", "found character '\\t'"),
+        ("config:\n  aws-platform:stage: 'dev\n", ":3:1:", "found unexpected end of stream"),
+    ],
+    ids=["indented-key", "tab", "unclosed-quote"],
+)
+def test_a_stack_file_that_does_not_parse_exits_2_at_its_line_and_column(
+    tmp_path: pathlib.Path, text: str, where: str, problem: str
+) -> None:
+    bad = tmp_path / "Pulumi.x.yaml"
+    bad.write_text(text)
+    result = run_preview("x", tmp_path, "--config", str(bad))
+    assert result.exit_code == 2, result.stderr
+    assert f"{bad}{where} yaml: {problem}" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not result.snapshot_path.exists()
