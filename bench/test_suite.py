@@ -65,7 +65,10 @@ def main() -> int:
         )
     command = [*PYTEST, f"--durations={args.durations}", *args.pytest_args]
     seconds, proc = timed(command)
-    tail = proc.stdout[-3000:]
+    log = ROOT / "build" / "test_suite.log"  # the whole report, failures included (build/ is not checked in)
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    tail = proc.stdout[-3000:] + f"\nfull output: {log.relative_to(ROOT)}"
     counts = {kind: int(n) for n, kind in SUMMARY.findall(proc.stdout.splitlines()[-1] if proc.stdout else "")}
     slowest = [{"seconds": float(s), "phase": phase, "test": test} for s, phase, test in DURATION.findall(proc.stdout)]
     rows.append(
