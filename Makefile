@@ -39,7 +39,7 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt requir
 venv: $(STAMP)
 
 preview: $(STAMP)
-	$(PY) -m preview --stack $(STACK) --world $(WORLD) --json build/$(STACK).json
+	$(PY) -m preview --stack $(STACK) --world $(WORLD) --json build/$(STACK).json --sarif build/$(STACK)-policy.sarif
 
 preview-all: $(STAMP)
 	@for s in dev staging prod prod-dr; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done

@@ -1,10 +1,13 @@
 """The platform's CrossGuard pack: conventions and the operational lessons of ../shared/seeds.
 
 Self-contained for ``pulumi policy publish``: it imports only the standard
-library, pulumi-policy, and the files in this folder.
+library, pulumi-policy, PyYAML (pulumi's own dependency, pinned in requirements.txt)
+and the files in this folder, exceptions.yaml included.
 """
 
+import exceptions
 import once_per_request
+import waiving
 from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import data_stores, security
 from rules.accounts import provider_pinned_account
@@ -62,6 +65,13 @@ POLICIES = [
     # Security review (issue 13)
     *security.POLICIES,
 ]
+
+# policies/exceptions.yaml ships with the pack: a bad entry stops the pack with every problem listed.
+TODAY = exceptions.today()
+EXCEPTIONS = exceptions.load(on=TODAY, policies={p.name for p in POLICIES})
+waiving.install()
+waiving.apply(POLICIES, EXCEPTIONS, TODAY)
+POLICIES.append(waiving.expiry_policy(EXCEPTIONS, TODAY))
 
 once_per_request.install()  # measured: the pack's time was pulumi-policy re-converting properties per policy
 

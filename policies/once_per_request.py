@@ -3,8 +3,8 @@
 Profiling the pack under load (README, performance) showed nearly all of its
 time in pulumi-policy's servicer calling protobuf's pure-Python
 ``json_format.MessageToDict`` for the same properties again for every policy
-(and for the provider's properties on every call): with 25 policies, 25
-conversions of one message. The rules themselves were not measurable.
+(and for the provider's properties on every call): one conversion of the same
+message per policy of the pack. The rules themselves were not measurable.
 
 This module gives the servicer a ``json_format`` whose ``MessageToDict``
 remembers its answer for the message objects of the request being served and

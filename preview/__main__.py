@@ -3,7 +3,9 @@
 Validates the stack's config (exit 2 on any problem), runs the real program under
 Pulumi's mocks, prints the resource tree, writes a deterministic snapshot, and
 runs the policy pack through its analyzer gRPC interface (exit 1 on any
-mandatory violation). Exit 3 when the program itself fails.
+mandatory violation; a violation policies/exceptions.yaml waives is reported,
+never a failure). ``--sarif FILE`` also writes the violations for code
+scanning. Exit 3 when the program itself fails.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pulumi
 
 import stack_config
 import stack_config.loader
-from preview import policy_client, program
+from preview import policy_client, program, sarif
 from preview import world as worlds
 from stack_config import accounts, externals
 
@@ -55,18 +57,20 @@ def render_tree(snapshot: dict[str, Any]) -> str:
 
 
 def render_violations(violations: list[policy_client.Violation]) -> str:
+    """Failures first, then advisories, then what policies/exceptions.yaml waives; each group says its severity."""
     if not violations:
         return "policy pack: no violations"
-    by_policy: dict[tuple[str, str], list[policy_client.Violation]] = collections.defaultdict(list)
+    by_policy: dict[tuple[str, str, str], list[policy_client.Violation]] = collections.defaultdict(list)
     for v in violations:
-        by_policy[(v.policy, v.level)].append(v)
-    lines = [f"policy pack: {len(violations)} violation(s)"]
-    for (policy, level), items in sorted(by_policy.items(), key=lambda kv: (kv[0][1] != "mandatory", kv[0][0])):
-        lines.append(f"  {policy} [{level}] ({len(items)})")
+        by_policy[(v.policy, "waived" if v.waived else v.level, v.severity)].append(v)
+    waived = sum(v.waived for v in violations)
+    lines = [f"policy pack: {len(violations) - waived} violation(s), {waived} waived by policies/exceptions.yaml"]
+    order = {"mandatory": 0, "advisory": 1, "waived": 2}
+    for (policy, level, severity), items in sorted(by_policy.items(), key=lambda kv: (order.get(kv[0][1], 1), kv[0])):
+        lines.append(f"  {policy} [{level}] severity {severity} ({len(items)})")
         for v in sorted(items, key=lambda v: (v.urn, v.message)):
-            detail = v.message.split("\n", 1)[-1]
             kind, name = v.urn.split("::")[-2:] if v.urn.count("::") >= 3 else ("stack", v.urn)
-            lines.append(f"    {kind.rsplit('$', 1)[-1]} {name}: {detail}")
+            lines.append(f"    {kind.rsplit('$', 1)[-1]} {name}: {v.detail}")
     return "\n".join(lines)
 
 
@@ -80,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--program", type=pathlib.Path, default=program.PROGRAM)
     parser.add_argument("--policy-config", type=pathlib.Path, help="default policies/config/<stack>.json")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    parser.add_argument("--sarif", type=pathlib.Path, help="also write the pack's violations here as SARIF 2.1.0")
     parser.add_argument("--quiet", action="store_true", help="print the summary only, not the tree")
     parser.add_argument(
         "--world",
@@ -147,10 +152,21 @@ def _preview(
         if args.policy_config
         else policy_client.policy_config_for(args.stack)
     )
+<<<<<<< HEAD
     pack.connect()
     violations = pack.check(snapshot, file_config)
+=======
+    try:
+        with policy_client.PolicyPack() as pack:
+            violations = pack.check(snapshot, file_config)
+    except policy_client.PackError as err:  # e.g. policies/exceptions.yaml refused: its problems, one a line
+        print(err, file=sys.stderr)
+        return EXIT_CONFIG
+>>>>>>> main
     print(render_violations(violations))
-    return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
+    if args.sarif:
+        sarif.write(args.sarif, sarif.report(snapshot, violations, pack.info, pack.version))
+    return EXIT_MANDATORY if any(v.failing for v in violations) else EXIT_OK
 
 
 def exit_now(code: int) -> NoReturn:

@@ -34,6 +34,14 @@ LEVELS = {
     analyzer_pb2.REMEDIATE: "remediate",
 }
 LEVEL_VALUES = {name: value for value, name in LEVELS.items()}
+SEVERITIES = {
+    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "unspecified",
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+WAIVED = "waived ("  # the pack's marker on a violation an exception waives (policies/waiving.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +50,30 @@ class Violation:
     level: str
     message: str
     urn: str
+    severity: str = "unspecified"
+
+    @property
+    def detail(self) -> str:
+        """The policy's own words for this violation (the message without the policy's description)."""
+        return self.message.split("\n", 1)[-1]
+
+    @property
+    def waived(self) -> bool:
+        """Reported by the pack as waived by policies/exceptions.yaml (at the advisory level, never a failure)."""
+        return self.detail.startswith(WAIVED)
+
+    @property
+    def failing(self) -> bool:
+        return self.level == "mandatory" and not self.waived
+
+
+def _last_error(stderr: str) -> str:
+    """A Python traceback's last line (the exception itself), or the whole output when there is none."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(("exceptions.ExceptionsError", "policies.exceptions.ExceptionsError")):
+            return "\n".join(lines[i:])
+    return stderr
 
 
 def wire(value: Any) -> Any:
@@ -93,6 +125,10 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, file_config: dict[str, Any]) -> d
     return result
 
 
+class PackError(RuntimeError):
+    """The pack did not start: its own words (e.g. every problem of policies/exceptions.yaml)."""
+
+
 class PolicyPack:
     """A running policy pack process and a client for it; use as a context manager."""
 
@@ -118,9 +154,13 @@ class PolicyPack:
         assert self.process.stdout is not None and self.process.stderr is not None  # both PIPE above
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
+            try:  # a pack that failed to import exits at once: wait for it, so its stderr is complete
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
             err = self.process.stderr.read().decode() if self.process.poll() is not None else ""
             self.close()
-            raise RuntimeError(f"policy pack did not start (printed {line!r}): {err}")
+            raise PackError(f"policy pack did not start (printed {line!r}): {_last_error(err)}")
         self.channel = grpc.insecure_channel(
             f"127.0.0.1:{line}",
             options=[
@@ -224,6 +264,7 @@ class PolicyPack:
                 level=LEVELS.get(d.enforcementLevel, "advisory"),
                 message=d.message,
                 urn=d.urn or urn,
+                severity=SEVERITIES.get(d.severity, "unspecified"),
             )
             for d in response.diagnostics
         ]

@@ -77,9 +77,10 @@ class ReviewWarning:
 @dataclasses.dataclass(frozen=True)
 class ViolationDiff:
     policy: str
-    level: str
+    level: str  # "waived" when policies/exceptions.yaml waives it (the pack reports it as advisory)
     urn: str
     message: str
+    severity: str = ""
 
 
 @dataclasses.dataclass
@@ -615,19 +616,11 @@ def diff_snapshots(
         head_list = list(head_violations)
         head_keys = {violation_key(v) for v in head_list}
         new_v = sorted(
-            {
-                ViolationDiff(v.policy, v.level, v.urn, v.message)
-                for v in head_list
-                if violation_key(v) not in base_keys
-            },
+            {_violation_diff(v) for v in head_list if violation_key(v) not in base_keys},
             key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message),
         )
         resolved_v = sorted(
-            {
-                ViolationDiff(v.policy, v.level, v.urn, v.message)
-                for v in base_violations
-                if violation_key(v) not in head_keys
-            },
+            {_violation_diff(v) for v in base_violations if violation_key(v) not in head_keys},
             key=lambda v: (v.policy, v.urn, v.message),
         )
     return StackDiff(
@@ -641,6 +634,11 @@ def diff_snapshots(
         base_empty=not base_by,
         policies_checked=checked,
     )
+
+
+def _violation_diff(v: Any) -> ViolationDiff:
+    level = "waived" if getattr(v, "waived", False) else v.level
+    return ViolationDiff(v.policy, level, v.urn, v.message, getattr(v, "severity", ""))
 
 
 def check_policies(pack: Any, snapshot: Mapping[str, Any], file_config: Mapping[str, Any]) -> list[Any]:

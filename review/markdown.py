@@ -52,7 +52,8 @@ def _message(v: ViolationDiff) -> str:
 
 
 def _violation_line(v: ViolationDiff) -> str:
-    return f"`{v.policy}` ({v.level}) on {_resource_label(v.urn)}: {_message(v)}"
+    severity = f", severity {v.severity}" if v.severity and v.severity != "unspecified" else ""
+    return f"`{v.policy}` ({v.level}{severity}) on {_resource_label(v.urn)}: {_message(v)}"
 
 
 def _resource_lines(r: ResourceDiff) -> list[str]:

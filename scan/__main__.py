@@ -3,9 +3,10 @@
 Reads the offline preview's snapshot (``build/<stack>.json``; ``make scan`` runs
 the preview first) or, with ``--pulumi-preview``, the output of a real
 ``pulumi preview --json``. Writes ``build/scan/<stack>/`` (the Terraform plan,
-checkov's JSON and SARIF, ``summary.json``). Exit 0: nothing unaccepted, or a
-report-only stage (dev, sandbox); 1: unaccepted findings; 2: bad input
-(accepted-findings file, snapshot); 3: checkov missing or failed.
+checkov's JSON and SARIF, ``summary.json``). Findings are accepted by
+``policies/exceptions.yaml`` only. Exit 0: nothing unaccepted, or a report-only
+stage (dev, sandbox); 1: unaccepted findings, or an expired exception (in every
+stack); 2: bad input (the exceptions file, the snapshot); 3: checkov missing or failed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import json
 import pathlib
 import sys
 
-from scan import accepted_findings, findings, terraform_plan
+from policies import exceptions
+from scan import findings, terraform_plan
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -31,13 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or ROOT / "build" / "scan" / args.stack
     try:
         document = json.loads(source.read_text())
-        accepted = accepted_findings.load()
+        entries = exceptions.load()
         plan = terraform_plan.to_terraform_plan(document)
-    except (OSError, json.JSONDecodeError, accepted_findings.AcceptanceError, terraform_plan.ConversionError) as err:
+    except (OSError, json.JSONDecodeError, exceptions.ExceptionsError, terraform_plan.ConversionError) as err:
         print(f"scan: {err}", file=sys.stderr)
         return 2
     try:
-        result = findings.scan(args.stack, plan, out_dir, accepted)
+        result = findings.scan(args.stack, plan, out_dir, entries)
     except (findings.CheckovMissing, RuntimeError) as err:
         print(f"scan: {err}", file=sys.stderr)
         return 3
@@ -45,10 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"checkov {result.checkov_version} on {source.name}: {result.summary()}")
     for finding in result.failed:
         print(f"  FAILED    {finding.line()}")
+    for entry in result.expired:
+        print(f"  EXPIRED   {exceptions.expiry_line(entry)}")
     for finding in result.accepted:
-        print(
-            f"  accepted  {finding.check} {finding.address}: {finding.accepted_by.reason if finding.accepted_by else ''}"
-        )
+        by = finding.accepted_by
+        terms = f" ({by.terms}; entry {by.number})" if by else ""
+        print(f"  accepted  {finding.check} {finding.address}{terms}: {by.reason if by else ''}")
     if result.failed and not result.blocking:
         print(f"  ({args.stack} reports findings without failing; staging, prod and org fail on them)")
     return 1 if result.blocking else 0

@@ -1,5 +1,8 @@
 """checkov's verdict on one stack's plan: passed, failed, accepted — and whether that fails the scan.
 
+A finding is accepted only by an unexpired entry of ``policies/exceptions.yaml`` (``policies.exceptions``, the
+same file and matching the policy pack uses); an expired entry accepts nothing and fails the scan in every stack.
+
 checkov runs from its own venv (``.venv-checkov``, made by ``make checkov``): its
 dependency pins conflict with the shared ``.venv``. It runs offline
 (``--skip-download``), on the Terraform plan ``scan.terraform_plan`` wrote, and
@@ -8,6 +11,7 @@ writes its JSON and SARIF reports next to it.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import pathlib
@@ -15,9 +19,8 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies import conventions
-from scan import accepted_findings
-from scan.accepted_findings import Acceptance
+from policies import conventions, exceptions
+from policies.exceptions import Exception_
 from scan.terraform_plan import Plan
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -36,7 +39,7 @@ class Finding:
     address: str
     name: str  # the Pulumi resource name
     urn: str
-    accepted_by: Acceptance | None = None
+    accepted_by: Exception_ | None = None
 
     def line(self) -> str:
         return f"{self.check} {self.address} ({self.title})"
@@ -48,21 +51,26 @@ class ScanResult:
     passed: int
     failed: list[Finding] = field(default_factory=list)  # not accepted
     accepted: list[Finding] = field(default_factory=list)
+    expired: list[Exception_] = field(default_factory=list)  # fail every stack, report-only ones too
     checkov_version: str = ""
     sarif_path: pathlib.Path | None = None
 
     @property
     def blocking(self) -> bool:
-        return bool(self.failed) and conventions.stage_for_stack(self.stack) not in REPORT_ONLY_STAGES
+        failing = bool(self.failed) and conventions.stage_for_stack(self.stack) not in REPORT_ONLY_STAGES
+        return failing or bool(self.expired)
 
     def summary(self) -> str:
-        return f"{self.stack}: {self.passed} passed, {len(self.failed)} failed, {len(self.accepted)} accepted"
+        text = f"{self.stack}: {self.passed} passed, {len(self.failed)} failed, {len(self.accepted)} accepted"
+        return text + (f", {len(self.expired)} expired exception(s)" if self.expired else "")
 
     def as_json(self) -> dict[str, Any]:
         def row(f: Finding) -> dict[str, Any]:
             out = {"check": f.check, "title": f.title, "address": f.address, "name": f.name, "urn": f.urn}
             if f.accepted_by:
-                out["reason"] = f.accepted_by.reason
+                by = f.accepted_by
+                out |= {"reason": by.reason, "owner": by.owner, "expires": str(by.expires or ""), "entry": by.number}
+                out["falsePositive"] = by.false_positive
             return out
 
         return {
@@ -71,6 +79,7 @@ class ScanResult:
             "passed": self.passed,
             "failed": [row(f) for f in self.failed],
             "accepted": [row(f) for f in self.accepted],
+            "expired": [exceptions.expiry_line(e) for e in self.expired],
             "blocking": self.blocking,
         }
 
@@ -116,32 +125,44 @@ def run_checkov(plan_path: pathlib.Path, out_dir: pathlib.Path) -> dict[str, Any
     return report[0] if isinstance(report, list) else report
 
 
-def classify(stack: str, plan: Plan, report: dict[str, Any], accepted: list[Acceptance]) -> ScanResult:
+def classify(
+    stack: str, plan: Plan, report: dict[str, Any], entries: list[Exception_], on: datetime.date | None = None
+) -> ScanResult:
+    """checkov's failures split into accepted (an unexpired entry covers them) and failed; expired entries listed."""
+    on = on or exceptions.today()
     urn_by_address = {address: urn for urn, address in plan.addresses.items()}
     results = report.get("results", {})
     result = ScanResult(
         stack,
         passed=int(report.get("summary", {}).get("passed", len(results.get("passed_checks", [])))),
         checkov_version=report.get("summary", {}).get("checkov_version", ""),
+        expired=exceptions.expired(entries, on),
     )
     for failed in results.get("failed_checks", []):
         address = failed.get("resource", "")
         urn = urn_by_address.get(address, "")
         name = urn.split("::")[-1] if urn else address.split(".", 1)[-1]
         check = failed["check_id"]
-        acceptance = accepted_findings.match(accepted, check, stack, (address, name))
-        finding = Finding(check, failed.get("check_name", ""), address, name, urn, acceptance)
-        (result.accepted if acceptance else result.failed).append(finding)
+        entry = exceptions.match(entries, check, stack, (address, name, urn), on)
+        finding = Finding(check, failed.get("check_name", ""), address, name, urn, entry)
+        (result.accepted if entry else result.failed).append(finding)
     return result
 
 
-def scan(stack: str, plan: Plan, out_dir: pathlib.Path, accepted: list[Acceptance] | None = None) -> ScanResult:
-    """Write the plan, run checkov on it, classify its failures against the accepted findings."""
+def scan(
+    stack: str,
+    plan: Plan,
+    out_dir: pathlib.Path,
+    entries: list[Exception_] | None = None,
+    on: datetime.date | None = None,
+) -> ScanResult:
+    """Write the plan, run checkov on it, classify its failures against ``policies/exceptions.yaml``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plan_path = out_dir / f"{stack}.tfplan.json"
     plan_path.write_text(json.dumps(plan.document, indent=1, sort_keys=True))
     report = run_checkov(plan_path, out_dir)
-    result = classify(stack, plan, report, accepted_findings.load() if accepted is None else accepted)
+    on = on or exceptions.today()
+    result = classify(stack, plan, report, exceptions.load(on=on) if entries is None else entries, on)
     sarif = out_dir / "results_sarif.sarif"
     result.sarif_path = sarif if sarif.exists() else None
     return result

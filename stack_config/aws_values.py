@@ -72,7 +72,7 @@ ECR_DIGEST_REF = re.compile(
 def ecr_repository(ref: str) -> tuple[str, str, str] | None:
     """``(registry, region, repository)`` of an ECR image reference by digest, or None for any other image."""
     match = ECR_DIGEST_REF.match(ref)
-    return match.group("registry", "region", "repository") if match else None
+    return (match["registry"], match["region"], match["repository"]) if match else None
 
 
 # The Elastic Load Balancing account of each region that has one, as AWS documents it ("Enable access logs for

@@ -2,7 +2,7 @@
 
 The pack is started and asked over its analyzer gRPC interface exactly as the
 Pulumi CLI does (``preview.policy_client``), so the table lists what the pack
-really enforces: each policy's name and description as the pack declares them,
+really enforces: each policy's name, severity, description and remediation steps as the pack declares them,
 and its effective enforcement level in every stack once ``policies/config/<stack>.json``
 is reconciled the CLI's way. ``tests/docs/test_policies.py`` fails when the page
 and the pack disagree. Run: ``make docs``.
@@ -37,16 +37,26 @@ def _cell(text: str) -> str:
 
 
 def render(info: analyzer_pb2.AnalyzerInfo, stack_configs: Mapping[str, Mapping[str, Any]]) -> str:
-    """The Markdown table: one row per policy in the pack's order, one level column per stack."""
+    """The Markdown table: one row per policy in the pack's order, one level column per stack.
+
+    Each row is anchored by the policy's name: the ``url`` every policy declares (``policies/rules/docs.py``),
+    which the Pulumi CLI prints beside a violation and SARIF gives as the rule's help URI.
+    """
     levels = {stack: policy_client.reconcile(info, dict(config)) for stack, config in stack_configs.items()}
     stacks = list(stack_configs)
     lines = [
-        "| policy | what it prevents | " + " | ".join(stacks) + " |",
-        "|---|---|" + "---|" * len(stacks),
+        f"The pack has **{len(info.policies)}** policies.",
+        "",
+        "| policy | severity | what it prevents | how to fix it | " + " | ".join(stacks) + " |",
+        "|---|---|---|---|" + "---|" * len(stacks),
     ]
     for policy in info.policies:
         cells = [policy_client.LEVELS[levels[s][policy.name].enforcementLevel] for s in stacks]
-        lines.append(f"| `{policy.name}` | {_cell(policy.description)} | " + " | ".join(cells) + " |")
+        severity = policy_client.SEVERITIES.get(policy.severity, "unspecified")
+        lines.append(
+            f'| <a id="{policy.name}"></a>`{policy.name}` | {severity} | {_cell(policy.description)} '
+            f"| {_cell(policy.remediation_steps)} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 import conventions
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
+from rules.docs import url
 from rules.resource import AWS_PROVIDER, stack_of
 
 
@@ -37,4 +38,9 @@ provider_pinned_account = ResourceValidationPolicy(
         "change (issue 12, day one)."
     ),
     validate=_validate,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Set the provider's allowed_account_ids to the stack's one account (the stack config's accountId)."
+    ),
+    url=url("provider-pinned-account"),
 )

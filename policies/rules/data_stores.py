@@ -16,9 +16,11 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules.docs import url
 from rules.resource import effective_tags, keeps_data_of, stage_of
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -128,6 +130,12 @@ data_port_open_to_internet = ResourceValidationPolicy(
         "a database on the internet is a breach waiting for a scanner."
     ),
     validate=_open_ports,
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Remove the 0.0.0.0/0 or ::/0 rule on the data-store port; admit the application services' security groups "
+        "only."
+    ),
+    url=url("data-port-open-to-internet"),
 )
 
 
@@ -166,6 +174,11 @@ serverless_cache_reader_port = StackValidationPolicy(
         "reader endpoint's port (redis-to-valkey-serverless.md)."
     ),
     validate=_cache_ports,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Open 6380 beside 6379 to the same sources in the cache's security group (components/valkey_cache.py)."
+    ),
+    url=url("serverless-cache-reader-port"),
 )
 
 
@@ -192,6 +205,12 @@ data_store_encryption = ResourceValidationPolicy(
         "and Atlas always are): a lost snapshot or disk must not be a data breach."
     ),
     validate=_encryption,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Set storage_encrypted (DocumentDB, RDS) or at_rest_encryption_enabled (ElastiCache replication groups) to "
+        "true; changing it replaces the store, so migrate its data."
+    ),
+    url=url("data-store-encryption"),
 )
 
 
@@ -219,6 +238,12 @@ serverless_cache_limits = ResourceValidationPolicy(
         "report weighs against throttling (redis-to-valkey-serverless.md)."
     ),
     validate=_cache_limits,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Give the serverless cache cache_usage_limits with data_storage maximum and ecpu_per_second maximum (the "
+        "stack config's cache limits)."
+    ),
+    url=url("serverless-cache-limits"),
 )
 
 
@@ -254,6 +279,11 @@ documentdb_prod_protection = ResourceValidationPolicy(
         "(you-are-not-saved-by-iac.md; the migration's rollback point, documentdb-to-mongodb-atlas.md)."
     ),
     validate=_documentdb_protection,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Set deletion_protection true and skip_final_snapshot false with a final_snapshot_identifier on the cluster."
+    ),
+    url=url("documentdb-prod-protection"),
 )
 
 
@@ -282,6 +312,9 @@ atlas_prod_protection = ResourceValidationPolicy(
         "(documentdb-to-mongodb-atlas.md; you-are-not-saved-by-iac.md)."
     ),
     validate=_atlas_protection,
+    severity=Severity.HIGH,
+    remediation_steps="Set termination_protection_enabled, backup_enabled and pit_enabled on the Atlas cluster.",
+    url=url("atlas-prod-protection"),
 )
 
 
@@ -309,6 +342,12 @@ cache_production_retention = ResourceValidationPolicy(
         "protected from a mistaken destroy (conventions-tagging-naming-validation.md; you-are-not-saved-by-iac.md)."
     ),
     validate=_cache_retention,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Set snapshot_retention_limit to 1 or more and protect the cache (the component sets both when the stack "
+        "keeps data)."
+    ),
+    url=url("cache-production-retention"),
 )
 
 
@@ -329,6 +368,11 @@ atlas_access_list = ResourceValidationPolicy(
         "the only way in (documentdb-to-mongodb-atlas.md)."
     ),
     validate=_atlas_access_list,
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Remove the 0.0.0.0/0 entry (and in prod every entry); reach the cluster through its PrivateLink endpoint."
+    ),
+    url=url("atlas-access-list"),
 )
 
 
@@ -360,6 +404,12 @@ documentdb_observability = ResourceValidationPolicy(
         "vacuum lock waves after a bulk rewrite were found (documentdb-vacuum-locks.md)."
     ),
     validate=_documentdb_observability,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Export audit and profiler logs from the cluster (enabled_cloudwatch_logs_exports) and turn on Performance "
+        "Insights on every instance."
+    ),
+    url=url("documentdb-observability"),
 )
 
 

@@ -15,9 +15,11 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules.docs import url
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -91,6 +93,12 @@ ecr_repository = ResourceValidationPolicy(
         "tested (ecr-dedicated-image-repos.md)."
     ),
     validate=_repository,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Set image_tag_mutability IMMUTABLE and image_scanning_configuration scan_on_push true "
+        "(components/image_repository.py)."
+    ),
+    url=url("ecr-immutable-scanned"),
 )
 
 ecr_lifecycle = StackValidationPolicy(
@@ -101,4 +109,10 @@ ecr_lifecycle = StackValidationPolicy(
         "cleanup of a shared repository broke deployments at random (ecr-dedicated-image-repos.md)."
     ),
     validate=_lifecycle,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Give the repository a lifecycle policy that expires only untagged images and the stack's own builds beyond "
+        "the newest N (conventions' image tag rules); never a rule that matches release or pinned tags."
+    ),
+    url=url("ecr-lifecycle-policy"),
 )

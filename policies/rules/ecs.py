@@ -20,9 +20,11 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules.docs import url
 from rules.resource import stage_of
 
 SERVICE = "aws:ecs/service:Service"
@@ -197,6 +199,11 @@ ecs_circuit_breaker = ResourceValidationPolicy(
         "failing returns to the last good one (ecs-circuit-breaker-rollback.md: 75 minutes of 502s)."
     ),
     validate=_circuit_breaker,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Set deployment_circuit_breaker {enable: true, rollback: true} on the service (components/ecs_service.py does)."
+    ),
+    url=url("ecs-circuit-breaker"),
 )
 
 ecs_image_by_digest = ResourceValidationPolicy(
@@ -206,6 +213,11 @@ ecs_image_by_digest = ResourceValidationPolicy(
         "registers no revision and the circuit breaker never sees it (ecs-circuit-breaker-rollback.md)."
     ),
     validate=_image_by_digest,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Reference the image as repository@sha256:<digest> (the stack config's image.digest), never by a tag."
+    ),
+    url=url("ecs-image-by-digest"),
 )
 
 ecs_prod_task_count = ResourceValidationPolicy(
@@ -215,6 +227,11 @@ ecs_prod_task_count = ResourceValidationPolicy(
         "instead of 3-5 (ecs-circuit-breaker-rollback.md)."
     ),
     validate=_prod_task_count,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Raise the service's desired count (and its autoscaling minimum) to 2 or more in the prod stack's config."
+    ),
+    url=url("ecs-prod-min-tasks"),
 )
 
 ecs_health_check_port = StackValidationPolicy(
@@ -224,6 +241,11 @@ ecs_health_check_port = StackValidationPolicy(
         "started the 502 death spiral of ecs-circuit-breaker-rollback.md."
     ),
     validate=_health_check_port,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Make the target group's port and its health check's port the container port the task definition maps."
+    ),
+    url=url("ecs-health-check-port"),
 )
 
 ecs_service_ingress = StackValidationPolicy(
@@ -233,4 +255,9 @@ ecs_service_ingress = StackValidationPolicy(
         "load balancer only (ec2-to-ecs-fargate-migration.md, one security group per service)."
     ),
     validate=_service_security_group,
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Remove the 0.0.0.0/0 or ::/0 rule; admit the load balancer's security group on the container port instead."
+    ),
+    url=url("ecs-service-ingress"),
 )

@@ -10,9 +10,11 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules.docs import url
 from rules.resource import stage_of
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
@@ -75,6 +77,12 @@ lambda_edge_placement = StackValidationPolicy(
         "variables: anything else fails at deploy time, after the distribution change was started."
     ),
     validate=_validate_edge_functions,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Create the function with the us-east-1 provider, attach its published version (publish=True, the qualified "
+        "ARN), and move configuration out of environment variables (Lambda@Edge has none)."
+    ),
+    url=url("lambda-edge-us-east-1"),
 )
 
 
@@ -105,6 +113,12 @@ cloudfront_tls = ResourceValidationPolicy(
         "TLSv1 and TLSv1.1, which origins are dropping."
     ),
     validate=_validate_origin_tls,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Set the viewer certificate's minimum_protocol_version to TLSv1.2_2021 and custom origins' "
+        "origin_ssl_protocols to TLSv1.2 only."
+    ),
+    url=url("cloudfront-tls-1-2"),
 )
 
 
@@ -136,6 +150,9 @@ cloudfront_functions = ResourceValidationPolicy(
         "select an origin, and an unpublished function leaves the old code live (spa-seo-prerender-lambda-edge.md)."
     ),
     validate=_validate_cloudfront_functions,
+    severity=Severity.MEDIUM,
+    remediation_steps="Set the function's runtime to cloudfront-js-2.0 and publish=True.",
+    url=url("cloudfront-functions-js2-published"),
 )
 
 
@@ -169,6 +186,12 @@ renderer_origin_access = StackValidationPolicy(
         "URLs use AWS_IAM auth; otherwise it is an open, billable headless browser (own-serverless-prerender-renderer.md)."
     ),
     validate=_validate_renderer_origin,
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Give the renderer's origin an origin access control, and set the function URL's authorization_type to "
+        "AWS_IAM with a CloudFront-only invoke permission (components/prerender_renderer.py)."
+    ),
+    url=url("renderer-origin-access-control"),
 )
 
 
@@ -193,6 +216,12 @@ prod_response_headers = ResourceValidationPolicy(
         "referrer policy): the app is otherwise framable and downgradable."
     ),
     validate=_validate_response_headers,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Attach the stack's response headers policy (HSTS, nosniff, frame options, referrer policy) to every cache "
+        "behaviour of the distribution (components/spa_distribution.py)."
+    ),
+    url=url("cloudfront-response-headers"),
 )
 
 
@@ -236,4 +265,10 @@ s3_private = StackValidationPolicy(
         "through origin access control, never a public bucket."
     ),
     validate=_validate_buckets_private,
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Give the bucket a BucketPublicAccessBlock with all four settings true (foundation/buckets.py does) and let "
+        "CloudFront read through origin access control."
+    ),
+    url=url("s3-buckets-private"),
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
+from rules.docs import url
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
@@ -19,4 +20,9 @@ log_retention = ResourceValidationPolicy(
         "container logs are the only debugging a Fargate task offers (ec2-to-ecs-fargate-migration.md)."
     ),
     validate=_retention,
+    severity=Severity.LOW,
+    remediation_steps=(
+        "Set retention_in_days on the log group (the stack's logRetentionDays: 14 outside prod, 90 in prod by default)."
+    ),
+    url=url("log-retention"),
 )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import conventions
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
+from rules.docs import url
 from rules.resource import context_of, stage_of
 
 
@@ -45,4 +46,10 @@ naming_convention = ResourceValidationPolicy(
         "collide and every name says whose it is."
     ),
     validate=_validate,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Name the resource with conventions.resource_name (components do): {context}-{stage}-{component}, lowercase, "
+        "within the service's length limit; put parameters and log groups under /{stage}/{context}/."
+    ),
+    url=url("naming-convention"),
 )

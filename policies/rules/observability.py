@@ -18,9 +18,11 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules.docs import url
 from rules.resource import stage_of
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -82,6 +84,12 @@ alarm_metric_published = ResourceValidationPolicy(
         "kind's dimension creates an alarm that never fires."
     ),
     validate=_published,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Use the metric name and dimensions the service publishes (policies/published_metrics.py lists them with "
+        "their documentation); correct the typo or the dimension."
+    ),
+    url=url("alarm-metric-published"),
 )
 
 
@@ -166,6 +174,12 @@ data_store_alarms = StackValidationPolicy(
         "here would have caught."
     ),
     validate=_data_store_alarms,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Create the store through its component with alarms on (components/alerts.py wires them to the stack's "
+        "topic); for Atlas, the project's alert configurations."
+    ),
+    url=url("prod-data-store-alarms"),
 )
 
 POLICIES = [alarm_metric_published, data_store_alarms]

@@ -22,10 +22,12 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
+from rules.docs import url
 
 POLICY = "aws:organizations/policy:Policy"
 ACCOUNT = "aws:organizations/account:Account"
@@ -123,6 +125,12 @@ organization_policy_document = ResourceValidationPolicy(
         "mid-deploy, leaving some OUs guarded and others not (aws-organizations-as-code.md)."
     ),
     validate=_validate_document,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Make the document valid JSON whose statements have Effect Allow or Deny, and shorten it below the "
+        "Organizations size limit (split an SCP in two)."
+    ),
+    url=url("organization-policy-document"),
 )
 
 
@@ -176,6 +184,12 @@ account_email_domain = StackValidationPolicy(
             }
         }
     ),
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Give the account a root e-mail of its own in the organization's mail domain (the account-email-domain policy"
+        " config)."
+    ),
+    url=url("account-email-domain"),
 )
 
 
@@ -231,4 +245,10 @@ identity_center_readiness = StackValidationPolicy(
         "console step for a management account (aws-organizations-as-code.md)."
     ),
     validate=_validate_identity_center,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Enable IAM Identity Center in the management account's console, then give the org stack its instance ARN "
+        "(ssoins-) and identity store id (d-), and keep sso.amazonaws.com among the organization's trusted services."
+    ),
+    url=url("identity-center-readiness"),
 )

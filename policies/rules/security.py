@@ -20,9 +20,11 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules.docs import url
 from rules.resource import stage_of
 
 ROLE = "aws:iam/role:Role"
@@ -126,6 +128,12 @@ role_trust_root = ResourceValidationPolicy(
         "principal in a prod account could push images (issue 13's security review)."
     ),
     validate=_role_trust,
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Trust the role that needs it (e.g. CI's deploy role) instead of the account root, or add a condition such as"
+        " aws:PrincipalArn."
+    ),
+    url=url("role-trust-no-bare-root"),
 )
 
 waf_on_prod_entry_points = StackValidationPolicy(
@@ -135,6 +143,12 @@ waf_on_prod_entry_points = StackValidationPolicy(
         "and a rate limit stand between the internet and the app (issue 13's security review)."
     ),
     validate=_waf,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Associate the stack's web ACL (components/web_acl.py) with the distribution (web_acl_id) or the load "
+        "balancer (WebAclAssociation)."
+    ),
+    url=url("waf-on-prod-entry-points"),
 )
 
 access_logs_in_prod = ResourceValidationPolicy(
@@ -144,6 +158,12 @@ access_logs_in_prod = ResourceValidationPolicy(
         "without a record of requests cannot be investigated (issue 13's security review)."
     ),
     validate=_access_logs,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Turn on the distribution's logging_config or the load balancer's access_logs, to the stack's access-log "
+        "bucket (components/access_logs.py)."
+    ),
+    url=url("access-logs-in-prod"),
 )
 
 generated_passwords_rotate = StackValidationPolicy(
@@ -153,6 +173,12 @@ generated_passwords_rotate = StackValidationPolicy(
         "DocumentDB's app password never changed after the first deploy (issue 13's security review)."
     ),
     validate=_generated_passwords_rotate,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Give the secret a SecretRotation (foundation/rotation.py), or keep the generated password out of it and "
+        "reference the rotated secret."
+    ),
+    url=url("generated-passwords-rotate"),
 )
 
 POLICIES = [role_trust_root, waf_on_prod_entry_points, access_logs_in_prod, generated_passwords_rotate]

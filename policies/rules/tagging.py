@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import conventions
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
+from rules.docs import url
 from rules.resource import AWS_PROVIDER, default_tags, effective_tags, stack_of
 
 
@@ -53,4 +54,11 @@ required_tags = ResourceValidationPolicy(
         "(scp-request-time-tags.md)."
     ),
     validate=_validate,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Create the resource through its component (which passes the stack's tags) or give the provider default_tags "
+        "from foundation/tagging.py; for ECS services set propagate_tags SERVICE and give launch templates instance "
+        "and volume tag specifications."
+    ),
+    url=url("required-tags"),
 )

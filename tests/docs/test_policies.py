@@ -26,16 +26,20 @@ def test_the_page_shows_the_packs_own_table(page_table, pack_table):
 
 
 def test_every_policy_has_one_row_with_its_description(policy_pack, page_table):
-    rows = [line for line in page_table.splitlines() if line.startswith("| `")]
+    rows = [line for line in page_table.splitlines() if line.startswith('| <a id="')]
     assert [row.split("`")[1] for row in rows] == [p.name for p in policy_pack.info.policies]
     for row, policy in zip(rows, policy_pack.info.policies, strict=True):
-        assert " ".join(policy.description.split()) in row.replace("\\|", "|")
+        cells = row.replace("\\|", "|")
+        assert " ".join(policy.description.split()) in cells
+        assert " ".join(policy.remediation_steps.split()) in cells
+        assert f" | {policy_client.SEVERITIES[policy.severity]} | " in cells
+    assert f"The pack has **{len(policy_pack.info.policies)}** policies." in page_table
 
 
 def test_levels_are_the_configs_reconciled_like_the_cli(policy_pack):
     info = policy_pack.info
     table = policy_table.render(info, {"dev": {"all": "advisory", "required-tags": "mandatory"}, "prod": {}})
-    rows = {line.split("`")[1]: line.rstrip(" |").split(" | ")[-2:] for line in table.splitlines()[2:]}
+    rows = {line.split("`")[1]: line.rstrip(" |").split(" | ")[-2:] for line in table.splitlines() if "<a id=" in line}
     assert rows["required-tags"] == ["mandatory", "mandatory"]
     default = policy_client.LEVELS[next(p for p in info.policies if p.name == "naming-convention").enforcementLevel]
     assert rows["naming-convention"] == ["advisory", default]

@@ -147,6 +147,21 @@ def test_only_violations_the_change_introduces_are_new():
     assert [(v.policy, v.urn) for v in d.resolved_violations] == [("naming-convention", NAT)]
 
 
+def test_a_waived_violation_reads_waived_with_its_severity_and_terms():
+    waived = Violation(
+        "required-tags",
+        "advisory",
+        "Resources carry the required tags.\nwaived (owner platform-team, expires 2027-01-01; entry 1): missing owner",
+        VALKEY,
+        "high",
+    )
+    d = fixture_diff(head_violations=[KEPT, waived])
+    (new,) = d.new_violations
+    assert (new.level, new.severity) == ("waived", "high")
+    text = markdown.render(d)
+    assert "`required-tags` (waived, severity high) on" in text and "waived (owner platform-team, expires" in text
+
+
 def test_the_real_pack_flags_what_a_change_breaks_and_nothing_that_was_already_there(shipped_preview, policy_pack):
     base = shipped_preview("prod").snapshot
     head = copy.deepcopy(base)
@@ -177,7 +192,10 @@ def test_the_real_pack_flags_what_a_change_breaks_and_nothing_that_was_already_t
     assert d.new_violations and {v.urn for v in d.new_violations} == {bucket_urn}
     assert any(v.policy == "required-tags" and "'stage' is 'dev'" in v.message for v in d.new_violations)
     text = markdown.render(d)
-    assert "**New policy violation** `required-tags` (mandatory) on `aws:s3/bucket:Bucket` **scratch**" in text
+    assert (
+        "**New policy violation** `required-tags` (mandatory, severity high) on `aws:s3/bucket:Bucket` **scratch**"
+        in text
+    )
     # The same violation on both sides is not news.
     assert diff.diff_snapshots(head, head, base_violations=head_v, head_violations=head_v).new_violations == []
 

@@ -75,8 +75,14 @@ def test_pull_requests_scan_every_stack_and_upload_sarif():
     review = load("pull-request.yml")["jobs"]["review"]
     runs = "\n".join(step.get("run", "") for step in review["steps"])
     assert 'make scan STACK="$STACK"' in runs and "SECURITY=1" in runs
-    upload = next(s for s in review["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
-    assert upload["with"]["sarif_file"].endswith("results_sarif.sarif")
+    uploads = [s for s in review["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    sarif = {u["with"]["category"]: u["with"]["sarif_file"] for u in uploads}
+    # checkov's report and the policy pack's, each its own code scanning category per stack
+    assert sarif == {
+        "checkov-${{ matrix.stack }}": "build/scan/${{ matrix.stack }}/results_sarif.sarif",
+        "policy-pack-${{ matrix.stack }}": "build/${{ matrix.stack }}-policy.sarif",
+    }
+    assert "--sarif build/$(STACK)-policy.sarif" in (ROOT / "Makefile").read_text()  # `make preview` writes it
 
 
 def test_the_real_preview_runs_only_when_a_role_is_configured():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import pathlib
 
 import pytest
 
-from scan import accepted_findings, findings, terraform_plan
-from scan.accepted_findings import Acceptance
+from policies.exceptions import Exception_
+from scan import findings, terraform_plan
 from tests.conftest import SHIPPED_STACKS, provider_resource, resource, stack_tags
 
 ROOT_TRUST = {
@@ -92,7 +93,7 @@ def scanned(checkov, tmp_path_factory) -> dict[bool, findings.ScanResult]:
             vpc_id = "vpc-" + mocks.digest("aws:ec2/vpc:Vpc", "vpc")
             document["resources"][-1]["inputs"]["vpcId"] = vpc_id
         plan = terraform_plan.to_terraform_plan(document)
-        out[hardened] = findings.scan("prod", plan, tmp_path_factory.mktemp(f"scan-{hardened}"), accepted=[])
+        out[hardened] = findings.scan("prod", plan, tmp_path_factory.mktemp(f"scan-{hardened}"), entries=[])
     return out
 
 
@@ -114,35 +115,55 @@ def test_sarif_is_written_for_code_scanning(scanned) -> None:
     assert {"CKV_AWS_61", "CKV_AWS_91"} <= rules
 
 
-def test_an_acceptance_moves_a_finding_out_of_the_failures_and_dev_only_reports(scanned, tmp_path) -> None:
+TODAY = datetime.date(2026, 12, 1)
+
+
+def exception(expires: datetime.date | None, **fields) -> Exception_:
+    return Exception_(
+        number=1,
+        reason="the test's reason, long enough to say why",
+        owner="platform-team",
+        resource="alb",
+        check="CKV_AWS_91",
+        expires=expires,
+        **fields,
+    )
+
+
+def test_an_exception_moves_a_finding_out_of_the_failures_and_dev_only_reports(scanned) -> None:
     report = json.loads((pathlib.Path(scanned[False].sarif_path).parent / "results_json.json").read_text())
     plan = terraform_plan.to_terraform_plan(snapshot("dev", False))
-    accept = [Acceptance("CKV_AWS_91", "the test's reason, long enough to say why", resource="alb", stacks=("dev",))]
-    result = findings.classify("dev", plan, report, accept)
-    assert [f.check for f in result.accepted] == ["CKV_AWS_91"]
+    accept = [exception(TODAY + datetime.timedelta(days=30), stacks=("dev",))]
+    result = findings.classify("dev", plan, report, accept, TODAY)
+    assert [(f.check, f.accepted_by) for f in result.accepted] == [("CKV_AWS_91", accept[0])]
     assert "CKV_AWS_91" not in {f.check for f in result.failed}
     assert result.failed and not result.blocking  # dev reports, never fails
-    assert findings.classify("prod", plan, report, accept).blocking  # the acceptance names dev only
+    assert findings.classify("prod", plan, report, accept, TODAY).blocking  # the exception names dev only
+    row = result.as_json()["accepted"][0]
+    assert (row["owner"], row["expires"], row["entry"]) == ("platform-team", "2026-12-31", 1)
+
+
+def test_an_expired_exception_accepts_nothing_and_fails_even_dev(scanned) -> None:
+    report = json.loads((pathlib.Path(scanned[False].sarif_path).parent / "results_json.json").read_text())
+    plan = terraform_plan.to_terraform_plan(snapshot("dev", False))
+    expired = exception(TODAY - datetime.timedelta(days=1))
+    result = findings.classify("dev", plan, report, [expired], TODAY)
+    assert "CKV_AWS_91" in {f.check for f in result.failed} and result.accepted == []
+    assert result.expired == [expired] and result.blocking
+    (line,) = result.as_json()["expired"]
+    assert "entry 1 (CKV_AWS_91 on alb) expired on 2026-11-30 (owner platform-team)" in line
+    # The day before, it still accepted the finding: the date decides, not the entry.
+    assert not findings.classify("dev", plan, report, [expired], TODAY - datetime.timedelta(days=1)).expired
+
+
+def test_a_false_positive_accepts_whatever_the_date(scanned) -> None:
+    report = json.loads((pathlib.Path(scanned[False].sarif_path).parent / "results_json.json").read_text())
+    plan = terraform_plan.to_terraform_plan(snapshot("prod", False))
+    result = findings.classify("prod", plan, report, [exception(None, false_positive=True)], TODAY.replace(year=2040))
+    assert [f.check for f in result.accepted] == ["CKV_AWS_91"] and result.expired == []
 
 
 @pytest.mark.parametrize("stack", [*SHIPPED_STACKS, "org"])
-def test_every_shipped_stack_has_no_unaccepted_finding(checkov, shipped_preview, tmp_path, stack: str) -> None:
-    plan = terraform_plan.to_terraform_plan(shipped_preview(stack).snapshot)
-    result = findings.scan(stack, plan, tmp_path)
-    assert [f.line() for f in result.failed] == []
-
-
-def test_the_accepted_findings_file_is_valid_and_every_entry_has_a_reason() -> None:
-    entries = accepted_findings.load()
-    assert entries and all(len(e.reason) >= accepted_findings.MIN_REASON for e in entries)
-
-
-def test_a_bad_accepted_findings_file_names_every_problem(tmp_path) -> None:
-    bad = tmp_path / "accepted-findings.yaml"
-    bad.write_text("accepted:\n  - {check: CKV_AWS_1x, reasn: because}\n  - {check: CKV2_AWS_5, reason: ok}\n")
-    with pytest.raises(accepted_findings.AcceptanceError) as err:
-        accepted_findings.load(bad)
-    text = str(err.value)
-    assert "entry 1: check: 'CKV_AWS_1x'" in text
-    assert "reasn: unknown key" in text and "did you mean 'reason'" in text
-    assert "entry 2: reason: 'ok' must say why" in text
+def test_every_shipped_stack_has_no_unaccepted_finding(shipped_scan, stack: str) -> None:
+    result = shipped_scan(stack)
+    assert [f.line() for f in result.failed] == [] and result.expired == []

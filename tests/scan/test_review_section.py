@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+
+from policies import exceptions
 from scan import findings, review_section
 
 
@@ -31,3 +34,42 @@ def test_dev_reports_without_failing_and_an_unchanged_stack_says_so() -> None:
     text = review_section.render(result("dev", old), result("dev", old))
     assert "(reported only in this stage)" in text and "introduces no new failure" in text
     assert text.splitlines()[1].startswith("### ⚠️")
+
+
+TODAY = datetime.date(2026, 12, 1)
+
+
+def entry(number: int, days: int) -> exceptions.Exception_:
+    expires = TODAY + datetime.timedelta(days=days)
+    return exceptions.Exception_(
+        number, "a reason of twenty characters", "product-team", "*", check="CKV_AWS_1", expires=expires
+    )
+
+
+def test_exceptions_expiring_within_30_days_are_warned_and_expired_ones_fail() -> None:
+    text = review_section.render(result("prod"), None, [entry(1, 30), entry(2, 31), entry(3, -1)], TODAY, env={})
+    assert "⏳ `exceptions.yaml entry 1 (CKV_AWS_1 on *)` expires on 2026-12-31 (30 days; owner product-team)" in text
+    assert "entry 2" not in text
+    assert "❌ exceptions.yaml entry 3 (CKV_AWS_1 on *) expired on 2026-11-30 (owner product-team)" in text
+
+
+def test_no_exception_line_when_none_is_near_its_expiry() -> None:
+    assert "Exceptions (" not in review_section.render(result("prod"), None, [entry(1, 31)], TODAY, env={})
+
+
+def test_the_comment_links_both_reports_in_code_scanning() -> None:
+    env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/p", "GITHUB_REF": "refs/pull/7/merge"}
+    text = review_section.render(result("prod"), None, [], TODAY, env=env)
+    alerts = "https://github.com/acme/p/security/code-scanning?query=is%3Aopen+pr%3A7"
+    assert f"[checkov]({alerts}+tool%3Acheckov)" in text and f"[policy pack]({alerts}+tool%3Aaws-platform)" in text
+    local = review_section.render(result("prod"), None, [], TODAY, env={})
+    assert "`build/scan/prod/results_sarif.sarif` (checkov), `build/prod-policy.sarif` (policy pack)" in local
+
+
+def test_without_checkov_the_comment_still_warns_of_expiring_exceptions(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CHECKOV", str(tmp_path / "no-checkov"))
+    monkeypatch.setattr(exceptions, "today", lambda: TODAY)
+    monkeypatch.setattr(exceptions, "load", lambda **_: [entry(4, 5)])
+    text = review_section.section("prod", None, {"stack": "prod", "resources": []})
+    assert "### Security scan skipped" in text and "no-checkov" in text
+    assert "⏳ `exceptions.yaml entry 4 (CKV_AWS_1 on *)` expires on 2026-12-06 (5 days; owner product-team)" in text
