@@ -152,17 +152,12 @@ def _preview(
         if args.policy_config
         else policy_client.policy_config_for(args.stack)
     )
-<<<<<<< HEAD
-    pack.connect()
-    violations = pack.check(snapshot, file_config)
-=======
     try:
-        with policy_client.PolicyPack() as pack:
-            violations = pack.check(snapshot, file_config)
+        pack.connect()
+        violations = pack.check(snapshot, file_config)
     except policy_client.PackError as err:  # e.g. policies/exceptions.yaml refused: its problems, one a line
         print(err, file=sys.stderr)
         return EXIT_CONFIG
->>>>>>> main
     print(render_violations(violations))
     if args.sarif:
         sarif.write(args.sarif, sarif.report(snapshot, violations, pack.info, pack.version))

@@ -99,6 +99,7 @@ def _run_child(request: dict[str, Any], modules_file: str) -> int:
         os.dup2(out, fd)
         os.close(out)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.setpgrp()  # its own process group: a timeout kills the run and the policy pack it started
     sys.path[0] = request["cwd"]
     try:
         # What `python -m preview` runs, less its exit (preview.__main__.exit_now): the report below comes first.
@@ -189,13 +190,14 @@ class Worker:
             }
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
-            pid = self._reply(timeout)["pid"]
+            # The fork itself waits for the server (warming up after the previous run): not the run's time.
+            pid = self._reply(max(timeout, 300))["pid"]
             deadline = time.monotonic() + timeout
             try:
                 code = self._reply(deadline - time.monotonic())["exit_code"]
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
                 self._reply(30)
                 raise subprocess.TimeoutExpired(["python", "-m", *argv], timeout) from None
             # Decoded as subprocess.run(text=True) decodes: the locale's encoding, universal newlines.

@@ -87,6 +87,7 @@ def _runs_preview(item: pytest.Item) -> bool:
     return any(_calls(d.func, "run_preview", sys.modules.get(d.func.__module__)) for defs in definitions for d in defs)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow groups so each runs alone (``pytest -m preview``, ``-m corpus``) or is left out
     (``-m "not preview"``); and keep what shares a costly session fixture on one xdist worker."""
