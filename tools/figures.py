@@ -45,18 +45,40 @@ class ReadmeRow:
 
 # The README shows the headline figures only (its length is tested); docs/performance.md shows every row.
 README_ROWS = (
-    ReadmeRow("preview_and_policy", ("preview_wall",), "`make preview STACK=prod` end to end ({resources} resources)", "our prod stack"),
+    ReadmeRow(
+        "preview_and_policy",
+        ("preview_wall",),
+        "`make preview STACK=prod` end to end ({resources} resources)",
+        "our prod stack",
+    ),
     ReadmeRow("scale", ("prod-200",), "preview + policy pack, 200 services ({resources} resources)", "generated stack"),
-    ReadmeRow("preview_and_policy", ("analyze", "analyze_stack"), "policy pack throughput (`Analyze` / `AnalyzeStack`)", "generated stack"),
-    ReadmeRow("edge_crawlers", ("search", "social", "ai"), "crawlers routed: search / social / AI", "independent: Matomo fixtures"),
+    ReadmeRow(
+        "preview_and_policy",
+        ("analyze", "analyze_stack"),
+        "policy pack throughput (`Analyze` / `AnalyzeStack`)",
+        "generated stack",
+    ),
+    ReadmeRow(
+        "edge_crawlers",
+        ("search", "social", "ai"),
+        "crawlers routed: search / social / AI",
+        "independent: Matomo fixtures",
+    ),
     ReadmeRow(
         "edge_crawlers",
         ("browsers-matomo-device-fixtures", "browsers-fake-useragent"),
         "browsers taken for crawlers (Matomo / `fake-useragent`)",
         "independent",
     ),
-    ReadmeRow("edge_renderer", ("hang", "hit"), "renderer: page with a never-closing request / cache HIT", "the test app"),
-    ReadmeRow("cost_model", ("edge-old", "edge-new"), "whole edge, 10 M human + 1 M crawler requests/month, old / new", "our cost model"),
+    ReadmeRow(
+        "edge_renderer", ("hang", "hit"), "renderer: page with a never-closing request / cache HIT", "the test app"
+    ),
+    ReadmeRow(
+        "cost_model",
+        ("edge-old", "edge-new"),
+        "whole edge, 10 M human + 1 M crawler requests/month, old / new",
+        "our cost model",
+    ),
     ReadmeRow("test_suite", ("make-test",), "`make test` (lint + every test, after install)", "this repository"),
 )
 
@@ -177,7 +199,9 @@ def readme_table(data: Mapping[str, Mapping[str, Any]]) -> str:
         rows = [found[k] for k in spec.keys if k in found]
         if len(rows) != len(spec.keys):
             absent = ", ".join(k for k in spec.keys if k not in found)
-            lines.append(f"| {spec.label.format(resources='?')} | no {absent} in bench/results/{spec.harness}.json | - | {spec.on} |")
+            lines.append(
+                f"| {spec.label.format(resources='?')} | no {absent} in bench/results/{spec.harness}.json | - | {spec.on} |"
+            )
             continue
         label = spec.label.format(**{"resources": "?", **rows[0]["values"]})
         measured = " / ".join(r["measured"] for r in rows)
