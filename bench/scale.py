@@ -67,8 +67,11 @@ def measure(stack: str, config: pathlib.Path | None, out: pathlib.Path) -> tuple
     command = [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet"]
     if config is not None:
         command += ["--config", str(config)]
+    # Output to files, not pipes: nothing reads a pipe until the preview ends, and a large stack's output
+    # (200 services' externals) fills one and blocks the preview for good.
+    stdout_file, stderr_file = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=stdout_file, stderr=stderr_file, text=True)
     parent, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -78,7 +81,12 @@ def measure(stack: str, config: pathlib.Path | None, out: pathlib.Path) -> tuple
             pass
         time.sleep(0.02)
     wall = time.perf_counter() - start
-    stdout, stderr = proc.communicate()
+    proc.wait()
+    stdout_file.seek(0)
+    stderr_file.seek(0)
+    stdout, stderr = stdout_file.read(), stderr_file.read()
+    stdout_file.close()
+    stderr_file.close()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"preview {stack} failed ({proc.returncode}):\n{stderr[-3000:]}")
     resources = int(stdout.split("(", 1)[1].split(" ", 1)[0])
