@@ -69,24 +69,21 @@ def measure(stack: str, config: pathlib.Path | None, out: pathlib.Path) -> tuple
         command += ["--config", str(config)]
     # Output to files, not pipes: nothing reads a pipe until the preview ends, and a large stack's output
     # (200 services' externals) fills one and blocks the preview for good.
-    stdout_file, stderr_file = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=stdout_file, stderr=stderr_file, text=True)
-    parent, peak = psutil.Process(proc.pid), 0
-    while proc.poll() is None:
-        try:
-            tree = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    proc.wait()
-    stdout_file.seek(0)
-    stderr_file.seek(0)
-    stdout, stderr = stdout_file.read(), stderr_file.read()
-    stdout_file.close()
-    stderr_file.close()
+    with tempfile.TemporaryFile("w+") as stdout_file, tempfile.TemporaryFile("w+") as stderr_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=stdout_file, stderr=stderr_file, text=True)
+        parent, peak = psutil.Process(proc.pid), 0
+        while proc.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        stdout_file.seek(0)
+        stderr_file.seek(0)
+        stdout, stderr = stdout_file.read(), stderr_file.read()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"preview {stack} failed ({proc.returncode}):\n{stderr[-3000:]}")
     resources = int(stdout.split("(", 1)[1].split(" ", 1)[0])
