@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv preview preview-all test bench taggable-types edge-functions clean diff diagram docs
+.PHONY: help venv preview preview-all test bench bench-tests taggable-types edge-functions clean diff diagram docs
 .PHONY: lint
 .PHONY: scan checkov
 
@@ -21,12 +21,13 @@ help:
 	@echo "make stack-references        regenerate preview/stack_references.json from the referenced stacks' previews"
 	@echo "make lint                    ruff check, ruff format --check, pyright (docs/development.md)"
 	@echo "make test                    make lint, then every test"
-	@echo "make bench                   benchmarks (figures for the README)"
+	@echo "make bench                   benchmarks: bench/results/*.json, the figures make docs puts in the README"
+	@echo "make bench-tests             how long make test takes: bench/results/test_suite.json"
 	@echo "make diff STACK=<s> BASE=<ref> review comment: BASE (default HEAD) vs the working tree; build/<s>-diff.md"
 	@echo "                              SECURITY=1 adds checkov's figures and the new failures (make checkov first)"
 	@echo "make diagram STACK=<stack>   architecture picture: build/<stack>.svg and .png"
 	@echo "make edge-functions          regenerate lambda_src/edge_function/*.js from the pinned crawler dataset"
-	@echo "make docs                    regenerate the generated docs: policy table, architecture picture"
+	@echo "make docs                    regenerate the generated docs: policy table, architecture picture, figures"
 	@echo "make scan STACK=<stack>      checkov's AWS checks on the preview; build/scan/<stack>/ (docs/security.md)"
 
 # The edge benchmark's corpora and detectors: CrawlerDetect's fixtures ship only in its sdist (downloaded, not
@@ -56,8 +57,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright
 
+# Both cores (pytest-xdist; what shares a costly session fixture stays on one worker: tests/conftest.py), and the
+# slowest tests named on every run. One group alone: `$(PY) -m pytest -m preview` (or `-m corpus`, `-m "not preview"`).
 test: $(STAMP) $(CHECKOV) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup --durations=30
 
 bench: $(STAMP)
 	$(PY) bench/preview_and_policy.py
@@ -65,6 +68,11 @@ bench: $(STAMP)
 	$(PY) bench/edge_renderer.py
 	$(PY) bench/edge_crawlers.py
 	$(PY) bench/cost_model.py
+	@echo "then: make docs (the README and docs/performance.md tables, from bench/results/)"
+
+# `make test`'s own time (lint + the whole suite, as `make test` runs it): bench/results/test_suite.json.
+bench-tests: $(STAMP) $(CHECKOV)
+	$(PY) bench/test_suite.py
 
 taggable-types: $(STAMP)
 	$(PY) tools/generate_taggable_types.py

@@ -15,6 +15,7 @@ printed them.
 from __future__ import annotations
 
 import math
+import pathlib
 import sys
 from dataclasses import asdict, dataclass, field, replace
 
@@ -422,7 +423,55 @@ def markdown(result: dict) -> str:
 
 
 def main() -> int:
-    print(markdown(compute()))
+    result = compute()
+    print(markdown(result))
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    from tools import figures
+
+    edge, scenarios, traffic = result["edge_v1_v2"], result["scenarios"], result["traffic"]
+    volume = f"{traffic['human_page_views'] / 1e6:g} M human page views + {traffic['crawler_requests'] / 1e6:g} M crawler requests/month"
+    old, new = edge["old"]["total"], edge["new"]["total"]
+    report, full = scenarios["ours_report_scope_free_tier"]["total"], scenarios["ours_full_free_tier"]["total"]
+    a = result["assumptions"]
+    figures.record(
+        "cost_model",
+        ".venv/bin/python bench/cost_model.py",
+        [
+            figures.figure(
+                "edge-old",
+                f"whole edge, {volume}: {edge['old']['label']}",
+                f"{_money(old)}/month",
+                "-",
+                True,
+                dollars=round(old, 2),
+            ),
+            figures.figure(
+                "edge-new",
+                f"whole edge, {volume}: {edge['new']['label']}",
+                f"{_money(new)}/month",
+                f"cheaper than {_money(old)}",
+                new < old,
+                dollars=round(new, 2),
+            ),
+            figures.figure(
+                "report-scope",
+                f"old design at 1 M crawler requests/month, {a['pages']} pages, {a['ttl_hours']} h TTL (report's scope, free tier)",
+                f"{_money(report)}/month",
+                "<= $1",
+                report <= 1,
+                dollars=round(report, 2),
+            ),
+            figures.figure(
+                "report-full",
+                "the same old design, counting everything it added (Lambda@Edge on crawler requests, Secrets Manager)",
+                f"{_money(full)}/month",
+                "<= $1",
+                full <= 1,
+                dollars=round(full, 2),
+            ),
+        ],
+        prices_as_of=result["prices"]["as_of"],
+    )
     return 0
 
 

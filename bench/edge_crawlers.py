@@ -10,10 +10,7 @@ Writes the figures to bench/results/edge_crawlers.json (README and docs/edge.md 
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -29,9 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import edge_corpora  # noqa: E402
 
 from tools import cloudfront_harness as cf  # noqa: E402
+from tools import figures  # noqa: E402
 from tools import generate_edge_function as gen  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results" / "edge_crawlers.json"
 DETECTORS_SCRIPT = ROOT / "bench" / "node" / "detectors.mjs"
 OURS = "edge function"
 OTHERS = ("isbot", "ua-parser-js")
@@ -159,33 +156,72 @@ def met(figures: dict) -> bool:
     return recall_met and sizes_met and not any(row[OURS] for row in figures["false_positives"])
 
 
+def figure_rows(detail: dict) -> list[dict[str, Any]]:
+    """The headline figures as tools/figures.py rows (README and docs/performance.md tables are made from them)."""
+    rows = []
+    for row in detail["recall"]:
+        ours, isbot = row[OURS], row["isbot"]
+        rows.append(
+            figures.figure(
+                f"{row['category']}-{row['corpus']}",
+                f"crawlers routed, {row['corpus']} {row['category']} ({ours['strings']} UAs, {ours['operators']} "
+                f"operators): edge function vs isbot, per string (per operator: {ours['per_operator']:.1%} vs "
+                f"{isbot['per_operator']:.1%})",
+                f"{ours['per_string']:.1%} vs {isbot['per_string']:.1%}",
+                ">= isbot's",
+                all(ours[k] >= isbot[k] for k in ("per_string", "per_operator")),
+                **{name: row[name] for name in (OURS, *OTHERS)},
+            )
+        )
+    by_detector = {name: sum(r[name] for r in detail["false_positives"]) for name in (OURS, *OTHERS)}
+    corpora = ", ".join(f"{r['corpus']} {r['strings']:,}" for r in detail["false_positives"])
+    rows.append(
+        figures.figure(
+            "browsers",
+            f"real browsers taken for crawlers, {detail['browser_strings']:,} UAs ({corpora}): "
+            "edge function / isbot / ua-parser-js",
+            " / ".join(f"{by_detector[n]:,}" for n in (OURS, *OTHERS)),
+            "0",
+            by_detector[OURS] == 0,
+            strings=detail["browser_strings"],
+            **by_detector,
+        )
+    )
+    sizes = detail["size_bytes"]
+    rows.append(
+        figures.figure(
+            "size",
+            "CloudFront Function size, viewer-request / viewer-response",
+            " / ".join(f"{b:,}" for b in sizes.values()) + " bytes",
+            f"< {gen.CODE_LIMIT_BYTES:,}",
+            all(b < gen.CODE_LIMIT_BYTES for b in sizes.values()),
+            **sizes,
+        )
+    )
+    return rows
+
+
 def main() -> int:
     started = time.monotonic()
-    figures = measure()
-    for line in table(figures):
+    detail = measure()
+    for line in table(detail):
         print(line)
-    for row in figures["false_positives"]:
+    for row in detail["false_positives"]:
         for ua in row["edge function examples"]:
             print(f"false positive ({row['corpus']}): {ua}", file=sys.stderr)
-    versions = edge_corpora.versions()
     node_lock = json.loads((ROOT / "bench" / "node" / "package-lock.json").read_text())["packages"]
-    result = {
-        "harness": "edge_crawlers",
-        "command": "python bench/edge_crawlers.py",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, node {cf.node_version()}",
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
-        "dataset": f"{gen.DATASET_PACKAGE} {gen.dataset_version()}",
-        "corpora": versions,
-        "detectors": {n: node_lock[f"node_modules/{n}"]["version"] for n in OTHERS},
-        "seconds": round(time.monotonic() - started),
-        "figures": figures,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(
-        f"\n_generated from crawler-user-agents {gen.dataset_version()}; {result['seconds']} s; wrote {RESULTS.name}_"
+    figures.record(
+        "edge_crawlers",
+        ".venv/bin/python bench/edge_crawlers.py",
+        figure_rows(detail),
+        node=cf.node_version(),
+        dataset=f"{gen.DATASET_PACKAGE} {gen.dataset_version()}",
+        corpora=edge_corpora.versions(),
+        detectors={n: node_lock[f"node_modules/{n}"]["version"] for n in OTHERS},
+        seconds=round(time.monotonic() - started),
+        detail=detail,
     )
-    return 0 if met(figures) else 1
+    return 0 if met(detail) else 1
 
 
 if __name__ == "__main__":

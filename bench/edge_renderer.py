@@ -287,6 +287,15 @@ def main() -> int:
         f"\n_python {sys.version.split()[0]}, {os.cpu_count()} CPUs, total bench time "
         f"{time.monotonic() - started:.0f} s_"
     )
+    from tools import figures
+
+    keys = ("hang", "hang-old", "cold", "miss", "hit", "pss", "rss")
+    figures.record(
+        "edge_renderer",
+        ".venv/bin/python bench/edge_renderer.py",
+        [figures.figure(key, *row) for key, row in zip(keys, rows, strict=True)],
+        values={k: v for k, v in render.items() if isinstance(v, (int, float, str))},
+    )
     return 0 if all(row[3] for row in rows) else 1
 
 

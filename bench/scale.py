@@ -25,17 +25,25 @@ import psutil
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import figures  # noqa: E402
+
 SHIPPED = ("dev", "staging", "prod", "org")
 SIZES = (10, 50, 200)
 TARGET_SECONDS, TARGET_MB, TARGET_GROWTH = 60.0, 1024.0, 4.5
-DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-svc@sha256:" + "ab" * 32
+# In shop-prod's account (the org stack's): the preview refuses an image in an account outside the organization.
+DIGEST = "190910285287.dkr.ecr.eu-west-1.amazonaws.com/shop-prod-svc@sha256:" + "ab" * 32
 
 
 def generated_config(services: int, directory: pathlib.Path) -> pathlib.Path:
     """prod's configuration with ``services`` services, each routed by host so no two share a rule."""
     document = yaml.safe_load((ROOT / "environments" / "Pulumi.prod.yaml").read_text())
     containers = copy.deepcopy(document["config"]["aws-platform:containers"])
-    template = next(s for s in containers["services"] if "digest" in s["image"])
+    # A pinned-digest service if prod has one, else its first (each copy reads that service's secrets, so the
+    # externals prod declares stay read).
+    shipped = containers["services"]
+    template = next((s for s in shipped if "digest" in s["image"]), shipped[0])
     generated = []
     for i in range(services):
         svc = copy.deepcopy(template)
@@ -44,6 +52,10 @@ def generated_config(services: int, directory: pathlib.Path) -> pathlib.Path:
         svc["routing"] = {"host": f"svc-{i:03d}.shop.example.com", "priority": i + 1}
         generated.append(svc)
     containers["services"] = generated
+    # Pinned digests must be declared with their owner (stack_config/externals.py), as a real stack would.
+    document["config"].setdefault("aws-platform:externals", []).append(
+        {"ref": DIGEST, "owner": "bench", "how": "the benchmark's stand-in image, pushed by whoever runs it"}
+    )
     document["config"]["aws-platform:containers"] = containers
     path = directory / f"Pulumi.prod-{services}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -55,18 +67,23 @@ def measure(stack: str, config: pathlib.Path | None, out: pathlib.Path) -> tuple
     command = [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet"]
     if config is not None:
         command += ["--config", str(config)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    parent, peak = psutil.Process(proc.pid), 0
-    while proc.poll() is None:
-        try:
-            tree = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    stdout, stderr = proc.communicate()
+    # Output to files, not pipes: nothing reads a pipe until the preview ends, and a large stack's output
+    # (200 services' externals) fills one and blocks the preview for good.
+    with tempfile.TemporaryFile("w+") as stdout_file, tempfile.TemporaryFile("w+") as stderr_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=stdout_file, stderr=stderr_file, text=True)
+        parent, peak = psutil.Process(proc.pid), 0
+        while proc.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        stdout_file.seek(0)
+        stderr_file.seek(0)
+        stdout, stderr = stdout_file.read(), stderr_file.read()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"preview {stack} failed ({proc.returncode}):\n{stderr[-3000:]}")
     resources = int(stdout.split("(", 1)[1].split(" ", 1)[0])
@@ -80,6 +97,7 @@ def main() -> int:
     args = parser.parse_args()
 
     rows, walls = [], {}
+    data: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = pathlib.Path(tmp)
         cases = [(s, s, None) for s in SHIPPED] + [
@@ -102,6 +120,21 @@ def main() -> int:
                     "yes" if met else "NO",
                 )
             )
+            key = stack if config is None else f"prod-{label.split()[1]}"
+            data.append(
+                figures.figure(
+                    key,
+                    f"offline preview + policy pack, {label} ({resources:,} resources), median of {args.runs}",
+                    f"{wall:.1f} s, {peak:.0f} MB peak" + ("" if code == 0 else ", MANDATORY violations"),
+                    f"< {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB",
+                    met,
+                    seconds=round(wall, 3),
+                    peak_mb=round(peak),
+                    resources=resources,
+                    exit_code=code,
+                    **({"stack": stack} if config is None else {}),
+                )
+            )
 
     print(
         "| environment | resources | preview + policy pack (median) | peak memory | violations | "
@@ -113,13 +146,25 @@ def main() -> int:
     small, large = f"prod, {min(args.sizes)} services", f"prod, {max(args.sizes)} services"
     if 50 in args.sizes and 200 in args.sizes:
         growth = walls["prod, 200 services"] / walls["prod, 50 services"]
+        data.append(
+            figures.figure(
+                "growth",
+                "growth from 50 to 200 services (4x the services)",
+                f"{growth:.2f}x the time",
+                f"<= {TARGET_GROWTH}x",
+                growth <= TARGET_GROWTH,
+                ratio=round(growth, 3),
+            )
+        )
         print(
             f"\ngrowth 50 -> 200 services (4x the services): {growth:.2f}x the time "
             f"(target <= {TARGET_GROWTH}x: {'met' if growth <= TARGET_GROWTH else 'MISSED'})"
         )
     elif small in walls and large in walls:
         print(f"\ngrowth {small} -> {large}: {walls[large] / walls[small]:.2f}x")
-    print(f"\nreproduce: .venv/bin/python bench/scale.py --runs {args.runs} --sizes {' '.join(map(str, args.sizes))}")
+    command = f".venv/bin/python bench/scale.py --runs {args.runs} --sizes {' '.join(map(str, args.sizes))}"
+    print(f"\nreproduce: {command}")
+    figures.record("scale", command, data)
     return 0
 
 

@@ -132,8 +132,11 @@ class PackError(RuntimeError):
 class PolicyPack:
     """A running policy pack process and a client for it; use as a context manager."""
 
-    def __init__(self, pack_dir: pathlib.Path = PACK, python: str = sys.executable):
+    def __init__(self, pack_dir: pathlib.Path = PACK, python: str = sys.executable, *, connect: bool = True):
+        """Start the pack; with ``connect=False`` it starts (imports, listens) while the caller does other work,
+        and ``connect()`` finishes the handshake: the offline preview runs the program meanwhile."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+        self.channel: grpc.Channel | None = None
         self.process = subprocess.Popen(
             [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
             cwd=pack_dir,
@@ -141,6 +144,13 @@ class PolicyPack:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        if connect:
+            self.connect()
+
+    def connect(self) -> None:
+        """Read the port the pack prints, open the channel, ask what it is; once."""
+        if self.channel is not None:
+            return
         assert self.process.stdout is not None and self.process.stderr is not None  # both PIPE above
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
@@ -170,7 +180,7 @@ class PolicyPack:
         self.close()
 
     def close(self) -> None:
-        if getattr(self, "channel", None) is not None:
+        if self.channel is not None:
             self.channel.close()
         if self.process.poll() is None:
             self.process.kill()

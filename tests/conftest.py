@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from preview import policy_client
+from preview import policy_client, worker
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ROOT / "environments"
@@ -40,17 +41,66 @@ class PreviewResult:
         return found
 
 
+_WORKER: list[worker.Worker] = []
+
+
 def run_preview(stack: str, out_dir: pathlib.Path, *extra: str) -> PreviewResult:
-    """The offline preview exactly as `make preview` runs it, in its own process (Pulumi's runtime is global)."""
+    """The offline preview exactly as `make preview` runs it, in its own process (Pulumi's runtime is global).
+
+    The process is a fork of one warm worker per test process (preview/worker.py: the SDKs imported once, ~3 s
+    of every preview); ``PREVIEW_WORKER=0`` starts a new interpreter per preview instead, as before.
+    """
     snapshot = out_dir / f"{stack}.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "preview", "--stack", stack, "--json", str(snapshot), *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    argv = ["--stack", stack, "--json", str(snapshot), *extra]
+    if os.environ.get("PREVIEW_WORKER") == "0":
+        proc = subprocess.run(
+            [sys.executable, "-m", "preview", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+    else:
+        if not _WORKER:
+            _WORKER.append(worker.Worker())
+        proc = _WORKER[0].run(argv, cwd=ROOT, timeout=300)
     return PreviewResult(proc.returncode, proc.stdout, proc.stderr, snapshot)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _WORKER:
+        _WORKER.pop().close()
+
+
+def _calls(function: Any, name: str, module: Any, depth: int = 2) -> bool:
+    """Whether ``function`` (or a function of its module it calls, ``depth`` levels down) refers to ``name``."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    if name in code.co_names:
+        return True
+    return depth > 0 and any(_calls(getattr(module, n, None), name, module, depth - 1) for n in code.co_names)
+
+
+def _runs_preview(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    if "shipped_preview" in item.fixturenames or _calls(getattr(item, "function", None), "run_preview", module):
+        return True
+    fixtures = getattr(item, "_fixtureinfo", None)
+    definitions = fixtures.name2fixturedefs.values() if fixtures else ()
+    return any(_calls(d.func, "run_preview", sys.modules.get(d.func.__module__)) for defs in definitions for d in defs)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow groups so each runs alone (``pytest -m preview``, ``-m corpus``) or is left out
+    (``-m "not preview"``); and keep what shares a costly session fixture on one xdist worker."""
+    for item in items:
+        if _runs_preview(item):
+            item.add_marker(pytest.mark.preview)
+        if "edge_corpora_routed" in item.fixturenames:
+            # One Node run over every corpus string per session (tests/tools/conftest.py): one worker holds it.
+            item.add_marker(pytest.mark.corpus)
+            item.add_marker(pytest.mark.xdist_group("edge_corpora"))
+        if "renderer_modules" in item.fixturenames:
+            # One Chromium and one renderer per session: its tests share them (tests/lambda_src/conftest.py).
+            item.add_marker(pytest.mark.xdist_group("renderer"))
 
 
 @pytest.fixture(scope="session")
