@@ -430,25 +430,21 @@ def _shared_state_statements(
     for account, environment in sorted(environments.items()):
         objects = [_sub(f"{bucket}/{prefix}") for prefix in stack_prefixes(environment)]
         locks = [o for o in objects if "/.pulumi/locks/" in o["Fn::Sub"]]
-        statements.append(
+        writers = [
+            ("WritesItsStacks", names.deploy_role, objects),
+            ("PreviewsLockItsStacks", names.read_only_role, locks),
+        ]
+        statements += [
             {
-                "Sid": f"Account{account}WritesItsStacks",
+                "Sid": f"Account{account}{what}",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account}:role/{names.deploy_role}"},
+                "Principal": {"AWS": f"arn:aws:iam::{account}:role/{role}"},
                 "Action": ["s3:PutObject", "s3:DeleteObject"],
-                "Resource": objects,
+                "Resource": resources,
             }
-        )
-        if names.read_only_role:
-            statements.append(
-                {
-                    "Sid": f"Account{account}PreviewsLockItsStacks",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:role/{names.read_only_role}"},
-                    "Action": ["s3:PutObject", "s3:DeleteObject"],
-                    "Resource": locks,
-                }
-            )
+            for what, role, resources in writers
+            if role
+        ]
     return statements
 
 
