@@ -256,7 +256,18 @@ def expectations(config: StackConfig) -> list[Expectation]:
     return found
 
 
+# What only AWS or a vendor can confirm: the offline world takes these on trust, so a shipped placeholder passes it.
+ON_TRUST = ("certificate", "hosted-zone", "environment", "console", "snapshot")
+
+
 def render(found: list[Expectation]) -> str:
     if not found:
         return "this stack expects: nothing from outside"
-    return "this stack expects:\n" + "\n".join(f"  - {e}" for e in found)
+    lines = ["this stack expects:", *(f"  - {e}" for e in found)]
+    trusted = [f"{e.kind} {e.ref}" for e in found if e.kind in ON_TRUST]
+    if trusted:
+        lines.append(
+            "facts the offline world takes on trust (replace any shipped placeholder before the first up): "
+            + "; ".join(trusted)
+        )
+    return "\n".join(lines)

@@ -69,3 +69,13 @@ def test_every_shipped_stack_lists_what_it_expects(stack):
     assert {"parameter", "hosted-zone"} <= kinds and ({"image", "stack-outputs"} & kinds)
     text = externals.render(found)
     assert text.startswith("this stack expects:") and f"ssm:/{stack}/shop/api/greeting" in text
+
+
+def test_the_preview_names_the_facts_it_takes_on_trust_so_placeholders_are_replaced():
+    """Certificates, zones, snapshots and vendor keys only AWS or the vendor can confirm: listed as such."""
+    config = stack_config.load_file("prod")
+    text = externals.render(externals.expectations(config))
+    (line,) = [line for line in text.splitlines() if line.startswith("facts the offline world takes on trust")]
+    assert f"certificate {config.containers.load_balancer.certificate_arn}" in line
+    assert f"hosted-zone {config.edge.hosted_zone_id}" in line
+    assert "ssm:" not in line  # a declared parameter is checked by lookup, not taken on trust
