@@ -13,10 +13,12 @@ from rules import data_stores, security
 from rules.accounts import provider_pinned_account
 from rules.ecr import ecr_lifecycle, ecr_repository
 from rules.ecs import (
+    ecs_after_capacity_providers,
     ecs_circuit_breaker,
     ecs_health_check_port,
     ecs_image_by_digest,
     ecs_prod_task_count,
+    ecs_secrets_by_arn,
     ecs_service_ingress,
 )
 from rules.edge import (
@@ -46,8 +48,10 @@ POLICIES = [
     # Container delivery (issue 3)
     ecs_circuit_breaker,
     ecs_image_by_digest,
+    ecs_secrets_by_arn,
     ecs_prod_task_count,
     ecs_health_check_port,
+    ecs_after_capacity_providers,
     ecs_service_ingress,
     ecr_repository,
     ecr_lifecycle,

@@ -31,6 +31,7 @@ SERVICE = "aws:ecs/service:Service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+CAPACITY_PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 BY_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -73,6 +74,26 @@ def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> N
                 f"(use '<repository>@sha256:<digest>')",
                 None,
             )
+
+
+def _secrets_by_arn(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != TASK_DEFINITION:
+        return
+    raw = args.props.get("containerDefinitions")
+    try:
+        containers = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return  # unknown during a preview; checked again at update
+    for container in containers if isinstance(containers, list) else []:
+        for secret in container.get("secrets") or []:
+            value = str(secret.get("valueFrom", ""))
+            if not value.startswith(("arn:aws:secretsmanager:", "arn:aws:ssm:", "arn:aws-")):
+                report(
+                    f"container '{container.get('name')}' reads {secret.get('name')} from '{value}', not an ARN: "
+                    "ECS takes a Secrets Manager secret by its full ARN only, so every task would stop with "
+                    "ResourceInitializationError and the first deployment fail",
+                    None,
+                )
 
 
 def _prod_task_count(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -147,6 +168,22 @@ def _health_check_port(args: StackValidationArgs, report: ReportViolation) -> No
                     )
 
 
+def _after_capacity_providers(args: StackValidationArgs, report: ReportViolation) -> None:
+    associations = [r for r in args.resources if r.resource_type == CAPACITY_PROVIDERS]
+    if not associations:
+        return  # a cluster this stack does not manage: nothing here to wait for
+    for service in args.resources:
+        if service.resource_type != SERVICE or not service.props.get("capacityProviderStrategies"):
+            continue
+        if not _dependencies(service, (CAPACITY_PROVIDERS,)):
+            report(
+                f"service '{service.name}' names a capacity provider strategy but does not depend on the cluster's "
+                "capacity provider association: on a first deploy ECS refuses a provider the cluster has not "
+                "associated yet",
+                service.urn,
+            )
+
+
 def _open_ingress(rule: Any) -> bool:
     props = rule.props
     if rule.resource_type == INGRESS_RULE:
@@ -218,6 +255,35 @@ ecs_image_by_digest = ResourceValidationPolicy(
         "Reference the image as repository@sha256:<digest> (the stack config's image.digest), never by a tag."
     ),
     url=url("ecs-image-by-digest"),
+)
+
+ecs_secrets_by_arn = ResourceValidationPolicy(
+    name="ecs-secrets-by-arn",
+    description=(
+        "Task definitions name every secret by its full ARN: ECS refuses a bare Secrets Manager name, and the "
+        "first deployment of a fresh environment fails with ResourceInitializationError (issue 21)."
+    ),
+    validate=_secrets_by_arn,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Pass the secret's ARN (the resource's arn output, or the ARN a lookup of a declared external returns) "
+        "as valueFrom; never the configured name."
+    ),
+    url=url("ecs-secrets-by-arn"),
+)
+
+ecs_after_capacity_providers = StackValidationPolicy(
+    name="ecs-after-capacity-providers",
+    description=(
+        "A service whose strategy names capacity providers starts after the cluster's association of them: "
+        "otherwise the first deploy races the association and ECS refuses the service (issue 21)."
+    ),
+    validate=_after_capacity_providers,
+    severity=Severity.MEDIUM,
+    remediation_steps=(
+        "Give the service depends_on the cluster's aws.ecs.ClusterCapacityProviders (EcsServiceArgs.capacity_providers)."
+    ),
+    url=url("ecs-after-capacity-providers"),
 )
 
 ecs_prod_task_count = ResourceValidationPolicy(

@@ -200,3 +200,28 @@ def test_service_security_group_open_to_the_load_balancer_only_passes(analyze):
     )
     found = analyze("prod", [group, alb, from_alb, alb_open, service(depends=(group,))])
     assert messages(found, "ecs-service-ingress") == []
+
+
+def task_reading(value_from: str) -> dict:
+    found = task(DIGEST)
+    (container,) = json.loads(found["inputs"]["containerDefinitions"])
+    container["secrets"] = [{"name": "CACHE_CONNECTION", "valueFrom": value_from}]
+    found["inputs"]["containerDefinitions"] = json.dumps([container])
+    return found
+
+
+def test_a_secret_named_by_its_bare_name_fires_and_one_by_arn_passes(analyze):
+    (message,) = messages(analyze("prod", [task_reading("shop-prod-cache-connection")]), "ecs-secrets-by-arn")
+    assert "'shop-prod-cache-connection', not an ARN" in message and "ResourceInitializationError" in message
+    arn = "arn:aws:secretsmanager:eu-west-1:190910285287:secret:shop-prod-cache-connection-AbCdEf"
+    ssm = "arn:aws:ssm:eu-west-1:190910285287:parameter/prod/shop/api/greeting"
+    assert messages(analyze("prod", [task_reading(arn), task_reading(ssm)]), "ecs-secrets-by-arn") == []
+
+
+def test_a_service_that_does_not_wait_for_the_capacity_providers_fires(analyze):
+    capacity = resource("prod", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "capacity", {})
+    strategy = {"capacityProviderStrategies": [{"capacityProvider": "FARGATE", "weight": 1}]}
+    (message,) = messages(analyze("prod", [capacity, service(**strategy)]), "ecs-after-capacity-providers")
+    assert message.startswith("service 'api-service' names a capacity provider strategy but does not depend")
+    waiting = service(depends=(capacity,), **strategy)
+    assert messages(analyze("prod", [capacity, waiting]), "ecs-after-capacity-providers") == []
