@@ -380,9 +380,9 @@ class ImageRepository(pulumi.ComponentResource):
         self.repository_url = repo.repository_url
         self.push_role_arn = push_role.arn
         if args.build:
-            self.image_ref = self._image(args, repo, push_role)
+            self.image_ref = self._image(args, repo)
         elif args.promote_from is not None:
-            self.image_ref = self._promote(args, repo, push_role, push_policy_resource)
+            self.image_ref = self._promote(args, repo, push_policy_resource)
         else:
             assert args.digest is not None  # exactly one of build, digest or promote_from (checked above)
             self.image_ref = pulumi.Output.from_input(args.digest)
@@ -415,10 +415,11 @@ class ImageRepository(pulumi.ComponentResource):
             )
         )
 
-    def _push_provider(
-        self, args: ImageRepositoryArgs, push_role: aws.iam.Role, region: pulumi.Input[str], suffix: str
-    ) -> aws.Provider:
-        """A provider that is the push role in ``region``: the repository policy denies writes to anyone else."""
+    def _push_provider(self, args: ImageRepositoryArgs, region: pulumi.Input[str], suffix: str) -> aws.Provider:
+        """A provider that is the push role in ``region``: the repository policy denies writes to anyone else.
+
+        It assumes the role only once IAM can honour it (``self._push_role_usable``): the same `up` creates it.
+        """
         ident = args.identity
         return aws.Provider(
             f"{self._prefix}-{suffix}",
@@ -434,17 +435,17 @@ class ImageRepository(pulumi.ComponentResource):
         )
 
     def _push_login(
-        self, args: ImageRepositoryArgs, repo: aws.ecr.Repository, push_role: aws.iam.Role
+        self, args: ImageRepositoryArgs, repo: aws.ecr.Repository
     ) -> tuple[pulumi.Output[aws.ecr.GetAuthorizationTokenResult], aws.Provider]:
         """A login to this repository's registry as the push role, and the provider that minted it."""
-        provider = self._push_provider(args, push_role, args.identity.region, "ecr-push")
+        provider = self._push_provider(args, args.identity.region, "ecr-push")
         token = aws.ecr.get_authorization_token_output(
             registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=provider)
         )
         return token, provider
 
     def _source_login(
-        self, args: ImageRepositoryArgs, push_role: aws.iam.Role, source: pulumi.Output[str]
+        self, args: ImageRepositoryArgs, source: pulumi.Output[str]
     ) -> tuple[pulumi.Output[aws.ecr.GetAuthorizationTokenResult], aws.Provider]:
         """A login to the promoted image's registry, minted in that registry's region.
 
@@ -454,7 +455,7 @@ class ImageRepository(pulumi.ComponentResource):
         included), so only the region is taken from the image.
         """
         region = source.apply(lambda ref: source_image(ref).region)
-        provider = self._push_provider(args, push_role, region, "ecr-source")
+        provider = self._push_provider(args, region, "ecr-source")
         token = aws.ecr.get_authorization_token_output(opts=pulumi.InvokeOptions(parent=self, provider=provider))
         return token, provider
 
@@ -462,7 +463,6 @@ class ImageRepository(pulumi.ComponentResource):
         self,
         args: ImageRepositoryArgs,
         repo: aws.ecr.Repository,
-        push_role: aws.iam.Role,
         push_policy: aws.iam.RolePolicy,
     ) -> pulumi.Output[str]:
         """Copy the earlier stage's image, digest unchanged, into this repository; deploy it from here.
@@ -474,8 +474,8 @@ class ImageRepository(pulumi.ComponentResource):
         """
         assert args.promote_from is not None  # _promote runs only for a promoted image
         source = pulumi.Output.from_input(args.promote_from)
-        token, provider = self._push_login(args, repo, push_role)
-        source_token, source_provider = self._source_login(args, push_role, source)
+        token, provider = self._push_login(args, repo)
+        source_token, source_provider = self._source_login(args, source)
         copy = command.local.Command(
             f"{self._prefix}-promote",
             create=pulumi.Output.all(
@@ -495,14 +495,12 @@ class ImageRepository(pulumi.ComponentResource):
             lambda parts: f"{parts[0]}@{parts[1].split('@', 1)[1]}"
         )
 
-    def _image(
-        self, args: ImageRepositoryArgs, repo: aws.ecr.Repository, push_role: aws.iam.Role
-    ) -> pulumi.Output[str]:
+    def _image(self, args: ImageRepositoryArgs, repo: aws.ecr.Repository) -> pulumi.Output[str]:
         build = args.build
         assert build is not None
         # Before the first image is registered: no daemon means a clear stop, not a failure mid-deployment.
         check_build_host(f"image '{args.application}'", lambda_image=args.lambda_compatible)
-        token, _ = self._push_login(args, repo, push_role)
+        token, _ = self._push_login(args, repo)
         tag = context_tag(build, args.platform)
         image_args: dict[str, Any] = dict(
             # Relative to the project (Pulumi runs the program there): the same inputs on every machine.
