@@ -57,15 +57,20 @@ def _circuit_breaker(args: ResourceValidationArgs, report: ReportViolation) -> N
         )
 
 
-def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _containers(args: ResourceValidationArgs) -> list[dict[str, Any]]:
+    """A task definition's container definitions (none for other types, or while still unknown at preview)."""
     if args.resource_type != TASK_DEFINITION:
-        return
+        return []
     raw = args.props.get("containerDefinitions")
     try:
         containers = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError:
-        return  # unknown during a preview; checked again at update
-    for container in containers if isinstance(containers, list) else []:
+        return []  # unknown during a preview; checked again at update
+    return [c for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
+
+
+def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for container in _containers(args):
         image = str(container.get("image", ""))
         if not BY_DIGEST.search(image):
             report(
@@ -77,14 +82,7 @@ def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> N
 
 
 def _secrets_by_arn(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != TASK_DEFINITION:
-        return
-    raw = args.props.get("containerDefinitions")
-    try:
-        containers = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError:
-        return  # unknown during a preview; checked again at update
-    for container in containers if isinstance(containers, list) else []:
+    for container in _containers(args):
         for secret in container.get("secrets") or []:
             value = str(secret.get("valueFrom", ""))
             if not value.startswith(("arn:aws:secretsmanager:", "arn:aws:ssm:", "arn:aws-")):
