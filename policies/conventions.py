@@ -13,10 +13,13 @@ usages, ``/{stage}/{context}/...`` parameters, validation before synthesis) and
 from __future__ import annotations
 
 import hashlib
+import json
+import pathlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 # --- stages and usages -------------------------------------------------------
 
@@ -130,6 +133,36 @@ def required_tags(*, stage: str, context: str, owner: str, usage: str, stack: st
         "managed-by": MANAGED_BY,
         "stack": stack,
     }
+
+
+# {type token: "default" | "map" | "blocks"}; generated from the pinned pulumi-aws (tools/generate_taggable_types.py).
+TAGGABLE: Mapping[str, str] = MappingProxyType(
+    json.loads((pathlib.Path(__file__).resolve().parent / "taggable_types.json").read_text())
+)
+
+
+def provider_default_tags(provider_props: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``default_tags`` an AWS provider merges into every create request it makes."""
+    block = (provider_props or {}).get("defaultTags") or {}
+    if isinstance(block, str):  # provider config reaches the engine JSON-encoded
+        block = json.loads(block)
+    return dict(block.get("tags") or {}) if isinstance(block, Mapping) else {}
+
+
+def request_tags(
+    resource_type: str, props: Mapping[str, Any], provider_props: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The tags a create request carries (what an SCP's ``aws:RequestTag`` sees); ``None``: the type takes none."""
+    kind = TAGGABLE.get(resource_type)
+    own = props.get("tags") or {}
+    if kind == "blocks":
+        blocks = [] if isinstance(own, (str, Mapping)) else list(own)  # the pack's props are not always lists
+        return {str(b.get("key")): b.get("value") for b in blocks if hasattr(b, "get") and b.get("propagateAtLaunch")}
+    if kind == "map":
+        return dict(own) if isinstance(own, Mapping) else {}
+    if kind == "default":
+        return {**provider_default_tags(provider_props), **(dict(own) if isinstance(own, Mapping) else {})}
+    return None
 
 
 def tag_problems(tags: Mapping[str, object] | None, *, stack: str) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import pathlib
 import runpy
 from typing import Any
@@ -58,9 +59,12 @@ class Registration:
     dependencies: list[str]
     inputs: dict[str, Any]
     property_dependencies: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # The ARN the offline world gave a created resource: what the access simulation names it by (access/).
+    arn: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
+            **({"arn": self.arn} if self.arn else {}),
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -125,6 +129,14 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self._seen: set[str] = set()
+        # Every lookup the program makes and the provider that makes it: whose credentials call AWS (access/).
+        self.invokes: set[tuple[str, str, str]] = set()
+
+    def Invoke(self, request: Any) -> Any:  # a protobuf request
+        if request.tok != "pulumi:pulumi:getResource":
+            args = plain(json_format.MessageToDict(request.args))
+            self.invokes.add((request.tok, _provider_urn(request.provider), json.dumps(args, sort_keys=True)))
+        return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:  # a protobuf request; pulumi types neither side
         urn = real_urn(self.make_urn(request.parent, request.type, request.name))
@@ -149,9 +161,15 @@ class RecordingMonitor(MockMonitor):
                     dependencies=[real_urn(d) for d in request.dependencies],
                     inputs=plain(json_format.MessageToDict(request.object)),
                     property_dependencies=_property_dependencies(request),
+                    arn=_arn(response) if request.custom and not request.type.startswith("pulumi:") else "",
                 )
             )
         return response
+
+
+def _arn(response: Any) -> str:
+    value = response.object.fields.get("arn") if response.object is not None else None
+    return value.string_value if value is not None and value.HasField("string_value") else ""
 
 
 def _property_dependencies(request: Any) -> dict[str, list[str]]:
@@ -165,6 +183,7 @@ class ProgramRun:
     registrations: list[Registration]
     outputs: dict[str, Any]
     world: worlds.World
+    invokes: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
 
     def snapshot(self) -> dict[str, Any]:
         """Deterministic: resources sorted by URN, keys sorted when written."""
@@ -174,6 +193,10 @@ class ProgramRun:
             # Which world answered: a reviewer (and the scan) knows the account and the day it previewed.
             "world": {"mode": self.world.mode, "account": self.world.account, "pinned": self.world.pinned},
             "resources": [r.as_json() for r in sorted(self.registrations, key=lambda r: r.urn)],
+            "invokes": [
+                {"token": token, "provider": provider, "args": json.loads(args)}
+                for token, provider, args in sorted(self.invokes)
+            ],
             "outputs": self.outputs,
         }
 
@@ -205,7 +228,9 @@ def run(
     exported = getattr(root, "outputs", {}) or {}
     resolved = _sync_await(pulumi.Output.from_input(dict(exported)).future(with_unknowns=True)) if exported else {}
     outputs = plain(_jsonable(resolved or {}))
-    return ProgramRun(stack=stack, registrations=monitor.registrations, outputs=outputs, world=world)
+    return ProgramRun(
+        stack=stack, registrations=monitor.registrations, outputs=outputs, world=world, invokes=monitor.invokes
+    )
 
 
 def _jsonable(value: Any) -> Any:
