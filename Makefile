@@ -32,14 +32,16 @@ help:
 
 # The edge benchmark's corpora and detectors: CrawlerDetect's fixtures ship only in its sdist (downloaded, not
 # installed); isbot, ua-parser-js and Intoli's user-agents come from bench/node/package-lock.json.
+# The access simulation's IAM simulator (AGPL-3.0, run as a separate process) comes from access/node/package-lock.json.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt requirements-edge-data.txt \
-		requirements-edge-corpora.txt bench/node/package-lock.json
+		requirements-edge-corpora.txt bench/node/package-lock.json access/node/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-edge-data.txt
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --no-binary crawlerdetect \
 		-d $(VENV)/edge-corpora -r requirements-edge-corpora.txt
 	npm ci --prefix bench/node --no-audit --no-fund --silent
+	npm ci --prefix access/node --no-audit --no-fund --silent
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -4,8 +4,10 @@ Validates the stack's config (exit 2 on any problem), runs the real program unde
 Pulumi's mocks, prints the resource tree, writes a deterministic snapshot, and
 runs the policy pack through its analyzer gRPC interface (exit 1 on any
 mandatory violation; a violation policies/exceptions.yaml waives is reported,
-never a failure). ``--sarif FILE`` also writes the violations for code
-scanning. Exit 3 when the program itself fails.
+never a failure), and simulates every access the snapshot implies with a pinned
+IAM simulator (exit 1 on any denied access: access/, docs/access.md).
+``--sarif FILE`` also writes the violations for code scanning. Exit 3 when the
+program itself fails.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import pulumi
 
 import stack_config
 import stack_config.loader
+from access import judge as access_judge
+from access import report as access_report
+from access import simulator as access_simulator
 from preview import policy_client, program, sarif
 from preview import world as worlds
 from stack_config import accounts, externals
@@ -86,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     parser.add_argument("--sarif", type=pathlib.Path, help="also write the pack's violations here as SARIF 2.1.0")
     parser.add_argument("--quiet", action="store_true", help="print the summary only, not the tree")
+    parser.add_argument("--no-access", action="store_true", help="skip the access simulation (access/)")
     parser.add_argument(
         "--world",
         choices=worlds.MODES,
@@ -144,9 +150,26 @@ def _preview(
     tree = render_tree(snapshot)
     print(tree if not args.quiet else tree.splitlines()[0])
     print(expected)
+    # The simulator runs in its own process while the pack answers below.
+    try:
+        simulation = (
+            None
+            if args.no_access
+            else access_judge.start(args.stack, snapshot, world.stack_references, caller=world.caller)
+        )
+    except access_simulator.SimulatorMissing as err:
+        print(err, file=sys.stderr)
+        return EXIT_PROGRAM
+
+    def access_verdict() -> int:
+        if simulation is None:
+            return EXIT_OK
+        judgement = simulation.result()
+        print(access_report.render(judgement))
+        return EXIT_MANDATORY if judgement.failing else EXIT_OK
 
     if pack is None:
-        return EXIT_OK
+        return access_verdict()
     file_config = (
         json.loads(args.policy_config.read_text())
         if args.policy_config
@@ -158,10 +181,11 @@ def _preview(
     except policy_client.PackError as err:  # e.g. policies/exceptions.yaml refused: its problems, one a line
         print(err, file=sys.stderr)
         return EXIT_CONFIG
+    code = access_verdict()
     print(render_violations(violations))
     if args.sarif:
         sarif.write(args.sarif, sarif.report(snapshot, violations, pack.info, pack.version))
-    return EXIT_MANDATORY if any(v.failing for v in violations) else EXIT_OK
+    return EXIT_MANDATORY if any(v.failing for v in violations) else code
 
 
 def exit_now(code: int) -> NoReturn:

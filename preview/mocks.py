@@ -391,7 +391,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         token, a = args.token, args.args
         region, account = self._region(args.provider), self._account(args.provider)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            role = self.provider_roles.get((args.provider or "").rsplit("::", 1)[-1])
+            role = self.provider_roles.get((args.provider or "").rsplit("::", 1)[-1]) or self.world.caller_role
             role_name = role.rsplit("/", 1)[-1] if role else "offline-preview"
             return {
                 "accountId": account,

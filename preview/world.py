@@ -30,8 +30,11 @@ from typing import Any
 from stack_config import externals
 from stack_config.model import StackConfig
 
-DAY_ZERO, UPDATE = "day-zero", "update"
-MODES = (DAY_ZERO, UPDATE)
+DAY_ZERO, UPDATE, PULL_REQUEST = "day-zero", "update", "pull-request"
+# pull-request: the stack exists (as in update) and the caller is the account's read-only role, as in CI's
+# pull-request previews; the others run as the deploy role.
+MODES = (DAY_ZERO, UPDATE, PULL_REQUEST)
+DEPLOY, READ_ONLY = "deploy", "read-only"
 # An unpinned stack (an engineer's dev-<name>) deploys wherever its owner's credentials point: AWS's own
 # documentation account stands for "whichever account that is", and no pinned stack may ever show it.
 UNPINNED_ACCOUNT = "123456789012"
@@ -58,6 +61,8 @@ class World:
     stack_references: Mapping[str, Any]
     absent: Mapping[str, frozenset[str]]
     untagged_images: frozenset[str]
+    caller: str = DEPLOY  # whose credentials run the preview: the deploy role, or the read-only role
+    caller_role: str = ""  # that role's ARN, as the org stack's outputs name it
 
     @property
     def published_images(self) -> frozenset[str]:
@@ -139,6 +144,7 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
     inventory = _inventory()
     absent = inventory.get("absent") or {}
     account = pinned_account(config, references)
+    caller = READ_ONLY if mode == PULL_REQUEST else DEPLOY
     return World(
         mode=mode,
         account=account or UNPINNED_ACCOUNT,
@@ -148,4 +154,16 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
         stack_references=references,
         absent={kind: frozenset(absent.get(kind) or []) for kind in ("images", "parameters", "secrets")},
         untagged_images=frozenset(inventory.get("untagged_images") or []),
+        caller=caller,
+        caller_role=ci_role(config, references, account, caller),
     )
+
+
+def ci_role(config: StackConfig, references: Mapping[str, Any], account: str | None, caller: str) -> str:
+    """The bootstrap role CI runs as in ``account``: what getCallerIdentity answers."""
+    outputs = (references.get(config.org_stack or "") or {}) if config.org_stack else {}
+    entries = [*(outputs.get("accounts") or {}).values(), outputs.get("management") or {}]
+    if config.organization is not None and outputs == {}:
+        return ""
+    entry = next((e for e in entries if str(e.get("id", outputs.get("management_account_id"))) == account), {})
+    return str(entry.get("deployRoleArn" if caller == DEPLOY else "readOnlyRoleArn") or "")

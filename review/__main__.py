@@ -66,8 +66,13 @@ def offline_snapshot(tree: pathlib.Path, stack: str, out: pathlib.Path) -> dict[
     if not (config_dir / f"Pulumi.{stack}.yaml").exists():
         return None  # the stack is new in this change
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",) and not k.startswith("PULUMI_")}
+    # The snapshot only: the judges (pack, access simulation) run afterwards, the working tree's on both sides.
+    judges = [
+        "--no-policy",
+        *(["--no-access"] if "--no-access" in (tree / "preview" / "__main__.py").read_text() else []),
+    ]
     proc = subprocess.run(
-        [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--no-policy", "--quiet"],
+        [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), *judges, "--quiet"],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -109,11 +114,22 @@ def build_diff(
         base_snapshot, head_snapshot, base_label=label, base_violations=base_violations, head_violations=head_violations
     )
     text = markdown.render(result, command=f"make diff STACK={stack} BASE={base}")
+    if policies:  # the access simulation on both sides, by the working tree's judge (access/report.py)
+        text += "\n" + access_section(stack, base_snapshot, head_snapshot)
     if security:  # checkov on both sides (scan/review_section.py): this stack's figures and the new failures
         from scan import review_section
 
         text += review_section.section(stack, base_snapshot if base_snapshot.get("resources") else None, head_snapshot)
     return text
+
+
+def access_section(stack: str, base_snapshot: dict[str, Any], head_snapshot: dict[str, Any]) -> str:
+    from access import judge, report
+    from preview import world
+
+    references = world.recorded_references()
+    base = judge.judge(stack, base_snapshot, references) if base_snapshot.get("resources") else None
+    return report.review_line(stack, base, judge.judge(stack, head_snapshot, references))
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -1,4 +1,6 @@
-"""`make stack-references`: record the outputs every referenced shipped stack exports, as its preview shows them.
+"""`make stack-references`: record the outputs every referenced shipped stack exports, as its preview shows them,
+and the policy documents its snapshot holds (``access/recorded_documents.json``: what the access simulation of a
+stack that references it judges by, e.g. staging's repository policies for prod's promotion).
 
 A stack reference in the offline world reads ``preview/stack_references.json``. Hand-written outputs drifted
 from what the stacks export (placeholder accounts in staging's and prod's image references, issue 21), so the
@@ -17,6 +19,7 @@ import sys
 import tempfile
 
 import stack_config
+from access import documents
 from stack_config import backend
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -45,30 +48,51 @@ def referenced_in_order() -> list[str]:
     return ordered
 
 
-def outputs_of(stack: str, recorded: pathlib.Path) -> dict:
-    """The outputs ``stack`` exports in its offline preview, reading the references recorded so far."""
+def snapshot_of(stack: str, recorded: pathlib.Path) -> dict:
+    """``stack``'s offline snapshot, reading the references recorded so far."""
     with tempfile.TemporaryDirectory() as tmp:
         snapshot = pathlib.Path(tmp) / f"{stack}.json"
         env = {**os.environ, "PREVIEW_STACK_REFERENCES": str(recorded)}
-        command = [sys.executable, "-m", "preview", "--stack", stack, "--json", str(snapshot), "--no-policy", "--quiet"]
+        command = [
+            sys.executable,
+            "-m",
+            "preview",
+            "--stack",
+            stack,
+            "--json",
+            str(snapshot),
+            "--no-policy",
+            "--no-access",
+            "--quiet",
+        ]
         proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise SystemExit(f"preview of {stack} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-        return json.loads(snapshot.read_text())["outputs"]
+        return json.loads(snapshot.read_text())
 
 
-def record(path: pathlib.Path = RECORDED) -> bool:
-    """Regenerate ``path``; True when it changed."""
-    before = path.read_text() if path.exists() else ""
-    recorded: dict[str, dict] = json.loads(before) if before else {}
+def _write(path: pathlib.Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
+
+
+def record(path: pathlib.Path = RECORDED, documents_path: pathlib.Path = documents.RECORDED) -> bool:
+    """Regenerate ``path`` and ``documents_path``; True when either changed."""
+    before = (path.read_text() if path.exists() else "", documents_path.read_text() if documents_path.exists() else "")
+    recorded: dict[str, dict] = json.loads(before[0]) if before[0] else {}
+    recorded_documents: dict[str, dict] = {}
     for ref in referenced_in_order():
-        recorded[ref] = outputs_of(ref.rsplit("/", 1)[-1], path)
-        path.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+        snapshot = snapshot_of(ref.rsplit("/", 1)[-1], path)
+        recorded[ref] = snapshot["outputs"]
+        recorded_documents[ref] = documents.extract(snapshot)
+        _write(path, recorded)
     referenced = set(referenced_in_order())
-    recorded = {ref: outputs for ref, outputs in recorded.items() if ref in referenced}
-    path.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
-    return path.read_text() != before
+    _write(path, {ref: outputs for ref, outputs in recorded.items() if ref in referenced})
+    _write(documents_path, recorded_documents)
+    return (path.read_text(), documents_path.read_text()) != before
 
 
 if __name__ == "__main__":
-    print(f"{RECORDED.relative_to(ROOT)} {'updated' if record() else 'unchanged'}")
+    changed = record()
+    print(
+        f"{RECORDED.relative_to(ROOT)}, {documents.RECORDED.relative_to(ROOT)}: {'updated' if changed else 'unchanged'}"
+    )
