@@ -105,19 +105,19 @@ else:
         AlertsArgs(identity, containers.alerts, ecs_cluster_arn=cluster.arn if cluster else None),
         opts=regional(),
     )
+    # Later stages copy these images (their accounts), and check them first in pull-request previews (their
+    # read-only roles): both by the names config gives them, resolved through the org stack.
+    later_stage_accounts: pulumi.Input[list[str]] = []
+    later_stage_checkers: pulumi.Input[list[str]] = []
+    if org_account and repositories.promotion_accounts:
+        key = "aws-platform:containers.imageRepositories.promotionAccounts"
+        later_stage_accounts = org_account.ids_of(repositories.promotion_accounts, key)
+        later_stage_checkers = org_account.read_only_roles_of(repositories.promotion_accounts, key)
     for index, svc in enumerate(containers.services):
         assert cluster is not None and alb is not None  # both exist whenever there are services (above)
         # Build once: a promoted image is the digest the earlier stage ran, copied into this stack's repository.
-        promoted = (
-            promoted_image(
-                svc.image.promote_from,
-                svc.name,
-                f"aws-platform:containers.services[{index}].image.promoteFrom",
-                providers.regional,
-            )
-            if svc.image.promote_from
-            else None
-        )
+        promote_key = f"aws-platform:containers.services[{index}].image.promoteFrom"
+        promoted = promoted_image(svc.image.promote_from, svc.name, promote_key) if svc.image.promote_from else None
         image = images[svc.name] = ImageRepository(
             f"{svc.name}-images",
             ImageRepositoryArgs(
@@ -127,14 +127,12 @@ else:
                 build=svc.image.build,
                 digest=svc.image.digest,
                 promote_from=promoted,
+                promote_key=promote_key,
                 platform=svc.image.platform,
                 account_id=account_id,
                 ci_role_arn=ci_role_arn,
-                promotion_account_ids=org_account.ids_of(
-                    repositories.promotion_accounts, "aws-platform:containers.imageRepositories.promotionAccounts"
-                )
-                if org_account and repositories.promotion_accounts
-                else (),
+                promotion_account_ids=later_stage_accounts,
+                promotion_checkers=later_stage_checkers,
             ),
             opts=regional(),
         )

@@ -122,10 +122,15 @@ def _sid(*parts: str) -> str:
 
 def require_tags_document(tags: Sequence[str] = conventions.REQUIRED_TAGS) -> dict[str, Any]:
     """Deny each create whose request lacks any one required tag: one statement per tag, because the keys
-    of one ``Null`` block are ANDed (one block would deny only when *all* tags are missing)."""
+    of one ``Null`` block are ANDed (one block would deny only when *all* tags are missing).
+
+    Only requests the caller makes itself: a service acting for us with our credentials (RDS creating the
+    DocumentDB master password's secret, issue 22) sends its own tags, not ours, and ``aws:ViaAWSService`` is
+    true on exactly those requests (and present on every request: `Bool`, not `BoolIfExists`, which the 5,120
+    characters of an SCP have no room for); denying them would stop the cluster's create halfway."""
     statements = []
     for tag in tags:
-        missing = {"Null": {f"aws:RequestTag/{tag}": "true"}}
+        missing = {"Null": {f"aws:RequestTag/{tag}": "true"}, "Bool": {"aws:ViaAWSService": "false"}}
         statements.append(
             {
                 "Sid": _sid("DenyCreateWithout", tag),

@@ -28,7 +28,7 @@ import pulumi_docker_build as docker_build
 
 from foundation import iam
 from foundation.build_host import NO_ATTESTATIONS_ENV, check_build_host
-from foundation.ci_identity import ci_deploy_role_arn
+from foundation.ci_identity import ci_deploy_role_arn, read_only_role_name
 from foundation.externals import EcrImage, MissingExternal, image_problem
 from foundation.identity import StackIdentity
 from foundation.propagation import usable_role_arn
@@ -64,6 +64,7 @@ class ImageRepositoryArgs:
     # Build once, promote the digest: the image an earlier stage ran ("<its repo>@sha256:<hex>", from its stack
     # outputs), copied with its digest into this repository during `up` (promoted_image below).
     promote_from: pulumi.Input[str] | None = None
+    promote_key: str = ""  # the config key promote_from came from, for the refusal when the image is gone
     platform: str = "linux/amd64"
     lambda_compatible: bool = False  # single manifest, Docker media types: Lambda rejects image indexes
     # Pins the push provider to the stack's account, as the stack's providers are.
@@ -73,6 +74,8 @@ class ImageRepositoryArgs:
     # Who may assume the push role when config names nobody: CI's deploy identity (the org bootstrap's deploy
     # role), never the whole account.
     ci_role_arn: pulumi.Input[str | None] | None = None
+    # Later stages' read-only roles: their pull-request previews check (DescribeImages) what they would promote.
+    promotion_checkers: pulumi.Input[Sequence[str]] = ()
 
 
 def context_tag(build: BuildSource, platform: str, root: pathlib.Path = ROOT) -> str:
@@ -150,6 +153,7 @@ def repository_policy(
     *,
     lambda_account: str | None = None,
     promotion_pullers: Sequence[str] = (),
+    promotion_checkers: Sequence[str] = (),
 ) -> str:
     """Only the push role writes; only it and the listed (execution) roles read; AWS services are not principals here.
 
@@ -196,6 +200,16 @@ def repository_policy(
                 "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]},
                 "Action": sorted(PROMOTE_ACTIONS),
                 "Condition": {"ArnLike": {"aws:PrincipalArn": list(promotion_pullers)}},
+            }
+        )
+    if promotion_checkers:
+        # Metadata only: a later stage's pull-request preview checks the image exists; pulling stays denied above.
+        statements.append(
+            {
+                "Sid": "LaterStagesCheck",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(promotion_checkers)},
+                "Action": ["ecr:DescribeImages"],
             }
         )
     if lambda_account:
@@ -262,32 +276,29 @@ def copy_script(source: str, repository_url: str, source_endpoint: str, target_e
     )
 
 
-def promoted_image(
-    stack_reference: str, application: str, key: str, provider: pulumi.ProviderResource
-) -> pulumi.Output[str]:
-    """The digest ``stack_reference`` runs for ``application`` (its ``services.<app>.image`` output), checked to exist.
+def promoted_image(stack_reference: str, application: str, key: str) -> pulumi.Output[str]:
+    """The digest ``stack_reference`` runs for ``application`` (its ``services.<app>.image`` output).
 
     A stack reference to the earlier stage, not a digest typed into config: what prod deploys is by
-    construction what staging ran. Refused with the key when that stage has not run it yet.
+    construction what staging ran. Refused with the key when that stage has not run it yet; that the image is
+    still there is checked by the push role that copies it (``ImageRepository``: the one principal the earlier
+    stage's repository admits, issue 22).
     """
     reference = _references.get(stack_reference) or pulumi.StackReference(
         f"promotion-{stack_reference.rsplit('/', 1)[-1]}", stack_name=stack_reference
     )
     _references[stack_reference] = reference
 
-    def checked(services: dict[str, Any] | None) -> str:
+    def exported(services: dict[str, Any] | None) -> str:
         ref = ((services or {}).get(application) or {}).get("image")
         if not ref:
             raise MissingExternal(
                 f"{key}: {stack_reference} exports no services.{application}.image: deploy it there first "
                 f"(promotion takes the digest that stage ran)"
             )
-        problem = image_problem(ref, pulumi.InvokeOptions(provider=provider))
-        if problem:
-            raise MissingExternal(f"{key}: image {ref} from {stack_reference} {problem}")
         return ref
 
-    return reference.get_output("services").apply(checked)
+    return reference.get_output("services").apply(exported)
 
 
 _references: dict[str, pulumi.StackReference] = {}
@@ -424,15 +435,25 @@ class ImageRepository(pulumi.ComponentResource):
         return aws.Provider(
             f"{self._prefix}-{suffix}",
             region=region,
-            assume_roles=[
-                aws.ProviderAssumeRoleArgs(
-                    role_arn=self._push_role_usable, session_name=f"{args.application}-image-push"
-                )
-            ],
+            assume_roles=self._push_roles(args),
             default_tags=aws.ProviderDefaultTagsArgs(tags=ident.tags),
             allowed_account_ids=[args.account_id] if args.account_id else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _push_roles(self, args: ImageRepositoryArgs) -> pulumi.Output[list[aws.ProviderAssumeRoleArgs]]:
+        """The push role, unless the caller is the read-only role: a pull-request preview pushes nothing and may not
+        become the push role (the PR's code would run as it). Its providers then read as the caller, and the
+        preview shows them updated; the next `up`, as the deploy role, sets the role back."""
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).arn
+
+        def roles(parts: list[Any]) -> list[aws.ProviderAssumeRoleArgs]:
+            caller_arn, usable = parts
+            if str(caller_arn).split(":assumed-role/", 1)[-1].split("/", 1)[0] == read_only_role_name():
+                return []
+            return [aws.ProviderAssumeRoleArgs(role_arn=usable, session_name=f"{args.application}-image-push")]
+
+        return pulumi.Output.all(caller, self._push_role_usable).apply(roles)
 
     def _push_login(
         self, args: ImageRepositoryArgs, repo: aws.ecr.Repository
@@ -473,9 +494,18 @@ class ImageRepository(pulumi.ComponentResource):
         repository, prod never depends on staging's registry at scale-out or rollback time.
         """
         assert args.promote_from is not None  # _promote runs only for a promoted image
-        source = pulumi.Output.from_input(args.promote_from)
+        exported = pulumi.Output.from_input(args.promote_from)
         token, provider = self._push_login(args, repo)
-        source_token, source_provider = self._source_login(args, source)
+        source_token, source_provider = self._source_login(args, exported)
+
+        def present(ref: str) -> str:
+            # As the push role in the source's region: the earlier stage's repository admits it, not the deployer.
+            problem = image_problem(ref, pulumi.InvokeOptions(provider=source_provider))
+            if problem:
+                raise MissingExternal(f"{args.promote_key or 'promoteFrom'}: image {ref} {problem}")
+            return ref
+
+        source = exported.apply(present)
         copy = command.local.Command(
             f"{self._prefix}-promote",
             create=pulumi.Output.all(
@@ -551,12 +581,14 @@ class ImageRepository(pulumi.ComponentResource):
             pulumi.Output.all(*pull_role_arns),
             lambda_account,
             pulumi.Output.from_input(self._args.promotion_account_ids),
+            pulumi.Output.from_input(self._args.promotion_checkers),
         ).apply(
             lambda parts: repository_policy(
                 parts[0],
                 parts[1],
                 lambda_account=parts[2],
                 promotion_pullers=promotion_pullers(context, application, parts[3]),
+                promotion_checkers=parts[4],
             )
         )
         return aws.ecr.RepositoryPolicy(

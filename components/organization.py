@@ -13,6 +13,7 @@ Environment stacks read the org stack's outputs through a ``StackReference`` (``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -224,6 +225,16 @@ class OrgAccount:
     deploy_role_arn: pulumi.Output[str | None]
     # Every account of the organization by name: what config names another account by (promotionAccounts).
     account_ids: pulumi.Output[dict[str, str]]
+    # The role pull-request previews and drift checks run as, in each account by name.
+    read_only_role_arns: pulumi.Output[dict[str, str]] = dataclasses.field(
+        default_factory=lambda: pulumi.Output.from_input({})
+    )
+
+    def read_only_roles_of(self, names: Sequence[str], key: str) -> pulumi.Output[list[str]]:
+        """The read-only roles of the org's accounts ``names`` (checked as ``ids_of`` checks them)."""
+        return pulumi.Output.all(self.ids_of(names, key), self.read_only_role_arns).apply(
+            lambda parts: [parts[1][n] for n in names if parts[1].get(n)]
+        )
 
     def ids_of(self, names: Sequence[str], key: str) -> pulumi.Output[list[str]]:
         """The ids of the org's accounts ``names``; an unknown name stops the run naming ``key`` and the known ones."""
@@ -271,4 +282,7 @@ def read_org_account(
         id=account.apply(lambda a: a["id"]),
         deploy_role_arn=account.apply(lambda a: a.get("deployRoleArn")),
         account_ids=accounts.apply(lambda found: {name: a["id"] for name, a in (found or {}).items()}),
+        read_only_role_arns=accounts.apply(
+            lambda found: {name: a["readOnlyRoleArn"] for name, a in (found or {}).items() if a.get("readOnlyRoleArn")}
+        ),
     )

@@ -23,6 +23,11 @@ def deploy_role_name() -> str:
     return bootstrap_names(ORG_STACK_IDENTITY).deploy_role
 
 
+def read_only_role_name() -> str:
+    """The role pull-request previews and drift checks run as (the bootstrap's read-only role)."""
+    return bootstrap_names(ORG_STACK_IDENTITY).read_only_role
+
+
 def ci_deploy_role_arn(account_id: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
     """The bootstrap's deploy role in ``account_id`` (default: the account the stack deploys into)."""
     account = account_id if account_id is not None else aws.get_caller_identity_output().account_id

@@ -32,7 +32,12 @@ from rules.edge import (
 from rules.logs import log_retention
 from rules.naming import naming_convention
 from rules.observability import POLICIES as OBSERVABILITY
-from rules.organization import account_email_domain, identity_center_readiness, organization_policy_document
+from rules.organization import (
+    account_email_domain,
+    identity_center_readiness,
+    organization_policy_document,
+    scp_tag_deny_spares_services,
+)
 from rules.tagging import required_tags
 
 POLICIES = [
@@ -62,6 +67,7 @@ POLICIES = [
     *OBSERVABILITY,
     # The organization (issue 6)
     organization_policy_document,
+    scp_tag_deny_spares_services,  # issue 22
     account_email_domain,
     identity_center_readiness,
     # Day one (issue 12)

@@ -47,8 +47,8 @@ class ReadmeRow:
 README_ROWS = (
     ReadmeRow(
         "preview_and_policy",
-        ("preview_wall",),
-        "`make preview STACK=prod` end to end ({resources} resources)",
+        ("preview_wall", "access_added"),
+        "`make preview STACK=prod` end to end ({resources} resources) / of which the access simulation",
         "our prod stack",
     ),
     ReadmeRow("scale", ("prod-200",), "preview + policy pack, 200 services ({resources} resources)", "generated stack"),

@@ -3,6 +3,9 @@
 - ``organization-policy-document``: an SCP or tag policy AWS would refuse (not JSON, no statements, a bad
   Effect, over the Organizations size limit) fails the preview instead of half-way through ``pulumi up``,
   after some OUs already got their guardrails and others did not.
+- ``scp-tag-deny-spares-services``: an SCP that denies creates lacking a request tag also denies what a service
+  creates with the caller's credentials and its own tags (RDS creating a DocumentDB cluster's managed master
+  secret, issue 22), so it must deny only requests the caller makes itself (``aws:ViaAWSService`` false).
 - ``account-email-domain``: every account's root e-mail is in the one configured mail domain and unique
   (the report's problem: each account needs its own address, and a typo'd domain hands an account's
   password reset to whoever owns that domain).
@@ -131,6 +134,73 @@ organization_policy_document = ResourceValidationPolicy(
         "Organizations size limit (split an SCP in two)."
     ),
     url=url("organization-policy-document"),
+)
+
+
+# --- scp-tag-deny-spares-services ------------------------------------------------
+
+
+def _conditions(statement: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    condition = statement.get("Condition")
+    return condition if isinstance(condition, dict) else {}
+
+
+def tag_deny_problems(content: str) -> list[str]:
+    """The Deny statements of an SCP that refuse a missing request tag without sparing service requests."""
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return []  # organization-policy-document reports it
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    statements = [statements] if isinstance(statements, dict) else statements or []
+    problems = []
+    for index, statement in enumerate(s for s in statements if isinstance(s, dict)):
+        conditions = _conditions(statement)
+        tags = [k for k in (conditions.get("Null") or {}) if k.lower().startswith("aws:requesttag/")]
+        if statement.get("Effect") != "Deny" or not tags:
+            continue
+        spared = any(
+            str((conditions.get(op) or {}).get("aws:ViaAWSService", "")).lower() == "false"
+            for op in ("Bool", "BoolIfExists")
+        )
+        if not spared:
+            name = statement.get("Sid") or f"Statement[{index}]"
+            problems.append(
+                f"{name} denies requests without {', '.join(tags)} also when a service makes them for the caller "
+                f"(RDS creating a DocumentDB cluster's managed secret sends its own tags): add "
+                f'"Bool": {{"aws:ViaAWSService": "false"}} to its Condition'
+            )
+    return problems
+
+
+def _validate_tag_deny(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != POLICY:
+        return
+    content, policy_type = _get(args.props, "content"), _get(args.props, "type")
+    if (
+        _unknown(content)
+        or _unknown(policy_type)
+        or (policy_type or "SERVICE_CONTROL_POLICY") != "SERVICE_CONTROL_POLICY"
+    ):
+        return
+    for problem in tag_deny_problems(content if isinstance(content, str) else ""):
+        report(problem, None)
+
+
+scp_tag_deny_spares_services = ResourceValidationPolicy(
+    name="scp-tag-deny-spares-services",
+    description=(
+        "An SCP that denies creates without a request tag denies only the caller's own requests "
+        "(aws:ViaAWSService false): a service acting with the caller's credentials sends its own tags, and RDS's "
+        "managed DocumentDB master secret was denied, stopping the cluster's create (issue 22)."
+    ),
+    validate=_validate_tag_deny,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        'Add "Bool": {"aws:ViaAWSService": "false"} to the Condition of each Deny statement that tests '
+        "aws:RequestTag with Null."
+    ),
+    url=url("scp-tag-deny-spares-services"),
 )
 
 

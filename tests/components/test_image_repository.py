@@ -232,6 +232,37 @@ def test_staging_lets_later_stages_push_roles_copy_and_nobody_else(shipped_previ
     assert pull["Resource"] == f"arn:aws:ecr:eu-west-1:{STAGING_ACCOUNT}:repository/shop-staging-api"
 
 
+def test_staging_lets_later_stages_read_only_roles_check_an_image_but_not_pull_it(shipped_preview):
+    """A later stage's pull-request preview checks the image it would promote as its read-only role (issue 22)."""
+    policy = json.loads(
+        shipped_preview("staging").one("aws:ecr/repositoryPolicy:RepositoryPolicy", "api-images-access")["inputs"][
+            "policy"
+        ]
+    )
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    read_only = f"arn:aws:iam::{PROD_ACCOUNT}:role/org-prod-pulumi-read-only"
+    assert statements["LaterStagesCheck"]["Principal"] == {"AWS": [read_only]}
+    assert statements["LaterStagesCheck"]["Action"] == ["ecr:DescribeImages"]
+    assert read_only not in json.dumps(statements["NobodyElsePulls"]["Condition"])
+
+
+@pytest.mark.parametrize("stack", ["prod", "prod-dr"])
+def test_the_promotion_check_is_made_by_the_push_role_in_the_source_region(shipped_preview, stack):
+    """The earlier stage's repository admits the push role, not the deployer (issue 22): every image lookup of a
+    promoted image goes through the ImageRepository's ecr-source provider, which assumes the push role."""
+    snapshot = shipped_preview(stack).snapshot
+    lookups = [i for i in snapshot["invokes"] if i["token"] == "aws:ecr/getImage:getImage"]
+    promoted = [i for i in lookups if i["args"]["registryId"] != snapshot["world"]["account"] or stack == "prod-dr"]
+    assert promoted
+    providers = {r["urn"]: r for r in snapshot["resources"] if r["type"] == "pulumi:providers:aws"}
+    for lookup in promoted:
+        provider = providers[lookup["provider"]]
+        assert provider["name"].endswith("-ecr-source"), lookup
+        (role,) = json.loads(provider["inputs"]["assumeRoles"])
+        assert role["roleArn"].endswith(f"-{lookup['args']['repositoryName'].rsplit('-', 1)[-1]}-ecr-push")
+        assert provider["inputs"]["region"] == lookup["args"]["region"]
+
+
 @pytest.mark.parametrize("stack", ["prod-dr", "prod"])
 def test_the_copy_logs_in_to_each_registry_with_a_token_of_that_registrys_region(
     shipped_preview: Callable[[str], PreviewResult], stack: str

@@ -56,6 +56,29 @@ def test_scp_over_the_size_limit_fails_and_says_whether_minifying_helps(analyze)
     assert {v.level for v in found if v.policy == "organization-policy-document"} == {"mandatory"}
 
 
+# --- scp-tag-deny-spares-services --------------------------------------------------
+
+
+def test_a_tag_deny_that_also_denies_service_requests_fails_naming_the_statement(analyze):
+    """The require-tags guardrail of before issue 22: RDS's managed DocumentDB secret was denied by it."""
+    shipped = guardrails.require_tags_document()
+    before = json.loads(json.dumps(shipped))
+    for statement in before["Statement"]:
+        statement["Condition"].pop("Bool")
+    found = analyze(
+        "org",
+        [scp("shipped", json.dumps(shipped)), scp("before", json.dumps(before))],
+        config=ORG_CONFIG,
+    )
+    assert messages(found, "scp-tag-deny-spares-services", "shipped") == []
+    failing = messages(found, "scp-tag-deny-spares-services", "before")
+    assert len(failing) == len(before["Statement"])
+    first = before["Statement"][0]
+    tag = next(iter(first["Condition"]["Null"]))
+    assert any(m.startswith(f"{first['Sid']} denies requests without {tag} also when") for m in failing), failing
+    assert all('"Bool": {"aws:ViaAWSService": "false"}' in m for m in failing)
+
+
 def test_invalid_scp_documents_fail(analyze):
     found = analyze(
         "org",
