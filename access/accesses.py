@@ -22,7 +22,6 @@ does, the access is listed as *on trust*, with the owner, never counted as allow
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -367,11 +366,16 @@ class Derivation:
                 "aws:RequestTag/aws:rds:primaryDBClusterArn": r.get("arn", ""),
                 "aws:TagKeys": ["aws:rds:primaryDBClusterArn"],
             }
-            access = self._as_role(
-                "via-service", deployer, "secretsmanager:CreateSecret", "*", self.account, r["urn"], self.region_of(r)
+            yield self._as_role(
+                "via-service",
+                deployer,
+                "secretsmanager:CreateSecret",
+                "*",
+                self.account,
+                r["urn"],
+                self.region_of(r),
+                context,
             )
-            if access is not None:
-                yield dataclasses.replace(access, context={**access.context, **context})
 
     def assumptions(self) -> Iterator[Access | None]:
         caller = self.caller_role()

@@ -18,6 +18,7 @@ import pathlib
 import runpy
 from typing import Any
 
+import grpc
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
@@ -124,6 +125,20 @@ def _provider_urn(ref: str) -> str:
     return real_urn(ref.rsplit("::", 1)[0]) if ref else ""
 
 
+class InvokeFailed(grpc.RpcError):
+    """A lookup AWS refuses, as the engine reports it to the SDK (``grpc_error_to_exception`` reads these)."""
+
+    def __init__(self, details: str):
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
 class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: PlatformMocks):
         super().__init__(mocks)
@@ -136,7 +151,12 @@ class RecordingMonitor(MockMonitor):
         if request.tok != "pulumi:pulumi:getResource":
             args = plain(json_format.MessageToDict(request.args))
             self.invokes.add((request.tok, _provider_urn(request.provider), json.dumps(args, sort_keys=True)))
-        return super().Invoke(request)
+        try:
+            return super().Invoke(request)
+        except LookupError as err:
+            # The engine answers a failed lookup with a gRPC error, which the SDK hands to the caller (who may
+            # handle it); anything else raised here the SDK would record as the program's unhandled failure.
+            raise InvokeFailed(str(err)) from err
 
     def RegisterResource(self, request: Any) -> Any:  # a protobuf request; pulumi types neither side
         urn = real_urn(self.make_urn(request.parent, request.type, request.name))

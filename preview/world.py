@@ -103,7 +103,9 @@ class World:
 
 
 def _inventory() -> dict[str, Any]:
-    return json.loads(EXTERNAL_INVENTORY.read_text()) if EXTERNAL_INVENTORY.exists() else {}
+    """What declared owners have not provided yet; PREVIEW_EXTERNAL_INVENTORY swaps in another file (tests)."""
+    path = pathlib.Path(os.environ.get("PREVIEW_EXTERNAL_INVENTORY") or EXTERNAL_INVENTORY)
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def recorded_references() -> dict[str, Any]:

@@ -318,6 +318,20 @@ def test_promoting_what_the_earlier_stage_never_ran_is_refused_with_the_key(tmp_
     )
 
 
+def test_a_promoted_image_gone_from_the_earlier_stage_is_refused_with_the_key(tmp_path, monkeypatch):
+    """Checked by the push role before the copy (issue 22); gone means the earlier stage's cleanup removed it."""
+    staged = staging_outputs()["api"]["image"]
+    inventory = tmp_path / "external_inventory.json"
+    inventory.write_text(json.dumps({"absent": {"images": [staged]}}))
+    monkeypatch.setenv("PREVIEW_EXTERNAL_INVENTORY", str(inventory))
+    result = run_preview("prod", tmp_path, "--no-policy", "--quiet")
+    assert result.exit_code == 3, result.stdout[-2000:]
+    assert (
+        f"aws-platform:containers.services[0].image.promoteFrom: image {staged} is not in repository" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_push_roles_trust_only_cis_deploy_role_never_the_account(shipped_preview):
     from foundation.ci_identity import deploy_role_name
 
