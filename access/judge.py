@@ -7,7 +7,7 @@ The preview starts it right after the program ran (``start``) and collects it af
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ class Judgement:
         return {v.access.key: v.allowed for v in self.verdicts}
 
 
-def _references(stack: str, snapshot: Mapping[str, Any]) -> list[str]:
+def _references(stack: str) -> list[str]:
     try:
         config = stack_config.load_file(stack)
     except stack_config.ConfigError:
@@ -52,11 +52,13 @@ def evidence(
     snapshot: Mapping[str, Any],
     stack_references: Mapping[str, Any],
     recorded: Mapping[str, Any] | None = None,
+    references: Sequence[str] | None = None,
 ) -> tuple[documents.Documents, accesses.Organization]:
-    """The documents the stack is judged against and the organization its accounts belong to."""
+    """The documents the stack is judged against and the organization its accounts belong to. ``references``: the
+    stacks its config reads (the preview has them; otherwise the config is loaded for them)."""
     recorded = documents.recorded() if recorded is None else recorded
     docs = documents.Documents()
-    references = _references(stack, snapshot)
+    references = _references(stack) if references is None else references
     for ref in references:  # the org stack first: its SCPs and bootstrap; then the stages it promotes from
         docs.add(recorded.get(ref) or {})
     docs.add(documents.extract(snapshot))
@@ -90,9 +92,10 @@ def start(
     *,
     caller: str = accesses.DEPLOY,
     recorded: Mapping[str, Any] | None = None,
+    references: Sequence[str] | None = None,
 ) -> Pending:
     started = time.perf_counter()
-    docs, organization = evidence(stack, snapshot, stack_references, recorded)
+    docs, organization = evidence(stack, snapshot, stack_references, recorded, references)
     derivation = accesses.Derivation(snapshot, docs, organization, caller)
     found = derivation.all()
     return Pending(stack, derivation, simulator.Run(found) if found else None, started)

@@ -30,7 +30,7 @@ from access import report as access_report
 from access import simulator as access_simulator
 from preview import policy_client, program, sarif
 from preview import world as worlds
-from stack_config import accounts, externals
+from stack_config import accounts, backend, externals
 
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
 
@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     # The pack starts now and imports on the other core while the program runs; it is only asked afterwards.
     pack = None if args.no_policy else policy_client.PolicyPack(connect=False)
     try:
-        return _preview(args, values, world, expected, pack)
+        references = [ref for _, ref in backend.references(config, stack_config.loader.NAMESPACE)]
+        return _preview(args, values, world, expected, pack, references)
     finally:
         if pack is not None:
             pack.close()
@@ -134,6 +135,7 @@ def _preview(
     world: worlds.World,
     expected: str,
     pack: policy_client.PolicyPack | None,
+    references: list[str],
 ) -> int:
     try:
         run = program.run(args.stack, values, args.program, world)
@@ -155,7 +157,9 @@ def _preview(
         simulation = (
             None
             if args.no_access
-            else access_judge.start(args.stack, snapshot, world.stack_references, caller=world.caller)
+            else access_judge.start(
+                args.stack, snapshot, world.stack_references, caller=world.caller, references=references
+            )
         )
     except access_simulator.SimulatorMissing as err:
         print(err, file=sys.stderr)

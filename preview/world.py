@@ -27,6 +27,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
+from access.accesses import DEPLOY, READ_ONLY, Organization
 from stack_config import externals
 from stack_config.model import StackConfig
 
@@ -34,7 +35,6 @@ DAY_ZERO, UPDATE, PULL_REQUEST = "day-zero", "update", "pull-request"
 # pull-request: the stack exists (as in update) and the caller is the account's read-only role, as in CI's
 # pull-request previews; the others run as the deploy role.
 MODES = (DAY_ZERO, UPDATE, PULL_REQUEST)
-DEPLOY, READ_ONLY = "deploy", "read-only"
 # An unpinned stack (an engineer's dev-<name>) deploys wherever its owner's credentials point: AWS's own
 # documentation account stands for "whichever account that is", and no pinned stack may ever show it.
 UNPINNED_ACCOUNT = "123456789012"
@@ -164,8 +164,4 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
 def ci_role(config: StackConfig, references: Mapping[str, Any], account: str | None, caller: str) -> str:
     """The bootstrap role CI runs as in ``account``: what getCallerIdentity answers."""
     outputs = (references.get(config.org_stack or "") or {}) if config.org_stack else {}
-    entries = [*(outputs.get("accounts") or {}).values(), outputs.get("management") or {}]
-    if config.organization is not None and outputs == {}:
-        return ""
-    entry = next((e for e in entries if str(e.get("id", outputs.get("management_account_id"))) == account), {})
-    return str(entry.get("deployRoleArn" if caller == DEPLOY else "readOnlyRoleArn") or "")
+    return Organization(outputs).role(account or "", caller)
