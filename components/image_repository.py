@@ -543,7 +543,9 @@ class ImageRepository(pulumi.ComponentResource):
                 docker_build.RegistryArgs(
                     address=repo.repository_url.apply(lambda url: url.split("/")[0]),
                     username=token.user_name,
-                    password=token.password,
+                    # Secret whatever the provider marks: the token is a registry login, kept encrypted in the
+                    # state and masked in every output (no-plaintext-secrets found it plain offline, issue 34).
+                    password=pulumi.Output.secret(token.password),
                 )
             ],
         )

@@ -8,6 +8,7 @@ and the files in this folder, exceptions.yaml included.
 import exceptions
 import once_per_request
 import waiving
+import wire_inputs
 from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import data_stores, security
 from rules.accounts import provider_pinned_account
@@ -38,6 +39,7 @@ from rules.organization import (
     organization_policy_document,
     scp_tag_deny_spares_services,
 )
+from rules.secrets import no_plaintext_secrets
 from rules.tagging import required_tags
 
 POLICIES = [
@@ -74,6 +76,8 @@ POLICIES = [
     provider_pinned_account,
     # Security review (issue 13)
     *security.POLICIES,
+    # No secret in plain sight (issue 34): mandatory in every stack, dev included
+    no_plaintext_secrets,
 ]
 
 # policies/exceptions.yaml ships with the pack: a bad entry stops the pack with every problem listed.
@@ -83,6 +87,7 @@ waiving.install()
 waiving.apply(POLICIES, EXCEPTIONS, TODAY)
 POLICIES.append(waiving.expiry_policy(EXCEPTIONS, TODAY))
 
+wire_inputs.install()  # no-plaintext-secrets reads inputs as sent, where Pulumi's secret marking survives
 once_per_request.install()  # measured: the pack's time was pulumi-policy re-converting properties per policy
 
 PolicyPack(

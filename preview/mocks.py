@@ -50,6 +50,7 @@ ID_IS_NAME = {
     "aws:lambda/function:Function",
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:ssm/parameter:Parameter",
+    "aws:docdb/cluster:Cluster",  # its id is the cluster identifier (an instance's clusterIdentifier=cluster.id)
 }
 
 # Services whose ARNs carry no region (and, for S3, no account).

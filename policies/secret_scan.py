@@ -1,0 +1,250 @@
+"""Find secrets in resource inputs with Yelp's detect-secrets (pinned in requirements.txt), never by a hand list.
+
+"Secrets never in plain config, code or logs" (GUIDE.md) held only by habit until issue 34: a task definition
+carrying ``DB_PASSWORD=<a literal>`` in its container environment passed the pack, and checkov raised only an
+unrelated finding. A value typed into an input sits in the resource, in the state (unencrypted unless marked
+secret), in the console and in the plan comment on the pull request.
+
+One reader of values, shared by the pack's ``no-plaintext-secrets`` policy (rules/secrets.py), the review
+comment (review/diff.py) and the SARIF report (preview/sarif.py), so what the pack refuses is exactly what they
+redact:
+
+- ``walk`` visits every string of an input tree: nested dicts and lists, JSON inside strings (container
+  definitions, IAM and SCP documents, CloudFormation template bodies, Step Functions definitions), base64 text
+  (a launch template's user data) and each line of multi-line text (user data, scripts, YAML). A subtree Pulumi
+  marks secret is skipped: the engine keeps it encrypted in the state and masks it in every output.
+- ``findings`` runs detect-secrets' plugins and its own filters over each string, shaped as the line of a config
+  file ``<name> = "<value>"`` so the keyword and high-entropy detectors see the name (an environment variable's,
+  a tag's key, a parameter's) next to the value, as they would in the file the value was copied from.
+
+A finding names the input path and the detector, never the value. Only ``redact`` ever touches the value, to
+replace it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import functools
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from detect_secrets.core import scan as _scan
+from detect_secrets.settings import get_settings
+
+# detect-secrets' own plugins (its names), all but IPPublicDetector: a public address is not a secret, and
+# every CIDR of a security group or WAF rule would be one. Limits are the library's defaults.
+PLUGINS = (
+    "AWSKeyDetector",
+    "ArtifactoryDetector",
+    "AzureStorageKeyDetector",
+    "Base64HighEntropyString",
+    "BasicAuthDetector",
+    "CloudantDetector",
+    "DiscordBotTokenDetector",
+    "GitHubTokenDetector",
+    "GitLabTokenDetector",
+    "HexHighEntropyString",
+    "IbmCloudIamDetector",
+    "IbmCosHmacDetector",
+    "JwtTokenDetector",
+    "KeywordDetector",
+    "MailchimpDetector",
+    "NpmDetector",
+    "OpenAIDetector",
+    "PrivateKeyDetector",
+    "PypiTokenDetector",
+    "SendGridDetector",
+    "SlackDetector",
+    "SoftlayerDetector",
+    "SquareOAuthDetector",
+    "StripeDetector",
+    "TelegramBotTokenDetector",
+    "TwilioKeyDetector",
+)
+# detect-secrets' default filters (its Settings.clear), which keep out UUIDs, sequential strings, ids, templated
+# and ${...} values and indirect references; plus its gibberish-free heuristics only. Nothing of ours.
+FILTERS = (
+    "detect_secrets.filters.heuristic.is_sequential_string",
+    "detect_secrets.filters.heuristic.is_potential_uuid",
+    "detect_secrets.filters.heuristic.is_likely_id_string",
+    "detect_secrets.filters.heuristic.is_templated_secret",
+    "detect_secrets.filters.heuristic.is_prefixed_with_dollar_sign",
+    "detect_secrets.filters.heuristic.is_indirect_reference",
+    "detect_secrets.filters.heuristic.is_not_alphanumeric_string",
+)
+# The file names lines are scanned as (detect-secrets picks KeywordDetector's patterns by extension): one value
+# is the line `name = "value"` of source code (quotes required: the name must be a secret's, the value quoted);
+# a line of multi-line text (user data, a script, YAML) is a config file's, `NAME=value` with or without quotes.
+VALUE_AS = "resource-input.py"
+TEXT_AS = "resource-input.conf"
+# KeywordDetector's own allow rule (its keyword_exclude option): a line whose name says it holds a reference
+# (secret_arn, secret_id, password_parameter_name) or whose value is an ARN names a secret, it is not one.
+KEYWORD_EXCLUDE = r"(_arns?|_ids?|_names?)\s*=|=\s*[\"']arn:aws"
+# Pulumi's wire form of a secret (the engine marshals inputs with KeepSecrets) and of an unknown value.
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# The offline snapshot's masks for the same (preview/program.py): never a value.
+MASKS = frozenset({"[secret]", "[unknown]", UNKNOWN})
+# Keys whose sibling names a name/value pair (ECS environment, CloudFormation parameters, tags as lists).
+_NAME_KEYS = ("name", "Name", "key", "Key", "ParameterKey", "ParameterName")
+_VALUE_KEYS = ("value", "Value", "ParameterValue")
+# Inputs that are public by nature, whatever their entropy: what they hold is published or is a name. Our only
+# allow rule besides detect-secrets' own filters and keyword_exclude; a value here is never a place for a secret.
+PUBLIC_BY_NATURE = {
+    "sid": "an IAM statement id: a label in a policy document",
+    "thumbprint_list": "an OIDC provider's certificate thumbprints: public fingerprints of a public certificate",
+    "metric_name": "a CloudWatch metric or WAF visibility name: shown in every console and dashboard",
+    "records": "a DNS record's values: published to the internet by the record itself",
+}
+_BASE64 = re.compile(r"^[A-Za-z0-9+/\r\n]{24,}={0,2}$")
+_lock = threading.Lock()  # detect-secrets' settings and caches are process-global; the pack serves on threads
+_configured = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """A detector's hit: where (the input path) and which detector; the value stays out on purpose."""
+
+    path: str
+    detector: str
+    value: str = dataclasses.field(repr=False, compare=False)  # for redact() only; never printed
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a wire value is Pulumi's secret envelope ``{sig: secret, value: ...}``."""
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def _decoded_text(value: str) -> str | None:
+    """The text a base64 string carries (a launch template's user data), or None when it is not base64 text."""
+    if not _BASE64.match(value):
+        return None
+    try:
+        text = base64.b64decode(value, validate=False).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return text if text and all(c.isprintable() or c in "\r\n\t" for c in text) else None
+
+
+def _parsed_json(value: str) -> Any:
+    stripped = value.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def walk(value: Any, path: str = "", name: str = "") -> Iterator[tuple[str, str, str]]:
+    """Every string leaf as ``(path, name, text)``: ``name`` is what the value is called (its key, or the name
+    of its name/value pair); JSON and base64 text inside strings are walked into; secrets are skipped."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict) and (SIG_KEY in value or set(value) <= {"asset", "archive"}):
+        return  # an asset or archive (code, not an input string): in wire form, or as the snapshot records it
+    if isinstance(value, dict):
+        label = next((value[k] for k in _NAME_KEYS if isinstance(value.get(k), str)), None)
+        for key, item in value.items():
+            if key == SIG_KEY:
+                continue
+            child = f"{path}.{key}" if path else str(key)
+            named = label if (label is not None and key in _VALUE_KEYS) else str(key)
+            yield from walk(item, child, named)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk(item, f"{path}[{i}]", name)
+    elif isinstance(value, str) and value not in MASKS:
+        inner = _parsed_json(value)
+        if isinstance(inner, dict | list):
+            yield from walk(inner, path, name)
+            return
+        decoded = _decoded_text(value) if len(value) >= 24 else None
+        if decoded is not None:
+            yield from walk(decoded, f"{path}(base64)", name)
+            return
+        yield path, name, value
+
+
+def snake(name: str) -> str:
+    """``cachePolicyId`` as ``cache_policy_id``: the form detect-secrets' filters read (is_likely_id_string)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).replace("-", "_").replace(".", "_").lower()
+
+
+def _lines(name: str, text: str) -> tuple[str, list[tuple[int, str]]]:
+    """The file name and lines detect-secrets reads for one value: ``name = "value"``, or each line of text."""
+    if "\n" in text:
+        return TEXT_AS, [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    quote = "'" if '"' in text else '"'
+    return VALUE_AS, [(0, f"{snake(name) or 'value'} = {quote}{text}{quote}")]
+
+
+def _configure() -> None:
+    global _configured
+    if _configured:
+        return
+    settings = get_settings()
+    settings.plugins = {}
+    settings.configure_plugins(
+        [{"name": name, **({"keyword_exclude": KEYWORD_EXCLUDE} if name == "KeywordDetector" else {})} for name in PLUGINS]
+    )
+    settings.configure_filters([{"path": path} for path in FILTERS])
+    _configured = True
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _detected(name: str, text: str) -> tuple[tuple[str, str, int], ...]:
+    """detect-secrets' hits on one named value, remembered: tags and names repeat on every resource."""
+    if snake(name) in PUBLIC_BY_NATURE:
+        return ()
+    filename, lines = _lines(name, text)
+    with _lock:
+        _configure()
+        hits = list(_scan._process_line_based_plugins(lines, filename))  # pyright: ignore[reportPrivateUsage]
+    return tuple((hit.type, str(hit.secret_value or ""), hit.line_number) for hit in hits)
+
+
+def findings_in_text(name: str, text: str, path: str = "") -> list[Finding]:
+    """detect-secrets' verdict on one value called ``name``: one finding per detector that fires."""
+    found: dict[str, Finding] = {}
+    for detector, value, line in _detected(name, text):
+        at = f"{path} (line {line})" if line else path
+        found.setdefault(detector, Finding(at, detector, value))
+    return list(found.values())
+
+
+def findings(inputs: Any) -> list[Finding]:
+    """Every secret detect-secrets finds in an input tree (a resource's properties in wire form or masked)."""
+    return [f for path, name, text in walk(inputs) for f in findings_in_text(name, text, path)]
+
+
+def secret_values(values: Iterable[Any]) -> set[str]:
+    """The literal values found in these trees (and the whole strings holding them): what ``redact`` hides."""
+    found: set[str] = set()
+    for tree in values:
+        for path, name, text in walk(tree):
+            hits = findings_in_text(name, text, path)
+            for hit in hits:
+                found.add(hit.value)
+                found.add(text)
+    return {v for v in found if len(v) >= 4}
+
+
+REDACTED = "[redacted]"
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """``text`` with every occurrence of each value replaced by ``[redacted]`` (longest first)."""
+    for value in sorted(set(values), key=len, reverse=True):
+        if value:
+            text = text.replace(value, REDACTED)
+            escaped = json.dumps(value)[1:-1]
+            if escaped != value:
+                text = text.replace(escaped, REDACTED)
+    return text
