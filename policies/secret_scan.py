@@ -30,7 +30,7 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from detect_secrets.core import scan as _scan
@@ -94,6 +94,7 @@ MASKS = frozenset({"[secret]", "[unknown]", UNKNOWN})
 # Keys whose sibling names a name/value pair (ECS environment, CloudFormation parameters, tags as lists).
 _NAME_KEYS = ("name", "Name", "key", "Key", "ParameterKey", "ParameterName")
 _VALUE_KEYS = ("value", "Value", "ParameterValue")
+_GENERIC_KEYS = (*_VALUE_KEYS, "Default", "default")
 # Inputs that are public by nature, whatever their entropy: what they hold is published or is a name. Our only
 # allow rule besides detect-secrets' own filters and keyword_exclude; a value here is never a place for a secret.
 PUBLIC_BY_NATURE = {
@@ -143,8 +144,8 @@ def _parsed_json(value: str) -> Any:
 
 
 def walk(value: Any, path: str = "", name: str = "") -> Iterator[tuple[str, str, str]]:
-    """Every string leaf as ``(path, name, text)``: ``name`` is what the value is called (its key, or the name
-    of its name/value pair); JSON and base64 text inside strings are walked into; secrets are skipped."""
+    """Every string leaf as ``(path, name, text)``: ``name`` is what the value is called (its key and its
+    parent's, or the name of its name/value pair); JSON and base64 text inside strings are walked into; secrets are skipped."""
     if is_secret(value):
         return
     if isinstance(value, dict) and (SIG_KEY in value or set(value) <= {"asset", "archive"}):
@@ -155,7 +156,15 @@ def walk(value: Any, path: str = "", name: str = "") -> Iterator[tuple[str, str,
             if key == SIG_KEY:
                 continue
             child = f"{path}.{key}" if path else str(key)
-            named = label if (label is not None and key in _VALUE_KEYS) else str(key)
+            # The name of its name/value pair (an environment variable's); a generic key with its parent's (a
+            # template parameter's `DbPassword.Default`); else the value's own key.
+            parent = name.rsplit(".", 1)[-1]
+            if label is not None and key in _VALUE_KEYS:
+                named = label
+            elif parent and key in _GENERIC_KEYS:
+                named = f"{parent}.{key}"
+            else:
+                named = str(key)
             yield from walk(item, child, named)
     elif isinstance(value, list):
         for i, item in enumerate(value):
@@ -201,7 +210,7 @@ def _configure() -> None:
 @functools.lru_cache(maxsize=1 << 16)
 def _detected(name: str, text: str) -> tuple[tuple[str, str, int], ...]:
     """detect-secrets' hits on one named value, remembered: tags and names repeat on every resource."""
-    if snake(name) in PUBLIC_BY_NATURE:
+    if snake(name.rsplit(".", 1)[-1]) in PUBLIC_BY_NATURE:
         return ()
     filename, lines = _lines(name, text)
     with _lock:
@@ -224,27 +233,63 @@ def findings(inputs: Any) -> list[Finding]:
     return [f for path, name, text in walk(inputs) for f in findings_in_text(name, text, path)]
 
 
-def secret_values(values: Iterable[Any]) -> set[str]:
-    """The literal values found in these trees (and the whole strings holding them): what ``redact`` hides."""
-    found: set[str] = set()
-    for tree in values:
-        for path, name, text in walk(tree):
-            hits = findings_in_text(name, text, path)
-            for hit in hits:
-                found.add(hit.value)
-                found.add(text)
-    return {v for v in found if len(v) >= 4}
-
-
+POLICY = "no-plaintext-secrets"  # the pack's policy that reports these findings (rules/secrets.py)
 REDACTED = "[redacted]"
 
 
+def secret_values(trees: Iterable[Any]) -> set[str]:
+    """What ``redact`` hides in these trees: each value a detector flags, and a base64 string carrying one."""
+    found: set[str] = set()
+    for tree in trees:
+        for path, name, text in walk(tree):
+            for hit in findings_in_text(name, text, path):
+                found.add(hit.value)
+                if "(base64)" in path:
+                    found.update(_base64_carriers(tree, hit.value))
+    return {v for v in found if len(v) >= 4}
+
+
+def _base64_carriers(tree: Any, value: str) -> Iterator[str]:
+    if isinstance(tree, dict):
+        for item in tree.values():
+            yield from _base64_carriers(item, value)
+    elif isinstance(tree, list):
+        for item in tree:
+            yield from _base64_carriers(item, value)
+    elif isinstance(tree, str):
+        decoded = _decoded_text(tree) if len(tree) >= 24 else None
+        if decoded is not None and value in decoded:
+            yield tree
+        inner = _parsed_json(tree)
+        if inner is not None:
+            yield from _base64_carriers(inner, value)
+
+
+def snapshot_values(snapshot: Mapping[str, Any], violations: Iterable[Any] | None = None) -> set[str]:
+    """The values to redact from what is printed about a snapshot: those of the resources ``POLICY`` reported,
+    or, without the pack's verdict, of every resource."""
+    resources = snapshot.get("resources") or []
+    if violations is not None:
+        flagged = {v.urn for v in violations if v.policy == POLICY}
+        resources = [r for r in resources if r.get("urn") in flagged]
+    return secret_values(r.get("inputs") or {} for r in resources)
+
+
 def redact(text: str, values: Iterable[str]) -> str:
-    """``text`` with every occurrence of each value replaced by ``[redacted]`` (longest first)."""
+    """``text`` with every occurrence of each value (raw or JSON-escaped) replaced by ``[redacted]``."""
     for value in sorted(set(values), key=len, reverse=True):
-        if value:
-            text = text.replace(value, REDACTED)
-            escaped = json.dumps(value)[1:-1]
-            if escaped != value:
-                text = text.replace(escaped, REDACTED)
+        for form in {value, json.dumps(value)[1:-1]}:
+            text = text.replace(form, REDACTED)
     return text
+
+
+def redact_tree(tree: Any, values: Iterable[str]) -> Any:
+    """A copy of an input tree with every string ``redact``ed."""
+    values = set(values)
+    if not values:
+        return tree
+    if isinstance(tree, dict):
+        return {k: redact_tree(v, values) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [redact_tree(v, values) for v in tree]
+    return redact(tree, values) if isinstance(tree, str) else tree

@@ -41,7 +41,7 @@ def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation)
 
 
 no_plaintext_secrets = ResourceValidationPolicy(
-    name="no-plaintext-secrets",
+    name=secret_scan.POLICY,
     description=(
         "No resource input carries a plaintext secret (a password, key, token, private key or connection string "
         "with a password): detect-secrets reads every string input, JSON and user data included. Applied, a "
