@@ -33,9 +33,6 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from detect_secrets.core import scan as _scan
-from detect_secrets.settings import get_settings
-
 # detect-secrets' own plugins (its names), all but IPPublicDetector: a public address is not a secret, and
 # every CIDR of a security group or WAF rule would be one. Limits are the library's defaults.
 PLUGINS = (
@@ -105,7 +102,6 @@ PUBLIC_BY_NATURE = {
 }
 _BASE64 = re.compile(r"^[A-Za-z0-9+/\r\n]{24,}={0,2}$")
 _lock = threading.Lock()  # detect-secrets' settings and caches are process-global; the pack serves on threads
-_configured = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,17 +190,23 @@ def _lines(name: str, text: str) -> tuple[str, list[tuple[int, str]]]:
     return VALUE_AS, [(0, f"{snake(name) or 'value'} = {quote}{text}{quote}")]
 
 
-def _configure() -> None:
-    global _configured
-    if _configured:
-        return
+@functools.cache
+def load() -> Any:
+    """detect-secrets' scanner, configured once (imported on first use: ~0.15 s, which a preview that flags
+    nothing never pays; the pack calls this at start-up, while the program runs)."""
+    from detect_secrets.core import scan
+    from detect_secrets.settings import get_settings
+
     settings = get_settings()
     settings.plugins = {}
     settings.configure_plugins(
-        [{"name": name, **({"keyword_exclude": KEYWORD_EXCLUDE} if name == "KeywordDetector" else {})} for name in PLUGINS]
+        [
+            {"name": name, **({"keyword_exclude": KEYWORD_EXCLUDE} if name == "KeywordDetector" else {})}
+            for name in PLUGINS
+        ]
     )
     settings.configure_filters([{"path": path} for path in FILTERS])
-    _configured = True
+    return scan
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -214,8 +216,9 @@ def _detected(name: str, text: str) -> tuple[tuple[str, str, int], ...]:
         return ()
     filename, lines = _lines(name, text)
     with _lock:
-        _configure()
-        hits = list(_scan._process_line_based_plugins(lines, filename))  # pyright: ignore[reportPrivateUsage]
+        # The library's own file-scan path (line filters, plugins, then context filters), not its adhoc
+        # scan_line: that one searches eagerly for unquoted words, which flags nearly every name.
+        hits = list(load()._process_line_based_plugins(lines, filename))
     return tuple((hit.type, str(hit.secret_value or ""), hit.line_number) for hit in hits)
 
 

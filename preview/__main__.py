@@ -28,6 +28,7 @@ import stack_config.loader
 from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
+from policies import secret_scan
 from preview import policy_client, program, sarif
 from preview import world as worlds
 from stack_config import accounts, backend, externals
@@ -77,6 +78,12 @@ def render_violations(violations: list[policy_client.Violation]) -> str:
             kind, name = v.urn.split("::")[-2:] if v.urn.count("::") >= 3 else ("stack", v.urn)
             lines.append(f"    {kind.rsplit('$', 1)[-1]} {name}: {v.detail}")
     return "\n".join(lines)
+
+
+def violations_report(snapshot: dict[str, Any], violations: list[policy_client.Violation]) -> str:
+    """``render_violations`` as the log prints it: a policy's message may quote an input (a name, say), never
+    one detect-secrets flags (issue 34)."""
+    return secret_scan.redact(render_violations(violations), secret_scan.snapshot_values(snapshot, violations))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +193,7 @@ def _preview(
         print(err, file=sys.stderr)
         return EXIT_CONFIG
     code = access_verdict()
-    print(render_violations(violations))
+    print(violations_report(snapshot, violations))
     if args.sarif:
         sarif.write(args.sarif, sarif.report(snapshot, violations, pack.info, pack.version))
     return EXIT_MANDATORY if any(v.failing for v in violations) else code

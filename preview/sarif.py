@@ -6,7 +6,8 @@ registered the resource: the nearest ancestor whose type token a ``components/``
 passes to ``super().__init__`` (found by reading those modules, so a new component needs no map entry); a
 resource no component registered, or a stack-wide violation, points at the stack's config file. A violation
 ``policies/exceptions.yaml`` waives carries a SARIF suppression (accepted, with the exception's terms), which
-code scanning shows as dismissed rather than open.
+code scanning shows as dismissed rather than open. A value detect-secrets flags (issue 34) is redacted from
+every message, whichever policy's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from pulumi.runtime.proto import analyzer_pb2
 
+from policies import secret_scan
 from preview import policy_client
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -131,13 +133,15 @@ def report(
     base: str | None = None,
 ) -> dict[str, Any]:
     """One SARIF log with one run: this stack's violations against every rule of the pack."""
+    violations = list(violations)
+    redacted = secret_scan.snapshot_values(snapshot, violations)
     base = base if base is not None else docs_base()
     stack = snapshot["stack"]
     by_urn = {r["urn"]: r for r in snapshot["resources"]}
     sources = component_sources()
     index = {p.name: i for i, p in enumerate(info.policies)}
     ordered = sorted(violations, key=lambda v: (v.policy, v.urn, v.message))
-    return {
+    log = {
         "$schema": SCHEMA,
         "version": VERSION,
         "runs": [
@@ -161,6 +165,8 @@ def report(
             }
         ],
     }
+    # Whichever policy's message quotes a flagged value (a name made of one, say), the log never carries it.
+    return json.loads(secret_scan.redact(json.dumps(log), redacted)) if redacted else log
 
 
 def write(path: pathlib.Path, log: Mapping[str, Any]) -> None:

@@ -90,6 +90,7 @@ def offline_snapshot(tree: pathlib.Path, stack: str, out: pathlib.Path) -> dict[
 def build_diff(
     stack: str, base: str, *, repo: pathlib.Path = ROOT, policies: bool = True, security: bool = False
 ) -> str:
+    from policies import secret_scan
     from review import diff, markdown
 
     with tempfile.TemporaryDirectory(prefix="review-") as tmp:
@@ -120,7 +121,7 @@ def build_diff(
         from scan import review_section
 
         text += review_section.section(stack, base_snapshot if base_snapshot.get("resources") else None, head_snapshot)
-    return text
+    return secret_scan.redact(text, result.redacted)  # the sections after the diff's own print inputs too
 
 
 def access_section(stack: str, base_snapshot: dict[str, Any], head_snapshot: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from policies import secret_scan
 from review.names import NAME_NOT_UNIQUE, NAME_PROPERTIES, RENAMEABLE, STATEFUL_TYPES
 
 SECRET_MASK = "[secret]"
@@ -108,6 +109,9 @@ class StackDiff:
     unchanged: int
     base_empty: bool = False
     policies_checked: bool = True
+    # What detect-secrets flags in either snapshot, already replaced by [redacted] above: the caller redacts the
+    # rest of the comment (the access and checkov sections) with it. Never printed.
+    redacted: frozenset[str] = dataclasses.field(default=frozenset(), repr=False)
 
     def count(self, op: str) -> int:
         return sum(c.count(op) for c in self.components)
@@ -547,7 +551,15 @@ def diff_snapshots(
     base_violations: Iterable[Any] | None = None,
     head_violations: Iterable[Any] | None = None,
 ) -> StackDiff:
-    """Everything a reviewer needs from two snapshots (and, optionally, the pack's verdict on each)."""
+    """Everything a reviewer needs from two snapshots (and, optionally, the pack's verdict on each).
+
+    Values detect-secrets flags (those no-plaintext-secrets reported, or any when the pack did not judge) are
+    redacted from both snapshots and from the violations before anything is compared or printed (issue 34).
+    """
+    redacted = frozenset(
+        secret_scan.snapshot_values(base, base_violations) | secret_scan.snapshot_values(head, head_violations)
+    )
+    base, head = redact_snapshot(base, redacted), redact_snapshot(head, redacted)
     base_by = {r["urn"]: r for r in base.get("resources", [])}
     head_by = {r["urn"]: r for r in head.get("resources", [])}
     per_component: dict[str, ComponentDiff] = {}
@@ -616,11 +628,11 @@ def diff_snapshots(
         head_list = list(head_violations)
         head_keys = {violation_key(v) for v in head_list}
         new_v = sorted(
-            {_violation_diff(v) for v in head_list if violation_key(v) not in base_keys},
+            {_violation_diff(v, redacted) for v in head_list if violation_key(v) not in base_keys},
             key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message),
         )
         resolved_v = sorted(
-            {_violation_diff(v) for v in base_violations if violation_key(v) not in head_keys},
+            {_violation_diff(v, redacted) for v in base_violations if violation_key(v) not in head_keys},
             key=lambda v: (v.policy, v.urn, v.message),
         )
     return StackDiff(
@@ -633,12 +645,25 @@ def diff_snapshots(
         unchanged=unchanged,
         base_empty=not base_by,
         policies_checked=checked,
+        redacted=redacted,
     )
 
 
-def _violation_diff(v: Any) -> ViolationDiff:
+def _violation_diff(v: Any, redacted: frozenset[str] = frozenset()) -> ViolationDiff:
     level = "waived" if getattr(v, "waived", False) else v.level
-    return ViolationDiff(v.policy, level, v.urn, v.message, getattr(v, "severity", ""))
+    return ViolationDiff(v.policy, level, v.urn, secret_scan.redact(v.message, redacted), getattr(v, "severity", ""))
+
+
+def redact_snapshot(snapshot: Mapping[str, Any], values: frozenset[str]) -> Mapping[str, Any]:
+    """The snapshot with every flagged value in its inputs and outputs replaced by [redacted]."""
+    if not values:
+        return snapshot
+    resources = [{**r, "inputs": secret_scan.redact_tree(r.get("inputs") or {}, values)} for r in snapshot["resources"]]
+    return {
+        **snapshot,
+        "resources": resources,
+        "outputs": secret_scan.redact_tree(snapshot.get("outputs") or {}, values),
+    }
 
 
 def check_policies(pack: Any, snapshot: Mapping[str, Any], file_config: Mapping[str, Any]) -> list[Any]:

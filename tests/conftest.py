@@ -242,3 +242,67 @@ def stack_account(stack: str) -> str:
     from preview import world
 
     return world.for_stack(stack_config.load_file(stack)).account
+
+
+@dataclass
+class Planted:
+    """Prod's shipped snapshot (base) and the same with secrets planted (head), with the real pack's verdicts."""
+
+    base: dict[str, Any]
+    head: dict[str, Any]
+    base_violations: list[policy_client.Violation]
+    head_violations: list[policy_client.Violation]
+    values: tuple[str, ...]
+    task_urn: str
+    bucket_urn: str
+
+
+@pytest.fixture(scope="session")
+def planted_prod(shipped_preview, policy_pack) -> Planted:
+    """Secrets planted in prod the way a hurried change would (issue 34), judged by the real pack; no new preview.
+
+    A password in the api task's container environment, an AWS access key id as a bucket's name (which
+    naming-convention then quotes in its own message) and a JWT in that bucket's tag. Values are random.
+    """
+    import base64
+    import secrets
+    import string
+
+    password = "Zq" + secrets.token_urlsafe(18)
+    access_key = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
+    claims = base64.urlsafe_b64encode(json.dumps({"sub": secrets.token_hex(8)}).encode()).decode().rstrip("=")
+    jwt = f"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.{claims}.{secrets.token_urlsafe(32)}"
+    base = shipped_preview("prod").snapshot
+    head = copy.deepcopy(base)
+    task = next(r for r in head["resources"] if r["type"] == "aws:ecs/taskDefinition:TaskDefinition")
+    containers = json.loads(task["inputs"]["containerDefinitions"])
+    containers[0]["environment"] = [*containers[0]["environment"], {"name": "DB_PASSWORD", "value": password}]
+    task["inputs"]["containerDefinitions"] = json.dumps(containers)
+    network = next(r for r in head["resources"] if r["type"] == "platform:network:Network")
+    vpc = next(r for r in head["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    bucket_urn = network["urn"].replace(
+        "platform:network:Network::network", "platform:network:Network$aws:s3/bucket:Bucket::scratch"
+    )
+    head["resources"].append(
+        {
+            "urn": bucket_urn,
+            "type": "aws:s3/bucket:Bucket",
+            "name": "scratch",
+            "parent": network["urn"],
+            "custom": True,
+            "provider": vpc["provider"],
+            "protect": False,
+            "dependencies": [],
+            "inputs": {"bucket": f"shop-prod-{access_key}", "tags": {**stack_tags("prod"), "session": jwt}},
+        }
+    )
+    config = policy_client.policy_config_for("prod")
+    return Planted(
+        base,
+        head,
+        policy_pack.check(base, config),
+        policy_pack.check(head, config),
+        (password, access_key, jwt),
+        task["urn"],
+        bucket_urn,
+    )

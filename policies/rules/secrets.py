@@ -19,6 +19,8 @@ import wire_inputs
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 from rules.docs import url
 
+secret_scan.load()  # at the pack's start-up, which the offline preview overlaps with running the program
+
 FIX = (
     "keep the value in Secrets Manager (or an SSM SecureString parameter) and pass its ARN (ECS secrets valueFrom, "
     "a Lambda reads it at start, CloudFormation {{resolve:secretsmanager:...}}); a value from stack config is set "

@@ -110,3 +110,15 @@ def test_the_preview_writes_the_sarif_beside_the_snapshot(tmp_path) -> None:
     log = json.loads((tmp_path / "dev-policy.sarif").read_text())
     assert log["runs"][0]["automationDetails"]["id"] == "policy-pack/dev/"
     assert len(log["runs"][0]["tool"]["driver"]["rules"]) > 30
+
+
+def test_the_sarif_and_the_printed_verdict_redact_every_planted_secret(planted_prod, policy_pack) -> None:
+    """Issue 34: whichever policy's message quotes a flagged value, neither the SARIF log nor the log line has it."""
+    from preview.__main__ import violations_report
+
+    p = planted_prod
+    text = json.dumps(sarif.report(p.head, p.head_violations, policy_pack.info, policy_pack.version, base=BASE))
+    printed = violations_report(p.head, p.head_violations)
+    for output in (text, printed):
+        assert not [value for value in p.values if value in output]
+        assert "no-plaintext-secrets" in output and "[redacted]" in output

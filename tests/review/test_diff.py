@@ -299,3 +299,25 @@ def test_other_checks_add_one_line_each_under_the_summary():
     lines = text.splitlines()
     summary = next(i for i, line in enumerate(lines) if line.startswith("**"))
     assert lines[summary + 2] == "🔎 security scan: 0 new findings"
+
+
+# --- issue 34: the comment never prints a secret ------------------------------------------------------------------
+
+
+def test_the_whole_comment_redacts_every_planted_secret_and_names_where_it_was(planted_prod):
+    p = planted_prod
+    d = diff.diff_snapshots(p.base, p.head, base_violations=p.base_violations, head_violations=p.head_violations)
+    text = markdown.render(d, command="make diff STACK=prod BASE=origin/main")
+    assert not [value for value in p.values if value in text]
+    assert "[redacted]" in text
+    new = {(v.policy, v.urn) for v in d.new_violations}
+    # The pack's finding names the resource and the path; naming-convention's message quoted the name: redacted.
+    assert ("no-plaintext-secrets", p.task_urn) in new and ("no-plaintext-secrets", p.bucket_urn) in new
+    assert any("input containerDefinitions[0].environment[" in v.message for v in d.new_violations)
+    assert any(v.policy == "naming-convention" and "[redacted]" in v.message for v in d.new_violations)
+
+
+def test_without_the_pack_the_comment_still_redacts_what_detect_secrets_flags(planted_prod):
+    text = markdown.render(diff.diff_snapshots(planted_prod.base, planted_prod.head))
+    assert not [value for value in planted_prod.values if value in text]
+    assert "`shop-prod-[redacted]`" in text or "[redacted]" in text
