@@ -33,6 +33,11 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+try:  # inside the pack, whose folder is the import root
+    import conventions
+except ImportError:  # from the repository (review/, preview/)
+    from policies import conventions
+
 # detect-secrets' own plugins (its names), all but IPPublicDetector: a public address is not a secret, and
 # every CIDR of a security group or WAF rule would be one. Limits are the library's defaults.
 PLUGINS = (
@@ -80,8 +85,12 @@ FILTERS = (
 VALUE_AS = "resource-input.py"
 TEXT_AS = "resource-input.conf"
 # KeywordDetector's own allow rule (its keyword_exclude option): a line whose name says it holds a reference
-# (secret_arn, secret_id, password_parameter_name) or whose value is an ARN names a secret, it is not one.
-KEYWORD_EXCLUDE = r"(_arns?|_ids?|_names?)\s*=|=\s*[\"']arn:aws"
+# (secret_arn, secret_id, password_parameter_name), whose value is an ARN, or that carries a Pulumi type token
+# (aws:secretsmanager/secret:Secret, random:index/randomPassword:RandomPassword: a log's or a figure's line) or an
+# IAM action of Secrets Manager (secretsmanager:GetSecretValue) names a secret or a kind of one, it is not one.
+KEYWORD_EXCLUDE = (
+    r"(_arns?|_ids?|_names?)\s*=|=\s*[\"']arn:aws|secretsmanager:|\b[a-z0-9-]+:[a-zA-Z0-9]+/[a-zA-Z0-9]+:[A-Z]"
+)
 # Pulumi's wire form of a secret (the engine marshals inputs with KeepSecrets) and of an unknown value.
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -100,6 +109,9 @@ PUBLIC_BY_NATURE = {
     "metric_name": "a CloudWatch metric or WAF visibility name: shown in every console and dashboard",
     "records": "a DNS record's values: published to the internet by the record itself",
 }
+# Values that refer, never hold: an ARN (a Secrets Manager secret's included), and a name in the platform's
+# convention {context}-{stage}-{component} (conventions.py; a stack output naming the secret it exports).
+_REFERENCE = re.compile(r"^arn:aws[a-z-]*:\S+$|^[a-z][a-z0-9]*-(" + "|".join(conventions.STAGES) + r")(-[a-z0-9]+)+$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/\r\n]{24,}={0,2}$")
 _lock = threading.Lock()  # detect-secrets' settings and caches are process-global; the pack serves on threads
 
@@ -212,7 +224,7 @@ def load() -> Any:
 @functools.lru_cache(maxsize=1 << 16)
 def _detected(name: str, text: str) -> tuple[tuple[str, str, int], ...]:
     """detect-secrets' hits on one named value, remembered: tags and names repeat on every resource."""
-    if snake(name.rsplit(".", 1)[-1]) in PUBLIC_BY_NATURE:
+    if snake(name.rsplit(".", 1)[-1]) in PUBLIC_BY_NATURE or _REFERENCE.match(text):
         return ()
     filename, lines = _lines(name, text)
     with _lock:
