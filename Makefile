@@ -67,6 +67,7 @@ test: $(STAMP) $(CHECKOV) lint
 bench: $(STAMP)
 	$(PY) bench/preview_and_policy.py
 	$(PY) bench/scale.py
+	$(PY) bench/secret_scan.py
 	$(PY) bench/edge_renderer.py
 	$(PY) bench/edge_crawlers.py
 	$(PY) bench/cost_model.py
