@@ -36,9 +36,10 @@ def test_what_pulumi_marks_secret_masked_or_unknown_and_assets_are_not_read() ->
 
 
 def test_a_finding_names_path_and_detector_and_its_repr_never_the_value() -> None:
-    (finding,) = secret_scan.findings({"environment": {"variables": {"DB_PASSWORD": PASSWORD}}})
-    assert (finding.path, finding.detector) == ("environment.variables.DB_PASSWORD", "Secret Keyword")
-    assert PASSWORD not in repr(finding)
+    found = secret_scan.findings({"environment": {"variables": {"DB_PASSWORD": PASSWORD}}})
+    # The keyword detector always; a high-entropy one too when the random value happens to score above its limit.
+    assert ("environment.variables.DB_PASSWORD", "Secret Keyword") in {(f.path, f.detector) for f in found}
+    assert not [f for f in found if PASSWORD in repr(f)]
 
 
 @pytest.mark.parametrize("name", sorted(secret_scan.PUBLIC_BY_NATURE))
