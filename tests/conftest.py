@@ -244,6 +244,32 @@ def stack_account(stack: str) -> str:
     return world.for_stack(stack_config.load_file(stack)).account
 
 
+def add_scratch_bucket(snapshot: dict[str, Any], inputs: dict[str, Any]) -> str:
+    """Add a bucket named scratch under the network component, as a change to the program would; its URN."""
+    network = next(r for r in snapshot["resources"] if r["type"] == "platform:network:Network")
+    provider = next(r["provider"] for r in snapshot["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    urn = network["urn"].replace(
+        "platform:network:Network::network", "platform:network:Network$aws:s3/bucket:Bucket::scratch"
+    )
+    snapshot["resources"].append(
+        {
+            "urn": urn,
+            "type": "aws:s3/bucket:Bucket",
+            "name": "scratch",
+            "parent": network["urn"],
+            "custom": True,
+            "provider": provider,
+            "protect": False,
+            "retainOnDelete": False,
+            "deleteBeforeReplace": False,
+            "ignoreChanges": [],
+            "dependencies": [],
+            "inputs": inputs,
+        }
+    )
+    return urn
+
+
 @dataclass
 class Planted:
     """Prod's shipped snapshot (base) and the same with secrets planted (head), with the real pack's verdicts."""
@@ -278,23 +304,8 @@ def planted_prod(shipped_preview, policy_pack) -> Planted:
     containers = json.loads(task["inputs"]["containerDefinitions"])
     containers[0]["environment"] = [*containers[0]["environment"], {"name": "DB_PASSWORD", "value": password}]
     task["inputs"]["containerDefinitions"] = json.dumps(containers)
-    network = next(r for r in head["resources"] if r["type"] == "platform:network:Network")
-    vpc = next(r for r in head["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
-    bucket_urn = network["urn"].replace(
-        "platform:network:Network::network", "platform:network:Network$aws:s3/bucket:Bucket::scratch"
-    )
-    head["resources"].append(
-        {
-            "urn": bucket_urn,
-            "type": "aws:s3/bucket:Bucket",
-            "name": "scratch",
-            "parent": network["urn"],
-            "custom": True,
-            "provider": vpc["provider"],
-            "protect": False,
-            "dependencies": [],
-            "inputs": {"bucket": f"shop-prod-{access_key}", "tags": {**stack_tags("prod"), "session": jwt}},
-        }
+    bucket_urn = add_scratch_bucket(
+        head, {"bucket": f"shop-prod-{access_key}", "tags": {**stack_tags("prod"), "session": jwt}}
     )
     config = policy_client.policy_config_for("prod")
     return Planted(

@@ -14,7 +14,7 @@ import yaml
 from preview import policy_client
 from preview.policy_client import Violation
 from review import diff, markdown
-from tests.conftest import ROOT, stack_tags
+from tests.conftest import ROOT, add_scratch_bucket, stack_tags
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 URN = "urn:pulumi:prod::aws-platform::"
@@ -165,25 +165,8 @@ def test_a_waived_violation_reads_waived_with_its_severity_and_terms():
 def test_the_real_pack_flags_what_a_change_breaks_and_nothing_that_was_already_there(shipped_preview, policy_pack):
     base = shipped_preview("prod").snapshot
     head = copy.deepcopy(base)
-    network = next(r for r in head["resources"] if r["type"] == "platform:network:Network")
-    bucket_urn = network["urn"].replace(
-        "platform:network:Network::network", "platform:network:Network$aws:s3/bucket:Bucket::scratch"
-    )
-    head["resources"].append(
-        {
-            "urn": bucket_urn,
-            "type": "aws:s3/bucket:Bucket",
-            "name": "scratch",
-            "parent": network["urn"],
-            "custom": True,
-            "provider": network_provider(head),
-            "protect": False,
-            "retainOnDelete": False,
-            "deleteBeforeReplace": False,
-            "ignoreChanges": [],
-            "dependencies": [],
-            "inputs": {"bucket": "shop-prod-scratch", "tags": {**stack_tags("prod"), "stage": "dev"}},
-        }
+    bucket_urn = add_scratch_bucket(
+        head, {"bucket": "shop-prod-scratch", "tags": {**stack_tags("prod"), "stage": "dev"}}
     )
     config = policy_client.policy_config_for("prod")
     base_v = diff.check_policies(policy_pack, base, config)
@@ -198,10 +181,6 @@ def test_the_real_pack_flags_what_a_change_breaks_and_nothing_that_was_already_t
     )
     # The same violation on both sides is not news.
     assert diff.diff_snapshots(head, head, base_violations=head_v, head_violations=head_v).new_violations == []
-
-
-def network_provider(snapshot: dict) -> str:
-    return next(r["provider"] for r in snapshot["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
 
 
 # --- end to end: a throw-away clone, BASE checked out into a temporary worktree ---------------------------
