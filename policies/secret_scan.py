@@ -10,7 +10,8 @@ comment (review/diff.py) and the SARIF report (preview/sarif.py), so what the pa
 redact:
 
 - ``walk`` visits every string of an input tree: nested dicts and lists, JSON inside strings (container
-  definitions, IAM and SCP documents, CloudFormation template bodies, Step Functions definitions), base64 text
+  definitions, IAM and SCP documents, CloudFormation template bodies, Step Functions definitions), YAML documents
+  (a template body in YAML, short-form intrinsics included), base64 text
   (a launch template's user data) and each line of multi-line text (user data, scripts, YAML). A subtree Pulumi
   marks secret is skipped: the engine keeps it encrypted in the state and masks it in every output.
 - ``findings`` runs detect-secrets' plugins and its own filters over each string, shaped as the line of a config
@@ -32,6 +33,8 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+import yaml
 
 try:  # inside the pack, whose folder is the import root
     import conventions
@@ -141,6 +144,33 @@ def _decoded_text(value: str) -> str | None:
     return text if text and all(c.isprintable() or c in "\r\n\t" for c in text) else None
 
 
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML as CloudFormation writes it: short-form intrinsics (``!Ref``, ``!Sub``) read as plain values."""
+
+
+_TemplateLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: (
+        loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    ),
+)
+
+
+def _parsed_yaml(value: str) -> Any:
+    """A multi-line YAML document (a CloudFormation template body) as data; None for any other text."""
+    if "\n" not in value or ":" not in value:
+        return None
+    try:
+        parsed = yaml.load(value, Loader=_TemplateLoader)  # a SafeLoader: tags build plain values, never objects
+    except yaml.YAMLError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def _parsed_json(value: str) -> Any:
     stripped = value.lstrip()
     if not stripped.startswith(("{", "[")):
@@ -179,6 +209,8 @@ def walk(value: Any, path: str = "", name: str = "") -> Iterator[tuple[str, str,
             yield from walk(item, f"{path}[{i}]", name)
     elif isinstance(value, str) and value not in MASKS:
         inner = _parsed_json(value)
+        if inner is None:
+            inner = _parsed_yaml(value)
         if isinstance(inner, dict | list):
             yield from walk(inner, path, name)
             return

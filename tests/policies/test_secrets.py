@@ -90,6 +90,21 @@ INPUT_CLASSES = {
         "templateBody.Parameters.DbPassword.Default",
         "Secret Keyword",
     ),
+    "CloudFormation YAML template body": (
+        lambda s: resource(
+            s,
+            "aws:cloudformation/stackSet:StackSet",
+            "bootstrap",
+            {
+                "templateBody": "Parameters:\n  DbPassword:\n    Type: String\n"
+                f"    Default: {PASSWORD}\n"
+                "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n"
+                "    Properties:\n      QueueName: !Sub '${AWS::StackName}-queue'\n"
+            },
+        ),
+        "templateBody.Parameters.DbPassword.Default",
+        "Secret Keyword",
+    ),
     "Step Functions definition": (
         lambda s: resource(
             s,
