@@ -313,6 +313,12 @@ def _route_handler(site_netlocs: Collection[str] | None, document: Document) -> 
                     headers={k: v for k, v in document.headers if k.lower() not in _NOT_RELAYED},
                     body=document.body,
                 )
+            elif request.is_navigation_request() and not request_allowed(
+                request.url, request.resource_type, site_netlocs
+            ):
+                # 204 answers a navigation with "stay where you are": the page (or frame) keeps its document instead
+                # of becoming Chromium's error page, so a page that tries to leave still renders.
+                route.fulfill(status=204, body="")
             elif request.resource_type in BLOCKED_RESOURCE_TYPES or not request_allowed(
                 request.url, request.resource_type, site_netlocs
             ):

@@ -369,7 +369,8 @@ HOSTILE_PATHS: dict[str, str] = {
         "navigator.sendBeacon('http://127.0.0.1:P/beacon', 'x');"
     ),
     "DNS rebinding (a name that answers public, then loopback)": (
-        "tryFetch('http://rebind.test:P/first'); setTimeout(() => tryFetch('http://rebind.test:P/second'), 100);"
+        "attempts.push(fetch('http://rebind.test:P/first').catch(() => null)"
+        ".then(() => fetch('http://rebind.test:P/second')).then(r => r.text(), () => 'blocked'));"
     ),
     "a name answering a public and a loopback address": "tryFetch('http://mixed.test:P/');",
     "IPv4-mapped and IPv4-compatible IPv6": (
@@ -418,7 +419,7 @@ function tryFetch(u, opts) { attempts.push(fetch(u, opts).then(r => r.text(), ()
 try { ATTACK } catch (e) { attempts.push(Promise.resolve('threw ' + e.name)); }
 Promise.race([Promise.allSettled(attempts), new Promise(r => setTimeout(r, 2000))]).then(results => {
   document.getElementById('r').textContent = JSON.stringify((results || []).map(x => x.value));
-  document.getElementById('h').textContent = 'rendered: NAME';
+  document.getElementById('h').textContent = NAME;
   document.title = 'hostile page rendered';
   window.prerenderReady = true;
 });
@@ -442,7 +443,7 @@ def hostile_slug(name: str) -> str:
 
 def hostile_page(name: str, canary_port: int) -> str:
     attack = HOSTILE_PATHS[name].replace(":P", f":{canary_port}")
-    page = _HOSTILE_PAGE.replace("ATTACK", attack).replace("NAME", name)
+    page = _HOSTILE_PAGE.replace("ATTACK", attack).replace("NAME", json.dumps(f"rendered: {name}"))
     return page.replace("127.0.0.2:P'", f"127.0.0.2:{canary_port}'")
 
 
@@ -508,6 +509,7 @@ class TestWorld:
     public: tuple[str, int]  # where PUBLIC_ADDRESS is served
     rebind_calls: int = 0
     connected: list = field(default_factory=list)
+    public_address: str = PUBLIC_ADDRESS
 
     async def resolve(self, host: str, port: int) -> list[str]:
         if host == "rebind.test":
@@ -537,6 +539,16 @@ class TestWorld:
         if ipaddress.ip_address(address).is_loopback:
             return await asyncio.open_connection(address, port)
         return await asyncio.open_connection(self.canary.host, self.canary.port)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "hostile_path" in metafunc.fixturenames:
+        metafunc.parametrize("hostile_path", list(HOSTILE_PATHS), ids=[hostile_slug(p) for p in HOSTILE_PATHS])
+
+
+@pytest.fixture(scope="session")
+def hostile_uri() -> Callable[[str], str]:
+    return lambda name: f"/hostile/{hostile_slug(name)}"
 
 
 @pytest.fixture(scope="session")
