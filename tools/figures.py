@@ -89,8 +89,8 @@ README_ROWS = (
     ),
     ReadmeRow(
         "cost_model",
-        ("edge-old", "edge-new"),
-        "whole edge, 10 M human + 1 M crawler requests/month, old / new",
+        ("edge-old", "edge-new", "edge-verified"),
+        "whole edge, 10 M human + 1 M crawler requests/month, old / new / new with crawler verification (Bot Control)",
         "our cost model",
     ),
     ReadmeRow("test_suite", ("make-test",), "`make test` (lint + every test, after install)", "this repository"),
