@@ -136,6 +136,7 @@ class EgressProxy:
     refused: list[str] = field(default_factory=list)  # the last refusals, newest last (tests and logs)
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -148,16 +149,17 @@ class EgressProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> EgressProxy:
-        thread = threading.Thread(target=self._run, name="egress-proxy", daemon=True)
+        thread = self._thread = threading.Thread(target=self._run, name="egress-proxy", daemon=True)
         thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("egress proxy did not start")
         return self
 
     def stop(self) -> None:
-        loop = self._loop
-        if loop is not None:
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -169,6 +171,11 @@ class EgressProxy:
             loop.run_forever()
         finally:
             server.close()
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
     async def checked(self, host: str, port: int) -> str:
