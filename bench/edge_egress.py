@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.edge_renderer import _load_test_support  # noqa: E402  (the path above first)
+from bench.edge_renderer import load_test_support  # noqa: E402  (the path above first)
 
 
 def main() -> int:
     started = time.monotonic()
-    support = _load_test_support()
+    support = load_test_support()
     canary, close_canary = support.start_canary()
     site, close_site = support.start_hostile_site(canary)
     world = support.TestWorld(canary=canary, public=(site.host, site.port))
@@ -40,13 +40,17 @@ def main() -> int:
     paths = [*support.HOSTILE_PATHS, support.TOP_LEVEL_REDIRECT]
     rows: list[dict] = []
     try:
-        plain = browser._playwright_instance().chromium.launch(executable_path=support.CHROMIUM, args=["--no-sandbox"])
+        plain = browser.playwright_instance().chromium.launch(executable_path=support.CHROMIUM, args=["--no-sandbox"])
         for name in paths:
             uri = "/away" if name == support.TOP_LEVEL_REDIRECT else f"/hostile/{support.hostile_slug(name)}"
             before, refused_before = canary.total(), len(proxy.refused)
             with contextlib.redirect_stdout(io.StringIO()):
                 response = handler.handler(
-                    {"rawPath": uri, "requestContext": {"http": {"method": "GET"}}, "headers": {"x-prerender-host": site.netloc}}
+                    {
+                        "rawPath": uri,
+                        "requestContext": {"http": {"method": "GET"}},
+                        "headers": {"x-prerender-host": site.netloc},
+                    }
                 )
             defended = canary.total() - before
             rendered = (

@@ -32,7 +32,7 @@ CHROME = (
 )
 
 
-def _load_test_support() -> ModuleType:
+def load_test_support() -> ModuleType:
     """Reuse the test suite's fixture SPA and event builders (plain functions)."""
     path = ROOT / "tests" / "lambda_src" / "conftest.py"
     spec = importlib.util.spec_from_file_location("lambda_bench_support", path)
@@ -231,7 +231,7 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
 
 def main() -> int:
     started = time.monotonic()
-    support = _load_test_support()
+    support = load_test_support()
     render = bench_renderer(support)
 
     rows = []

@@ -160,7 +160,9 @@ def _crawler_header(value: str) -> aws.wafv2.WebAclRuleActionArgs:
         count=aws.wafv2.WebAclRuleActionCountArgs(
             custom_request_handling=aws.wafv2.WebAclRuleActionCountCustomRequestHandlingArgs(
                 insert_headers=[
-                    aws.wafv2.WebAclRuleActionCountCustomRequestHandlingInsertHeaderArgs(name=CRAWLER_HEADER, value=value)
+                    aws.wafv2.WebAclRuleActionCountCustomRequestHandlingInsertHeaderArgs(
+                        name=CRAWLER_HEADER, value=value
+                    )
                 ]
             )
         )
@@ -170,7 +172,9 @@ def _crawler_header(value: str) -> aws.wafv2.WebAclRuleActionArgs:
 def _crawler_verification(label: str, first_priority: int) -> list[aws.wafv2.WebAclRuleArgs]:
     """Bot Control counting and labelling pages, then the header from its verdict (after it: labels exist by then)."""
     verified = aws.wafv2.WebAclRuleStatementArgs(
-        label_match_statement=aws.wafv2.WebAclRuleStatementLabelMatchStatementArgs(scope="LABEL", key=VERIFIED_BOT_LABEL)
+        label_match_statement=aws.wafv2.WebAclRuleStatementLabelMatchStatementArgs(
+            scope="LABEL", key=VERIFIED_BOT_LABEL
+        )
     )
     return [
         aws.wafv2.WebAclRuleArgs(

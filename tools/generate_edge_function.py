@@ -126,6 +126,8 @@ NOT_CRAWLERS = frozenset({"MetaIAB Facebook"})
 def counted(entry: dict) -> bool:
     """Is this dataset entry a crawler the edge routes to the renderer?"""
     return not EXCLUDED_TAGS & set(entry.get("tags") or []) and entry["pattern"] not in NOT_CRAWLERS
+
+
 # Lookbehind and lookahead are not needed; named groups and flags other than i/g are not documented.
 UNSUPPORTED_SYNTAX = re.compile(r"\(\?<[=!]|\(\?<[a-zA-Z]|\(\?[=!]|\(\?[a-hj-z]")
 

@@ -166,7 +166,7 @@ _browser_proxy: Any = None  # the egress proxy the current browser was launched 
 launch_count = 0
 
 
-def _playwright_instance() -> Any:
+def playwright_instance() -> Any:
     global _playwright
     if _playwright is None:
         from playwright.sync_api import sync_playwright
@@ -178,7 +178,7 @@ def _playwright_instance() -> Any:
 def launch_browser() -> Any:
     """Start Chromium. Kept as a module function so tests can count launches."""
     global launch_count
-    pw = _playwright_instance()
+    pw = playwright_instance()
     try:
         bundled = pw.chromium.executable_path
     except Exception:

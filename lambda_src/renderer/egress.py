@@ -141,7 +141,9 @@ class EgressProxy:
 
     def __post_init__(self) -> None:
         if self.exempt and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-            raise ValueError("EgressProxy.exempt is a test seam: it is refused on Lambda (AWS_LAMBDA_FUNCTION_NAME set)")
+            raise ValueError(
+                "EgressProxy.exempt is a test seam: it is refused on Lambda (AWS_LAMBDA_FUNCTION_NAME set)"
+            )
         self.exempt = frozenset((str(ipaddress.ip_address(a)), int(p)) for a, p in self.exempt)
 
     @property
@@ -194,7 +196,7 @@ class EgressProxy:
     async def _answers(self, host: str, port: int) -> list[str]:
         try:
             answers = await asyncio.wait_for(self.resolve(host, port), CONNECT_TIMEOUT_S)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise Refused(f"{host}:{port} does not resolve ({type(exc).__name__})") from exc
         if not answers:
             raise Refused(f"{host}:{port} does not resolve")
@@ -238,7 +240,7 @@ class EgressProxy:
         except Refused as exc:
             self._refuse(str(exc))
             await _answer(writer, b"403 Forbidden", REFUSED_HEADER.encode() + b": 1\r\n")
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             await _answer(writer, b"502 Bad Gateway")
         finally:
             for w in (upstream, writer):
@@ -287,7 +289,9 @@ async def _close_response(reader: asyncio.StreamReader, writer: asyncio.StreamWr
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
         return
     lines = head[:-4].split(b"\r\n")
-    kept = [lines[0]] + [line for line in lines[1:] if line.split(b":", 1)[0].strip().lower() not in (b"connection", b"keep-alive")]
+    kept = [lines[0]] + [
+        line for line in lines[1:] if line.split(b":", 1)[0].strip().lower() not in (b"connection", b"keep-alive")
+    ]
     writer.write(b"\r\n".join([*kept, b"Connection: close"]) + b"\r\n\r\n")
     await _copy(reader, writer)
 

@@ -231,7 +231,11 @@ def secret_server() -> SecretServer:
 # Hostile pages: a canary on loopback and one page per way out of the browser
 # --------------------------------------------------------------------------
 
-CANARY_HOSTS = ("127.0.0.2", "127.0.0.1", "::1")  # the first is "another service"; 127.0.0.1 stands for Lambda's runtime API
+CANARY_HOSTS = (
+    "127.0.0.2",
+    "127.0.0.1",
+    "::1",
+)  # the first is "another service"; 127.0.0.1 stands for Lambda's runtime API
 PUBLIC_ADDRESS = "93.184.216.34"  # what the test resolver calls a public host; the test world serves it on loopback
 
 

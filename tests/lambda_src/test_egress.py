@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+
 def _run(coroutine):
     # Playwright's sync API keeps an event loop on the main thread: the check runs on a thread of its own.
     from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +64,9 @@ class TestHostilePages:
             hostile_uri("DNS rebinding (a name that answers public, then loopback)"), host=hostile_site.netloc
         )
         assert test_world.rebind_calls >= 2, "the page asked twice, so the name answered loopback the second time"
-        assert (test_world.public_address, test_world.canary.port) in test_world.connected, "the first (public) answer was used"
+        assert (test_world.public_address, test_world.canary.port) in test_world.connected, (
+            "the first (public) answer was used"
+        )
         assert all(address != test_world.canary.host for address, _ in test_world.connected)
 
     def test_the_canary_counts_what_reaches_it(self, canary):
@@ -82,7 +85,7 @@ class TestHostilePages:
         # Control: the hostile pages do try, so the zeros above mean "stopped", not "never asked".
         from lambda_src.renderer import browser
 
-        pw = browser._playwright_instance()
+        pw = browser.playwright_instance()
         plain = pw.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
         reached = {}
         try:
