@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(PY) bench/scale.py
 	$(PY) bench/secret_scan.py
 	$(PY) bench/edge_renderer.py
+	$(PY) bench/edge_egress.py
 	$(PY) bench/edge_crawlers.py
 	$(PY) bench/cost_model.py
 	@echo "then: make docs (the README and docs/performance.md tables, from bench/results/)"

@@ -269,7 +269,9 @@ else:
                 alarm_provider=providers.us_east_1,
                 alert_emails=list(containers.alerts.emails),
                 web_acl_arn=WebAcl(
-                    "spa-waf", WebAclArgs(identity, "spa", "CLOUDFRONT"), opts=providers.edge_opts()
+                    "spa-waf",
+                    WebAclArgs(identity, "spa", "CLOUDFRONT", verify_crawlers=True),
+                    opts=providers.edge_opts(),
                 ).arn,
                 access_logs=access_logs,
             ),

@@ -46,6 +46,11 @@ PRICES_US_EAST_1 = {
     # Secrets Manager
     "secret_month": 0.40,
     "secrets_api_call": 0.05 / 10_000,
+    # AWS WAF (https://aws.amazon.com/waf/pricing/): a rule in a web ACL, and Bot Control's common level, which is
+    # billed per request it inspects on top of its monthly fee (no free tier assumed)
+    "waf_rule_month": 1.00,
+    "waf_bot_control_month": 10.00,
+    "waf_bot_control_request": 1.00 / 1_000_000,
     # CloudWatch custom metrics (EMF-extracted metrics are custom metrics)
     "custom_metric_month": 0.30,
     "cloudwatch_logs_gb": 0.50,
@@ -285,6 +290,20 @@ def edge_v1_v2(a: Assumptions | None = None, traffic: Traffic | None = None) -> 
     return {"old": old, "new": new}
 
 
+def crawler_verification(traffic: Traffic | None = None) -> Breakdown:
+    """Issue 31: Bot Control at the distribution's web ACL, counting and labelling pages only (its scope-down), and
+    the two rules that turn its verdict into the x-amzn-waf-crawler header. Assets are not inspected."""
+    t = traffic or Traffic()
+    p = PRICES_US_EAST_1
+    out = Breakdown("crawler verification: WAF Bot Control (common, pages only) + 2 header rules")
+    out.lines["Bot Control subscription"] = p["waf_bot_control_month"] + p["waf_rule_month"]  # + its rule in the ACL
+    out.lines["Bot Control requests (every page view, human or crawler)"] = (
+        t.human_page_views + t.crawler_requests
+    ) * p["waf_bot_control_request"]
+    out.lines["header rules (verified / unverified)"] = 2 * p["waf_rule_month"]
+    return out
+
+
 def compute(a: Assumptions | None = None) -> dict:
     """All figures the README/report quotes, as plain numbers."""
     a = a or Assumptions()
@@ -333,6 +352,11 @@ def compute(a: Assumptions | None = None) -> dict:
         "prerender_io": PRERENDER_IO_PLAN_FOR_1M,
         "edge_v1_v2": {
             name: {"total": b.total, "lines": b.lines, "label": b.label} for name, b in edge_v1_v2(a).items()
+        },
+        "crawler_verification": {
+            "total": (v := crawler_verification()).total,
+            "lines": v.lines,
+            "label": v.label,
         },
         "traffic": asdict(Traffic()),
     }
@@ -413,6 +437,11 @@ def markdown(result: dict) -> str:
         for line, value in block["lines"].items():
             out.append(f"| {block['label']} | {line} | {_money(value)} |")
         out.append(f"| {block['label']} | **total** | **{_money(block['total'])}** |")
+    verification = result["crawler_verification"]
+    for line, value in verification["lines"].items():
+        out.append(f"| new + {verification['label']} | {line} | {_money(value)} |")
+    total = result["edge_v1_v2"]["new"]["total"] + verification["total"]
+    out.append(f"| new + {verification['label']} | **total with the new design** | **{_money(total)}** |")
     out.append("")
     out.append(
         f"- New design assumes routed origins (prod: country and A/B), so asset requests "
@@ -452,6 +481,15 @@ def main() -> int:
                 f"cheaper than {_money(old)}",
                 new < old,
                 dollars=round(new, 2),
+            ),
+            figures.figure(
+                "edge-verified",
+                f"the new edge with crawler verification ({result['crawler_verification']['label']})",
+                f"{_money(new + result['crawler_verification']['total'])}/month",
+                "(info)",
+                True,
+                dollars=round(new + result["crawler_verification"]["total"], 2),
+                verification=round(result["crawler_verification"]["total"], 2),
             ),
             figures.figure(
                 "report-scope",

@@ -32,7 +32,7 @@ CHROME = (
 )
 
 
-def _load_test_support() -> ModuleType:
+def load_test_support() -> ModuleType:
     """Reuse the test suite's fixture SPA and event builders (plain functions)."""
     path = ROOT / "tests" / "lambda_src" / "conftest.py"
     spec = importlib.util.spec_from_file_location("lambda_bench_support", path)
@@ -138,6 +138,10 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
+    # The renderer's egress proxy refuses loopback; the test world exempts exactly this site (as the tests do).
+    canary, close_canary = support.start_canary()
+    proxy = support.install_test_proxy(support.TestWorld(canary=canary, public=(spa.host, spa.port)), spa)
+
     port = support.free_port()
     moto = _start_moto(port)
     endpoint = f"http://127.0.0.1:{port}"
@@ -217,6 +221,8 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
         results["peak_rss_mb"] = rss.peak_rss / 1024 / 1024
     finally:
         browser.shutdown()
+        proxy.stop()
+        close_canary()
         moto.terminate()
         moto.wait(timeout=10)
         server.shutdown()
@@ -225,7 +231,7 @@ def bench_renderer(support: ModuleType) -> dict[str, float]:
 
 def main() -> int:
     started = time.monotonic()
-    support = _load_test_support()
+    support = load_test_support()
     render = bench_renderer(support)
 
     rows = []

@@ -53,9 +53,21 @@ def viewer_request(
     headers: Mapping[str, str] | None = None,
     cookies: Mapping[str, str] | None = None,
     request_id: str = "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
+    crawler_check: str = "verified",
 ) -> dict[str, Any]:
-    """CloudFront Functions' documented viewer-request event (header names lower case, values in {value})."""
-    all_headers = {"host": host, **({"user-agent": user_agent} if user_agent else {}), **(headers or {})}
+    """CloudFront Functions' documented viewer-request event (header names lower case, values in {value}).
+
+    ``crawler_check`` is what the distribution's web ACL inserts on every request (components/web_acl.py):
+    "verified" is Bot Control's answer for a crawler from its operator's own addresses (a person's request is never
+    labelled a verified bot, and the function reads the user agent first); tests of spoofed crawlers pass
+    "unverified".
+    """
+    all_headers = {
+        "host": host,
+        **({"user-agent": user_agent} if user_agent else {}),
+        "x-amzn-waf-crawler": crawler_check,
+        **(headers or {}),
+    }
     return {
         "version": "1.0",
         "context": {

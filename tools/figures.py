@@ -34,6 +34,7 @@ HARNESSES = (
     "secret_scan",
     "edge_crawlers",
     "edge_renderer",
+    "edge_egress",
     "cost_model",
     "test_suite",
 )
@@ -88,9 +89,15 @@ README_ROWS = (
         "edge_renderer", ("hang", "hit"), "renderer: page with a never-closing request / cache HIT", "the test app"
     ),
     ReadmeRow(
+        "edge_egress",
+        ("hostile",),
+        "renderer: hostile pages, attack paths tried / requests that reached the loopback canary",
+        "our hostile pages, real Chromium (paths: docs/edge.md)",
+    ),
+    ReadmeRow(
         "cost_model",
-        ("edge-old", "edge-new"),
-        "whole edge, 10 M human + 1 M crawler requests/month, old / new",
+        ("edge-old", "edge-new", "edge-verified"),
+        "whole edge, 10 M human + 1 M crawler requests/month, old / new / new with crawler verification (Bot Control)",
         "our cost model",
     ),
     ReadmeRow("test_suite", ("make-test",), "`make test` (lint + every test, after install)", "this repository"),

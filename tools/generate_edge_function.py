@@ -92,7 +92,10 @@ SUPPLEMENT = (r"\bmattermost-\d", r"\bxing-", r"^pinterest\/", r"^sogou$", r"ask
 # Build/...", "IDbot553"): in it only product tokens (``Name/1.0``, not ``Build/...``) are read, so a crawler
 # that names itself there (``Storebot-Google/1.0``) is still seen. CUBOT phones also appear outside the segment.
 DEVICE_SEGMENT = r"\(linux;[^)]*android[^)]*\)"
-HUMAN_TOKENS = ("cubot",)
+# Meta's in-app browsers name their app after the product without brackets ("... Mobile/15E148 MetaIAB Facebook")
+# and its apps' own HTTP clients start with the app segment ("FBAN/FB4A;...;FBPN/com.facebook.katana;"): both are
+# a person's phone, and the operator name "facebook" in them is the app's, not a crawler's.
+HUMAN_TOKENS = ("cubot", r"\bmetaiab\b.*", r"^\[?fb(?:an|_iab)\/.*")
 # Dataset patterns that match real browsers as published, and the narrower form used instead.
 # Panasonic / PROSONIC TVs; "DESAY TS1008/1.0"; the dataset's only Magellan example is the bare name, and a
 # "Magellan Agent" device is among CrawlerDetect's real devices.
@@ -114,6 +117,17 @@ NAMING_COMMENT = r"\((?:compatible|[^)]*\w\/\d)[^)]*\)"
 # security scanners get the app like any client (a render for them is cost for nothing), and browser automation
 # includes HeadlessChrome, which is our own renderer fetching the site.
 EXCLUDED_TAGS = frozenset({"http-library", "browser-automation", "monitoring", "scanner"})
+# Dataset entries that are people, not crawlers (issue 31): "MetaIAB Facebook" is filed as Facebook's link-preview
+# fetcher from one sighting, but MetaIAB is Meta's in-app browser, appended to the user agent of the WebView a person
+# opens a link in (HUMAN_TOKENS above). Facebook's preview fetcher is facebookexternalhit / facebookcatalog.
+NOT_CRAWLERS = frozenset({"MetaIAB Facebook"})
+
+
+def counted(entry: dict) -> bool:
+    """Is this dataset entry a crawler the edge routes to the renderer?"""
+    return not EXCLUDED_TAGS & set(entry.get("tags") or []) and entry["pattern"] not in NOT_CRAWLERS
+
+
 # Lookbehind and lookahead are not needed; named groups and flags other than i/g are not documented.
 UNSUPPORTED_SYNTAX = re.compile(r"\(\?<[=!]|\(\?<[a-zA-Z]|\(\?[=!]|\(\?[a-hj-z]")
 
@@ -185,7 +199,7 @@ class Patterns:
         for entry in entries:
             pattern = entry["pattern"]
             examples = [readings(ua) for ua in entry.get("instances") or []]
-            if EXCLUDED_TAGS & set(entry.get("tags") or []):
+            if not counted(entry):
                 continue
             compiled = re.compile(pattern, re.IGNORECASE)
             if any(compiled.search(w) and not compiled.search(n) and not strong.search(w) for w, n in examples):

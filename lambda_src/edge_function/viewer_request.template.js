@@ -10,6 +10,10 @@ const SPA = 'spa';
 // The renderer answers 5xx when a render fails or times out, 403 if CloudFront's signature is refused: the crawler
 // then gets the app shell from the SPA origin instead of an error. 404/410 are the page's own answer and stay.
 const FAILOVER = [403, 500, 502, 503, 504];
+// Set by the distribution's web ACL on every request (components/web_acl.py): "verified" only when AWS WAF Bot
+// Control verified the crawler by its operator's addresses. A crawler user agent without it is anyone's: it gets the
+// app like a person, so a spoofed flood never reaches the renderer's reserved concurrency.
+const CHECKED = 'x-amzn-waf-crawler';
 
 // The Android device segment names the phone: only its product tokens are read (a crawler naming itself there).
 function products(segment) {
@@ -65,7 +69,8 @@ async function handler(event) {
     stripTracking(request.querystring, routing.tracking);
     const page = isPage(request.uri);
     const ua = headers['user-agent'] ? headers['user-agent'].value : '';
-    if (page && (request.method === 'GET' || request.method === 'HEAD') && isCrawler(ua)) {
+    const checked = headers[CHECKED] ? headers[CHECKED].value : '';
+    if (page && (request.method === 'GET' || request.method === 'HEAD') && checked === 'verified' && isCrawler(ua)) {
         headers['x-prerender'] = { value: '1' };
         headers['x-prerender-host'] = { value: headers.host ? headers.host.value : '' };
         headers['x-prerender-uri'] = { value: request.uri };

@@ -8,9 +8,6 @@ disconnected, so one bad page cannot poison every later invocation.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
-import socket
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools import Logger
 
 from . import config as cfg
+from . import egress
 
 logger = Logger(service=cfg.SERVICE_NAME, child=True)
 
@@ -33,6 +31,16 @@ logger = Logger(service=cfg.SERVICE_NAME, child=True)
 #                           no calls home: on a closed network (CI, private
 #                           subnets) they hang or spam errors, and they count
 #                           as in-flight requests that delay network idle.
+# Channels that would skip the egress proxy (egress.py), closed:
+#   --host-resolver-rules   Chromium's own resolver answers nothing (the proxy resolves): the backstop for anything
+#                           that would connect without the proxy (DNS prefetch, a preconnect, a future channel).
+#   --disable-quic          HTTP/3 is UDP, which an HTTP proxy does not carry.
+#   --force-webrtc-ip-handling-policy / --webrtc-ip-handling-policy
+#                           WebRTC sends no UDP except through a proxy (which has none): no STUN/TURN to an address
+#                           of the page's choosing.
+#   --dns-prefetch-disable  no <link rel=dns-prefetch> lookups.
+# The proxy itself is added at launch (--proxy-server, with --proxy-bypass-list=<-loopback> so loopback, Lambda's
+# runtime API above all, goes through it too). Service workers are blocked per context (service_workers="block").
 # Deliberately NOT --single-process: with Chromium 156 + Playwright, closing a
 # BrowserContext in single-process mode kills the whole browser (measured
 # here), which would turn every warm invocation into a relaunch. And NOT
@@ -49,7 +57,19 @@ LAUNCH_ARGS = (
     "--disable-default-apps",
     "--disable-extensions",
     "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--disable-quic",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--dns-prefetch-disable",
 )
+# Loopback is not exempt from the proxy: Chromium's implicit "localhost and 127.0.0.1 go direct" rule is removed.
+PROXY_BYPASS = "<-loopback>"
+
+
+def proxy_args(proxy_url: str) -> list[str]:
+    return [f"--proxy-server={proxy_url}", f"--proxy-bypass-list={PROXY_BYPASS}"]
+
 
 # Crawlers read markup and meta tags; fetching pixels and glyphs only slows
 # the render down and keeps the network busy (delaying network idle).
@@ -132,14 +152,21 @@ class RenderResult:
     html: str
     duration_ms: float
     origin_status: int | None
+    location: str | None = None  # set on a redirect: answered to the crawler as such, never followed
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Response headers of the page's own document that do not describe the body Chromium is handed.
+_NOT_RELAYED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"})
 
 
 _playwright: Any = None
 _browser: Any = None
+_browser_proxy: Any = None  # the egress proxy the current browser was launched with
 launch_count = 0
 
 
-def _playwright_instance() -> Any:
+def playwright_instance() -> Any:
     global _playwright
     if _playwright is None:
         from playwright.sync_api import sync_playwright
@@ -151,18 +178,19 @@ def _playwright_instance() -> Any:
 def launch_browser() -> Any:
     """Start Chromium. Kept as a module function so tests can count launches."""
     global launch_count
-    pw = _playwright_instance()
+    pw = playwright_instance()
     try:
         bundled = pw.chromium.executable_path
     except Exception:
         bundled = None
     executable = cfg.resolve_chromium_path(cfg.get_config(), bundled)
     launch_count += 1
-    logger.info("launching chromium", extra={"executable": executable or "playwright-bundled"})
+    proxy = egress.shared_proxy()
+    logger.info("launching chromium", extra={"executable": executable or "playwright-bundled", "proxy": proxy.url})
     return pw.chromium.launch(
         executable_path=executable,
         headless=True,
-        args=list(LAUNCH_ARGS),
+        args=[*LAUNCH_ARGS, *proxy_args(proxy.url)],
         # Fail fast: a browser that cannot start within 15 s will not render
         # inside CloudFront's 30 s either.
         timeout=15_000,
@@ -170,11 +198,13 @@ def launch_browser() -> Any:
 
 
 def get_browser() -> Any:
-    global _browser
-    if _browser is not None and _browser.is_connected():
+    global _browser, _browser_proxy
+    proxy = egress.shared_proxy()
+    if _browser is not None and _browser.is_connected() and _browser_proxy is proxy:
         return _browser
     discard_browser()
     _browser = launch_browser()
+    _browser_proxy = proxy
     return _browser
 
 
@@ -202,57 +232,94 @@ def shutdown() -> None:
         _playwright = None
 
 
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+def request_allowed(url: str, resource_type: str, site_netlocs: Collection[str] | None) -> bool:
+    """May the page ask for ``url`` at all? (Where it may connect is the egress proxy's question, egress.py.)
 
-
-@functools.lru_cache(maxsize=256)
-def _resolve(host: str) -> tuple[str, ...]:
-    try:
-        return tuple(sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)}))
-    except OSError:
-        return ()
-
-
-def request_allowed(
-    url: str,
-    resource_type: str,
-    site_netlocs: Collection[str] | None,
-    resolve: Callable[[str], tuple[str, ...]] = _resolve,
-) -> bool:
-    """May the browser fetch ``url``?
-
-    * The configured site (exact scheme-less ``host[:port]`` from SITE_ORIGINS) always: tests run it on 127.0.0.1.
-    * Documents (pages, frames) only from the site: a render never becomes someone else's page.
-    * Anything else only if every address its host resolves to is public: never loopback (on Lambda the runtime
-      API listens on 127.0.0.1:9001), link-local (169.254.169.254), private or reserved ranges.
+    * ``data:``, ``blob:``, ``about:`` stay in the browser; anything but http(s)/ws(s) is refused.
+    * Documents (pages, frames) only from the site (exact scheme-less ``host[:port]`` from SITE_ORIGINS): a render
+      never becomes someone else's page.
     """
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about"):
         return True
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
         return False
     netloc = parts.netloc.lower().rsplit("@", 1)[-1]
-    if site_netlocs is not None and netloc in site_netlocs:
-        return True
-    if resource_type == "document" and site_netlocs is not None:
-        return False
-    host = parts.hostname
+    return resource_type != "document" or site_netlocs is None or netloc in site_netlocs
+
+
+@dataclass(frozen=True)
+class Document:
+    """The page's own document as the site answered it, fetched through the egress proxy without following."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+def fetch_document(url: str, proxy_port: int, user_agent: str, timeout_s: float) -> Document:
+    """GET ``url`` through the egress proxy (so its address is checked like every other) and follow nothing.
+
+    The top-level document is fetched here rather than by Chromium so a redirect can be answered to the crawler as
+    a redirect: Chromium would follow it, and Playwright's route never sees a redirect's next hop.
+    """
+    import http.client
+    import ssl
+
+    parts = urlsplit(url)
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", proxy_port, timeout=timeout_s, context=ssl.create_default_context()
+        )
+        conn.set_tunnel(parts.hostname or "", parts.port or 443)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=timeout_s)
+        target = url
     try:
-        addresses: tuple[str, ...] = (str(ipaddress.ip_address(host)),)
-    except ValueError:
-        addresses = resolve(host)
-    return bool(addresses) and all(_public(a) for a in addresses)
+        conn.request(
+            "GET",
+            target,
+            headers={
+                "Host": parts.netloc,
+                "User-Agent": user_agent,
+                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                "Accept-Encoding": "identity",
+            },
+        )
+        response = conn.getresponse()
+        body = response.read()
+        headers = [(k, v) for k, v in response.getheaders()]
+        return Document(status=response.status, headers=headers, body=body)
+    finally:
+        conn.close()
 
 
-def _route_handler(site_netlocs: Collection[str] | None) -> Callable[[Any], None]:
+def _route_handler(site_netlocs: Collection[str] | None, document: Document) -> Callable[[Any], None]:
+    served = []
+
     def handle(route: Any) -> None:
         try:
             request = route.request
-            if request.resource_type in BLOCKED_RESOURCE_TYPES or not request_allowed(
+            if not served and request.is_navigation_request() and request.frame.parent_frame is None:
+                # The page's first navigation is the one page.goto starts: Chromium gets the document fetched above.
+                served.append(request.url)
+                route.fulfill(
+                    status=document.status,
+                    headers={k: v for k, v in document.headers if k.lower() not in _NOT_RELAYED},
+                    body=document.body,
+                )
+            elif request.is_navigation_request() and not request_allowed(
+                request.url, request.resource_type, site_netlocs
+            ):
+                # 204 answers a navigation with "stay where you are": the page (or frame) keeps its document instead
+                # of becoming Chromium's error page, so a page that tries to leave still renders.
+                route.fulfill(status=204, body="")
+            elif request.resource_type in BLOCKED_RESOURCE_TYPES or not request_allowed(
                 request.url, request.resource_type, site_netlocs
             ):
                 route.abort("blockedbyclient")
@@ -320,20 +387,46 @@ def _parse_status(value: Any) -> int | None:
     return status if 100 <= status <= 599 else None
 
 
+def user_agent(browser: Any) -> str:
+    """What headless Chromium calls itself, for the document fetch: the site sees one client, not two."""
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"HeadlessChrome/{browser.version} Safari/537.36"
+    )
+
+
 def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Collection[str] | None) -> RenderResult:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     started = time.monotonic()
+    try:
+        document = fetch_document(
+            url, egress.shared_proxy().port, user_agent(browser), max(0.5, deadline - time.monotonic())
+        )
+    except TimeoutError as exc:
+        raise RenderTimeout(f"document fetch timed out: {url}") from exc
+    except OSError as exc:  # refused by the proxy, unreachable, TLS failure
+        raise RenderError(f"document fetch failed: {type(exc).__name__}") from exc
+    if document.status in REDIRECTS:
+        return RenderResult(
+            status=document.status,
+            html="",
+            duration_ms=(time.monotonic() - started) * 1000,
+            origin_status=document.status,
+            location=document.header("location") or "/",
+        )
+    if document.header(egress.REFUSED_HEADER) is not None:
+        raise RenderError(f"the egress proxy refused the site's own address: {url}")
     # A fresh context per render: cookies, storage and service workers from one
     # page must not leak into the snapshot of another.
-    context = browser.new_context(service_workers="block", java_script_enabled=True)
+    context = browser.new_context(service_workers="block", java_script_enabled=True, user_agent=user_agent(browser))
     try:
-        context.route("**/*", _route_handler(allowed_netlocs))
+        context.route("**/*", _route_handler(allowed_netlocs, document))
         page = context.new_page()
         tracker = _NetworkTracker(page)
         remaining_ms = max(1.0, (deadline - time.monotonic()) * 1000)
         try:
-            response = page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms)
+            page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms)
         except PlaywrightTimeout as exc:
             raise RenderTimeout(f"navigation timed out: {url}") from exc
         _wait_until_ready(page, tracker, deadline)
@@ -342,10 +435,7 @@ def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Colle
             # A redirect or client-side navigation to another site must not
             # be cached and served as this site's page.
             raise RenderError(f"page navigated off the allowed sites to {final_netloc!r}")
-        try:
-            own = document_scripts(response.text()) if response is not None else {"srcs": [], "inline": []}
-        except Exception:  # the body is gone (a redirect's): keep no script rather than fail the render
-            own = {"srcs": [], "inline": []}
+        own = document_scripts(document.body.decode(_charset(document), "replace"))
         meta_status = page.evaluate(_FINALISE_JS, own)
         html = page.content()
     finally:
@@ -353,7 +443,7 @@ def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Colle
             context.close()
         except Exception:
             pass
-    origin_status = response.status if response is not None else None
+    origin_status = document.status
     status = _parse_status(meta_status) or origin_status or 200
     return RenderResult(
         status=status,
@@ -361,6 +451,19 @@ def _render_once(browser: Any, url: str, deadline: float, allowed_netlocs: Colle
         duration_ms=(time.monotonic() - started) * 1000,
         origin_status=origin_status,
     )
+
+
+def _charset(document: Document) -> str:
+    content_type = document.header("content-type") or ""
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            try:
+                "".encode(value.strip('"'))
+                return value.strip('"')
+            except LookupError:
+                break
+    return "utf-8"
 
 
 def _is_browser_failure(exc: Exception, browser: Any) -> bool:

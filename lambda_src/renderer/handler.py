@@ -133,6 +133,16 @@ def _handle(event: dict, context: Any) -> dict:
         logger.exception("render failed", extra={"error": str(exc)})
         return _error(502, "Render failed")
     metrics.add_metric(name="RenderDuration", unit=MetricUnit.Milliseconds, value=round(result.duration_ms, 1))
+    if result.location is not None:
+        # The site's own redirect, answered as such (never followed into a render of another host); short-lived and
+        # not in S3: the crawler asks again for the new address, which the edge routes like any other.
+        logger.info("redirect", extra={"status": result.status, "location": result.location[:500]})
+        return _response(
+            result.status,
+            "",
+            f"public, max-age={NOT_FOUND_MAX_AGE}",
+            {"location": result.location, "x-prerender-cache": "BYPASS"},
+        )
 
     if result.origin_status is not None and result.origin_status >= 500 and result.status >= 500:
         logger.warning("origin error while rendering", extra={"origin_status": result.origin_status})

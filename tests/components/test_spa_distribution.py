@@ -107,6 +107,57 @@ def test_a_human_sending_the_markers_lands_on_the_human_entry(prod, edge):
     assert not spoofer["calls"], "no renderer, no other origin"
 
 
+def test_a_crawler_the_web_acl_did_not_verify_gets_the_app_like_a_person(prod, edge):
+    policy = prod.one("aws:cloudfront/cachePolicy:CachePolicy", "pages")["inputs"]
+    spoofed, person = edge(
+        "viewer-request",
+        [
+            cf.viewer_request("/p", CRAWLER, crawler_check="unverified", cookies={"edge-variant": "control"}),
+            cf.viewer_request("/p", HUMAN, crawler_check="unverified", cookies={"edge-variant": "control"}),
+        ],
+    )
+    assert origin_of(spoofed) != "renderer+spa" and "x-prerender" not in spoofed["result"]["headers"]
+    assert cache_key(policy, spoofed["result"]) == cache_key(policy, person["result"])
+
+
+def _renderer_successes(arrivals: list[tuple[float, bool]], routed: list[bool], slots: int, render_s: float) -> int:
+    """Verified requests the renderer answers: each render holds one of ``slots`` (reserved concurrency) for
+    ``render_s``; a request that finds every slot busy gets Lambda's 429 (no CloudFront failover on 429)."""
+    busy_until: list[float] = []
+    ok = 0
+    for (at, verified), to_renderer in zip(arrivals, routed, strict=True):
+        if not to_renderer:
+            continue
+        busy_until = [t for t in busy_until if t > at]
+        if len(busy_until) < slots:
+            busy_until.append(at + render_s)
+            ok += verified
+    return ok
+
+
+def test_a_flood_of_unverified_crawlers_does_not_lower_verified_crawlers_success(prod, edge):
+    slots = prod.one("aws:lambda/function:Function", "renderer")["inputs"]["reservedConcurrentExecutions"]
+    # 4 real crawler requests a second for 5 s (well within the ceiling), and 2,000 spoofed ones in the same 5 s.
+    real = [(i / 4, True) for i in range(20)]
+    flood = [(i / 400, False) for i in range(2000)]
+    arrivals = sorted(real + flood)
+
+    def routed(check_spoofed: str) -> list[bool]:
+        events = [
+            cf.viewer_request(f"/products/{n}", CRAWLER, crawler_check="verified" if real else check_spoofed)
+            for n, (_, real) in enumerate(arrivals)
+        ]
+        return [origin_of(r) == "renderer+spa" for r in edge("viewer-request", events)]
+
+    alone = _renderer_successes(real, [True] * len(real), slots, render_s=1.5)
+    with_flood = _renderer_successes(arrivals, routed("unverified"), slots, render_s=1.5)
+    assert alone == len(real), "without the flood every verified request is rendered"
+    assert with_flood == alone
+    # Control: the same flood if the function trusted the user agent alone (every crawler taken as verified).
+    trusting = _renderer_successes(arrivals, routed("verified"), slots, render_s=1.5)
+    assert trusting < alone / 2, "the flood does starve the renderer when nothing tells spoofed crawlers apart"
+
+
 def test_country_and_variant_pick_their_origins(edge):
     de, us_b = edge(
         "viewer-request",

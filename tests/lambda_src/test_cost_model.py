@@ -87,3 +87,13 @@ def test_new_edge_costs_less_than_the_lambda_at_edge_router_with_human_traffic(m
     assert not any("Lambda@Edge" in line or "API Gateway" in line for line in new.lines)
     unrouted = model.edge_v1_v2(traffic=model.Traffic(routed_origins=False))["new"]
     assert unrouted.total < new.total
+
+
+def test_crawler_verification_is_billed_per_page_view_and_not_per_asset(model):
+    base = model.crawler_verification()
+    more_assets = model.crawler_verification(model.Traffic(asset_requests_per_page_view=50))
+    double = model.crawler_verification(model.Traffic(human_page_views=20_000_000, crawler_requests=2_000_000))
+    per_request = "Bot Control requests (every page view, human or crawler)"
+    assert more_assets.total == base.total, "the scope-down keeps assets out of Bot Control"
+    assert double.lines[per_request] == pytest.approx(2 * base.lines[per_request])
+    assert base.lines[per_request] == pytest.approx(11.0)  # 11 M page views at $1 per million
