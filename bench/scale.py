@@ -76,26 +76,43 @@ def _services(stack: str, services: int) -> dict:
     return document
 
 
-def generate(services: int, directory: pathlib.Path) -> Generated:
-    """Write staging and prod with ``services`` services, preview staging (program only, as `make
-    stack-references` does) and record what prod's preview reads of it."""
-    from access import documents
-    from tools import record_stack_references
-
+def write_configs(services: int, directory: pathlib.Path) -> dict[str, pathlib.Path]:
+    """staging's and prod's config files with ``services`` services each."""
     configs = {}
     for stack in ("staging", "prod"):
         configs[stack] = directory / f"Pulumi.{stack}-{services}.yaml"
         configs[stack].write_text(yaml.safe_dump(_services(stack, services), sort_keys=False))
+    return configs
+
+
+def record_staging(staging: dict, directory: pathlib.Path) -> dict[str, str]:
+    """What `make stack-references` would record of this staging snapshot, beside the shipped stacks' records:
+    the environment that points prod's preview at it."""
+    from access import documents
+    from tools import record_stack_references
+
     references = json.loads(record_stack_references.RECORDED.read_text())
     recorded = documents.recorded()
-    staging = record_stack_references.snapshot_of("staging", record_stack_references.RECORDED, configs["staging"])
     references[STAGING_REF] = staging["outputs"]
     recorded[STAGING_REF] = documents.extract(staging)
-    paths = {"PREVIEW_STACK_REFERENCES": directory / f"references-{services}.json"}
-    paths["ACCESS_RECORDED_DOCUMENTS"] = directory / f"documents-{services}.json"
-    paths["PREVIEW_STACK_REFERENCES"].write_text(json.dumps(references))
-    paths["ACCESS_RECORDED_DOCUMENTS"].write_text(json.dumps(recorded))
-    return Generated(services, configs["prod"], {name: str(path) for name, path in paths.items()})
+    env = {}
+    for name, value in (("PREVIEW_STACK_REFERENCES", references), ("ACCESS_RECORDED_DOCUMENTS", recorded)):
+        path = directory / f"{name.lower()}.json"
+        path.write_text(json.dumps(value))
+        env[name] = str(path)
+    return env
+
+
+def generate(services: int, directory: pathlib.Path) -> Generated:
+    """Write staging and prod with ``services`` services, preview staging (program only, as `make
+    stack-references` does) and record what prod's preview reads of it."""
+    from tools import record_stack_references
+
+    directory = directory / f"services-{services}"
+    directory.mkdir(parents=True, exist_ok=True)
+    configs = write_configs(services, directory)
+    staging = record_stack_references.snapshot_of("staging", record_stack_references.RECORDED, configs["staging"])
+    return Generated(services, configs["prod"], record_staging(staging, directory))
 
 
 @dataclass(frozen=True)
