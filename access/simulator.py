@@ -11,6 +11,7 @@ import json
 import pathlib
 import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,7 +80,12 @@ def version() -> str:
 
 
 class Run:
-    """A simulation started in the background (the preview asks the policy pack meanwhile)."""
+    """A simulation started in the background (the preview asks the policy pack meanwhile).
+
+    The requests go to the simulator one a line from a thread, and the verdicts come back one a line: at 200
+    services the single JSON batch (and its parsed copy in Node) was the largest of the preview's three copies of
+    the stack (issue 33); streamed, neither side holds more than the simulation at hand and the verdicts read.
+    """
 
     def __init__(self, accesses: Sequence[Access]):
         node = shutil.which("node")
@@ -89,27 +95,52 @@ class Run:
         self._proc = subprocess.Popen(
             [node, str(SCRIPT)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps([a.simulation() for a in self.accesses]).encode())
-        self._proc.stdin.close()
+        self._writer = threading.Thread(target=self._write, name="access-simulator-requests", daemon=True)
+        self._writer.start()
+        # Read as it comes (stderr too): a pipe nobody reads fills, and the simulator would wait on it for good.
+        self._stderr: list[bytes] = []
+        self._reader = threading.Thread(target=self._read_stderr, name="access-simulator-stderr", daemon=True)
+        self._reader.start()
+
+    def _write(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            for access in self.accesses:
+                stdin.write(json.dumps(access.simulation(), separators=(",", ":")).encode() + b"\n")
+            stdin.close()
+        except BrokenPipeError:
+            pass  # the simulator died: its exit code and stderr say why (verdicts)
+
+    def _read_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        self._stderr.append(self._proc.stderr.read())
 
     def verdicts(self) -> list[Verdict]:
-        assert self._proc.stdout is not None and self._proc.stderr is not None
-        out, err = self._proc.stdout.read(), self._proc.stderr.read()
-        if self._proc.wait() != 0:
-            raise RuntimeError(f"the IAM simulator failed: {err.decode(errors='replace')[-2000:]}")
-        answers = json.loads(out)
-        return [
-            Verdict(
-                access=a,
-                result=str(v.get("result")),
-                denials=list(v.get("denials") or []),
-                grants=list(v.get("grants") or []),
-                ignored_context_keys=list(v.get("ignoredContextKeys") or []),
-                error=str(v.get("errors") or ""),
+        assert self._proc.stdout is not None
+        found = []
+        for access, line in zip(self.accesses, self._proc.stdout, strict=False):
+            v = json.loads(line)
+            found.append(
+                Verdict(
+                    access=access,
+                    result=str(v.get("result")),
+                    denials=list(v.get("denials") or []),
+                    grants=list(v.get("grants") or []),
+                    ignored_context_keys=list(v.get("ignoredContextKeys") or []),
+                    error=str(v.get("errors") or ""),
+                )
             )
-            for a, v in zip(self.accesses, answers, strict=True)
-        ]
+        code = self._proc.wait()
+        self._writer.join()
+        self._reader.join()
+        self._proc.stdout.close()
+        if code != 0 or len(found) != len(self.accesses):
+            err = b"".join(self._stderr).decode(errors="replace")[-2000:]
+            raise RuntimeError(
+                f"the IAM simulator failed (exit {code}, {len(found)} of {len(self.accesses)} verdicts): {err}"
+            )
+        return found
 
 
 def simulate(accesses: Sequence[Access]) -> list[Verdict]:

@@ -3,12 +3,14 @@ pass, and the published sizes still preview to the resource counts and exit code
 
 from __future__ import annotations
 
-import collections
+import re
 
 from preview import __main__ as cli
 from preview import policy_client
 from tests.bench.conftest import SMOKE_SERVICES
 from tools import figures
+
+GENERATED = re.compile(r"prod-\d+$")  # bench/scale.py's key of a generated size
 
 
 def _verdicts(scale, result):
@@ -21,58 +23,45 @@ def test_a_generated_prod_passes_every_judge(scale, generated_prod):
     assert verdicts.problems() == [], generated_prod.stdout[-3000:] + generated_prod.stderr[-2000:]
 
 
-def _services(result) -> dict[str, str]:
-    """Each ECS service of the snapshot and the image its task definition runs."""
-    tasks = {r["urn"]: r for r in result.resources("aws:ecs/taskDefinition:TaskDefinition")}
-    found = {}
-    for service in result.resources("aws:ecs/service:Service"):
-        task = next(t for t in tasks.values() if t["parent"] == service["parent"])
-        found[service["name"]] = task["inputs"].get("containerDefinitions", "")
-    return found
-
-
-def test_each_generated_service_runs_an_image_promoted_into_its_own_repository(generated_prod):
-    generated = {name: image for name, image in _services(generated_prod).items() if "svc-" in name}
-    assert len(generated) == SMOKE_SERVICES
-    promoted = {r["name"] for r in generated_prod.resources() if "promot" in r["type"].lower() + r["name"].lower()}
+def test_each_generated_service_is_promoted_from_what_staging_ran_into_its_own_repository(generated_prod):
+    services = sorted(r["name"].removesuffix("-service") for r in generated_prod.resources("aws:ecs/service:Service"))
+    generated = [name for name in services if name.startswith("svc-")]
+    assert len(generated) == SMOKE_SERVICES, services
+    copies = {r["name"]: str(r["inputs"]) for r in generated_prod.resources("command:local:Command")}
     for name in generated:
-        svc = name.split("-task")[0].removeprefix("shop-prod-")
-        assert any(svc in p for p in promoted), f"{name}: no promotion of its image in {sorted(promoted)}"
-
-
-def _per_service(result) -> tuple[int, int]:
-    """(resources of one generated service, resources of the rest of the stack), from the snapshot's URNs."""
-    owned = collections.Counter()
-    for r in result.resources():
-        names = {f"svc-{i:03d}" for i in range(SMOKE_SERVICES) if f"svc-{i:03d}" in r["urn"]}
-        if len(names) == 1:
-            owned[names.pop()] += 1
-    counts = set(owned.values())
-    assert len(owned) == SMOKE_SERVICES and len(counts) == 1, owned
-    (each,) = counts
-    return each, len(result.resources()) - each * SMOKE_SERVICES
+        copy = copies.get(f"{name}-images-promote", "")
+        assert f"shop-staging-{name}@sha256:" in copy, f"{name}: not copied from staging's own image: {copy[:500]}"
+        assert f"shop-prod-{name}" in copy, f"{name}: not copied into its own repository: {copy[:500]}"
 
 
 def test_published_scale_figures_were_measured_on_stacks_that_preview_as_recorded_today(generated_prod):
-    """A generated size's recorded resource count is today's (the rest of prod plus that many services, counted
-    on the smoke preview), and it was green, as the smoke size is today."""
+    """The recorded sizes are green, and today's smoke preview lies on the line their resource counts draw (a
+    stack, or a service, that grew or shrank since they were measured moves it off): the figures are today's."""
     data = figures.load()
     assert "scale" in data, "no bench/results/scale.json"
-    each, rest = _per_service(generated_prod)
+    sizes = sorted(
+        (int(row["key"].split("-", 1)[1]), row) for row in data["scale"]["figures"] if GENERATED.match(row["key"])
+    )
+    assert len(sizes) >= 2, "bench/results/scale.json needs two generated sizes or more"
+    (small, first), (large, last) = sizes[0], sizes[-1]
+    each = (last["values"]["resources"] - first["values"]["resources"]) / (large - small)
     stale = []
-    for row in data["scale"]["figures"]:
+    for services, row in sizes:
         values = row["values"]
-        if "services" not in values:
-            continue
-        expected = rest + each * values["services"]
-        if values["resources"] != expected or values.get("exit_code") != generated_prod.exit_code:
-            stale.append(
-                f"{row['key']}: recorded {values['resources']} resources, exit {values.get('exit_code')}; "
-                f"today {expected} resources, exit {generated_prod.exit_code}"
-            )
-        if values.get("denied") != 0 or values.get("violations") != 0:
+        if values.get("exit_code") != 0 or values.get("denied") != 0 or values.get("violations") != 0:
             stale.append(f"{row['key']}: measured a stack that was not green ({values})")
-    assert any("services" in r["values"] for r in data["scale"]["figures"]), "scale.json has no generated size"
+        expected = first["values"]["resources"] + each * (services - small)
+        if values["resources"] != expected:
+            stale.append(f"{row['key']}: {values['resources']} resources, off the line of the others ({expected:.0f})")
+    today = len(generated_prod.resources())
+    recorded = first["values"]["resources"] + each * (SMOKE_SERVICES - small)
+    if today != recorded:
+        stale.append(
+            f"{SMOKE_SERVICES} services preview to {today} resources today; the recorded sizes say {recorded:.0f} "
+            f"({each:.1f} a service)"
+        )
+    if generated_prod.exit_code != 0:
+        stale.append(f"{SMOKE_SERVICES} services exit {generated_prod.exit_code} today; the figures were green")
     assert not stale, "rerun `bench/scale.py`, then `make docs`:\n" + "\n".join(stale)
 
 
