@@ -97,10 +97,16 @@ class Run:
         )
         self._writer = threading.Thread(target=self._write, name="access-simulator-requests", daemon=True)
         self._writer.start()
-        # Read as it comes (stderr too): a pipe nobody reads fills, and the simulator would wait on it for good.
+        # Read as they come (stderr too): a pipe nobody reads fills after 64 KiB, and the simulator would wait on it
+        # instead of simulating while the preview asks the policy pack.
+        self._answers: list[dict[str, Any]] = []
         self._stderr: list[bytes] = []
-        self._reader = threading.Thread(target=self._read_stderr, name="access-simulator-stderr", daemon=True)
-        self._reader.start()
+        self._readers = [
+            threading.Thread(target=self._read_answers, name="access-simulator-verdicts", daemon=True),
+            threading.Thread(target=self._read_stderr, name="access-simulator-stderr", daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
     def _write(self) -> None:
         stdin = self._proc.stdin
@@ -112,35 +118,34 @@ class Run:
         except BrokenPipeError:
             pass  # the simulator died: its exit code and stderr say why (verdicts)
 
+    def _read_answers(self) -> None:
+        assert self._proc.stdout is not None
+        self._answers.extend(json.loads(line) for line in self._proc.stdout)
+
     def _read_stderr(self) -> None:
         assert self._proc.stderr is not None
         self._stderr.append(self._proc.stderr.read())
 
     def verdicts(self) -> list[Verdict]:
-        assert self._proc.stdout is not None
-        found = []
-        for access, line in zip(self.accesses, self._proc.stdout, strict=False):
-            v = json.loads(line)
-            found.append(
-                Verdict(
-                    access=access,
-                    result=str(v.get("result")),
-                    denials=list(v.get("denials") or []),
-                    grants=list(v.get("grants") or []),
-                    ignored_context_keys=list(v.get("ignoredContextKeys") or []),
-                    error=str(v.get("errors") or ""),
-                )
-            )
         code = self._proc.wait()
-        self._writer.join()
-        self._reader.join()
-        self._proc.stdout.close()
-        if code != 0 or len(found) != len(self.accesses):
+        for thread in (self._writer, *self._readers):
+            thread.join()
+        if code != 0 or len(self._answers) != len(self.accesses):
             err = b"".join(self._stderr).decode(errors="replace")[-2000:]
             raise RuntimeError(
-                f"the IAM simulator failed (exit {code}, {len(found)} of {len(self.accesses)} verdicts): {err}"
+                f"the IAM simulator failed (exit {code}, {len(self._answers)} of {len(self.accesses)} verdicts): {err}"
             )
-        return found
+        return [
+            Verdict(
+                access=access,
+                result=str(v.get("result")),
+                denials=list(v.get("denials") or []),
+                grants=list(v.get("grants") or []),
+                ignored_context_keys=list(v.get("ignoredContextKeys") or []),
+                error=str(v.get("errors") or ""),
+            )
+            for access, v in zip(self.accesses, self._answers, strict=True)
+        ]
 
 
 def simulate(accesses: Sequence[Access]) -> list[Verdict]:
