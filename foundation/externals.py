@@ -42,7 +42,13 @@ def image_problem(ref: str, invoke: pulumi.InvokeOptions) -> str | None:
     if image is None:
         return None  # not in ECR: nothing to ask (the ecs-image-by-digest policy still wants a digest)
     try:
-        found = aws.ecr.get_image(**_image_lookup(image), opts=invoke)
+        found = aws.ecr.get_image(
+            registry_id=image.registry_id,
+            repository_name=image.repository,
+            image_digest=image.digest,
+            region=image.region,
+            opts=invoke,
+        )
     except Exception as err:  # the provider's error names the AWS exception (ImageNotFoundException...)
         return _image_missing(image, err)
     return _image_untagged(image, ref, found.image_tags)
@@ -56,19 +62,17 @@ async def image_problem_async(ref: str, invoke: pulumi.InvokeOptions) -> str | N
     if image is None:
         return None
     try:
-        found = await aws.ecr.get_image_output(**_image_lookup(image), opts=invoke).future()
+        lookup = aws.ecr.get_image_output(
+            registry_id=image.registry_id,
+            repository_name=image.repository,
+            image_digest=image.digest,
+            region=image.region,
+            opts=invoke,
+        )
+        found = await lookup.future()
     except Exception as err:
         return _image_missing(image, err)
     return None if found is None else _image_untagged(image, ref, found.image_tags)
-
-
-def _image_lookup(image: EcrImage) -> dict[str, str]:
-    return {
-        "registry_id": image.registry_id,
-        "repository_name": image.repository,
-        "image_digest": image.digest,
-        "region": image.region,
-    }
 
 
 def _image_missing(image: EcrImage, err: Exception) -> str:
