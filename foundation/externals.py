@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -23,12 +24,25 @@ class MissingExternal(pulumi.RunError):
     """Something the stack expects from outside is not there; the message says what, where it is named, and why."""
 
 
+class ImageLookup(TypedDict):
+    registry_id: str
+    repository_name: str
+    image_digest: str
+    region: str
+
+
 @dataclass(frozen=True)
 class EcrImage:
     registry_id: str
     region: str
     repository: str
     digest: str
+
+    def lookup(self) -> ImageLookup:
+        """The arguments of ``aws.ecr.get_image`` (and its output form) that find this image."""
+        return ImageLookup(
+            registry_id=self.registry_id, repository_name=self.repository, image_digest=self.digest, region=self.region
+        )
 
     @classmethod
     def parse(cls, ref: str) -> EcrImage | None:
@@ -42,13 +56,7 @@ def image_problem(ref: str, invoke: pulumi.InvokeOptions) -> str | None:
     if image is None:
         return None  # not in ECR: nothing to ask (the ecs-image-by-digest policy still wants a digest)
     try:
-        found = aws.ecr.get_image(
-            registry_id=image.registry_id,
-            repository_name=image.repository,
-            image_digest=image.digest,
-            region=image.region,
-            opts=invoke,
-        )
+        found = aws.ecr.get_image(**image.lookup(), opts=invoke)
     except Exception as err:  # the provider's error names the AWS exception (ImageNotFoundException...)
         return _image_missing(image, err)
     return _image_untagged(image, ref, found.image_tags)
@@ -62,14 +70,7 @@ async def image_problem_async(ref: str, invoke: pulumi.InvokeOptions) -> str | N
     if image is None:
         return None
     try:
-        lookup = aws.ecr.get_image_output(
-            registry_id=image.registry_id,
-            repository_name=image.repository,
-            image_digest=image.digest,
-            region=image.region,
-            opts=invoke,
-        )
-        found = await lookup.future()
+        found = await aws.ecr.get_image_output(**image.lookup(), opts=invoke).future()
     except Exception as err:
         return _image_missing(image, err)
     return None if found is None else _image_untagged(image, ref, found.image_tags)
