@@ -11,6 +11,7 @@ import json
 import pathlib
 import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,7 +80,12 @@ def version() -> str:
 
 
 class Run:
-    """A simulation started in the background (the preview asks the policy pack meanwhile)."""
+    """A simulation started in the background (the preview asks the policy pack meanwhile).
+
+    The requests go to the simulator one a line from a thread, and the verdicts come back one a line: at 200
+    services the single JSON batch (and its parsed copy in Node) was the largest of the preview's three copies of
+    the stack (issue 33); streamed, neither side holds more than the simulation at hand and the verdicts read.
+    """
 
     def __init__(self, accesses: Sequence[Access]):
         node = shutil.which("node")
@@ -89,26 +95,56 @@ class Run:
         self._proc = subprocess.Popen(
             [node, str(SCRIPT)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps([a.simulation() for a in self.accesses]).encode())
-        self._proc.stdin.close()
+        self._writer = threading.Thread(target=self._write, name="access-simulator-requests", daemon=True)
+        self._writer.start()
+        # Read as they come (stderr too): a pipe nobody reads fills after 64 KiB, and the simulator would wait on it
+        # instead of simulating while the preview asks the policy pack.
+        self._answers: list[dict[str, Any]] = []
+        self._stderr: list[bytes] = []
+        self._readers = [
+            threading.Thread(target=self._read_answers, name="access-simulator-verdicts", daemon=True),
+            threading.Thread(target=self._read_stderr, name="access-simulator-stderr", daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _write(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            for access in self.accesses:
+                stdin.write(json.dumps(access.simulation(), separators=(",", ":")).encode() + b"\n")
+            stdin.close()
+        except BrokenPipeError:
+            pass  # the simulator died: its exit code and stderr say why (verdicts)
+
+    def _read_answers(self) -> None:
+        assert self._proc.stdout is not None
+        self._answers.extend(json.loads(line) for line in self._proc.stdout)
+
+    def _read_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        self._stderr.append(self._proc.stderr.read())
 
     def verdicts(self) -> list[Verdict]:
-        assert self._proc.stdout is not None and self._proc.stderr is not None
-        out, err = self._proc.stdout.read(), self._proc.stderr.read()
-        if self._proc.wait() != 0:
-            raise RuntimeError(f"the IAM simulator failed: {err.decode(errors='replace')[-2000:]}")
-        answers = json.loads(out)
+        code = self._proc.wait()
+        for thread in (self._writer, *self._readers):
+            thread.join()
+        if code != 0 or len(self._answers) != len(self.accesses):
+            err = b"".join(self._stderr).decode(errors="replace")[-2000:]
+            raise RuntimeError(
+                f"the IAM simulator failed (exit {code}, {len(self._answers)} of {len(self.accesses)} verdicts): {err}"
+            )
         return [
             Verdict(
-                access=a,
+                access=access,
                 result=str(v.get("result")),
                 denials=list(v.get("denials") or []),
                 grants=list(v.get("grants") or []),
                 ignored_context_keys=list(v.get("ignoredContextKeys") or []),
                 error=str(v.get("errors") or ""),
             )
-            for a, v in zip(self.accesses, answers, strict=True)
+            for access, v in zip(self.accesses, self._answers, strict=True)
         ]
 
 

@@ -29,7 +29,7 @@ import pulumi_docker_build as docker_build
 from foundation import iam
 from foundation.build_host import NO_ATTESTATIONS_ENV, check_build_host
 from foundation.ci_identity import ci_deploy_role_arn, read_only_role_name
-from foundation.externals import EcrImage, MissingExternal, image_problem
+from foundation.externals import EcrImage, MissingExternal, image_problem_async
 from foundation.identity import StackIdentity
 from foundation.propagation import usable_role_arn
 from policies import conventions
@@ -498,9 +498,9 @@ class ImageRepository(pulumi.ComponentResource):
         token, provider = self._push_login(args, repo)
         source_token, source_provider = self._source_login(args, exported)
 
-        def present(ref: str) -> str:
+        async def present(ref: str) -> str:
             # As the push role in the source's region: the earlier stage's repository admits it, not the deployer.
-            problem = image_problem(ref, pulumi.InvokeOptions(provider=source_provider))
+            problem = await image_problem_async(ref, pulumi.InvokeOptions(provider=source_provider))
             if problem:
                 raise MissingExternal(f"{args.promote_key or 'promoteFrom'}: image {ref} {problem}")
             return ref

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -23,12 +24,25 @@ class MissingExternal(pulumi.RunError):
     """Something the stack expects from outside is not there; the message says what, where it is named, and why."""
 
 
+class ImageLookup(TypedDict):
+    registry_id: str
+    repository_name: str
+    image_digest: str
+    region: str
+
+
 @dataclass(frozen=True)
 class EcrImage:
     registry_id: str
     region: str
     repository: str
     digest: str
+
+    def lookup(self) -> ImageLookup:
+        """The arguments of ``aws.ecr.get_image`` (and its output form) that find this image."""
+        return ImageLookup(
+            registry_id=self.registry_id, repository_name=self.repository, image_digest=self.digest, region=self.region
+        )
 
     @classmethod
     def parse(cls, ref: str) -> EcrImage | None:
@@ -42,24 +56,40 @@ def image_problem(ref: str, invoke: pulumi.InvokeOptions) -> str | None:
     if image is None:
         return None  # not in ECR: nothing to ask (the ecs-image-by-digest policy still wants a digest)
     try:
-        found = aws.ecr.get_image(
-            registry_id=image.registry_id,
-            repository_name=image.repository,
-            image_digest=image.digest,
-            region=image.region,
-            opts=invoke,
-        )
+        found = aws.ecr.get_image(**image.lookup(), opts=invoke)
     except Exception as err:  # the provider's error names the AWS exception (ImageNotFoundException...)
-        if _provider_failed(err):
-            raise ProviderUnavailable(str(err)) from err
-        return f"is not in repository {image.repository} of {image.registry_id} ({image.region}): {_first_line(err)}"
-    if not found.image_tags:
-        return (
-            f"is untagged in {image.repository}: the untagged-image expiry rule would delete it under the running "
-            f"service; push it with a release tag (tag-on-push), e.g. `docker buildx imagetools create --tag "
-            f"<repository>:release-<version> {ref}`"
-        )
-    return None
+        return _image_missing(image, err)
+    return _image_untagged(image, ref, found.image_tags)
+
+
+async def image_problem_async(ref: str, invoke: pulumi.InvokeOptions) -> str | None:
+    """``image_problem`` for a check inside an ``apply``: the lookup awaited, not run by the SDK's synchronous
+    invoke, which pumps the event loop re-entrantly (``pulumi.runtime.sync_await``): one level of nesting per
+    apply waiting on it, so 200 promoted services overflowed the interpreter's recursion limit (issue 33)."""
+    image = EcrImage.parse(ref)
+    if image is None:
+        return None
+    try:
+        found = await aws.ecr.get_image_output(**image.lookup(), opts=invoke).future()
+    except Exception as err:
+        return _image_missing(image, err)
+    return None if found is None else _image_untagged(image, ref, found.image_tags)
+
+
+def _image_missing(image: EcrImage, err: Exception) -> str:
+    if _provider_failed(err):
+        raise ProviderUnavailable(str(err)) from err
+    return f"is not in repository {image.repository} of {image.registry_id} ({image.region}): {_first_line(err)}"
+
+
+def _image_untagged(image: EcrImage, ref: str, tags: Sequence[str] | None) -> str | None:
+    if tags:
+        return None
+    return (
+        f"is untagged in {image.repository}: the untagged-image expiry rule would delete it under the running "
+        f"service; push it with a release tag (tag-on-push), e.g. `docker buildx imagetools create --tag "
+        f"<repository>:release-<version> {ref}`"
+    )
 
 
 class ProviderUnavailable(Exception):

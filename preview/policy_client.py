@@ -17,7 +17,7 @@ import os
 import pathlib
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import grpc
@@ -222,10 +222,12 @@ class PolicyPack:
             parent=resource.get("parent", ""),
         )
 
-    def requests(self, snapshot: dict[str, Any]) -> list[analyzer_pb2.AnalyzeRequest]:
+    def requests(self, snapshot: dict[str, Any]) -> Iterator[analyzer_pb2.AnalyzeRequest]:
+        """Made as they are sent (``analyze`` keeps a window in flight), not all at once: at 200 services the whole
+        list was another copy of the stack in this process (issue 33)."""
         by_urn = {r["urn"]: r for r in snapshot["resources"]}
-        return [
-            analyzer_pb2.AnalyzeRequest(
+        for r in snapshot["resources"]:
+            yield analyzer_pb2.AnalyzeRequest(
                 type=r["type"],
                 urn=r["urn"],
                 name=r["name"],
@@ -233,8 +235,6 @@ class PolicyPack:
                 options=self._options(r),
                 provider=self._provider(r, by_urn),
             )
-            for r in snapshot["resources"]
-        ]
 
     def stack_request(self, snapshot: dict[str, Any]) -> analyzer_pb2.AnalyzeStackRequest:
         by_urn = {r["urn"]: r for r in snapshot["resources"]}

@@ -44,22 +44,29 @@ class PreviewResult:
 _WORKER: list[worker.Worker] = []
 
 
-def run_preview(stack: str, out_dir: pathlib.Path, *extra: str) -> PreviewResult:
+def run_preview(stack: str, out_dir: pathlib.Path, *extra: str, env: dict[str, str] | None = None) -> PreviewResult:
     """The offline preview exactly as `make preview` runs it, in its own process (Pulumi's runtime is global).
 
     The process is a fork of one warm worker per test process (preview/worker.py: the SDKs imported once, ~3 s
-    of every preview); ``PREVIEW_WORKER=0`` starts a new interpreter per preview instead, as before.
+    of every preview); ``PREVIEW_WORKER=0`` starts a new interpreter per preview instead, as before. ``env``: variables
+    set for this preview only.
     """
+    environment = {**os.environ, **(env or {})}
     snapshot = out_dir / f"{stack}.json"
     argv = ["--stack", stack, "--json", str(snapshot), *extra]
     if os.environ.get("PREVIEW_WORKER") == "0":
         proc = subprocess.run(
-            [sys.executable, "-m", "preview", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300
+            [sys.executable, "-m", "preview", *argv],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=environment,
         )
     else:
         if not _WORKER:
             _WORKER.append(worker.Worker())
-        proc = _WORKER[0].run(argv, cwd=ROOT, timeout=300)
+        proc = _WORKER[0].run(argv, cwd=ROOT, env=environment, timeout=300)
     return PreviewResult(proc.returncode, proc.stdout, proc.stderr, snapshot)
 
 

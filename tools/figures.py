@@ -56,11 +56,17 @@ class ReadmeRow:
 README_ROWS = (
     ReadmeRow(
         "preview_and_policy",
-        ("preview_wall", "access_added"),
-        "`make preview STACK=prod` end to end ({resources} resources) / of which the access simulation",
+        ("preview_wall", "access_added", "judges_overhead"),
+        "`make preview STACK=prod` end to end ({resources} resources) / of which the access simulation / "
+        "over the program alone",
         "our prod stack",
     ),
-    ReadmeRow("scale", ("prod-200",), "preview + policy pack, 200 services ({resources} resources)", "generated stack"),
+    ReadmeRow(
+        "scale",
+        ("prod-200",),
+        "preview + policy pack + access simulation, 200 services ({resources} resources, every judge green)",
+        "generated stack",
+    ),
     ReadmeRow(
         "secret_scan",
         ("policy_added",),
@@ -69,9 +75,9 @@ README_ROWS = (
     ),
     ReadmeRow(
         "preview_and_policy",
-        ("analyze", "analyze_stack"),
-        "policy pack throughput (`Analyze` / `AnalyzeStack`)",
-        "generated stack",
+        ("analyze", "analyze_stack", "pack_vs_protocol"),
+        "policy pack throughput (`Analyze` / `AnalyzeStack` / against a no-op pack over the same protocol)",
+        "prod's resources, repeated",
     ),
     ReadmeRow(
         "edge_crawlers",

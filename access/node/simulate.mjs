@@ -1,12 +1,11 @@
 // The access simulation's bridge to @cloud-copilot/iam-simulate (access/simulator.py runs it as a process).
-// stdin: a JSON array of simulations in the library's own `Simulation` shape. stdout: one verdict per simulation,
-// in order: the overall result, the statements that decided it, the context keys the simulator dropped, or the
+// stdin: one simulation a line (JSON, in the library's own `Simulation` shape). stdout: one verdict a line, in
+// order: the overall result, the statements that decided it, the context keys the simulator dropped, or the
 // validation errors that kept it from deciding. No policy logic lives here: the library decides.
+// A line at a time, both ways: at 200 services the batch was ~9,000 simulations, and holding them all parsed (with
+// their verdicts) took 600 MB here (issue 33); streamed, only the library and one simulation are held.
+import { createInterface } from 'node:readline'
 import { getDenialReasons, runSimulation } from '@cloud-copilot/iam-simulate'
-
-const chunks = []
-for await (const chunk of process.stdin) chunks.push(chunk)
-const simulations = JSON.parse(Buffer.concat(chunks).toString('utf8'))
 
 // How a statement grants by wildcard: actions ("*", "<service>:*", NotAction) and resources ("*", NotResource).
 function wildcards(statement) {
@@ -56,8 +55,13 @@ function verdict(response) {
   }
 }
 
-const verdicts = []
-for (const simulation of simulations) {
-  verdicts.push(verdict(await runSimulation(simulation, {})))
+// The output is written a line at a time and waited on when the pipe is full, so a reader that is slower than
+// the simulator never makes Node buffer every verdict.
+async function write(line) {
+  if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve))
 }
-process.stdout.write(JSON.stringify(verdicts))
+
+for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+  if (line.trim() === '') continue
+  await write(JSON.stringify(verdict(await runSimulation(JSON.parse(line), {}))) + '\n')
+}

@@ -33,24 +33,30 @@ def test_every_results_file_says_what_ran_where_and_when(data):
         assert keys and len(keys) == len(set(keys)), harness
 
 
-def _stack_counts(data: dict) -> list[tuple[str, str, str, int]]:
-    """(harness, key, stack, resources) for every figure measured on a shipped stack."""
+def _stack_figures(data: dict) -> list[tuple[str, str, str, int, int | None]]:
+    """(harness, key, stack, resources, exit code) for every figure measured on a shipped stack."""
     return [
-        (harness, row["key"], row["values"]["stack"], row["values"]["resources"])
+        (harness, row["key"], row["values"]["stack"], row["values"]["resources"], row["values"].get("exit_code"))
         for harness, result in data.items()
         for row in result["figures"]
         if "stack" in row["values"] and "resources" in row["values"]
     ]
 
 
-def test_figures_on_a_shipped_stack_were_measured_on_todays_snapshot_of_it(data, shipped_preview):
-    counts = _stack_counts(data)
-    assert any(stack == "prod" for _, _, stack, _ in counts), "the prod preview figure names its stack and count"
-    stale = [
-        f"{harness}.{key}: {stack} measured with {measured} resources, today's snapshot has {today}"
-        for harness, key, stack, measured in counts
-        if measured != (today := len(shipped_preview(stack).resources()))
-    ]
+def test_figures_on_a_shipped_stack_were_measured_on_todays_preview_of_it(data, shipped_preview):
+    """The resource count and exit code a figure recorded are what the stack previews to today (the suite's own
+    shared previews): a stack that grew, or that a judge now fails, makes its figure stale until it is re-measured."""
+    measured = _stack_figures(data)
+    assert any(stack == "prod" for _, _, stack, _, _ in measured), "the prod preview figure names its stack and count"
+    assert all(code is not None for *_, code in measured), "every figure on a stack records its exit code"
+    stale = []
+    for harness, key, stack, resources, code in measured:
+        today = shipped_preview(stack)
+        if (resources, code) != (len(today.resources()), today.exit_code):
+            stale.append(
+                f"{harness}.{key}: {stack} measured with {resources} resources, exit {code}; "
+                f"today {len(today.resources())} resources, exit {today.exit_code}"
+            )
     assert not stale, "rerun the benchmark, then `make docs`:\n" + "\n".join(stale)
 
 
