@@ -10,6 +10,8 @@ list. ``tests/preview/test_quotas.py`` fails when the file and today's previews 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import stack_config
 from preview import quotas
@@ -17,15 +19,18 @@ from stack_config import quota_needs
 from tools.record_stack_references import RECORDED, SHIPPED, snapshot_of
 
 
-def account_needs(stacks: tuple[str, ...] = SHIPPED) -> dict[str, dict[str, dict[str, int]]]:
-    """account name -> Region -> quota key -> need + margin, over every stack pinned through the org stack."""
+def vended(stacks: tuple[str, ...] = SHIPPED) -> list[str]:
+    """The shipped stacks pinned through the org stack: only accounts the org vends get its requests."""
+    return [stack for stack in stacks if stack_config.load_file(stack).org_stack]
+
+
+def account_needs(snapshots: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+    """account name -> Region -> quota key -> need + margin, from each stack's snapshot."""
     found: dict[str, dict[str, dict[str, int]]] = {}
-    for stack in stacks:
+    for stack, snapshot in snapshots.items():
         config = stack_config.load_file(stack)
-        if not config.org_stack:  # only accounts the org vends get its requests
-            continue
         account = f"{config.context}-{config.stage}"
-        for need in quotas.needs(snapshot_of(stack, RECORDED, "--no-quotas")):
+        for need in quotas.needs(snapshot):
             per_region = found.setdefault(account, {}).setdefault(need.region, {})
             per_region[need.quota.key] = max(per_region.get(need.quota.key, 0), need.value + need.quota.margin)
     return found
@@ -35,7 +40,8 @@ def record() -> bool:
     """Regenerate the file; True when it changed."""
     path = quota_needs.RECORDED
     before = path.read_text() if path.exists() else ""
-    path.write_text(json.dumps({"accounts": account_needs()}, indent=1, sort_keys=True) + "\n")
+    snapshots = {stack: snapshot_of(stack, RECORDED, "--no-quotas") for stack in vended()}
+    path.write_text(json.dumps({"accounts": account_needs(snapshots)}, indent=1, sort_keys=True) + "\n")
     return path.read_text() != before
 
 
