@@ -28,8 +28,8 @@ from components.identity_center import IdentityCenter, IdentityCenterArgs
 from components.quota_requests import QuotaRequests, QuotaRequestsArgs
 from foundation.identity import StackIdentity
 from foundation.providers import AwsProviders
-from stack_config.accounts import foreign_account_problems, organization_accounts
 from stack_config import quota_needs
+from stack_config.accounts import foreign_account_problems, organization_accounts
 from stack_config.organization import AccountConfig, OrganizationConfig
 
 ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's default; what admins assume from the management account

@@ -4,7 +4,8 @@ A newly created account starts below the published quotas (``stack_config/quotas
 needs 16 Fargate vCPUs where a new account has 6, and its renderer's reserved concurrency is refused while Lambda
 keeps 100 of a new account's 10 unreserved. AWS applies a request template associated with the organization to
 every account created after the association ("When a new AWS account is created in your organization, the quota
-increase requests in the template are automatically applied to the account": ``QUOTA_TEMPLATE``), so the template
+increase requests in the template are automatically applied to the account":
+https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_AssociateServiceQuotaTemplate.html), so the template
 and its association are created after the organization (trusted access for ``servicequotas.amazonaws.com``) and
 before any account (``Organization`` waits for ``requests``). The values are the stacks' recorded needs
 (``stack_config/quota_needs.json``, ``make quota-needs``), one request per quota and Region a stack uses.
@@ -18,9 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from stack_config.quotas import QUOTA_TEMPLATE, QUOTAS
-
-TRUSTED_SERVICE = "servicequotas.amazonaws.com"  # the template is refused without trusted access (QUOTA_TEMPLATE)
+from stack_config.quotas import QUOTAS
 
 
 @dataclass(frozen=True)
