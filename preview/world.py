@@ -69,6 +69,8 @@ class World:
     # The account by the org's name for it (what the org's quota requests are recorded under), and what its
     # quotas are raised to by the org's request template: Region -> quota key -> value. Empty: new-account values.
     account_name: str = ""
+    # Who owns each hosted zone the stack writes in: zone id -> account id (config's declaration, or this account).
+    zone_accounts: Mapping[str, str] = dataclasses.field(default_factory=dict)
     quota_requests: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
 
     @property
@@ -168,8 +170,18 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
         caller=caller,
         caller_role=ci_role(config, references, account, caller),
         account_name=name,
+        zone_accounts=owners_of_zones(config, references, account or UNPINNED_ACCOUNT),
         quota_requests=quota_needs.requested_for(name, vended) if config.org_stack else {},
     )
+
+
+def owners_of_zones(config: StackConfig, references: Mapping[str, Any], account: str) -> dict[str, str]:
+    """zone id -> the id of the account it lives in: an org account's name resolved by the org stack's outputs."""
+    accounts = ((references.get(config.org_stack or "") or {}).get("accounts") or {}) if config.org_stack else {}
+    return {
+        zone: account if owner is None else str((accounts.get(owner) or {}).get("id") or owner)
+        for zone, owner in externals.zone_accounts(config).items()
+    }
 
 
 def ci_role(config: StackConfig, references: Mapping[str, Any], account: str | None, caller: str) -> str:
