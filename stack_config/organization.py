@@ -157,7 +157,7 @@ class BootstrapConfig:
 
 @dataclass(frozen=True)
 class MailConfig:
-    hosted_zone_id: str = setting(pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id like 'Z0123456789ABCDEFGHIJ'")
+    hosted_zone_id: str = setting(pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id like 'Z0AWSEXAMPLECOMMAIL1'")
     retention_days: int = setting(
         90, min=1, max=3650, doc="long enough to find a verification mail; mail is not an archive"
     )
