@@ -158,6 +158,7 @@ def undeclared_problems(config: StackConfig, key: str) -> list[Problem]:
                     "lives in one account and Route 53 has no resource policy, so only that account writes it)",
                 )
             )
+    problems += ownership_problems(config, key)
     for i, external in enumerate(config.externals):
         if external.ref not in used:
             problems.append(
@@ -168,6 +169,39 @@ def undeclared_problems(config: StackConfig, key: str) -> list[Problem]:
                 )
             )
     return problems
+
+
+def ownership_problems(config: StackConfig, key: str) -> list[Problem]:
+    """An external's declared account must be one the stack can reach it in."""
+    own = {config.account_id or "", f"{config.context}-{config.stage}"} - {""}
+    problems = []
+    for i, e in enumerate(config.externals):
+        if e.account is None:
+            continue
+        at = f"{key}:externals[{i}].account"
+        in_ref = _account_in(e.ref)
+        if e.ref.startswith("ssm:") and e.account not in own:
+            problems.append(
+                Problem(
+                    at,
+                    f"{show(e.account)}: a parameter is read by name in the stack's own account only (another "
+                    "account's is readable only when shared through AWS RAM, which the platform does not use); "
+                    f"allowed: copy it into this account and leave account unset ({', '.join(sorted(own))})",
+                )
+            )
+        elif in_ref and e.account.isdigit() and e.account != in_ref:
+            problems.append(
+                Problem(at, f"{show(e.account)} but {show(e.ref)} is in account {in_ref} (allowed: {in_ref})")
+            )
+    return problems
+
+
+def _account_in(ref: str) -> str:
+    """The account a secret ARN or an ECR image reference names, or ''."""
+    if ref.startswith("arn:aws:secretsmanager:"):
+        return ref.split(":")[4]
+    repository = ecr_repository(ref)
+    return repository[0] if repository else ""
 
 
 def _where(account: str | None) -> str:

@@ -95,3 +95,18 @@ def test_the_preview_names_the_facts_it_takes_on_trust_so_placeholders_are_repla
     assert f"certificate {config.containers.load_balancer.certificate_arn}" in line
     assert f"hosted-zone {config.edge.hosted_zone_id}" in line
     assert "ssm:" not in line  # a declared parameter is checked by lookup, not taken on trust
+
+
+def test_a_parameter_declared_in_another_account_is_refused_and_an_image_must_be_where_its_reference_says(
+    stack_yaml,
+):
+    declared = load_stack_yaml("staging")["config"][f"{NS}:externals"]
+    declared[0]["account"] = "shop-prod"  # the greeting, said to live in prod's account
+    image = next(e for e in declared if "@sha256:" in e["ref"])
+    image["account"] = "190910285287"  # the image reference names staging's registry
+    found = problems(stack_yaml, {f"{NS}:externals": declared}, stack="staging")
+    assert any(
+        p.startswith(f"{NS}:externals[0].account: 'shop-prod': a parameter is read by name in the stack's own account")
+        for p in found
+    )
+    assert f"{NS}:externals[1].account: '190910285287' but" in "\n".join(found)
