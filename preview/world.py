@@ -156,8 +156,19 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
     absent = inventory.get("absent") or {}
     account = pinned_account(config, references)
     caller = READ_ONLY if mode == PULL_REQUEST else DEPLOY
-    vended = frozenset(((references.get(config.org_stack or "") or {}).get("accounts") or {}).keys())
-    name = f"{config.context}-{config.stage}" if config.org_stack else (account or UNPINNED_ACCOUNT)
+    # The accounts the org stack vends (by name and id): the ones its quota request template raised.
+    vended = {
+        name: str(entry.get("id"))
+        for outputs in references.values()
+        for name, entry in ((outputs or {}).get("accounts") or {}).items()
+        if isinstance(entry, dict)
+    }
+    by_id = {acct: name for name, acct in vended.items()}
+    name = (
+        f"{config.context}-{config.stage}"
+        if config.org_stack
+        else by_id.get(account or "", account or UNPINNED_ACCOUNT)
+    )
     return World(
         mode=mode,
         account=account or UNPINNED_ACCOUNT,
@@ -171,7 +182,7 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
         caller_role=ci_role(config, references, account, caller),
         account_name=name,
         zone_accounts=owners_of_zones(config, references, account or UNPINNED_ACCOUNT),
-        quota_requests=quota_needs.requested_for(name, vended) if config.org_stack else {},
+        quota_requests=quota_needs.requested_for(name, frozenset(vended)),
     )
 
 
