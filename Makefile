@@ -19,6 +19,7 @@ help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
 	@echo "                              WORLD=update previews an update of an existing stack (default day-zero)"
 	@echo "make stack-references        regenerate preview/stack_references.json from the referenced stacks' previews"
+	@echo "make quota-needs             regenerate stack_config/quota_needs.json (what the org requests) from the stacks' previews"
 	@echo "make lint                    ruff check, ruff format --check, pyright (docs/development.md)"
 	@echo "make test                    make lint, then every test"
 	@echo "make bench                   benchmarks: bench/results/*.json, the figures make docs puts in the README"
@@ -84,6 +85,10 @@ taggable-types: $(STAMP)
 .PHONY: stack-references
 stack-references: $(STAMP)
 	$(PY) -m tools.record_stack_references
+
+.PHONY: quota-needs
+quota-needs: $(STAMP)
+	$(PY) -m tools.record_quota_needs
 
 .PHONY: replace-on-change
 replace-on-change: $(STAMP)

@@ -14,7 +14,10 @@ AWS will ask at ``up`` or at run time:
 - ``origin``: CloudFront reads the S3 origins and invokes the function-URL origins it signs for;
 - ``log-delivery``: the load balancer's log-delivery principal writes into the access-log bucket;
 - ``publish``: alarms and event rules publish to the topics they name, with the topic's key;
-- ``encrypt``: the services that encrypt with a customer key (CloudWatch Logs) may use it.
+- ``encrypt``: the services that encrypt with a customer key (CloudWatch Logs) may use it;
+- ``dns``: each Route 53 record is written into its hosted zone by the role its provider acts as, in the account
+  config declares the zone lives in (``externals``, ``route53:<zone id>``). Route 53 has no resource policies, so a
+  zone of another account is denied unless the provider assumes a role in that account.
 
 A resource owned by another account is judged by its owner's policy when a recorded snapshot holds it; when none
 does, the access is listed as *on trust*, with the owner, never counted as allowed.
@@ -320,6 +323,7 @@ class Derivation:
             self.log_deliveries,
             self.publications,
             self.encryption,
+            self.record_writes,
         ):
             found.extend(a for a in kind() if a is not None)
         return found
@@ -405,6 +409,43 @@ class Derivation:
                     trust,
                     f"trust policy of {arn}",
                 )
+
+    def record_writes(self) -> Iterator[Access | None]:
+        """Every record into its zone, as its provider's role, judged with no resource policy (Route 53 has none),
+        with the record-set condition keys a scoped record-writer role would be checked against."""
+        if self.caller != DEPLOY:
+            return
+        zones: Mapping[str, str] = (self.snapshot.get("world") or {}).get("zones") or {}
+        for r in self.resources:
+            if r["type"] != "aws:route53/record:Record":
+                continue
+            zone = str(r["inputs"].get("zoneId") or "")
+            provider = self.by_urn.get(r.get("provider") or "") or {}
+            assumed = _json(provider.get("inputs", {}).get("assumeRoles")) or []
+            principal = str(assumed[0].get("roleArn")) if assumed else self.org.role(self.account, DEPLOY)
+            if not principal or not zone:
+                continue
+            name, record_type = str(r["inputs"].get("name") or "").rstrip(".").lower(), str(r["inputs"].get("type"))
+            context: dict[str, str | list[str]] = {
+                "route53:ChangeResourceRecordSetsRecordTypes": [record_type],
+                "route53:ChangeResourceRecordSetsActions": [
+                    "UPSERT" if r["inputs"].get("allowOverwrite") else "CREATE"
+                ],
+            }
+            if name and "[" not in name:  # a name only the apply knows is not in the snapshot
+                context["route53:ChangeResourceRecordSetsNormalizedRecordNames"] = [name]
+            yield self._as_role(
+                "dns",
+                principal,
+                "route53:ChangeResourceRecordSets",
+                f"arn:aws:route53:::hostedzone/{zone}",
+                zones.get(zone, self.account),
+                r["urn"],
+                "us-east-1",  # Route 53's control plane
+                context,
+                None,
+                "Route 53 hosted zones have no resource policy",
+            )
 
     def lookups(self) -> Iterator[Access | None]:
         """Each lookup the program made (the snapshot's ``invokes``), as the provider that made it: its assumed role,

@@ -107,6 +107,8 @@ CREATE_ACTIONS: Mapping[str, str] = MappingProxyType(
         "aws:sns/topicPolicy:TopicPolicy": "sns:SetTopicAttributes",
         "aws:sns/topicSubscription:TopicSubscription": "sns:Subscribe",
         "aws:ssm/parameter:Parameter": "ssm:PutParameter",
+        "aws:servicequotas/template:Template": "servicequotas:PutServiceQuotaIncreaseRequestIntoTemplate",
+        "aws:servicequotas/templateAssociation:TemplateAssociation": "servicequotas:AssociateServiceQuotaTemplate",
         "aws:ssoadmin/accountAssignment:AccountAssignment": "sso:CreateAccountAssignment",
         "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment": "sso:AttachManagedPolicyToPermissionSet",
         "aws:ssoadmin/permissionSet:PermissionSet": "sso:CreatePermissionSet",

@@ -111,7 +111,9 @@ def generate(services: int, directory: pathlib.Path) -> Generated:
     directory = directory / f"services-{services}"
     directory.mkdir(parents=True, exist_ok=True)
     configs = write_configs(services, directory)
-    staging = record_stack_references.snapshot_of("staging", record_stack_references.RECORDED, configs["staging"])
+    staging = record_stack_references.snapshot_of(
+        "staging", record_stack_references.RECORDED, "--config", str(configs["staging"])
+    )
     return Generated(services, configs["prod"], record_staging(staging, directory))
 
 
@@ -173,7 +175,8 @@ def measure(
     """One offline preview as `make preview` runs it (program, pack and access simulation), sampled every 20 ms."""
     command = [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet"]
     if config is not None:
-        command += ["--config", str(config)]
+        # A generated stack is measured, never deployed: its hundreds of tasks exceed any account's quotas.
+        command += ["--config", str(config), "--no-quotas"]
     # Output to files, not pipes: nothing reads a pipe until the preview ends, and a large stack's output
     # (200 services' externals) fills one and blocks the preview for good.
     with tempfile.TemporaryFile("w+") as stdout_file, tempfile.TemporaryFile("w+") as stderr_file:

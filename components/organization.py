@@ -14,7 +14,7 @@ Environment stacks read the org stack's outputs through a ``StackReference`` (``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,10 @@ from components.account_bootstrap import AccountBootstrap, AccountBootstrapArgs
 from components.account_mail import AccountMail, AccountMailArgs
 from components.guardrails import Guardrails, GuardrailsArgs, policy_types_used
 from components.identity_center import IdentityCenter, IdentityCenterArgs
+from components.quota_requests import QuotaRequests, QuotaRequestsArgs
 from foundation.identity import StackIdentity
 from foundation.providers import AwsProviders
+from stack_config import quota_needs
 from stack_config.accounts import foreign_account_problems, organization_accounts
 from stack_config.organization import AccountConfig, OrganizationConfig
 
@@ -37,6 +39,8 @@ ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's default; what adm
 class OrganizationArgs:
     identity: StackIdentity
     config: OrganizationConfig
+    # What must exist before any account is created, given the organization (the quota request template).
+    before_accounts: Callable[[aws.organizations.Organization], Sequence[pulumi.Resource]] | None = None
 
 
 class Organization(pulumi.ComponentResource):
@@ -79,6 +83,7 @@ class Organization(pulumi.ComponentResource):
             self.ou_ids[ou.name] = unit.id
 
         self.accounts, self.account_ids, self.accounts_by_ou = {}, {}, {}
+        waits = list(args.before_accounts(org)) if args.before_accounts else []
         for spec in cfg.accounts:
             account = aws.organizations.Account(
                 spec.name,
@@ -92,6 +97,7 @@ class Organization(pulumi.ComponentResource):
                     parent=org,
                     protect=True,
                     retain_on_delete=True,
+                    depends_on=waits,
                     # Create-only settings AWS never reads back: a diff on them would mean a replacement.
                     ignore_changes=["roleName", "iamUserAccessToBilling"],
                 ),
@@ -123,8 +129,18 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
 
     Returns the stack outputs environment stacks read (``read_org_account``).
     """
+
+    def quota_requests(organization: aws.organizations.Organization) -> Sequence[pulumi.Resource]:
+        return QuotaRequests(
+            "quota-requests",
+            QuotaRequestsArgs(template=quota_needs.template(), organization=organization),
+            opts=providers.regional_opts(),
+        ).requests
+
     org = Organization(
-        "organization", OrganizationArgs(identity=identity, config=config), opts=providers.regional_opts()
+        "organization",
+        OrganizationArgs(identity=identity, config=config, before_accounts=quota_requests),
+        opts=providers.regional_opts(),
     )
     # Policies and StackSets need the organization's policy types and trusted access enabled first (and only
     # that: guardrails must not wait minutes for account creation).

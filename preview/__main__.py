@@ -29,7 +29,7 @@ from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
 from policies import secret_scan
-from preview import policy_client, program, sarif
+from preview import policy_client, program, quotas, sarif
 from preview import world as worlds
 from stack_config import accounts, backend, externals
 
@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print the summary only, not the tree")
     parser.add_argument("--no-access", action="store_true", help="skip the access simulation (access/)")
     parser.add_argument(
+        "--no-quotas", action="store_true", help="skip the quota check (preview/quotas.py; `make quota-needs` counts)"
+    )
+    parser.add_argument(
         "--world",
         choices=worlds.MODES,
         default=worlds.DAY_ZERO,
@@ -159,6 +162,12 @@ def _preview(
     tree = render_tree(snapshot)
     print(tree if not args.quiet else tree.splitlines()[0])
     print(expected)
+    # What the account's quotas allow (a new account's, raised where the org requested): AWS's refusal, ahead of time.
+    quota_code = EXIT_OK
+    if not args.no_quotas:
+        quota_verdict, quota_refused = quotas.check(args.stack, snapshot, world)
+        print(quota_verdict)
+        quota_code = EXIT_MANDATORY if quota_refused else EXIT_OK
     # The simulator runs in its own process while the pack answers below.
     try:
         simulation = (
@@ -180,7 +189,7 @@ def _preview(
         return EXIT_MANDATORY if judgement.failing else EXIT_OK
 
     if pack is None:
-        return access_verdict()
+        return access_verdict() or quota_code
     file_config = (
         json.loads(args.policy_config.read_text())
         if args.policy_config
@@ -192,7 +201,7 @@ def _preview(
     except policy_client.PackError as err:  # e.g. policies/exceptions.yaml refused: its problems, one a line
         print(err, file=sys.stderr)
         return EXIT_CONFIG
-    code = access_verdict()
+    code = access_verdict() or quota_code
     print(violations_report(snapshot, violations))
     if args.sarif:
         sarif.write(args.sarif, sarif.report(snapshot, violations, pack.info, pack.version))

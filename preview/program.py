@@ -211,7 +211,12 @@ class ProgramRun:
             "project": PROJECT,
             "stack": self.stack,
             # Which world answered: a reviewer (and the scan) knows the account and the day it previewed.
-            "world": {"mode": self.world.mode, "account": self.world.account, "pinned": self.world.pinned},
+            "world": {
+                "mode": self.world.mode,
+                "account": self.world.account,
+                "pinned": self.world.pinned,
+                **({"zones": dict(self.world.zone_accounts)} if self.world.zone_accounts else {}),
+            },
             "resources": [r.as_json() for r in sorted(self.registrations, key=lambda r: r.urn)],
             "invokes": [
                 {"token": token, "provider": provider, "args": json.loads(args)}

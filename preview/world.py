@@ -11,7 +11,10 @@ where the preview was green (issue 21). This world answers as AWS would on the d
   stack's recorded outputs publish it (a promoted image); AWS's own things (public parameters, the
   ELB log-delivery account) exist. The update world adds what this stack created on an earlier ``up``
   (images pushed into its own repositories);
-* **what can be read**: another stack's outputs only from the same state backend (``stateBackend``).
+* **what can be read**: another stack's outputs only from the same state backend (``stateBackend``);
+* **what the account's quotas allow**: an account the org stack vends is new, so it has the new-account quotas
+  (``stack_config/quotas.py``) raised only where the org's request template asks for more
+  (``stack_config/quota_needs.py``); ``preview/quotas.py`` compares each need of the snapshot with them.
 
 ``preview/external_inventory.json`` no longer says what is present; it lists what a declared owner has
 not provided yet, so tests can show each refusal. Who may touch what is not decided here: that is the
@@ -28,7 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from access.accesses import DEPLOY, READ_ONLY, Organization
-from stack_config import externals
+from stack_config import externals, quota_needs
 from stack_config.model import StackConfig
 
 DAY_ZERO, UPDATE, PULL_REQUEST = "day-zero", "update", "pull-request"
@@ -63,6 +66,12 @@ class World:
     untagged_images: frozenset[str]
     caller: str = DEPLOY  # whose credentials run the preview: the deploy role, or the read-only role
     caller_role: str = ""  # that role's ARN, as the org stack's outputs name it
+    # The account by the org's name for it (what the org's quota requests are recorded under), and what its
+    # quotas are raised to by the org's request template: Region -> quota key -> value. Empty: new-account values.
+    account_name: str = ""
+    # Who owns each hosted zone the stack writes in: zone id -> account id (config's declaration, or this account).
+    zone_accounts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    quota_requests: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def published_images(self) -> frozenset[str]:
@@ -147,6 +156,19 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
     absent = inventory.get("absent") or {}
     account = pinned_account(config, references)
     caller = READ_ONLY if mode == PULL_REQUEST else DEPLOY
+    # The accounts the org stack vends (by name and id): the ones its quota request template raised.
+    vended = {
+        name: str(entry.get("id"))
+        for outputs in references.values()
+        for name, entry in ((outputs or {}).get("accounts") or {}).items()
+        if isinstance(entry, dict)
+    }
+    by_id = {acct: name for name, acct in vended.items()}
+    name = (
+        f"{config.context}-{config.stage}"
+        if config.org_stack
+        else by_id.get(account or "", account or UNPINNED_ACCOUNT)
+    )
     return World(
         mode=mode,
         account=account or UNPINNED_ACCOUNT,
@@ -158,7 +180,19 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
         untagged_images=frozenset(inventory.get("untagged_images") or []),
         caller=caller,
         caller_role=ci_role(config, references, account, caller),
+        account_name=name,
+        zone_accounts=owners_of_zones(config, references, account or UNPINNED_ACCOUNT),
+        quota_requests=quota_needs.requested_for(name, frozenset(vended)),
     )
+
+
+def owners_of_zones(config: StackConfig, references: Mapping[str, Any], account: str) -> dict[str, str]:
+    """zone id -> the id of the account it lives in: an org account's name resolved by the org stack's outputs."""
+    accounts = ((references.get(config.org_stack or "") or {}).get("accounts") or {}) if config.org_stack else {}
+    return {
+        zone: account if owner is None else str((accounts.get(owner) or {}).get("id") or owner)
+        for zone, owner in externals.zone_accounts(config).items()
+    }
 
 
 def ci_role(config: StackConfig, references: Mapping[str, Any], account: str | None, caller: str) -> str:

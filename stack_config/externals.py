@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stack_config.aws_values import ecr_repository
+from stack_config.aws_values import HOSTED_ZONE_ID, ecr_repository
 from stack_config.parsing import Problem, setting, show
 from stack_config.services import DIGEST_REF, SECRET_REF
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from stack_config.model import StackConfig
 
 SECRET_TYPE = "aws:secretsmanager/secret:Secret"
+ZONE_PREFIX = "route53:"  # a hosted zone declared in externals: 'route53:<zone id>'
+
 REPOSITORY_TYPE = "aws:ecr/repository:Repository"
 # The data tier's contracts (components/valkey_cache.py, components/document_store.py): created with their values.
 CONTRACT_SECRETS = {"cache": "cache-connection", "document_store": "documents-connection"}
@@ -30,11 +32,19 @@ class ExternalValue:
     """A parameter or secret some owner sets outside Pulumi (a value no program may know), or an image they push."""
 
     ref: str = setting(
-        pattern=f"({SECRET_REF}|{DIGEST_REF})",
-        what="a Secrets Manager name or ARN, 'ssm:/<parameter path>', or an image by digest",
+        pattern=f"({SECRET_REF}|{DIGEST_REF}|{ZONE_PREFIX}{HOSTED_ZONE_ID})",
+        what="a Secrets Manager name or ARN, 'ssm:/<parameter path>', an image by digest, or 'route53:<zone id>'",
     )
     owner: str = setting(pattern=r"[a-z0-9][a-z0-9-]{0,61}[a-z0-9]", what="a lowercase label naming who sets it")
     how: str = setting(pattern=r"\S.{8,298}\S", what="one line (10-300 characters): what it holds and how it is set")
+    # The account it lives in, by the org stack's name for it (or 12 digits): the access simulation judges a write
+    # from another account against it. Route 53 has no resource policies: a zone is written from its account only.
+    account: str | None = setting(
+        None,
+        pattern=r"[a-z0-9][a-z0-9-]{0,48}[a-z0-9]|\d{12}",
+        what="an account name of the org stack (like 'shop-prod') or a 12-digit account id",
+        doc="unset: this stack's own account",
+    )
 
 
 @dataclass(frozen=True)
@@ -137,16 +147,81 @@ def undeclared_problems(config: StackConfig, key: str) -> list[Problem]:
                     "it is pushed)",
                 )
             )
+    for at, zone in written_zones(config, key):
+        used.add(f"{ZONE_PREFIX}{zone}")
+        if f"{ZONE_PREFIX}{zone}" not in declared:
+            problems.append(
+                Problem(
+                    at,
+                    f"hosted zone {show(zone)} is not declared (allowed: declare it in {key}:externals as "
+                    f"'{ZONE_PREFIX}{zone}' with its owner, how it is delegated, and the account it lives in: a zone "
+                    "lives in one account and Route 53 has no resource policy, so only that account writes it)",
+                )
+            )
+    problems += ownership_problems(config, key)
     for i, external in enumerate(config.externals):
         if external.ref not in used:
             problems.append(
                 Problem(
                     f"{key}:externals[{i}].ref",
                     f"{show(external.ref)} is read by no service (allowed: a value a service's secrets name, "
-                    "or an image config pins)",
+                    "an image config pins, or a hosted zone the stack writes records in)",
                 )
             )
     return problems
+
+
+def ownership_problems(config: StackConfig, key: str) -> list[Problem]:
+    """An external's declared account must be one the stack can reach it in."""
+    own = {config.account_id or "", f"{config.context}-{config.stage}"} - {""}
+    problems = []
+    for i, e in enumerate(config.externals):
+        if e.account is None:
+            continue
+        at = f"{key}:externals[{i}].account"
+        in_ref = _account_in(e.ref)
+        if e.ref.startswith("ssm:") and e.account not in own:
+            problems.append(
+                Problem(
+                    at,
+                    f"{show(e.account)}: a parameter is read by name in the stack's own account only (another "
+                    "account's is readable only when shared through AWS RAM, which the platform does not use); "
+                    f"allowed: copy it into this account and leave account unset ({', '.join(sorted(own))})",
+                )
+            )
+        elif in_ref and e.account.isdigit() and e.account != in_ref:
+            problems.append(
+                Problem(at, f"{show(e.account)} but {show(e.ref)} is in account {in_ref} (allowed: {in_ref})")
+            )
+    return problems
+
+
+def _account_in(ref: str) -> str:
+    """The account a secret ARN or an ECR image reference names, or ''."""
+    if ref.startswith("arn:aws:secretsmanager:"):
+        return ref.split(":")[4]
+    repository = ecr_repository(ref)
+    return repository[0] if repository else ""
+
+
+def _where(account: str | None) -> str:
+    return f"account {account}" if account else "this stack's own account"
+
+
+def written_zones(config: StackConfig, ns: str) -> list[tuple[str, str]]:
+    """``(key, zone id)`` for every hosted zone the stack writes records in (certificates, aliases, mail, failover)."""
+    found = []
+    if config.edge is not None and config.edge.hosted_zone_id:
+        found.append((f"{ns}:edge.hostedZoneId", config.edge.hosted_zone_id))
+    org = config.organization
+    if org is not None and org.mail is not None:
+        found.append((f"{ns}:organization.mail.hostedZoneId", org.mail.hosted_zone_id))
+    return found
+
+
+def zone_accounts(config: StackConfig) -> dict[str, str | None]:
+    """zone id -> the account a declaration says it lives in (None: this stack's own)."""
+    return {e.ref[len(ZONE_PREFIX) :]: e.account for e in config.externals if e.ref.startswith(ZONE_PREFIX)}
 
 
 def expectations(config: StackConfig) -> list[Expectation]:
@@ -161,8 +236,14 @@ def expectations(config: StackConfig) -> list[Expectation]:
             f"{at_preview}; set by {e.owner}: {e.how}",
         )
         for i, e in enumerate(config.externals)
-        if "@sha256:" not in e.ref  # a declared image is listed under the key that pins it, with its owner
+        # A declared image is listed under the key that pins it, a zone under the key that writes it: with its owner.
+        if "@sha256:" not in e.ref and not e.ref.startswith(ZONE_PREFIX)
     ]
+    zone_owner = {
+        e.ref[len(ZONE_PREFIX) :]: f"; in {_where(e.account)}, by {e.owner}: {e.how}"
+        for e in config.externals
+        if e.ref.startswith(ZONE_PREFIX)
+    }
     pushed_by = {e.ref: f"; pushed by {e.owner}: {e.how}" for e in config.externals}
     if config.org_stack:
         found.append(Expectation(f"{ns}:orgStack", "stack-outputs", config.org_stack, "read at preview and up"))
@@ -228,7 +309,12 @@ def expectations(config: StackConfig) -> list[Expectation]:
     if edge is not None:
         if edge.hosted_zone_id:
             found.append(
-                Expectation(f"{ns}:edge.hostedZoneId", "hosted-zone", edge.hosted_zone_id, "checked by AWS at up")
+                Expectation(
+                    f"{ns}:edge.hostedZoneId",
+                    "hosted-zone",
+                    edge.hosted_zone_id,
+                    f"checked by AWS at up{zone_owner.get(edge.hosted_zone_id, '')}",
+                )
             )
         if edge.certificate_arn:
             found.append(
@@ -244,6 +330,16 @@ def expectations(config: StackConfig) -> list[Expectation]:
                 )
             )
     org = config.organization
+    if org is not None and org.mail is not None:
+        zone = org.mail.hosted_zone_id
+        found.append(
+            Expectation(
+                f"{ns}:organization.mail.hostedZoneId",
+                "hosted-zone",
+                zone,
+                f"checked by AWS at up{zone_owner.get(zone, '')}",
+            )
+        )
     if org is not None and org.identity_center is not None:
         found.append(
             Expectation(

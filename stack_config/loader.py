@@ -470,6 +470,8 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
     needs = {
         "sso.amazonaws.com": ("identityCenter", org.identity_center),
         "member.org.stacksets.cloudformation.amazonaws.com": ("bootstrap", org.bootstrap),
+        # The quota request template every new account receives (components/quota_requests.py).
+        "servicequotas.amazonaws.com": ("accounts (the quota request template)", org.accounts or None),
     }
     for principal, (section, value) in needs.items():
         if value is not None and principal not in org.trusted_services:

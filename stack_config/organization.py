@@ -157,7 +157,7 @@ class BootstrapConfig:
 
 @dataclass(frozen=True)
 class MailConfig:
-    hosted_zone_id: str = setting(pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id like 'Z0123456789ABCDEFGHIJ'")
+    hosted_zone_id: str = setting(pattern=HOSTED_ZONE_ID, what="a Route 53 hosted zone id like 'Z0AWSEXAMPLECOMMAIL1'")
     retention_days: int = setting(
         90, min=1, max=3650, doc="long enough to find a verification mail; mail is not an archive"
     )
@@ -173,9 +173,14 @@ class OrganizationConfig:
         doc="every account mails '<local>+<account>@<domain>': one real mailbox",
     )
     trusted_services: list[str] = setting(
-        default_factory=lambda: ["member.org.stacksets.cloudformation.amazonaws.com", "sso.amazonaws.com"],
+        default_factory=lambda: [
+            "member.org.stacksets.cloudformation.amazonaws.com",
+            "servicequotas.amazonaws.com",
+            "sso.amazonaws.com",
+        ],
         each={"pattern": SERVICE_PRINCIPAL, "what": "a service principal like 'sso.amazonaws.com'"},
-        doc="StackSets need it to bootstrap accounts; Identity Center, once enabled, needs it to stay enabled",
+        doc="StackSets bootstrap accounts, Service Quotas applies the request template to new ones; Identity "
+        "Center, once enabled, needs it to stay enabled",
     )
     organizational_units: list[OrganizationalUnitConfig] = setting(default_factory=list)
     accounts: list[AccountConfig] = setting(default_factory=list)

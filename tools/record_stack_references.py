@@ -48,8 +48,8 @@ def referenced_in_order() -> list[str]:
     return ordered
 
 
-def snapshot_of(stack: str, recorded: pathlib.Path, config: pathlib.Path | None = None) -> dict:
-    """``stack``'s offline snapshot, reading the references recorded so far (``config``: another file of it)."""
+def snapshot_of(stack: str, recorded: pathlib.Path, *extra: str) -> dict:
+    """``stack``'s offline snapshot, reading the references recorded so far (``extra``: more preview options)."""
     with tempfile.TemporaryDirectory() as tmp:
         snapshot = pathlib.Path(tmp) / f"{stack}.json"
         env = {**os.environ, "PREVIEW_STACK_REFERENCES": str(recorded)}
@@ -64,7 +64,7 @@ def snapshot_of(stack: str, recorded: pathlib.Path, config: pathlib.Path | None 
             "--no-policy",
             "--no-access",
             "--quiet",
-            *(["--config", str(config)] if config is not None else []),
+            *extra,
         ]
         proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:

@@ -8,6 +8,7 @@ import pytest
 
 from access import accesses
 from tests.access.conftest import denied_by, statements, without
+from tests.conftest import SHIPPED_STACKS, load_stack_yaml, run_preview
 
 STAGING_API = "arn:aws:ecr:eu-west-1:267721532588:repository/shop-staging-api"
 PROD_API = "arn:aws:ecr:eu-west-1:190910285287:repository/shop-prod-api"
@@ -233,3 +234,26 @@ def test_a_log_group_key_must_admit_cloudwatch_logs(evidence, admits_logs):
     verdicts = stack.simulate(kind="encrypt")
     assert len(verdicts) == 2
     assert all(v.allowed == admits_logs for v in verdicts)
+
+
+def test_a_record_written_into_a_zone_of_another_account_is_denied_route53_has_no_resource_policy(stack_yaml, tmp_path):
+    """The shipped configs wrote one zone from four accounts; a declaration naming the owner shows the failure."""
+    externals = load_stack_yaml("dev")["config"]["aws-platform:externals"]
+    zone = next(e for e in externals if e["ref"].startswith("route53:"))
+    zone["account"] = "shop-prod"  # dev.shop's records written into a zone that lives in prod's account
+    config = stack_yaml("dev", {"aws-platform:externals": externals})
+    result = run_preview("dev", tmp_path, "--config", str(config), "--no-policy", "--quiet")
+    assert result.exit_code == 1, result.stdout[-2000:]
+    denied = [line for line in result.stdout.splitlines() if "DENIED  dns" in line]
+    assert denied and all("route53:ChangeResourceRecordSets" in line for line in denied)
+    assert all(f"hostedzone/{zone['ref'].split(':', 1)[1]}" in line for line in denied)
+
+
+def test_no_hosted_zone_is_written_from_more_than_one_account(shipped_preview):
+    """A zone lives in one account: every shipped stack that writes records in it runs in that account."""
+    writers: dict[str, set[str]] = {}
+    for stack in (*SHIPPED_STACKS, "org"):
+        snapshot = shipped_preview(stack).snapshot
+        for record in (r for r in snapshot["resources"] if r["type"] == "aws:route53/record:Record"):
+            writers.setdefault(record["inputs"]["zoneId"], set()).add(snapshot["world"]["account"])
+    assert writers and all(len(accounts) == 1 for accounts in writers.values()), writers

@@ -273,7 +273,7 @@ def test_bad_routing_is_refused_before_anything_is_registered(stack_yaml, tmp_pa
         {
             "aws-platform:edge": {
                 "domainNames": ["staging.shop.example.com"],
-                "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+                "hostedZoneId": "Z0STAGINGSHOPEXAMPL1",
                 "routing": {
                     "origins": {"eu": {"host": "eu.example.com"}},
                     "countries": {"DE": "euu"},
@@ -296,7 +296,7 @@ def test_existing_host_origin_is_https_tls_1_2_only(stack_yaml, tmp_path):
         {
             "aws-platform:edge": {
                 "domainNames": ["staging.shop.example.com"],
-                "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+                "hostedZoneId": "Z0STAGINGSHOPEXAMPL1",
                 "spaOrigin": {"host": "main.d1a2b3c4.amplifyapp.com"},
             }
         },

@@ -109,7 +109,7 @@ def test_service_principals_look_like_service_principals():
 
 def test_identity_center_and_bootstrap_need_their_trusted_access():
     def ready_without_sso(section):
-        section["trustedServices"] = ["servicequotas.amazonaws.com"]
+        section["trustedServices"] = ["tagpolicies.tag.amazonaws.com"]
         section["identityCenter"] = {
             "instanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",
             "identityStoreId": "d-0123456789",
@@ -119,6 +119,7 @@ def test_identity_center_and_bootstrap_need_their_trusted_access():
     text = problems("org", org_values(ready_without_sso))
     assert "lacks 'sso.amazonaws.com', which identityCenter needs" in text
     assert "lacks 'member.org.stacksets.cloudformation.amazonaws.com', which bootstrap needs" in text
+    assert "lacks 'servicequotas.amazonaws.com', which accounts (the quota request template) needs" in text
 
 
 def test_identity_center_values_are_checked():
