@@ -282,6 +282,8 @@ class Derivation:
     # --- where ---------------------------------------------------------------------------------------------
 
     def region_of(self, resource: Mapping[str, Any]) -> str:
+        if resource.get("inputs", {}).get("region"):  # pulumi-aws 7: a resource may name its own region
+            return str(resource["inputs"]["region"])
         provider = self.by_urn.get(resource.get("provider") or "")
         return str((provider or {}).get("inputs", {}).get("region") or "") or self._stack_region()
 
@@ -336,6 +338,9 @@ class Derivation:
                 self.unmapped.append(r["type"])
                 continue
             provider = self.by_urn.get(r.get("provider") or "")
+            # A provider that assumes a role (the org stack's into member accounts) creates as that role.
+            assumed = _json((provider or {}).get("inputs", {}).get("assumeRoles")) or []
+            creator = str(assumed[0].get("roleArn") or deployer) if assumed else deployer
             tags = conventions.request_tags(r["type"], r["inputs"], (provider or {}).get("inputs"))
             context: dict[str, str | list[str]] = {}
             if tags:
@@ -345,7 +350,7 @@ class Derivation:
             # world's ARN is no real one, and SCPs and the boundary judge creates on "*".
             resource = r.get("arn", "*") if r["type"] in NAMED_CREATES and not iam_data.wildcard_only(action) else "*"
             yield self._as_role(
-                "create", deployer, action, resource, self.account, r["urn"], self.region_of(r), context
+                "create", creator, action, resource, _account(creator), r["urn"], self.region_of(r), context
             )
 
     def service_creates(self) -> Iterator[Access | None]:
@@ -653,7 +658,7 @@ class Derivation:
                 continue
             for topic_arn in sorted(str(t) for t in targets if str(t).startswith("arn:aws:sns:")):
                 region = topic_arn.split(":")[3]
-                context = {"aws:SourceArn": source, "aws:SourceAccount": self.account}
+                context = {"aws:SourceArn": source, "aws:SourceAccount": _account(source) or self.account}
                 yield self._as_service(
                     "publish", service, "sns:Publish", topic_arn, _account(topic_arn), r["urn"], region, context
                 )
