@@ -398,6 +398,8 @@ class Derivation:
                     )
                     continue
                 context = {"sts:RoleSessionName": str(role["sessionName"])} if role.get("sessionName") else {}
+                if self.org.organization_id and self.org.account(_account(arn)):  # a role of one of the org's accounts
+                    context["aws:ResourceOrgID"] = self.org.organization_id
                 yield self._as_role(
                     "assume",
                     caller,

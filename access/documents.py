@@ -238,7 +238,12 @@ def bootstrap_roles(template: Mapping[str, Any], account: str, region: str = "")
         props = body["Properties"]
         roles[refs[logical]] = {
             "trust": props.get("AssumeRolePolicyDocument"),
-            "inline": [{"name": p["PolicyName"], "policy": p["PolicyDocument"]} for p in props.get("Policies") or []],
+            # A policy under a false Fn::If renders as AWS::NoValue: not there.
+            "inline": [
+                {"name": p["PolicyName"], "policy": p["PolicyDocument"]}
+                for p in props.get("Policies") or []
+                if isinstance(p, dict)
+            ],
             "managed": list(props.get("ManagedPolicyArns") or []),
             "boundary": boundaries.get(str(props.get("PermissionsBoundary") or "")),
             "source": f"bootstrap template: {logical}",

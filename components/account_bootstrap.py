@@ -208,6 +208,23 @@ def _web_identity_trust(condition: Any) -> dict[str, Any]:
     }
 
 
+def _read_only_trust(condition: Any, management_account_id: str, role: str) -> dict[str, Any]:
+    """CI's previews by OIDC; and the management account's read-only role (the org stack's pull-request preview
+    of the baseline). By the account and a condition on the role, not the role as principal: IAM refuses a trust
+    naming a role that does not exist yet, and member stacks may be created before the management account's."""
+    trust = _web_identity_trust(condition)
+    if management_account_id:
+        trust["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"AWS": f"arn:aws:iam::{management_account_id}:root"},
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{management_account_id}:role/{role}"}},
+            }
+        )
+    return trust
+
+
 def bootstrap_template(
     names: BootstrapNames,
     config: BootstrapConfig,
@@ -291,11 +308,35 @@ def bootstrap_template(
         "Properties": {
             "RoleName": names.read_only_role,
             "Description": f"Assumed by {config.github_repository} previews and drift checks: read, never change",
-            "AssumeRolePolicyDocument": _web_identity_trust(
-                subject_condition(config.github_repository, config.read_only_subjects)
+            "AssumeRolePolicyDocument": _read_only_trust(
+                subject_condition(config.github_repository, config.read_only_subjects),
+                management_account_id,
+                names.read_only_role,
             ),
             "ManagedPolicyArns": [_sub("arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess")],
             "Policies": [
+                # The org stack's pull-request preview reads member accounts (the security baseline) as their
+                # read-only role (foundation/account_providers.py): only from the management account's.
+                {
+                    "Fn::If": [
+                        "IsManagementAccount",
+                        {
+                            "PolicyName": "read-member-accounts",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": "sts:AssumeRole",
+                                        "Resource": _sub("arn:${AWS::Partition}:iam::*:role/" + names.read_only_role),
+                                        "Condition": {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}},
+                                    }
+                                ],
+                            },
+                        },
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                },
                 {
                     # A preview or refresh takes the stack's lock in the S3 backend; that object is all it writes.
                     "PolicyName": "state-locks",
