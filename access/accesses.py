@@ -27,13 +27,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from access import iam_data, managed_policies
+from access import iam_data, managed_policies, tamper
 from access.create_actions import CREATE_ACTIONS
 from access.documents import FULL_AWS_ACCESS, Documents, bootstrap_roles
 from policies import conventions
 from stack_config.aws_values import ELB_LOG_DELIVERY_ACCOUNTS, ecr_repository
 
 DEPLOY, READ_ONLY = "deploy", "read-only"
+TAMPER = "tamper"  # an access that must be denied: an allowed one fails the preview
 NAMED_CREATES = frozenset({"aws:iam/role:Role", "aws:s3/bucket:Bucket", "aws:ecr/repository:Repository"})
 
 
@@ -322,6 +323,7 @@ class Derivation:
             self.log_deliveries,
             self.publications,
             self.encryption,
+            self.tampers,
         ):
             found.extend(a for a in kind() if a is not None)
         return found
@@ -686,6 +688,67 @@ class Derivation:
                 yield self._as_service(
                     "encrypt", f"logs.{region}.amazonaws.com", action, key, _account(key), r["urn"], region, context
                 )
+
+
+    def tampers(self) -> Iterator[Access | None]:
+        """The org stack only: each tamper attempt (``access/tamper.py``) by representative principals of every member
+        account, against that account's SCPs. These must all be DENIED (``TAMPER`` verdicts invert)."""
+        baseline = (self.snapshot.get("outputs") or {}).get("baseline") if self.org.outputs else None
+        if not isinstance(baseline, Mapping):
+            return
+        management = self.org.management_account
+        for name, entry in sorted((self.org.outputs.get("accounts") or {}).items()):
+            account = str(entry.get("id") or "")
+            if not account or account == management:
+                continue
+            principals: list[tuple[str, tuple[tuple[str, Any], ...] | None]] = [(f"arn:aws:iam::{account}:root", ())]
+            if entry.get("deployRoleArn"):
+                principals.append((str(entry["deployRoleArn"]), None))  # the bootstrap's documents, rendered
+            for permission_set, policy in sorted(((baseline.get("sso") or {}).get(name) or {}).items()):
+                session = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_{permission_set}"
+                principals.append((session, ((policy.rsplit("/", 1)[-1], policy),)))
+            for attempt, region, resource in tamper.attempts_for(baseline, account, name, management):
+                for arn, identity in principals:
+                    yield self._tamper(arn, identity, attempt.action, resource, region, account)
+
+    def _tamper(
+        self,
+        principal: str,
+        identity: tuple[tuple[str, Any], ...] | None,
+        action: str,
+        resource: str,
+        region: str,
+        account: str,
+    ) -> Access | None:
+        origin = f"tamper attempt from account {account}"
+        if identity is None:  # a bootstrap role: its own policies and boundary
+            return self._as_role(TAMPER, principal, action, resource, _account(resource) or account, origin, region)
+        documents: list[tuple[str, Any]] = []
+        for name, arn in identity:
+            document = managed_policies.document(arn, action)
+            if document is not None:
+                documents.append((name, document))
+        if principal.endswith(":root"):  # root holds every permission its account has; only SCPs bound it
+            documents = [("root", managed_policies.document("arn:aws:iam::aws:policy/AdministratorAccess", action))]
+        return Access(
+            kind=TAMPER,
+            principal=principal,
+            action=action,
+            resource=resource,
+            resource_account=_account(resource) or account,
+            origin=origin,
+            context={
+                "aws:PrincipalArn": principal,
+                "aws:PrincipalAccount": account,
+                "aws:RequestedRegion": region,
+                "aws:SecureTransport": "true",
+                "aws:PrincipalIsAWSService": "false",
+                "aws:ViaAWSService": "false",
+                **({"aws:PrincipalOrgID": self.org.organization_id} if self.org.organization_id else {}),
+            },
+            identity=tuple(documents),
+            scps=self.org.scp_levels(account, self.documents),
+        )
 
 
 # A lookup's token -> the API call it makes and the resource it names (args, provider region, stack account).

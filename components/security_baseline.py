@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account_bootstrap import bootstrap_names
+from components.identity_center import managed_policy_arn
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.org_trail import OrgTrail, OrgTrailArgs
 from components.root_access import RootAccess, RootAccessArgs
@@ -84,8 +85,23 @@ def build_security_baseline(
         ),
     )
     RootAccess("root-access", RootAccessArgs(trusted_access=org.organization), opts=pulumi.ResourceOptions(provider=management))
+    names = bootstrap_names(identity)
+    permission_sets = {p.name: p.managed_policy for p in config.permission_sets}
     return {
+        # What the access simulation's tamper attempts aim at (access/tamper.py), and as whom.
         "trail_arn": trail.trail_arn,
+        "analyzer_name": detection.analyzer_name,
+        "home_region": home,
+        "deploy_role": names.deploy_role,
+        "read_only_role": names.read_only_role,
+        "sso": {
+            account.name: {
+                group.permission_set: managed_policy_arn(permission_sets[group.permission_set])
+                for group in config.groups
+                if account.name in group.accounts and group.permission_set in permission_sets
+            }
+            for account in config.accounts
+        },
         "log_archive_bucket": archive.bucket_name,
         "findings_topic_arn": detection.alerts_topic_arn,
         "audit_account": base.audit_account,

@@ -94,6 +94,7 @@ class SecurityServices(pulumi.ComponentResource):
 
     alerts_topic_arn: pulumi.Output[str]
     delegations: list[pulumi.Resource]
+    analyzer_name: str
 
     def __init__(self, name: str, args: SecurityServicesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:organization:SecurityServices", name, None, opts)
@@ -116,6 +117,7 @@ class SecurityServices(pulumi.ComponentResource):
             )
         hub_admins: list[pulumi.Resource] = []
         audit_hubs: list[pulumi.Resource] = []
+        self.analyzer_name = ident.name("aws:accessanalyzer/analyzer:Analyzer", "organization")
         for region in args.regions:
             # GuardDuty: the administrator's detector first, then delegation, then the organization's settings.
             own = aws.guardduty.Detector(f"guardduty-management-{region}", region=region, enable=True, opts=in_management())
@@ -168,7 +170,7 @@ class SecurityServices(pulumi.ComponentResource):
             aws.accessanalyzer.Analyzer(
                 f"access-analyzer-{region}",
                 region=region,
-                analyzer_name=ident.name("aws:accessanalyzer/analyzer:Analyzer", "organization"),
+                analyzer_name=self.analyzer_name,
                 type="ORGANIZATION",
                 opts=in_audit(delegated["access-analyzer.amazonaws.com"]),
             )
