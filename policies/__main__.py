@@ -9,7 +9,7 @@ import exceptions
 import once_per_request
 import waiving
 from pulumi_policy import EnforcementLevel, PolicyPack
-from rules import data_stores, security
+from rules import baseline, data_stores, security
 from rules.accounts import provider_pinned_account
 from rules.ecr import ecr_lifecycle, ecr_repository
 from rules.ecs import (
@@ -74,6 +74,8 @@ POLICIES = [
     provider_pinned_account,
     # Security review (issue 13)
     *security.POLICIES,
+    # The organization's security baseline (issue 29)
+    *baseline.POLICIES,
 ]
 
 # policies/exceptions.yaml ships with the pack: a bad entry stops the pack with every problem listed.
