@@ -74,7 +74,7 @@ def denied_actions(content: Any) -> set[str]:
     """The actions in ``MUST_DENY`` that one of the document's Deny statements covers (wildcards honoured)."""
     covered: set[str] = set()
     for statement in _statements(content):
-        if statement.get("Effect") != "Deny":
+        if statement.get("Effect") != "Deny" or not _applies_to_everyone(statement):
             continue
         actions = statement.get("Action") or []
         actions = [actions] if isinstance(actions, str) else actions
@@ -82,6 +82,14 @@ def denied_actions(content: Any) -> set[str]:
             if any(fnmatch.fnmatchcase(wanted.lower(), str(a).lower()) for a in actions):
                 covered.add(wanted)
     return covered
+
+
+def _applies_to_everyone(statement: dict[str, Any]) -> bool:
+    """A Deny protects the baseline only if it binds every principal but named exemptions: no condition, or only
+    ``...NotLike``/``...NotEquals`` on ``aws:PrincipalArn``. A deny for root alone (``StringLike`` root) does not."""
+    condition = statement.get("Condition") or {}
+    exemptions = {"ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals"}
+    return all(op in exemptions and set(keys) == {"aws:PrincipalArn"} for op, keys in condition.items())
 
 
 def baseline_problems(resources: list[Any]) -> list[tuple[str, str | None]]:
