@@ -689,7 +689,6 @@ class Derivation:
                     "encrypt", f"logs.{region}.amazonaws.com", action, key, _account(key), r["urn"], region, context
                 )
 
-
     def tampers(self) -> Iterator[Access | None]:
         """The org stack only: each tamper attempt (``access/tamper.py``) by representative principals of every member
         account, against that account's SCPs. These must all be DENIED (``TAMPER`` verdicts invert)."""

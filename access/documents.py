@@ -120,7 +120,11 @@ def extract(snapshot: Mapping[str, Any]) -> dict[str, Any]:
                 "trust": {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                            "Action": "sts:AssumeRole",
+                        }
                     ],
                 },
                 "inline": [],

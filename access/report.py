@@ -25,7 +25,9 @@ def render(judgement: Judgement) -> str:
     for v in judgement.tampering:
         a = v.access
         lines.append(f"  NOT DENIED  tamper: {a.principal} {a.action} on {a.resource} ({v.result})")
-        lines.append(f"          {a.origin}: no SCP denies it; the baseline must protect itself (components/baseline_guardrail.py)")
+        lines.append(
+            f"          {a.origin}: no SCP denies it; the baseline must protect itself (components/baseline_guardrail.py)"
+        )
     for v in judgement.denied:
         a = v.access
         lines.append(f"  DENIED  {a.kind}: {a.principal} {a.action} on {a.resource}")

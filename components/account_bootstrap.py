@@ -351,7 +351,7 @@ def bootstrap_template(
                             }
                         ],
                     },
-                }
+                },
             ],
             "MaxSessionDuration": 3600,
             "Tags": _tags(tags),

@@ -103,7 +103,10 @@ class Alerts(pulumi.ComponentResource):
             opts=child,
         )
         topic = aws.sns.Topic(
-            "alerts", name=ident.name("aws:sns/topic:Topic", args.topic_component), kms_master_key_id=key.arn, opts=child
+            "alerts",
+            name=ident.name("aws:sns/topic:Topic", args.topic_component),
+            kms_master_key_id=key.arn,
+            opts=child,
         )
         for index, email in enumerate(args.config.emails):
             aws.sns.TopicSubscription(f"email-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=child)

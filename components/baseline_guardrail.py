@@ -109,6 +109,11 @@ def protect_baseline_document(identity: StackIdentity) -> dict[str, Any]:
                     "BoolIfExists": {"aws:AssumedRoot": "false"},
                 },
             },
-            {"Sid": "DenyLeaveOrganization", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"},
+            {
+                "Sid": "DenyLeaveOrganization",
+                "Effect": "Deny",
+                "Action": "organizations:LeaveOrganization",
+                "Resource": "*",
+            },
         ],
     }

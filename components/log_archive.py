@@ -268,10 +268,8 @@ class LogArchive(pulumi.ComponentResource):
         self.bucket_policy = aws.s3.BucketPolicy(
             "log-archive",
             bucket=bucket.id,
-            policy=pulumi.Output.all(
-                bucket.arn, account, args.organization_id, args.management_account_id
-            ).apply(
-                lambda parts: archive_bucket_policy(*parts, trail_arn(args.region, parts[3], args.trail_name))
+            policy=pulumi.Output.all(bucket.arn, account, args.organization_id, args.management_account_id).apply(
+                lambda p: archive_bucket_policy(p[0], p[1], p[2], p[3], trail_arn(args.region, p[3], args.trail_name))
             ),
             opts=child,
         )
@@ -279,4 +277,3 @@ class LogArchive(pulumi.ComponentResource):
         self.bucket_arn = bucket.arn
         self.key_arn = key.arn
         self.register_outputs({"bucket_name": self.bucket_name, "key_arn": self.key_arn})
-

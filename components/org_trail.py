@@ -34,7 +34,9 @@ class OrgTrailArgs:
     management_account_id: pulumi.Input[str]
     region: str
     delivery_ready: Sequence[pulumi.Resource]  # the archive's bucket policy: CloudTrail checks it on create
-    data_event_buckets: Sequence[pulumi.Input[str]] = ()  # buckets whose object writes are recorded (cost: module docstring)
+    data_event_buckets: Sequence[
+        pulumi.Input[str]
+    ] = ()  # buckets whose object writes are recorded (cost: module docstring)
 
 
 def trail_key_policy(account: str, trail_arn: str, organization_id: str, readers: Sequence[str]) -> str:
@@ -122,7 +124,9 @@ class OrgTrail(pulumi.ComponentResource):
                         aws.cloudtrail.TrailAdvancedEventSelectorFieldSelectorArgs(field="readOnly", equals=["false"]),
                         aws.cloudtrail.TrailAdvancedEventSelectorFieldSelectorArgs(
                             field="resources.ARN",
-                            starts_withs=[pulumi.Output.concat("arn:aws:s3:::", b, "/") for b in args.data_event_buckets],
+                            starts_withs=[
+                                pulumi.Output.concat("arn:aws:s3:::", b, "/") for b in args.data_event_buckets
+                            ],
                         ),
                     ],
                 )

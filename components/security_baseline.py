@@ -84,7 +84,9 @@ def build_security_baseline(
             audit=members.provider(base.audit_account, home),
         ),
     )
-    RootAccess("root-access", RootAccessArgs(trusted_access=org.organization), opts=pulumi.ResourceOptions(provider=management))
+    RootAccess(
+        "root-access", RootAccessArgs(trusted_access=org.organization), opts=pulumi.ResourceOptions(provider=management)
+    )
     names = bootstrap_names(identity)
     permission_sets = {p.name: p.managed_policy for p in config.permission_sets}
     return {

@@ -67,7 +67,11 @@ def guardduty_pattern() -> str:
     """GuardDuty's own high and critical findings (severity 7 and above) in the home region, without Security
     Hub's delay."""
     return json.dumps(
-        {"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"], "detail": {"severity": [{"numeric": [">=", 7]}]}},
+        {
+            "source": ["aws.guardduty"],
+            "detail-type": ["GuardDuty Finding"],
+            "detail": {"severity": [{"numeric": [">=", 7]}]},
+        },
         sort_keys=True,
     )
 
@@ -120,8 +124,12 @@ class SecurityServices(pulumi.ComponentResource):
         self.analyzer_name = ident.name("aws:accessanalyzer/analyzer:Analyzer", "organization")
         for region in args.regions:
             # GuardDuty: the administrator's detector first, then delegation, then the organization's settings.
-            own = aws.guardduty.Detector(f"guardduty-management-{region}", region=region, enable=True, opts=in_management())
-            admin_detector = aws.guardduty.Detector(f"guardduty-audit-{region}", region=region, enable=True, opts=in_audit())
+            own = aws.guardduty.Detector(
+                f"guardduty-management-{region}", region=region, enable=True, opts=in_management()
+            )
+            admin_detector = aws.guardduty.Detector(
+                f"guardduty-audit-{region}", region=region, enable=True, opts=in_audit()
+            )
             guardduty_admin = aws.guardduty.OrganizationAdminAccount(
                 f"guardduty-admin-{region}",
                 region=region,
@@ -157,7 +165,9 @@ class SecurityServices(pulumi.ComponentResource):
             management_hub = aws.securityhub.Account(
                 f"securityhub-management-{region}", region=region, **hub_settings, opts=in_management()
             )
-            audit_hub = aws.securityhub.Account(f"securityhub-audit-{region}", region=region, **hub_settings, opts=in_audit())
+            audit_hub = aws.securityhub.Account(
+                f"securityhub-audit-{region}", region=region, **hub_settings, opts=in_audit()
+            )
             audit_hubs.append(audit_hub)
             hub_admins.append(
                 aws.securityhub.OrganizationAdminAccount(
@@ -259,5 +269,3 @@ class SecurityServices(pulumi.ComponentResource):
         self.alerts_topic_arn = alerts.topic_arn
         self.delegations = [*delegated.values(), *hub_admins]
         self.register_outputs({"alerts_topic_arn": self.alerts_topic_arn})
-
-

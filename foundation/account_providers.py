@@ -59,5 +59,5 @@ class AccountProviders:
         self._made[(account, region)] = made
         return made
 
-    def opts(self, account: str, region: str, **kwargs: object) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(provider=self.provider(account, region), **kwargs)  # type: ignore[arg-type]
+    def opts(self, account: str, region: str) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=self.provider(account, region))

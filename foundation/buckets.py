@@ -19,7 +19,7 @@ def abort_incomplete_uploads() -> aws.s3.BucketLifecycleConfigurationRuleAbortIn
 
 def private_bucket(
     name: str,
-    bucket_name: str,
+    bucket_name: pulumi.Input[str],
     parent: pulumi.Resource | None,
     *,
     protect: bool = False,

@@ -36,7 +36,9 @@ class Rule:
 def _trusting(principal: str) -> Callable[[Resource, Mapping[str, list[Resource]]], list[Resource] | None]:
     def find(_: Resource, by_type: Mapping[str, list[Resource]]) -> list[Resource]:
         return [
-            o for o in by_type.get(ORGANIZATION, []) if principal in (o["inputs"].get("awsServiceAccessPrincipals") or [])
+            o
+            for o in by_type.get(ORGANIZATION, [])
+            if principal in (o["inputs"].get("awsServiceAccessPrincipals") or [])
         ]
 
     return find

@@ -26,7 +26,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from rules.docs import url
-from rules.organization import ORGANIZATION, POLICY, _get, _unknown
+from rules.organization import ORGANIZATION, POLICY
+from rules.organization import get_prop as _get
+from rules.organization import is_unknown as _unknown
 
 TRAIL = "aws:cloudtrail/trail:Trail"
 ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"

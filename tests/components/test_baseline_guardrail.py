@@ -46,7 +46,9 @@ def test_only_the_baseline_principals_are_exempt_and_root_and_leaving_are_denied
     document = baseline_guardrail.protect_baseline_document(ORG_STACK_IDENTITY)
     by_sid = {s["Sid"]: s for s in document["Statement"]}
     for sid in ("DenyDetectionTamper", "DenyBootstrapRoleChanges"):
-        assert by_sid[sid]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": list(baseline_guardrail.BASELINE_PRINCIPALS)}}
+        assert by_sid[sid]["Condition"] == {
+            "ArnNotLike": {"aws:PrincipalArn": list(baseline_guardrail.BASELINE_PRINCIPALS)}
+        }
     assert by_sid["DenyRoot"]["Action"] == "*"
     assert by_sid["DenyRoot"]["Condition"]["StringLike"] == {"aws:PrincipalArn": "arn:aws:iam::*:root"}
     assert "Condition" not in by_sid["DenyLeaveOrganization"]  # not even the baseline's roles may leave

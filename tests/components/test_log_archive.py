@@ -43,14 +43,18 @@ def test_objects_are_locked_for_the_configured_retention_in_compliance_mode(org)
 
 def test_the_archive_is_encrypted_with_its_own_key_private_logged_and_moves_to_glacier(org):
     key = org.one("aws:kms/key:Key", "log-archive")
-    sse = _for_bucket(org, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "log-archive")
+    sse = _for_bucket(
+        org, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "log-archive"
+    )
     default = sse["rules"][0]["applyServerSideEncryptionByDefault"]
     assert default["sseAlgorithm"] == "aws:kms" and default["kmsMasterKeyId"] == key["arn"]
     block = _for_bucket(org, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "log-archive")
     assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     logging = _for_bucket(org, "aws:s3/bucketLogging:BucketLogging", "log-archive")
     assert logging["targetBucket"] == org.one(BUCKET, "log-archive-access")["inputs"]["bucket"]
-    (rule,) = _for_bucket(org, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "log-archive")["rules"]
+    (rule,) = _for_bucket(org, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "log-archive")[
+        "rules"
+    ]
     assert rule["transitions"][0]["storageClass"] == "GLACIER"
     assert rule["expiration"]["days"] > stack_config.load_file("org").organization.baseline.retention_days
 

@@ -22,9 +22,7 @@ def config():
 
 def _regions(org, type_: str, **match) -> set[str]:
     return {
-        r["inputs"]["region"]
-        for r in org.resources(type_)
-        if all(r["inputs"].get(k) == v for k, v in match.items())
+        r["inputs"]["region"] for r in org.resources(type_) if all(r["inputs"].get(k) == v for k, v in match.items())
     }
 
 
@@ -39,9 +37,10 @@ def test_the_audit_account_administers_guardduty_and_security_hub_in_every_allow
     ):
         assert _regions(org, type_, adminAccountId=audit) == allowed
     assert _regions(org, "aws:accessanalyzer/analyzer:Analyzer", type="ORGANIZATION") == allowed
-    delegated = {r["inputs"]["servicePrincipal"]: r["inputs"]["accountId"] for r in org.resources(
-        "aws:organizations/delegatedAdministrator:DelegatedAdministrator"
-    )}
+    delegated = {
+        r["inputs"]["servicePrincipal"]: r["inputs"]["accountId"]
+        for r in org.resources("aws:organizations/delegatedAdministrator:DelegatedAdministrator")
+    }
     assert delegated == {"config.amazonaws.com": audit, "access-analyzer.amazonaws.com": audit}
 
 
@@ -79,7 +78,9 @@ def test_config_aggregates_the_organization_in_every_allowed_region(org, config)
 
 
 def test_high_and_critical_findings_reach_the_alert_topic(org, config):
-    rules = {r["name"]: json.loads(r["inputs"]["eventPattern"]) for r in org.resources("aws:cloudwatch/eventRule:EventRule")}
+    rules = {
+        r["name"]: json.loads(r["inputs"]["eventPattern"]) for r in org.resources("aws:cloudwatch/eventRule:EventRule")
+    }
     assert rules["securityhub-findings"]["detail"]["findings"]["Severity"]["Label"] == ["HIGH", "CRITICAL"]
     topic = org.one("aws:sns/topic:Topic", "alerts")
     targets = {t["name"]: t["inputs"]["arn"] for t in org.resources("aws:cloudwatch/eventTarget:EventTarget")}

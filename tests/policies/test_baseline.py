@@ -36,7 +36,9 @@ def test_the_shipped_org_stack_keeps_its_baseline(policy_pack, org_snapshot):
 
 
 def test_an_org_stack_without_its_trail_is_refused(policy_pack, org_snapshot):
-    found = messages(_check(policy_pack, _without(org_snapshot, lambda r: r["type"] != TRAIL)), "security-baseline-present")
+    found = messages(
+        _check(policy_pack, _without(org_snapshot, lambda r: r["type"] != TRAIL)), "security-baseline-present"
+    )
     assert any("no organization trail" in m for m in found)
 
 
