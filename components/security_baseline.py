@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from components.account_bootstrap import bootstrap_names
 from components.identity_center import managed_policy_arn
+from components.config_recording import ConfigRecording, ConfigRecordingArgs
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.org_trail import OrgTrail, OrgTrailArgs
 from components.root_access import RootAccess, RootAccessArgs
@@ -69,6 +70,21 @@ def build_security_baseline(
             data_event_buckets=state_buckets,
         ),
         opts=pulumi.ResourceOptions(provider=management),
+    )
+    ConfigRecording(
+        "config-recording",
+        ConfigRecordingArgs(
+            identity=identity,
+            home_region=home,
+            regions=list(config.guardrails.allowed_regions),
+            ou_ids=org.ou_ids,
+            accounts_by_ou=org.accounts_by_ou,
+            bucket_name=archive.bucket_name,
+            key_arn=archive.key_arn,
+            delivery_ready=[archive.bucket_policy],
+            management=management,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[org.organization]),
     )
     detection = SecurityServices(
         "security-services",

@@ -66,7 +66,7 @@ def _admin_detector(r: Resource, by_type: Mapping[str, list[Resource]]) -> list[
 
 
 def _bucket_policy(r: Resource, by_type: Mapping[str, list[Resource]]) -> list[Resource] | None:
-    if not r["inputs"].get("isOrganizationTrail"):
+    if r["type"] == "aws:cloudtrail/trail:Trail" and not r["inputs"].get("isOrganizationTrail"):
         return None
     bucket = r["inputs"].get("s3BucketName")
     return [o for o in by_type.get("aws:s3/bucketPolicy:BucketPolicy", []) if o["inputs"].get("bucket") == bucket]
@@ -96,6 +96,12 @@ RULES: tuple[Rule, ...] = (
         "aws:cloudtrail/trail:Trail",
         "the bucket policy that admits CloudTrail",
         "InsufficientS3BucketPolicyException",
+        _bucket_policy,
+    ),
+    Rule(
+        "aws:cfg/deliveryChannel:DeliveryChannel",
+        "the bucket policy that admits Config",
+        "InsufficientDeliveryPolicyException",
         _bucket_policy,
     ),
     Rule(
