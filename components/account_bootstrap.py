@@ -315,6 +315,21 @@ def bootstrap_template(
             ),
             "ManagedPolicyArns": [_sub("arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess")],
             "Policies": [
+                {
+                    # A preview or refresh takes the stack's lock in the S3 backend; that object is all it writes.
+                    "PolicyName": "state-locks",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                                # The shared bucket's policy narrows it to this account's own stacks.
+                                "Resource": _sub("arn:${AWS::Partition}:s3:::" + state_home + "/.pulumi/locks/*"),
+                            }
+                        ],
+                    },
+                },
                 # The org stack's pull-request preview reads member accounts (the security baseline) as their
                 # read-only role (foundation/account_providers.py): only from the management account's.
                 {
@@ -336,21 +351,6 @@ def bootstrap_template(
                         },
                         {"Ref": "AWS::NoValue"},
                     ]
-                },
-                {
-                    # A preview or refresh takes the stack's lock in the S3 backend; that object is all it writes.
-                    "PolicyName": "state-locks",
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["s3:PutObject", "s3:DeleteObject"],
-                                # The shared bucket's policy narrows it to this account's own stacks.
-                                "Resource": _sub("arn:${AWS::Partition}:s3:::" + state_home + "/.pulumi/locks/*"),
-                            }
-                        ],
-                    },
                 },
             ],
             "MaxSessionDuration": 3600,

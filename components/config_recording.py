@@ -125,9 +125,7 @@ class ConfigRecording(pulumi.ComponentResource):
                         organizational_unit_ids=[ou_id]
                     ),
                     stack_set_instance_region=region,
-                    opts=pulumi.ResourceOptions(
-                        parent=stack_set, depends_on=[*args.accounts_by_ou.get(ou, ()), *home]
-                    ),
+                    opts=pulumi.ResourceOptions(parent=stack_set, depends_on=[*args.accounts_by_ou.get(ou, ()), *home]),
                 )
                 home = home or [instance]
         # The management account, natively (one role, a recorder per region).
