@@ -39,7 +39,23 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # template stays valid for partitions and tools that still require the list.
 GITHUB_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
 STATE_BUCKET_SUFFIX = "-123456789012-ap-southeast-4"  # the longest '-<account>-<region>' a bucket name gets
-NONCURRENT_STATE_DAYS = 90  # old state versions are a recovery point for a quarter, then cost nothing
+NONCURRENT_STATE_DAYS = 90
+# What would rewrite a bootstrap role or its boundary: denied by the boundary, and by the baseline's SCP.
+ROLE_CHANGES: tuple[str, ...] = (
+    "iam:AttachRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:SetDefaultPolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+)  # old state versions are a recovery point for a quarter, then cost nothing
 
 
 @dataclass(frozen=True)
@@ -128,21 +144,7 @@ def boundary_document(names: BootstrapNames) -> dict[str, Any]:
             {
                 "Sid": "BootstrapIsImmutable",
                 "Effect": "Deny",
-                "Action": [
-                    "iam:AttachRolePolicy",
-                    "iam:CreatePolicyVersion",
-                    "iam:DeletePolicy",
-                    "iam:DeletePolicyVersion",
-                    "iam:DeleteRole",
-                    "iam:DeleteRolePermissionsBoundary",
-                    "iam:DeleteRolePolicy",
-                    "iam:DetachRolePolicy",
-                    "iam:PutRolePermissionsBoundary",
-                    "iam:PutRolePolicy",
-                    "iam:SetDefaultPolicyVersion",
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:UpdateRole",
-                ],
+                "Action": list(ROLE_CHANGES),
                 "Resource": [*own_roles, _sub(own_boundary)],
             },
             {

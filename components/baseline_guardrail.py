@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.account_bootstrap import bootstrap_names
+from components.account_bootstrap import ROLE_CHANGES, bootstrap_names
 from foundation.account_providers import ACCOUNT_ACCESS_ROLE
 from foundation.identity import StackIdentity
 
@@ -57,24 +57,16 @@ TAMPER_ACTIONS: tuple[str, ...] = (
     "securityhub:UpdateSecurityHubConfiguration",
     "securityhub:UpdateStandardsControl",
 )
-ROLE_CHANGES: tuple[str, ...] = (
-    "iam:AttachRolePolicy",
-    "iam:DeleteRole",
-    "iam:DeleteRolePermissionsBoundary",
-    "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:PutRolePermissionsBoundary",
-    "iam:PutRolePolicy",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:UpdateRole",
-)
 
 
 def protected_roles(identity: StackIdentity) -> list[str]:
-    """The bootstrap's roles (deploy, read-only, replication) and the one the baseline runs as, in any account."""
+    """The bootstrap's roles (deploy, read-only, replication) and boundary, and the role the baseline runs as."""
     names = bootstrap_names(identity)
     roles = [names.deploy_role, names.read_only_role, names.replication_role, ACCOUNT_ACCESS_ROLE]
-    return [f"arn:aws:iam::*:role/{role}" for role in roles if role]
+    return [
+        *(f"arn:aws:iam::*:role/{role}" for role in roles if role),
+        f"arn:aws:iam::*:policy/{names.boundary_policy}",
+    ]
 
 
 def protect_baseline_document(identity: StackIdentity) -> dict[str, Any]:

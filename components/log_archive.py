@@ -57,14 +57,7 @@ class LogArchiveArgs:
 
 def archive_key_policy(account: str, audit_account: str, organization_id: str) -> str:
     return iam.document(
-        # The account administers the key through IAM, as for every other key (no lock-out); "*" is the key.
-        {
-            "Sid": "AccountAdministers",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        iam.account_administers_key(account),
         # Config's deliveries are encrypted by the bucket's default key on its behalf.
         {
             "Sid": "DeliveringServicesEncrypt",
@@ -128,14 +121,7 @@ def archive_bucket_policy(
             "Resource": f"{bucket_arn}/AWSLogs/*/Config/*",
             "Condition": {"StringEquals": {**acl, "aws:SourceOrgID": organization_id}},
         },
-        {
-            "Sid": "TlsOnly",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        iam.tls_only(bucket_arn),
         {
             "Sid": "ProtectionsStay",
             "Effect": "Deny",
@@ -158,14 +144,7 @@ def access_log_policy(bucket_arn: str, account: str, archive_arn: str) -> str:
             "Resource": f"{bucket_arn}/*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account}, "ArnLike": {"aws:SourceArn": archive_arn}},
         },
-        {
-            "Sid": "TlsOnly",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        iam.tls_only(bucket_arn),
     )
 
 

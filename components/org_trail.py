@@ -43,14 +43,7 @@ def trail_key_policy(account: str, trail_arn: str, organization_id: str, readers
     """CloudTrail encrypts for this trail only; the archive and audit accounts decrypt what it wrote."""
     context = {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}
     return iam.document(
-        # The account administers the key through IAM, as for every other key (no lock-out); "*" is the key.
-        {
-            "Sid": "AccountAdministers",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        iam.account_administers_key(account),
         {
             "Sid": "CloudTrailEncrypts",
             "Effect": "Allow",

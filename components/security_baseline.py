@@ -14,8 +14,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account_bootstrap import bootstrap_names
-from components.identity_center import managed_policy_arn
 from components.config_recording import ConfigRecording, ConfigRecordingArgs
+from components.identity_center import managed_policy_arn
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.org_trail import OrgTrail, OrgTrailArgs
 from components.root_access import RootAccess, RootAccessArgs
