@@ -30,13 +30,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from access import iam_data, managed_policies
+from access import iam_data, managed_policies, tamper
 from access.create_actions import CREATE_ACTIONS
 from access.documents import FULL_AWS_ACCESS, Documents, bootstrap_roles
 from policies import conventions
 from stack_config.aws_values import ELB_LOG_DELIVERY_ACCOUNTS, ecr_repository
 
 DEPLOY, READ_ONLY = "deploy", "read-only"
+TAMPER = "tamper"  # an access that must be denied: an allowed one fails the preview
 NAMED_CREATES = frozenset({"aws:iam/role:Role", "aws:s3/bucket:Bucket", "aws:ecr/repository:Repository"})
 
 
@@ -285,6 +286,8 @@ class Derivation:
     # --- where ---------------------------------------------------------------------------------------------
 
     def region_of(self, resource: Mapping[str, Any]) -> str:
+        if resource.get("inputs", {}).get("region"):  # pulumi-aws 7: a resource may name its own region
+            return str(resource["inputs"]["region"])
         provider = self.by_urn.get(resource.get("provider") or "")
         return str((provider or {}).get("inputs", {}).get("region") or "") or self._stack_region()
 
@@ -324,6 +327,7 @@ class Derivation:
             self.publications,
             self.encryption,
             self.record_writes,
+            self.tampers,
         ):
             found.extend(a for a in kind() if a is not None)
         return found
@@ -340,6 +344,9 @@ class Derivation:
                 self.unmapped.append(r["type"])
                 continue
             provider = self.by_urn.get(r.get("provider") or "")
+            # A provider that assumes a role (the org stack's into member accounts) creates as that role.
+            assumed = _json((provider or {}).get("inputs", {}).get("assumeRoles")) or []
+            creator = str(assumed[0].get("roleArn") or deployer) if assumed else deployer
             tags = conventions.request_tags(r["type"], r["inputs"], (provider or {}).get("inputs"))
             context: dict[str, str | list[str]] = {}
             if tags:
@@ -349,7 +356,7 @@ class Derivation:
             # world's ARN is no real one, and SCPs and the boundary judge creates on "*".
             resource = r.get("arn", "*") if r["type"] in NAMED_CREATES and not iam_data.wildcard_only(action) else "*"
             yield self._as_role(
-                "create", deployer, action, resource, self.account, r["urn"], self.region_of(r), context
+                "create", creator, action, resource, _account(creator), r["urn"], self.region_of(r), context
             )
 
     def service_creates(self) -> Iterator[Access | None]:
@@ -397,6 +404,8 @@ class Derivation:
                     )
                     continue
                 context = {"sts:RoleSessionName": str(role["sessionName"])} if role.get("sessionName") else {}
+                if self.org.organization_id and self.org.account(_account(arn)):  # a role of one of the org's accounts
+                    context["aws:ResourceOrgID"] = self.org.organization_id
                 yield self._as_role(
                     "assume",
                     caller,
@@ -694,7 +703,7 @@ class Derivation:
                 continue
             for topic_arn in sorted(str(t) for t in targets if str(t).startswith("arn:aws:sns:")):
                 region = topic_arn.split(":")[3]
-                context = {"aws:SourceArn": source, "aws:SourceAccount": self.account}
+                context = {"aws:SourceArn": source, "aws:SourceAccount": _account(source) or self.account}
                 yield self._as_service(
                     "publish", service, "sns:Publish", topic_arn, _account(topic_arn), r["urn"], region, context
                 )
@@ -720,6 +729,66 @@ class Derivation:
                 yield self._as_service(
                     "encrypt", f"logs.{region}.amazonaws.com", action, key, _account(key), r["urn"], region, context
                 )
+
+    def tampers(self) -> Iterator[Access | None]:
+        """The org stack only: each tamper attempt (``access/tamper.py``) by representative principals of every member
+        account, against that account's SCPs. These must all be DENIED (``TAMPER`` verdicts invert)."""
+        baseline = (self.snapshot.get("outputs") or {}).get("baseline") if self.org.outputs else None
+        if not isinstance(baseline, Mapping):
+            return
+        management = self.org.management_account
+        for name, entry in sorted((self.org.outputs.get("accounts") or {}).items()):
+            account = str(entry.get("id") or "")
+            if not account or account == management:
+                continue
+            principals: list[tuple[str, tuple[tuple[str, Any], ...] | None]] = [(f"arn:aws:iam::{account}:root", ())]
+            if entry.get("deployRoleArn"):
+                principals.append((str(entry["deployRoleArn"]), None))  # the bootstrap's documents, rendered
+            for permission_set, policy in sorted(((baseline.get("sso") or {}).get(name) or {}).items()):
+                session = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_{permission_set}"
+                principals.append((session, ((policy.rsplit("/", 1)[-1], policy),)))
+            for attempt, region, resource in tamper.attempts_for(baseline, account, name, management):
+                for arn, identity in principals:
+                    yield self._tamper(arn, identity, attempt.action, resource, region, account)
+
+    def _tamper(
+        self,
+        principal: str,
+        identity: tuple[tuple[str, Any], ...] | None,
+        action: str,
+        resource: str,
+        region: str,
+        account: str,
+    ) -> Access | None:
+        origin = f"tamper attempt from account {account}"
+        if identity is None:  # a bootstrap role: its own policies and boundary
+            return self._as_role(TAMPER, principal, action, resource, _account(resource) or account, origin, region)
+        documents: list[tuple[str, Any]] = []
+        for name, arn in identity:
+            document = managed_policies.document(arn, action)
+            if document is not None:
+                documents.append((name, document))
+        if principal.endswith(":root"):  # root holds every permission its account has; only SCPs bound it
+            documents = [("root", managed_policies.document("arn:aws:iam::aws:policy/AdministratorAccess", action))]
+        return Access(
+            kind=TAMPER,
+            principal=principal,
+            action=action,
+            resource=resource,
+            resource_account=_account(resource) or account,
+            origin=origin,
+            context={
+                "aws:PrincipalArn": principal,
+                "aws:PrincipalAccount": account,
+                "aws:RequestedRegion": region,
+                "aws:SecureTransport": "true",
+                "aws:PrincipalIsAWSService": "false",
+                "aws:ViaAWSService": "false",
+                **({"aws:PrincipalOrgID": self.org.organization_id} if self.org.organization_id else {}),
+            },
+            identity=tuple(documents),
+            scps=self.org.scp_levels(account, self.documents),
+        )
 
 
 # A lookup's token -> the API call it makes and the resource it names (args, provider region, stack account).

@@ -111,6 +111,28 @@ def extract(snapshot: Mapping[str, Any]) -> dict[str, Any]:
         if arn:
             roles[arn]["managed"].append(str(r["inputs"].get("policyArn")))
 
+    # The role Organizations creates in each account it vends (``roleName``): trusted by the management account,
+    # AdministratorAccess attached (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html).
+    for r in of("aws:organizations/account:Account"):
+        role, member = r["inputs"].get("roleName"), str(r.get("arn", "")).rsplit("/", 1)[-1]
+        if role and member.isdigit():
+            roles[f"arn:aws:iam::{member}:role/{role}"] = {
+                "trust": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "inline": [],
+                "managed": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+                "boundary": None,
+                "source": r["urn"],
+            }
+
     policies: dict[str, dict[str, Any]] = {}
     repository_arns = {
         str(r["inputs"].get("name", r["name"])): r.get("arn", "") for r in of("aws:ecr/repository:Repository")
@@ -220,7 +242,12 @@ def bootstrap_roles(template: Mapping[str, Any], account: str, region: str = "")
         props = body["Properties"]
         roles[refs[logical]] = {
             "trust": props.get("AssumeRolePolicyDocument"),
-            "inline": [{"name": p["PolicyName"], "policy": p["PolicyDocument"]} for p in props.get("Policies") or []],
+            # A policy under a false Fn::If renders as AWS::NoValue: not there.
+            "inline": [
+                {"name": p["PolicyName"], "policy": p["PolicyDocument"]}
+                for p in props.get("Policies") or []
+                if isinstance(p, dict)
+            ],
             "managed": list(props.get("ManagedPolicyArns") or []),
             "boundary": boundaries.get(str(props.get("PermissionsBoundary") or "")),
             "source": f"bootstrap template: {logical}",

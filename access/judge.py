@@ -29,11 +29,17 @@ class Judgement:
 
     @property
     def denied(self) -> list[simulator.Verdict]:
-        return [v for v in self.verdicts if not v.allowed]
+        """Accesses the platform needs that AWS would refuse (tamper attempts are meant to be refused)."""
+        return [v for v in self.verdicts if not v.allowed and v.access.kind != accesses.TAMPER]
+
+    @property
+    def tampering(self) -> list[simulator.Verdict]:
+        """Tamper attempts the simulator would let through: the baseline does not protect itself there."""
+        return [v for v in self.verdicts if v.access.kind == accesses.TAMPER and v.result != "ExplicitlyDenied"]
 
     @property
     def failing(self) -> bool:
-        return bool(self.denied or self.unmapped)
+        return bool(self.denied or self.unmapped or self.tampering)
 
     def keys(self) -> dict[str, bool]:
         return {v.access.key: v.allowed for v in self.verdicts}

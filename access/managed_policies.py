@@ -21,6 +21,26 @@ def _allow(*actions: str) -> dict[str, Any]:
 
 DOCUMENTS: dict[str, dict[str, Any]] = {
     "arn:aws:iam::aws:policy/AdministratorAccess": _ALL,  # v1
+    # The SSO developer permission set (environments/Pulumi.org.yaml): everything but IAM, Organizations, Account.
+    "arn:aws:iam::aws:policy/PowerUserAccess": {  # v5
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "account:GetAccountInformation",
+                    "account:GetPrimaryEmail",
+                    "account:ListRegions",
+                    "iam:CreateServiceLinkedRole",
+                    "iam:DeleteServiceLinkedRole",
+                    "iam:ListRoles",
+                    "organizations:DescribeOrganization",
+                ],
+                "Resource": "*",
+            },
+        ],
+    },
     "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy": _allow(  # v1
         "ecr:GetAuthorizationToken",
         "ecr:BatchCheckLayerAvailability",

@@ -16,6 +16,18 @@ def render(judgement: Judgement) -> str:
         f"{len(judgement.verdicts)} accesses ({by_kind}), {len(judgement.denied)} denied, "
         f"{len(judgement.on_trust)} on trust, in {judgement.seconds:.2f} s"
     ]
+    attempts = [v for v in judgement.verdicts if v.access.kind == "tamper"]
+    if attempts:
+        lines.append(
+            f"  tamper attempts: {len(attempts)} by {len({v.access.principal for v in attempts})} principals of "
+            f"member accounts, {len(attempts) - len(judgement.tampering)} explicitly denied"
+        )
+    for v in judgement.tampering:
+        a = v.access
+        lines.append(f"  NOT DENIED  tamper: {a.principal} {a.action} on {a.resource} ({v.result})")
+        lines.append(
+            f"          {a.origin}: no SCP denies it; the baseline must protect itself (components/baseline_guardrail.py)"
+        )
     for v in judgement.denied:
         a = v.access
         lines.append(f"  DENIED  {a.kind}: {a.principal} {a.action} on {a.resource}")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from foundation import iam
 from foundation.buckets import abort_incomplete_uploads, private_bucket
 from foundation.identity import StackIdentity
 
@@ -57,14 +58,7 @@ def bucket_policy(bucket_arn: str, account: str, elb_account_arn: str) -> str:
                     "Action": "s3:PutObject",
                     "Resource": alb_objects,
                 },
-                {
-                    "Sid": "TlsOnly",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                iam.tls_only(bucket_arn),
             ],
         },
         sort_keys=True,

@@ -39,7 +39,23 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # template stays valid for partitions and tools that still require the list.
 GITHUB_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
 STATE_BUCKET_SUFFIX = "-123456789012-ap-southeast-4"  # the longest '-<account>-<region>' a bucket name gets
-NONCURRENT_STATE_DAYS = 90  # old state versions are a recovery point for a quarter, then cost nothing
+NONCURRENT_STATE_DAYS = 90
+# What would rewrite a bootstrap role or its boundary: denied by the boundary, and by the baseline's SCP.
+ROLE_CHANGES: tuple[str, ...] = (
+    "iam:AttachRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:SetDefaultPolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+)  # old state versions are a recovery point for a quarter, then cost nothing
 
 
 @dataclass(frozen=True)
@@ -128,21 +144,7 @@ def boundary_document(names: BootstrapNames) -> dict[str, Any]:
             {
                 "Sid": "BootstrapIsImmutable",
                 "Effect": "Deny",
-                "Action": [
-                    "iam:AttachRolePolicy",
-                    "iam:CreatePolicyVersion",
-                    "iam:DeletePolicy",
-                    "iam:DeletePolicyVersion",
-                    "iam:DeleteRole",
-                    "iam:DeleteRolePermissionsBoundary",
-                    "iam:DeleteRolePolicy",
-                    "iam:DetachRolePolicy",
-                    "iam:PutRolePermissionsBoundary",
-                    "iam:PutRolePolicy",
-                    "iam:SetDefaultPolicyVersion",
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:UpdateRole",
-                ],
+                "Action": list(ROLE_CHANGES),
                 "Resource": [*own_roles, _sub(own_boundary)],
             },
             {
@@ -206,6 +208,23 @@ def _web_identity_trust(condition: Any) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _read_only_trust(condition: Any, management_account_id: str, role: str) -> dict[str, Any]:
+    """CI's previews by OIDC; and the management account's read-only role (the org stack's pull-request preview
+    of the baseline). By the account and a condition on the role, not the role as principal: IAM refuses a trust
+    naming a role that does not exist yet, and member stacks may be created before the management account's."""
+    trust = _web_identity_trust(condition)
+    if management_account_id:
+        trust["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"AWS": f"arn:aws:iam::{management_account_id}:root"},
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{management_account_id}:role/{role}"}},
+            }
+        )
+    return trust
 
 
 def bootstrap_template(
@@ -291,8 +310,10 @@ def bootstrap_template(
         "Properties": {
             "RoleName": names.read_only_role,
             "Description": f"Assumed by {config.github_repository} previews and drift checks: read, never change",
-            "AssumeRolePolicyDocument": _web_identity_trust(
-                subject_condition(config.github_repository, config.read_only_subjects)
+            "AssumeRolePolicyDocument": _read_only_trust(
+                subject_condition(config.github_repository, config.read_only_subjects),
+                management_account_id,
+                names.read_only_role,
             ),
             "ManagedPolicyArns": [_sub("arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess")],
             "Policies": [
@@ -310,7 +331,29 @@ def bootstrap_template(
                             }
                         ],
                     },
-                }
+                },
+                # The org stack's pull-request preview reads member accounts (the security baseline) as their
+                # read-only role (foundation/account_providers.py): only from the management account's.
+                {
+                    "Fn::If": [
+                        "IsManagementAccount",
+                        {
+                            "PolicyName": "read-member-accounts",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": "sts:AssumeRole",
+                                        "Resource": _sub("arn:${AWS::Partition}:iam::*:role/" + names.read_only_role),
+                                        "Condition": {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}},
+                                    }
+                                ],
+                            },
+                        },
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                },
             ],
             "MaxSessionDuration": 3600,
             "Tags": _tags(tags),

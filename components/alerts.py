@@ -10,7 +10,7 @@ rolls nothing back, so every such stop is a message with its reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -71,6 +71,9 @@ class AlertsArgs:
     identity: StackIdentity
     config: AlertsConfig
     ecs_cluster_arn: pulumi.Input[str] | None = None
+    # Other EventBridge rules of this account that publish here (the org's security findings).
+    publisher_rule_arns: Sequence[pulumi.Input[str]] = ()
+    topic_component: str = "platform-alerts"  # the topic's name component
 
 
 class Alerts(pulumi.ComponentResource):
@@ -100,7 +103,10 @@ class Alerts(pulumi.ComponentResource):
             opts=child,
         )
         topic = aws.sns.Topic(
-            "alerts", name=ident.name("aws:sns/topic:Topic", "platform-alerts"), kms_master_key_id=key.arn, opts=child
+            "alerts",
+            name=ident.name("aws:sns/topic:Topic", args.topic_component),
+            kms_master_key_id=key.arn,
+            opts=child,
         )
         for index, email in enumerate(args.config.emails):
             aws.sns.TopicSubscription(f"email-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
@@ -167,9 +173,9 @@ class Alerts(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             "alerts",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, account, rule_arn, stop_rule_arn).apply(
-                lambda parts: self._topic_policy(*parts)
-            ),
+            policy=pulumi.Output.all(
+                topic.arn, account, rule_arn, stop_rule_arn, pulumi.Output.all(*args.publisher_rule_arns)
+            ).apply(lambda parts: self._topic_policy(*parts)),
             opts=child,
         )
         self.topic_arn = topic.arn
@@ -204,8 +210,15 @@ class Alerts(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _topic_policy(topic_arn: str, account: str, rule_arn: str | None, stop_rule_arn: str | None = None) -> str:
-        """Who may publish to THIS topic: this account's alarms and, when there are some, the ECS rules."""
+    def _topic_policy(
+        topic_arn: str,
+        account: str,
+        rule_arn: str | None,
+        stop_rule_arn: str | None = None,
+        publishers: Sequence[str] = (),
+    ) -> str:
+        """Who may publish to THIS topic: this account's alarms and, when there are some, the ECS rules and the
+        other rules named in ``publishers``."""
         statements = [
             {
                 "Sid": "CloudWatchAlarmsPublish",
@@ -219,7 +232,9 @@ class Alerts(pulumi.ComponentResource):
                 },
             }
         ]
-        for sid, arn in (("EcsDeploymentRulePublishes", rule_arn), ("EcsTaskStopRulePublishes", stop_rule_arn)):
+        named = [("EcsDeploymentRulePublishes", rule_arn), ("EcsTaskStopRulePublishes", stop_rule_arn)]
+        named += [(f"Rule{index}Publishes", arn) for index, arn in enumerate(publishers)]
+        for sid, arn in named:
             if arn is None:
                 continue
             statements.append(

@@ -22,6 +22,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.baseline_guardrail import protect_baseline_document
+from foundation.ci_identity import ORG_STACK_IDENTITY
 from foundation.identity import StackIdentity
 from policies import conventions
 from stack_config.organization import GuardrailsConfig
@@ -216,7 +218,7 @@ class Guardrail:
     document: dict[str, Any] = field(hash=False)
 
 
-def guardrails_for(config: GuardrailsConfig) -> list[Guardrail]:
+def guardrails_for(config: GuardrailsConfig, identity: StackIdentity = ORG_STACK_IDENTITY) -> list[Guardrail]:
     return [
         Guardrail(
             "require_tags",
@@ -241,6 +243,13 @@ def guardrails_for(config: GuardrailsConfig) -> list[Guardrail]:
             TAG_POLICY,
             f"Tag 'stage' takes only {', '.join(conventions.STAGES)}",
             stage_tag_policy_document(),
+        ),
+        Guardrail(
+            "protect_baseline",
+            "protect-baseline",
+            SERVICE_CONTROL_POLICY,
+            "Deny tampering with the trail, detection and bootstrap roles; deny root; deny leaving",
+            protect_baseline_document(identity),
         ),
     ]
 
@@ -268,7 +277,7 @@ class Guardrails(pulumi.ComponentResource):
     def __init__(self, name: str, args: GuardrailsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:organization:Guardrails", name, None, opts)
         ident = args.identity
-        attached = [(g, getattr(args.config, g.key)) for g in guardrails_for(args.config)]
+        attached = [(g, getattr(args.config, g.key)) for g in guardrails_for(args.config, ident)]
         # Every document is rendered (and measured) before the first resource is registered.
         contents = {g.key: render(g.component, g.document, g.policy_type) for g, ous in attached if ous}
         self.policy_ids = {}

@@ -26,13 +26,17 @@ from components.account_mail import AccountMail, AccountMailArgs
 from components.guardrails import Guardrails, GuardrailsArgs, policy_types_used
 from components.identity_center import IdentityCenter, IdentityCenterArgs
 from components.quota_requests import QuotaRequests, QuotaRequestsArgs
+from components.security_baseline import build_security_baseline
+from foundation.account_providers import ACCOUNT_ACCESS_ROLE
 from foundation.identity import StackIdentity
 from foundation.providers import AwsProviders
 from stack_config import quota_needs
 from stack_config.accounts import foreign_account_problems, organization_accounts
 from stack_config.organization import AccountConfig, OrganizationConfig
 
-ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"  # AWS's default; what admins assume from the management account
+# Organizations runs at most five CreateAccount requests at once; a sixth fails with TooManyRequestsException
+# ("Number of concurrent account creations", https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html).
+CONCURRENT_ACCOUNT_CREATIONS = 5
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,11 @@ class Organization(pulumi.ComponentResource):
 
         self.accounts, self.account_ids, self.accounts_by_ou = {}, {}, {}
         waits = list(args.before_accounts(org)) if args.before_accounts else []
+        created: list[aws.organizations.Account] = []
         for spec in cfg.accounts:
+            # The sixth account waits for the first, and so on: never more creations in flight than AWS allows.
+            n = CONCURRENT_ACCOUNT_CREATIONS
+            waits_for = [created[-n]] if len(created) >= n else []
             account = aws.organizations.Account(
                 spec.name,
                 name=spec.name,
@@ -97,7 +105,7 @@ class Organization(pulumi.ComponentResource):
                     parent=org,
                     protect=True,
                     retain_on_delete=True,
-                    depends_on=waits,
+                    depends_on=[*waits, *waits_for],
                     # Create-only settings AWS never reads back: a diff on them would mean a replacement.
                     ignore_changes=["roleName", "iamUserAccessToBilling"],
                 ),
@@ -112,6 +120,7 @@ class Organization(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=account),
             )
             self.accounts[spec.name] = account
+            created.append(account)
             self.account_ids[spec.name] = account.id
             self.accounts_by_ou.setdefault(spec.ou, []).append(account)
         self.register_outputs(
@@ -178,6 +187,9 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
             opts=after_org,
         )
         names = bootstrap.names
+    baseline = (
+        build_security_baseline(identity, config, org, providers.regional) if config.baseline is not None else None
+    )
     if config.mail is not None:
         AccountMail(
             "account-mail",
@@ -216,6 +228,8 @@ def build_org_stack(identity: StackIdentity, config: OrganizationConfig, provide
         )
         if bootstrap.backup_bucket is not None:
             outputs["state_backup_bucket"] = bootstrap.backup_bucket
+    if baseline is not None:
+        outputs["baseline"] = baseline
     return {
         **outputs,
         "organization_id": org.organization_id,

@@ -19,7 +19,7 @@ def abort_incomplete_uploads() -> aws.s3.BucketLifecycleConfigurationRuleAbortIn
 
 def private_bucket(
     name: str,
-    bucket_name: str,
+    bucket_name: pulumi.Input[str],
     parent: pulumi.Resource | None,
     *,
     protect: bool = False,
@@ -27,18 +27,24 @@ def private_bucket(
     versioned: bool = False,
     object_ownership: str = "BucketOwnerEnforced",
     lifecycle_rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs] = (),
+    kms_key_arn: pulumi.Input[str] | None = None,
+    object_lock: bool = False,
 ) -> aws.s3.Bucket:
     """Bucket + full public access block + owner-enforced objects (no ACLs) + AES256 by default.
 
     ``name`` is the logical name of every resource made here, children of ``parent``. ``object_ownership``
     "BucketOwnerPreferred" only where an AWS service delivers with ACLs (CloudFront's standard logs).
     ``lifecycle_rules``: the bucket's lifecycle, if this helper owns it (one configuration per bucket).
+    ``kms_key_arn``: SSE-KMS with that key (and an S3 bucket key) instead of AES256. ``object_lock``: Object Lock
+    can only be switched on when the bucket is created; its retention is the caller's
+    ``BucketObjectLockConfiguration``.
     """
     child = pulumi.ResourceOptions(parent=parent)
     bucket = aws.s3.Bucket(
         name,
         bucket=bucket_name,
         force_destroy=force_destroy or None,
+        object_lock_enabled=object_lock or None,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
     aws.s3.BucketPublicAccessBlock(
@@ -62,13 +68,14 @@ def private_bucket(
         rules=[
             aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"
-                )
+                    sse_algorithm="aws:kms" if kms_key_arn is not None else "AES256", kms_master_key_id=kms_key_arn
+                ),
+                bucket_key_enabled=True if kms_key_arn is not None else None,
             )
         ],
         opts=child,
     )
-    if versioned:
+    if versioned or object_lock:  # Object Lock requires versioning
         aws.s3.BucketVersioning(
             name,
             bucket=bucket.id,

@@ -37,3 +37,27 @@ def assume_role_policy(service: str, *, condition: dict[str, Any] | None = None)
     if condition:
         trust["Condition"] = condition
     return json.dumps({"Version": "2012-10-17", "Statement": [trust]}, sort_keys=True)
+
+
+def tls_only(bucket_arn: str) -> dict[str, Any]:
+    """The bucket refuses every request not made over TLS."""
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def account_administers_key(account: str) -> dict[str, Any]:
+    """Key policy: the account administers the key through IAM, as for every other key (no lock-out); in a key
+    policy "*" is the key itself."""
+    return {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }

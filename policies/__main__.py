@@ -10,7 +10,7 @@ import once_per_request
 import waiving
 import wire_inputs
 from pulumi_policy import EnforcementLevel, PolicyPack
-from rules import data_stores, security
+from rules import baseline, data_stores, security
 from rules.accounts import provider_pinned_account
 from rules.ecr import ecr_lifecycle, ecr_repository
 from rules.ecs import (
@@ -78,6 +78,8 @@ POLICIES = [
     *security.POLICIES,
     # No secret in plain sight (issue 34): mandatory in every stack, dev included
     no_plaintext_secrets,
+    # The organization's security baseline (issue 29)
+    *baseline.POLICIES,
 ]
 
 # policies/exceptions.yaml ships with the pack: a bad entry stops the pack with every problem listed.

@@ -273,6 +273,10 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:ssoadmin/permissionSet:PermissionSet": NameRule("name", 32),
         "aws:identitystore/group:Group": NameRule("displayName", 1024),
         "aws:ses/receiptRuleSet:ReceiptRuleSet": NameRule("ruleSetName", 64),
+        "aws:cloudtrail/trail:Trail": NameRule("name", 128),
+        "aws:accessanalyzer/analyzer:Analyzer": NameRule("analyzerName", 255),
+        "aws:securityhub/configurationPolicy:ConfigurationPolicy": NameRule("name", 128),
+        "aws:cfg/configurationAggregator:ConfigurationAggregator": NameRule("name", 256),
         "aws:ses/receiptRule:ReceiptRule": NameRule("name", 64),
     }
 )

@@ -29,7 +29,7 @@ from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
 from policies import secret_scan
-from preview import policy_client, program, quotas, sarif
+from preview import ordering, policy_client, program, quotas, sarif
 from preview import world as worlds
 from stack_config import accounts, backend, externals
 
@@ -159,6 +159,12 @@ def _preview(
     snapshot = run.snapshot()
     if args.json:
         write_snapshot(snapshot, args.json)
+    # A first `up` runs what does not wait in parallel: AWS refuses what comes before its prerequisite.
+    out_of_order = ordering.problems(snapshot) if world.mode == worlds.DAY_ZERO else []
+    if out_of_order:
+        print("a first `pulumi up` would be refused (preview/ordering.py):", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in out_of_order), file=sys.stderr)
+        return EXIT_PROGRAM
     tree = render_tree(snapshot)
     print(tree if not args.quiet else tree.splitlines()[0])
     print(expected)

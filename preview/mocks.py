@@ -108,12 +108,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return ref, {"name": ref, "outputs": self.stack_references[ref], "secretOutputNames": []}
         if not args.custom:
             return None, {}
-        region = self._region(args.provider)
+        region = inputs.get("region") or self._region(args.provider)  # pulumi-aws 7: a resource's own region
         key = f"{typ}\0{name}\0{json.dumps(inputs, sort_keys=True, default=str)}"
         physical = self._physical_name(typ, name, inputs)
         rid = physical if typ in ID_IS_NAME else ID_PREFIXES.get(typ, "") + digest(typ, name)
         state = {**inputs, "id": rid}
-        arn = self._arn(typ, physical, region)
+        # Whose resource: the provider's account (an assumed role's, or its pinned one), not always the stack's.
+        arn = self._arn(typ, physical, region, self._account(args.provider))
         state.setdefault("arn", arn)
         state.update(self._computed(typ, physical, inputs, region, arn, key))
         return state["id"], state  # a computed "id" (an account's 12 digits) is the resource's id
@@ -144,7 +145,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 return value
         return name
 
-    def _arn(self, typ: str, physical: str, region: str) -> str:
+    def _arn(self, typ: str, physical: str, region: str, account: str | None = None) -> str:
+        acct = account or self.account
         module = typ.split(":")[1].split("/")[0]
         kind = typ.rsplit(":", 1)[-1]
         service = ARN_SERVICE.get(module, module)
@@ -152,26 +154,26 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ == "aws:s3/bucket:Bucket":
             return f"arn:aws:s3:::{physical}"
         if typ == "aws:cloudwatch/logGroup:LogGroup":
-            return f"arn:aws:logs:{region}:{self.account}:log-group:{physical}"
+            return f"arn:aws:logs:{region}:{acct}:log-group:{physical}"
         if typ == "aws:cloudwatch/eventRule:EventRule":
-            return f"arn:aws:events:{region}:{self.account}:rule/{physical}"
+            return f"arn:aws:events:{region}:{acct}:rule/{physical}"
         if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            return f"arn:aws:cloudwatch:{region}:{self.account}:alarm:{physical}"
+            return f"arn:aws:cloudwatch:{region}:{acct}:alarm:{physical}"
         if typ == "aws:ssm/parameter:Parameter":
-            return f"arn:aws:ssm:{region}:{self.account}:parameter{physical}"
+            return f"arn:aws:ssm:{region}:{acct}:parameter{physical}"
         if typ == "aws:lambda/function:Function":
-            return f"arn:aws:lambda:{region}:{self.account}:function:{physical}"
+            return f"arn:aws:lambda:{region}:{acct}:function:{physical}"
         if typ == "aws:sns/topic:Topic":
-            return f"arn:aws:sns:{region}:{self.account}:{physical}"
+            return f"arn:aws:sns:{region}:{acct}:{physical}"
         if typ == "aws:secretsmanager/secret:Secret":
-            return f"arn:aws:secretsmanager:{region}:{self.account}:secret:{physical}-{digest(physical, length=6)}"
+            return f"arn:aws:secretsmanager:{region}:{acct}:secret:{physical}-{digest(physical, length=6)}"
         if typ == "aws:elasticache/user:User":
-            return f"arn:aws:elasticache:{region}:{self.account}:user:{physical}"
+            return f"arn:aws:elasticache:{region}:{acct}:user:{physical}"
         if typ == "aws:ecs/taskDefinition:TaskDefinition":
-            return f"arn:aws:ecs:{region}:{self.account}:task-definition/{physical}:1"
+            return f"arn:aws:ecs:{region}:{acct}:task-definition/{physical}:1"
         if service in GLOBAL_SERVICES:
-            return f"arn:aws:{service}::{self.account}:{resource}"
-        return f"arn:aws:{service}:{region}:{self.account}:{resource}"
+            return f"arn:aws:{service}::{acct}:{resource}"
+        return f"arn:aws:{service}:{region}:{acct}:{resource}"
 
     def _computed(self, typ: str, physical: str, inputs: dict, region: str, arn: str, key: str) -> dict[str, Any]:
         """Outputs AWS computes that the program reads; keyed by type."""

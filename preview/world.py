@@ -197,5 +197,9 @@ def owners_of_zones(config: StackConfig, references: Mapping[str, Any], account:
 
 def ci_role(config: StackConfig, references: Mapping[str, Any], account: str | None, caller: str) -> str:
     """The bootstrap role CI runs as in ``account``: what getCallerIdentity answers."""
+    if config.organization is not None and account:  # the org stack: its own bootstrap's roles, from day zero
+        from foundation.ci_identity import deploy_role_name, read_only_role_name
+
+        return f"arn:aws:iam::{account}:role/{deploy_role_name() if caller == DEPLOY else read_only_role_name()}"
     outputs = (references.get(config.org_stack or "") or {}) if config.org_stack else {}
     return Organization(outputs).role(account or "", caller)

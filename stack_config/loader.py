@@ -25,6 +25,7 @@ import yaml
 from policies import conventions
 from stack_config import backend, externals
 from stack_config.aws_values import region_problem
+from stack_config.baseline import baseline_checks, scp_slot_checks
 from stack_config.model import NAMESPACE, StackConfig
 from stack_config.organization import OrganizationConfig
 from stack_config.parsing import ConfigError, Parser, Problem, show
@@ -427,7 +428,7 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
                 )
             )
     rails = org.guardrails
-    for field in ("require_tags", "deny_leave", "region_allow_list", "stage_tag_policy"):
+    for field in ("require_tags", "deny_leave", "region_allow_list", "stage_tag_policy", "protect_baseline"):
         name = camel(field)
         attached: set[str] = set()
         for index, ou in enumerate(getattr(rails, field)):
@@ -494,6 +495,8 @@ def _organization_checks(config: StackConfig) -> list[Problem]:
                 )
     if org.bootstrap is not None:
         problems.extend(_bootstrap_checks(org, f"{key}.accounts", f"{key}.bootstrap"))
+    problems.extend(baseline_checks(org, f"{key}.baseline"))
+    problems.extend(scp_slot_checks(org, key))
     if org.mail is not None and config.region not in SES_RECEIVING_REGIONS:
         problems.append(
             Problem(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from policies import conventions
 from stack_config.aws_values import HOSTED_ZONE_ID, HOSTNAME, REGION_RULES, region_problem
+from stack_config.baseline import BaselineConfig
 from stack_config.parsing import setting
 
 LABEL = conventions.DNS_LABEL.pattern.strip("^$")
@@ -81,6 +82,11 @@ class GuardrailsConfig:
         default_factory=list,
         each={"pattern": LABEL, "what": "an OU name"},
         doc="the tag policy that fixes the allowed 'stage' values",
+    )
+    protect_baseline: list[str] = setting(
+        default_factory=list,
+        each={"pattern": LABEL, "what": "an OU name"},
+        doc="deny tampering with the security baseline, and root, in these OUs (components/baseline_guardrail.py)",
     )
     allowed_regions: list[str] = setting(
         default_factory=lambda: ["eu-west-1", "us-east-1"],
@@ -192,6 +198,9 @@ class OrganizationConfig:
     )
     bootstrap: BootstrapConfig | None = setting(None, doc="absent: member accounts are not bootstrapped")
     mail: MailConfig | None = setting(None, doc="absent: account mail goes wherever the domain's MX already points")
+    baseline: BaselineConfig | None = setting(
+        None, doc="absent: no trail, no detection (the pack's security-baseline-present refuses that on org)"
+    )
 
     def email_for(self, account: str) -> str:
         """The one rule for account e-mails: unique per account, all delivered to one mailbox."""

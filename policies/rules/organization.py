@@ -67,6 +67,9 @@ def _unknown(value: Any) -> bool:
     return value is UNKNOWN
 
 
+get_prop, is_unknown = _get, _unknown  # for the baseline's policies (rules/baseline.py)
+
+
 # --- organization-policy-document ----------------------------------------------
 
 

@@ -42,7 +42,11 @@ def test_each_account_gets_its_stack_set_instance_and_parameter(shipped_preview)
     config = stack_config.load_file("org").organization
     preview = shipped_preview("org")
     ou_ids = preview.snapshot["outputs"]["organizational_unit_ids"]
-    instances = [i for i in preview.resources(INSTANCE) if not i["name"].startswith("bootstrap-backup-")]
+    instances = [
+        i
+        for i in preview.resources(INSTANCE)
+        if i["name"].startswith("bootstrap-") and not i["name"].startswith("bootstrap-backup-")
+    ]
     assert len(instances) == len(config.organizational_units) * len(config.bootstrap.regions)
     for spec in config.accounts:
         account_urn = preview.one(ACCOUNT, spec.name)["urn"]
@@ -55,7 +59,8 @@ def test_each_account_gets_its_stack_set_instance_and_parameter(shipped_preview)
 
 
 def trust_of(role: dict) -> dict:
-    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    """The role's GitHub OIDC trust (the first statement; a read-only role also admits the management account's)."""
+    statement = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Principal"] == {"Federated": {"Ref": "GitHubOidcProvider"}}
     return statement["Condition"]
@@ -115,6 +120,14 @@ def test_read_only_role_serves_previews_and_drift_checks_in_every_account(shippe
         management = preview.snapshot["outputs"]["management"]["stateBucket"]
         assert locks["Resource"] == f"arn:aws:s3:::{management}/.pulumi/locks/*"
         assert account["readOnlyRoleArn"].endswith(f":role/{role['Properties']['RoleName']}")
+        # The org stack's pull-request preview reads member accounts as this role: only the management account's
+        # read-only role may assume it besides CI (by condition: a role principal must exist when the trust is set).
+        management_id = preview.snapshot["outputs"]["management_account_id"]
+        (from_management,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][1:]
+        assert from_management["Principal"] == {"AWS": f"arn:aws:iam::{management_id}:root"}
+        assert from_management["Condition"]["ArnEquals"]["aws:PrincipalArn"] == (
+            f"arn:aws:iam::{management_id}:role/{role['Properties']['RoleName']}"
+        )
 
 
 def test_boundary_keeps_pulumi_away_from_the_organization_credentials_and_state(shipped_preview):
@@ -279,6 +292,8 @@ def test_the_backup_bucket_is_the_backup_accounts_own_instance_versioned_and_wri
     targets = instance["inputs"]["deploymentTargets"]
     assert (targets["accounts"], targets["accountFilterType"]) == ([backup_id], "INTERSECTION")
     assert instance["inputs"]["stackSetInstanceRegion"] == backup.region and instance["inputs"]["retainStack"]
-    others = [i for i in preview.resources(INSTANCE) if i["urn"] != instance["urn"]]
+    others = [
+        i for i in preview.resources(INSTANCE) if i["urn"] != instance["urn"] and i["name"].startswith("bootstrap-")
+    ]
     assert others and all(instance["urn"] in i["dependencies"] for i in others)  # the copy exists first
     assert not [p for p in preview.resources("pulumi:providers:aws") if p["name"].startswith("state-backup")]

@@ -65,9 +65,21 @@ def test_region_allow_list_exempts_global_services(shipped_preview):
     )
 
 
-def test_deny_leave(shipped_preview):
-    (statement,) = documents(shipped_preview("org"))["deny-leave"]["Statement"]
+def test_leaving_is_denied_on_every_ou_by_one_scp_or_the_other(shipped_preview):
+    """deny-leave's statement is merged into protect-baseline where both would attach (five SCPs per OU)."""
+    (statement,) = guardrails.deny_leave_document()["Statement"]
     assert (statement["Effect"], statement["Action"]) == ("Deny", "organizations:LeaveOrganization")
+    preview = shipped_preview("org")
+    leaving = {
+        p["urn"]
+        for p in preview.resources(POLICY)
+        if any(
+            s.get("Action") == "organizations:LeaveOrganization" and "Condition" not in s
+            for s in json.loads(p["inputs"]["content"]).get("Statement", [])
+        )
+    }
+    targets = {a["inputs"]["targetId"] for a in preview.resources(ATTACHMENT) if a["parent"] in leaving}
+    assert targets == set(preview.snapshot["outputs"]["organizational_unit_ids"].values())
 
 
 def test_tag_policy_fixes_stage_values_to_the_conventions_stages(shipped_preview):
@@ -117,6 +129,6 @@ def test_policies_are_named_by_convention_and_created_only_when_attached(stack_y
     result = run_preview("org", tmp_path, "--config", str(stack_yaml("org", {"aws-platform:organization": raw})))
     assert result.exit_code == 0, result.stdout + result.stderr
     names = sorted(r["inputs"]["name"] for r in result.resources(POLICY))
-    assert names == ["org-prod-deny-leave", "org-prod-region-allow-list", "org-prod-require-tags"]
+    assert names == ["org-prod-protect-baseline", "org-prod-region-allow-list", "org-prod-require-tags"]
     org = result.one("aws:organizations/organization:Organization", "organization")
     assert org["inputs"]["enabledPolicyTypes"] == ["SERVICE_CONTROL_POLICY"]

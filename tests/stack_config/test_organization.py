@@ -62,7 +62,7 @@ def test_org_stack_requires_the_section():
 
 def test_account_in_an_unknown_ou_names_the_key_the_value_and_the_choices():
     text = problems("org", org_values(lambda s: s["accounts"].append({"name": "blog-dev", "ou": "workload"})))
-    assert f"{KEY}.accounts[5].ou: 'workload' is not an OU (allowed: sandbox, security, workloads)" in text
+    assert f"{KEY}.accounts[6].ou: 'workload' is not an OU (allowed: sandbox, security, workloads)" in text
 
 
 def test_duplicate_names_are_refused():
@@ -72,7 +72,7 @@ def test_duplicate_names_are_refused():
 
     text = problems("org", org_values(duplicate))
     assert f"{KEY}.organizationalUnits[3].name: 'sandbox' appears twice" in text
-    assert f"{KEY}.accounts[5].name: 'shop-dev' appears twice" in text
+    assert f"{KEY}.accounts[6].name: 'shop-dev' appears twice" in text
 
 
 def test_guardrails_attach_only_to_existing_ous_once():
@@ -150,7 +150,7 @@ def test_account_email_must_fit_awss_64_characters():
     email = f"aws+{long_name}@aws.example.com"
     assert len(email) > 64
     text = problems("org", org_values(lambda s: s["accounts"].append({"name": long_name, "ou": "sandbox"})))
-    assert f"{KEY}.accounts[5].name: e-mail '{email}' is {len(email)} characters; AWS allows 64" in text
+    assert f"{KEY}.accounts[6].name: e-mail '{email}' is {len(email)} characters; AWS allows 64" in text
 
 
 def test_inbound_mail_needs_an_ses_receiving_region():
