@@ -28,7 +28,7 @@ import stack_config.loader
 from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
-from preview import policy_client, program, sarif
+from preview import policy_client, program, region_loss, sarif
 from preview import world as worlds
 from stack_config import accounts, backend, externals
 
@@ -97,7 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=worlds.MODES,
         default=worlds.DAY_ZERO,
         help="day-zero (default): a first deploy, nothing this stack creates exists yet; "
-        "update: the stack exists, what it created is there",
+        "update: the stack exists, what it created is there; pull-request: as CI's read-only role; "
+        "region-lost: a first deploy while --lost-region does not answer",
+    )
+    parser.add_argument(
+        "--lost-region",
+        default=os.environ.get("LOST_REGION") or None,
+        help=f"the region that does not answer in the region-lost world (default {region_loss.DEFAULT_LOST_REGION})",
     )
     args = parser.parse_args(argv)
 
@@ -110,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     expected = externals.render(externals.expectations(config))
 
-    world = worlds.for_stack(config, args.world)
+    try:
+        world = worlds.for_stack(config, args.world, args.lost_region)
+    except region_loss.RegionUnreachable as err:
+        print(err, file=sys.stderr)
+        return EXIT_PROGRAM
     # The program refuses a foreign account at up (its org stack reference); here, from the recorded outputs.
     org_outputs = world.stack_references.get(config.org_stack or "") or {}
     foreign = accounts.foreign_account_problems(

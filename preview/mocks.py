@@ -85,6 +85,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ.startswith("pulumi:providers:"):
             provider_id = f"{name}-{digest(typ, name, length=8)}"
             self.provider_regions[provider_id] = inputs.get("region") or self.default_region
+            if self.world.lost and typ == "pulumi:providers:aws":
+                self.world.lost.provider(name, self.provider_regions[provider_id])
             pinned, roles = _json_list(inputs.get("allowedAccountIds")), _json_list(inputs.get("assumeRoles"))
             role = str(roles[0].get("roleArn", "")) if roles and isinstance(roles[0], dict) else ""
             if role:
@@ -108,6 +110,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if not args.custom:
             return None, {}
         region = self._region(args.provider)
+        if self.world.lost:
+            self.world.lost.resource(typ, name, region, inputs)
         key = f"{typ}\0{name}\0{json.dumps(inputs, sort_keys=True, default=str)}"
         physical = self._physical_name(typ, name, inputs)
         rid = physical if typ in ID_IS_NAME else ID_PREFIXES.get(typ, "") + digest(typ, name)
@@ -390,6 +394,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def _invoke(self, args: pulumi.runtime.MockCallArgs) -> dict:
         token, a = args.token, args.args
         region, account = self._region(args.provider), self._account(args.provider)
+        if self.world.lost:
+            self.world.lost.invoke(token, region, a)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             role = self.provider_roles.get((args.provider or "").rsplit("::", 1)[-1]) or self.world.caller_role
             role_name = role.rsplit("/", 1)[-1] if role else "offline-preview"

@@ -11,7 +11,8 @@ where the preview was green (issue 21). This world answers as AWS would on the d
   stack's recorded outputs publish it (a promoted image); AWS's own things (public parameters, the
   ELB log-delivery account) exist. The update world adds what this stack created on an earlier ``up``
   (images pushed into its own repositories);
-* **what can be read**: another stack's outputs only from the same state backend (``stateBackend``).
+* **what can be read**: another stack's outputs only from the same state backend (``stateBackend``);
+* **what answers**: in the region-lost world one region does not (``preview/region_loss.py``).
 
 ``preview/external_inventory.json`` no longer says what is present; it lists what a declared owner has
 not provided yet, so tests can show each refusal. Who may touch what is not decided here: that is the
@@ -28,13 +29,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from access.accesses import DEPLOY, READ_ONLY, Organization
+from preview.region_loss import DEFAULT_LOST_REGION, RegionLoss
 from stack_config import externals
 from stack_config.model import StackConfig
 
-DAY_ZERO, UPDATE, PULL_REQUEST = "day-zero", "update", "pull-request"
+DAY_ZERO, UPDATE, PULL_REQUEST, REGION_LOST = "day-zero", "update", "pull-request", "region-lost"
 # pull-request: the stack exists (as in update) and the caller is the account's read-only role, as in CI's
-# pull-request previews; the others run as the deploy role.
-MODES = (DAY_ZERO, UPDATE, PULL_REQUEST)
+# pull-request previews; the others run as the deploy role. region-lost: a first deploy (day zero) on the day
+# LOST_REGION (default eu-west-1) does not answer: the recovery stack's day.
+MODES = (DAY_ZERO, UPDATE, PULL_REQUEST, REGION_LOST)
 # An unpinned stack (an engineer's dev-<name>) deploys wherever its owner's credentials point: AWS's own
 # documentation account stands for "whichever account that is", and no pinned stack may ever show it.
 UNPINNED_ACCOUNT = "123456789012"
@@ -63,6 +66,7 @@ class World:
     untagged_images: frozenset[str]
     caller: str = DEPLOY  # whose credentials run the preview: the deploy role, or the read-only role
     caller_role: str = ""  # that role's ARN, as the org stack's outputs name it
+    lost: RegionLoss | None = None  # the region that does not answer (region-lost world only)
 
     @property
     def published_images(self) -> frozenset[str]:
@@ -79,7 +83,7 @@ class World:
         if ref in self.absent["images"]:
             return f"ImageNotFoundException: the image {ref.rsplit('@', 1)[-1]} does not exist in {repository}"
         if repository in self.own_repositories and registry == self.account:
-            if self.mode == DAY_ZERO:
+            if self.mode in (DAY_ZERO, REGION_LOST):
                 return (
                     f"RepositoryNotFoundException: The repository with name '{repository}' does not exist in the "
                     f"registry with id '{registry}' (this stack creates it: nothing is in it before its first up)"
@@ -138,10 +142,14 @@ def nothing(mode: str = DAY_ZERO) -> World:
     )
 
 
-def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
-    """The world ``config``'s stack previews in."""
+def for_stack(config: StackConfig, mode: str = DAY_ZERO, lost_region: str | None = None) -> World:
+    """The world ``config``'s stack previews in; region-lost refuses a stack whose own state is in the lost region
+    (``RegionUnreachable``: nothing can be previewed, nor deployed, without logging in to its backend)."""
     if mode not in MODES:
         raise ValueError(f"world {mode!r} is not one of {', '.join(MODES)}")
+    lost = RegionLoss(lost_region or DEFAULT_LOST_REGION) if mode == REGION_LOST else None
+    if lost is not None:
+        lost.state(config.state_backend.url if config.state_backend else None, f"stack {config.identity.stack}")
     references = recorded_references()
     inventory = _inventory()
     absent = inventory.get("absent") or {}
@@ -158,6 +166,7 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
         untagged_images=frozenset(inventory.get("untagged_images") or []),
         caller=caller,
         caller_role=ci_role(config, references, account, caller),
+        lost=lost,
     )
 
 
