@@ -367,11 +367,7 @@ def bootstrap_template(
                 "UpdateReplacePolicy": "Retain",
                 "Properties": {
                     **_state_bucket_properties(bucket, NONCURRENT_STATE_DAYS),
-                    **(
-                        {"ReplicationConfiguration": _replication(names, backup, replica)}
-                        if destinations
-                        else {}
-                    ),
+                    **({"ReplicationConfiguration": _replication(names, backup, replica)} if destinations else {}),
                     "Tags": _tags(tags),
                 },
             },

@@ -87,6 +87,7 @@ class DocumentDb(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     master_secret_arn: pulumi.Output[str]
     cluster_identifier: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
     alarms: list[aws.cloudwatch.MetricAlarm]
     dashboard: Section
 
@@ -193,6 +194,7 @@ class DocumentDb(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
         self.cluster_identifier = cluster.cluster_identifier
+        self.cluster_arn = cluster.arn  # what AWS Backup selects (components/recovery_copies.py)
         self.master_secret_arn = cluster.master_user_secrets.apply(
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )

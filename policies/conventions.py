@@ -274,6 +274,11 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:identitystore/group:Group": NameRule("displayName", 1024),
         "aws:ses/receiptRuleSet:ReceiptRuleSet": NameRule("ruleSetName", 64),
         "aws:ses/receiptRule:ReceiptRule": NameRule("name", 64),
+        # AWS Backup: vault, plan and selection names of up to 50 characters
+        # (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html).
+        "aws:backup/vault:Vault": NameRule("name", 50),
+        "aws:backup/plan:Plan": NameRule("name", 50),
+        "aws:backup/selection:Selection": NameRule("name", 50),
     }
 )
 

@@ -72,10 +72,13 @@ class World:
     def published_images(self) -> frozenset[str]:
         """Images another stack's outputs name (what a promotion copies): they exist, their stack pushed them."""
         return frozenset(
-            str(svc.get("image"))
+            str(ref)
             for outputs in self.stack_references.values()
             for svc in ((outputs or {}).get("services") or {}).values()
-            if isinstance(svc, dict) and svc.get("image")
+            if isinstance(svc, dict)
+            # ...and their replicas in the regions the stack replicates to (ECR replication keeps the digest)
+            for ref in (svc.get("image"), *(svc.get("replicas") or {}).values())
+            if ref
         )
 
     def image_exists(self, ref: str, repository: str, registry: str) -> str | None:

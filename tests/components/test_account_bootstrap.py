@@ -267,7 +267,8 @@ def test_the_state_bucket_replicates_within_15_minutes_to_a_twin_in_the_recovery
     assert twin["StateReplicaBucket"]["Properties"]["BucketName"] == name
     home = AccountView(template(preview), management, region).resources()
     (rule,) = [
-        r for r in home["StateBucket"]["Properties"]["ReplicationConfiguration"]["Rules"]
+        r
+        for r in home["StateBucket"]["Properties"]["ReplicationConfiguration"]["Rules"]
         if r["Destination"]["Bucket"] == f"arn:aws:s3:::{name}"
     ]
     assert rule["Destination"]["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}}
