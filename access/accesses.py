@@ -701,6 +701,10 @@ LOOKUPS: Mapping[str, Any] = {
         "secretsmanager:DescribeSecret",
         str(a.get("arn") or f"arn:aws:secretsmanager:{region}:{account}:secret:{a.get('name')}"),
     ),
+    "aws:rds/getClusterSnapshot:getClusterSnapshot": lambda a, region, account: (
+        "rds:DescribeDBClusterSnapshots",
+        f"arn:aws:rds:{region}:{account}:cluster:{a.get('dbClusterIdentifier')}",
+    ),
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a, region, account: (
         "ec2:DescribeAvailabilityZones",
         "*",

@@ -440,6 +440,22 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 raise LookupError(f"reading Secrets Manager Secret ({name}): ResourceNotFoundException")
             arn = a.get("arn") or f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{digest(name, length=6)}"
             return {"arn": arn, "name": name, "id": arn}
+        if token == "aws:rds/getClusterSnapshot:getClusterSnapshot":
+            cluster = str(a.get("dbClusterIdentifier", ""))
+            if not self.world.backup_copy_exists(cluster, region):
+                raise LookupError(f"reading RDS Cluster Snapshot ({cluster}): empty result in {region}")
+            name = f"awsbackup:copyjob-{digest(cluster, region, length=8)}-{digest(region, cluster, length=4)}"
+            arn = f"arn:aws:rds:{region}:{account}:cluster-snapshot:{name}"
+            return {
+                "id": name,
+                "dbClusterIdentifier": cluster,
+                "dbClusterSnapshotIdentifier": name,
+                "dbClusterSnapshotArn": arn,
+                "snapshotType": "awsbackup",
+                "status": "available",
+                "engine": "docdb",
+                "storageEncrypted": True,
+            }
         if token == "aws:ssm/getParameter:getParameter" and not str(a.get("name", "")).startswith("/aws/"):
             name = a.get("name", "")
             if not self.world.value_exists(f"ssm:{name}"):

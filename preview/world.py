@@ -99,6 +99,14 @@ class World:
             "it in externals with its owner, or an earlier stage's outputs publish it)"
         )
 
+    def backup_copy_exists(self, cluster: str, region: str) -> bool:
+        """A copy of ``cluster``'s backups is in ``region`` once a deployed stack's outputs say it copies them there."""
+        return any(
+            (outputs or {}).get("recovery", {}).get("region") == region
+            and (outputs or {}).get("recovery", {}).get("documentdb_cluster") == cluster
+            for outputs in self.stack_references.values()
+        )
+
     def value_exists(self, ref: str) -> bool:
         """A parameter ('ssm:/path') or secret (name or ARN) exists once its declared owner has set it."""
         kind = "parameters" if ref.startswith("ssm:") else "secrets"

@@ -69,6 +69,8 @@ def references(config: StackConfig, ns: str) -> list[tuple[str, str]]:
         if svc.image.promote_from
     ]
     store = config.document_store
+    if store is not None and store.documentdb.restore_latest_copy_of:
+        found.append((f"{ns}:documentStore.documentdb.restoreLatestCopyOf", store.documentdb.restore_latest_copy_of))
     if store is not None and store.rehearsed_in:
         found.append((f"{ns}:documentStore.rehearsedIn", store.rehearsed_in))
     return found
