@@ -12,7 +12,7 @@ and read a parameter someone had put there. On the day eu-west-1 is lost none of
   recovery region (vault lock: no copy younger than ``lockDays`` can be deleted, by anyone);
 - **parameters** the services read: written into the recovery region under the same name by every `up`.
 
-Chosen against a DocumentDB global cluster: a secondary cluster of 3 × db.r6g.2xlarge would run all year (about
+Chosen against a DocumentDB global cluster: a secondary cluster of 3 x db.r6g.2xlarge would run all year (about
 $2,500/month on-demand in eu-central-1) to win a recovery point of seconds instead of an hour; the backup copy costs
 storage only (docs/recovery.md has both figures).
 """

@@ -19,7 +19,6 @@ import yaml
 import stack_config
 from policies import conventions
 from preview import region_loss
-from stack_config import externals
 from stack_config.edge import EdgeConfig
 from tests.conftest import ROOT, PreviewResult, load_stack_yaml, run_preview, stack_account
 
