@@ -408,7 +408,9 @@ class Derivation:
 
     def lookups(self) -> Iterator[Access | None]:
         """Each lookup the program made (the snapshot's ``invokes``), as the provider that made it: its assumed role,
-        or the caller. They run in every preview, so a pull-request preview makes them as the read-only role."""
+        or the caller. They run in every preview, so a pull-request preview makes them as the read-only role. The same
+        call made twice (a parameter checked, then read with decryption) is one access."""
+        seen: set[tuple[str, str, str, str]] = set()
         for invoke in self.snapshot.get("invokes") or []:
             request = LOOKUPS.get(invoke["token"])
             if request is None:
@@ -421,6 +423,9 @@ class Derivation:
                 continue
             action, resource = request(invoke["args"], region, self.account)
             origin = f"lookup {invoke['token'].rsplit(':', 1)[-1]} via {invoke['provider'].rsplit('::', 1)[-1] or 'default provider'}"
+            if (principal, action, resource, origin) in seen:
+                continue
+            seen.add((principal, action, resource, origin))
             yield self._on_resource(
                 "lookup", principal, action, resource, origin, region, _account(resource) or self.account
             )
