@@ -198,6 +198,7 @@ else:
         connection_arns[identity.name(externals.SECRET_TYPE, externals.CONTRACT_SECRETS["cache"])] = (
             cache.connection_secret_arn
         )
+    documents: DocumentStore | None = None
     if config.document_store is not None:
         # Prod's migration follows staging's: its ledger is read from the stack that rehearsed it.
         rehearsed_in = config.document_store.rehearsed_in
@@ -230,7 +231,7 @@ else:
             documents.connection_secret_arn
         )
     # Recovery: what a recovery stack needs is copied into its region by code, continuously (docs/recovery.md).
-    documentdb = documents.documentdb if config.document_store is not None else None
+    documentdb = documents.documentdb if documents is not None else None
     recovery = (
         RecoveryCopies(
             "recovery",

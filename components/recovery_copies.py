@@ -113,7 +113,7 @@ class RecoveryCopies(pulumi.ComponentResource):
 
         self.document_vault_arn = None
         if args.documentdb_cluster_arn is not None:
-            self.document_vault_arn = self._document_backup(name, args, child, keep)
+            self.document_vault_arn = self._document_backup(name, args, args.documentdb_cluster_arn, child, keep)
 
         for index, parameter in enumerate(args.parameters):
             value = aws.ssm.get_parameter_output(
@@ -130,7 +130,12 @@ class RecoveryCopies(pulumi.ComponentResource):
         self.register_outputs({"document_vault_arn": self.document_vault_arn})
 
     def _document_backup(
-        self, name: str, args: RecoveryCopiesArgs, child: pulumi.ResourceOptions, keep: pulumi.ResourceOptions
+        self,
+        name: str,
+        args: RecoveryCopiesArgs,
+        cluster_arn: pulumi.Input[str],
+        child: pulumi.ResourceOptions,
+        keep: pulumi.ResourceOptions,
     ) -> pulumi.Output[str]:
         ident, backup = args.identity, args.config.document_backup
         vault_key = aws.kms.Key(
@@ -173,7 +178,10 @@ class RecoveryCopies(pulumi.ComponentResource):
                     completion_window=180,
                     lifecycle=lifecycle,
                     copy_actions=[
-                        aws.backup.PlanRuleCopyActionArgs(destination_vault_arn=vault.arn, lifecycle=lifecycle)
+                        aws.backup.PlanRuleCopyActionArgs(
+                            destination_vault_arn=vault.arn,
+                            lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(delete_after=backup.keep_days),
+                        )
                     ],
                 )
             ],
@@ -219,7 +227,7 @@ class RecoveryCopies(pulumi.ComponentResource):
             name=ident.name("aws:backup/selection:Selection", "documentdb"),
             plan_id=plan.id,
             iam_role_arn=role.arn,
-            resources=[args.documentdb_cluster_arn],
+            resources=[cluster_arn],
             opts=child,
         )
         return vault.arn
