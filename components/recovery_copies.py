@@ -159,9 +159,17 @@ class RecoveryCopies(pulumi.ComponentResource):
             changeable_for_days=LOCK_CHANGEABLE_DAYS,
             opts=keep,
         )
+        source_key = aws.kms.Key(
+            f"{name}-vault-source",
+            description=f"{ident.label('documents-backup')} recovery points",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=pulumi.ResourceOptions(parent=self, protect=ident.protected, retain_on_delete=True),
+        )
         source = aws.backup.Vault(
             f"{name}-documents-source",
             name=ident.name("aws:backup/vault:Vault", "documents"),
+            kms_key_arn=source_key.arn,
             force_destroy=False,
             opts=pulumi.ResourceOptions(parent=self, protect=ident.protected, retain_on_delete=True),
         )
