@@ -411,16 +411,22 @@ def stack_prefixes(environment: str) -> list[str]:
     return found
 
 
-def _tls_only(bucket: str) -> dict[str, Any]:
+def _tls_only(bucket: str | None = None, arn: str | None = None) -> dict[str, Any]:
+    """Deny every request without TLS, to the template's ``bucket`` resource or to the bucket ``arn``."""
+    resources: list[Any] = (
+        [arn, f"{arn}/*"]
+        if arn
+        else [
+            _sub("arn:${AWS::Partition}:s3:::${" + str(bucket) + "}"),
+            _sub("arn:${AWS::Partition}:s3:::${" + str(bucket) + "}/*"),
+        ]
+    )
     return {
         "Sid": "TlsOnly",
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
-        "Resource": [
-            _sub("arn:${AWS::Partition}:s3:::${" + bucket + "}"),
-            _sub("arn:${AWS::Partition}:s3:::${" + bucket + "}/*"),
-        ],
+        "Resource": resources,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
@@ -561,40 +567,31 @@ REPLICATION_TIME_MINUTES = 15
 def _replication(names: BootstrapNames, backup: StateBackup | None, replica: str | None) -> dict[str, Any]:
     """Every state version to the backup account's bucket, owned there, and to the recovery region's replica (with
     Replication Time Control: the recovery point of every stack's state); deletions are never replicated."""
+
+    def rule(rule_id: str, priority: int, destination: dict[str, Any]) -> dict[str, Any]:
+        # A deleted stack or a wiped bucket must not wipe the copy too.
+        return {
+            "Id": rule_id,
+            "Status": "Enabled",
+            "Priority": priority,
+            "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": destination,
+        }
+
     rules: list[dict[str, Any]] = []
     if backup is not None:
-        rules.append(
-            {
-                "Id": "state-to-backup-account",
-                "Status": "Enabled",
-                "Priority": 1,
-                "Filter": {"Prefix": ""},
-                # A deleted stack or a wiped bucket must not wipe the copy too.
-                "DeleteMarkerReplication": {"Status": "Disabled"},
-                "Destination": {
-                    "Bucket": f"arn:aws:s3:::{backup.bucket}",
-                    "Account": backup.account_id,
-                    "AccessControlTranslation": {"Owner": "Destination"},
-                    "StorageClass": "STANDARD_IA",
-                },
-            }
-        )
+        owned_there = {"AccessControlTranslation": {"Owner": "Destination"}, "StorageClass": "STANDARD_IA"}
+        destination = {"Bucket": f"arn:aws:s3:::{backup.bucket}", "Account": backup.account_id, **owned_there}
+        rules.append(rule("state-to-backup-account", 1, destination))
     if replica is not None:
-        window = {"Status": "Enabled", "Time": {"Minutes": REPLICATION_TIME_MINUTES}}
-        rules.append(
-            {
-                "Id": "state-to-recovery-region",
-                "Status": "Enabled",
-                "Priority": 2,
-                "Filter": {"Prefix": ""},
-                "DeleteMarkerReplication": {"Status": "Disabled"},
-                "Destination": {
-                    "Bucket": f"arn:aws:s3:::{replica}",
-                    "ReplicationTime": window,
-                    "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": REPLICATION_TIME_MINUTES}},
-                },
-            }
-        )
+        window = {"Minutes": REPLICATION_TIME_MINUTES}
+        destination = {
+            "Bucket": f"arn:aws:s3:::{replica}",
+            "ReplicationTime": {"Status": "Enabled", "Time": window},
+            "Metrics": {"Status": "Enabled", "EventThreshold": window},
+        }
+        rules.append(rule("state-to-recovery-region", 2, destination))
     return {
         "Role": _sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + names.replication_role),
         "Rules": rules,
@@ -844,13 +841,6 @@ def backup_bucket_policy(bucket_arn: str, organization_id: str, replication_role
                 "Resource": bucket_arn,
                 "Condition": replicators,
             },
-            {
-                "Sid": "TlsOnly",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            _tls_only(arn=bucket_arn),
         ],
     }
