@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
-# day-zero (a first deploy: nothing this stack creates exists yet) or update (the stack exists): preview/world.py
+# day-zero (a first deploy: nothing this stack creates exists yet), update (the stack exists), pull-request, or
+# region-lost (a first deploy while LOST_REGION, default eu-west-1, does not answer): preview/world.py
 WORLD ?= day-zero
 STAMP := $(VENV)/.installed
 # checkov has its own venv: its dependency pins conflict with ours (docs/security.md).
@@ -18,6 +19,7 @@ CHECKOV := $(CHECKOV_VENV)/.installed
 help:
 	@echo "make preview STACK=<stack>   offline preview (mocks + policy pack); writes build/<stack>.json"
 	@echo "                              WORLD=update previews an update of an existing stack (default day-zero)"
+	@echo "                              WORLD=region-lost: a first deploy while LOST_REGION (eu-west-1) is gone"
 	@echo "make stack-references        regenerate preview/stack_references.json from the referenced stacks' previews"
 	@echo "make quota-needs             regenerate stack_config/quota_needs.json (what the org requests) from the stacks' previews"
 	@echo "make lint                    ruff check, ruff format --check, pyright (docs/development.md)"
@@ -48,7 +50,7 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt requir
 venv: $(STAMP)
 
 preview: $(STAMP)
-	$(PY) -m preview --stack $(STACK) --world $(WORLD) --json build/$(STACK).json --sarif build/$(STACK)-policy.sarif
+	$(PY) -m preview --stack $(STACK) --world $(WORLD) --json build/$(STACK).json --sarif build/$(STACK)-policy.sarif $(if $(LOST_REGION),--lost-region $(LOST_REGION))
 
 preview-all: $(STAMP)
 	@for s in dev staging prod prod-dr; do $(PY) -m preview --stack $$s --json build/$$s.json --quiet || exit $$?; done

@@ -18,11 +18,18 @@ from components.document_store import DocumentStore, DocumentStoreArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.edge_functions import EdgeFunctions, EdgeFunctionsArgs
-from components.image_repository import ImageRepository, ImageRepositoryArgs, promoted_image
+from components.image_repository import (
+    ImageRepository,
+    ImageRepositoryArgs,
+    lifecycle_policy,
+    promoted_image,
+    replica_ref,
+)
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.organization import build_org_stack, read_org_account
 from components.prerender_renderer import RENDERER_BUILD, PrerenderRenderer, PrerenderRendererArgs
+from components.recovery_copies import RecoveryCopies, RecoveryCopiesArgs
 from components.spa_distribution import SpaDistribution, SpaDistributionArgs
 from components.valkey_cache import ValkeyCache, ValkeyCacheArgs
 from components.web_acl import WebAcl, WebAclArgs
@@ -117,7 +124,11 @@ else:
         assert cluster is not None and alb is not None  # both exist whenever there are services (above)
         # Build once: a promoted image is the digest the earlier stage ran, copied into this stack's repository.
         promote_key = f"aws-platform:containers.services[{index}].image.promoteFrom"
-        promoted = promoted_image(svc.image.promote_from, svc.name, promote_key) if svc.image.promote_from else None
+        promoted = (
+            promoted_image(svc.image.promote_from, svc.name, promote_key, identity.region)
+            if svc.image.promote_from
+            else None
+        )
         image = images[svc.name] = ImageRepository(
             f"{svc.name}-images",
             ImageRepositoryArgs(
@@ -187,6 +198,7 @@ else:
         connection_arns[identity.name(externals.SECRET_TYPE, externals.CONTRACT_SECRETS["cache"])] = (
             cache.connection_secret_arn
         )
+    documents: DocumentStore | None = None
     if config.document_store is not None:
         # Prod's migration follows staging's: its ledger is read from the stack that rehearsed it.
         rehearsed_in = config.document_store.rehearsed_in
@@ -217,6 +229,37 @@ else:
         connection_ready += documents.connection_ready
         connection_arns[identity.name(externals.SECRET_TYPE, externals.CONTRACT_SECRETS["document_store"])] = (
             documents.connection_secret_arn
+        )
+    # Recovery: what a recovery stack needs is copied into its region by code, continuously (docs/recovery.md).
+    documentdb = documents.documentdb if documents is not None else None
+    recovery = (
+        RecoveryCopies(
+            "recovery",
+            RecoveryCopiesArgs(
+                identity,
+                config.recovery,
+                account_id,
+                repository_names=[images[name].repository_name for name in sorted(images)],
+                lifecycle_policy=lifecycle_policy(repositories),
+                documentdb_cluster_arn=documentdb.cluster_arn if documentdb else None,
+                parameters=sorted(
+                    {ref.removeprefix("ssm:") for s in containers.services for ref in s.secrets.values()}
+                    & {e.ref.removeprefix("ssm:") for e in config.externals if e.ref.startswith("ssm:")}
+                ),
+            ),
+            opts=regional(),
+        )
+        if config.recovery is not None
+        else None
+    )
+    if recovery is not None and config.recovery is not None:
+        pulumi.export(
+            "recovery",
+            {
+                "region": config.recovery.region,
+                "documentdb_cluster": documentdb.cluster_identifier if documentdb else None,
+                "document_vault_arn": recovery.document_vault_arn,
+            },
         )
     settle_secrets(pulumi.Output.from_input(connection_ready))
     settle_secret_arns(pulumi.Output.all(**connection_arns) if connection_arns else pulumi.Output.from_input({}))
@@ -301,6 +344,14 @@ else:
             name: {
                 "service_name": svc.service_name,
                 "image": images[name].image_ref,
+                # The same digest in each recovery region, replicated by ECR: what a recovery stack runs.
+                "replicas": {
+                    config.recovery.region: images[name].image_ref.apply(
+                        lambda ref, region=config.recovery.region: replica_ref(ref, region)
+                    )
+                }
+                if config.recovery is not None
+                else {},
                 "repository_url": images[name].repository_url,
                 "log_group": svc.log_group_name,
                 "security_group_id": svc.security_group_id,

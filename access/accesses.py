@@ -458,7 +458,9 @@ class Derivation:
 
     def lookups(self) -> Iterator[Access | None]:
         """Each lookup the program made (the snapshot's ``invokes``), as the provider that made it: its assumed role,
-        or the caller. They run in every preview, so a pull-request preview makes them as the read-only role."""
+        or the caller. They run in every preview, so a pull-request preview makes them as the read-only role. The same
+        call made twice (a parameter checked, then read with decryption) is one access."""
+        seen: set[tuple[str, str, str, str]] = set()
         for invoke in self.snapshot.get("invokes") or []:
             request = LOOKUPS.get(invoke["token"])
             if request is None:
@@ -471,6 +473,9 @@ class Derivation:
                 continue
             action, resource = request(invoke["args"], region, self.account)
             origin = f"lookup {invoke['token'].rsplit(':', 1)[-1]} via {invoke['provider'].rsplit('::', 1)[-1] or 'default provider'}"
+            if (principal, action, resource, origin) in seen:
+                continue
+            seen.add((principal, action, resource, origin))
             yield self._on_resource(
                 "lookup", principal, action, resource, origin, region, _account(resource) or self.account
             )
@@ -810,6 +815,10 @@ LOOKUPS: Mapping[str, Any] = {
     "aws:secretsmanager/getSecret:getSecret": lambda a, region, account: (
         "secretsmanager:DescribeSecret",
         str(a.get("arn") or f"arn:aws:secretsmanager:{region}:{account}:secret:{a.get('name')}"),
+    ),
+    "aws:rds/getClusterSnapshot:getClusterSnapshot": lambda a, region, account: (
+        "rds:DescribeDBClusterSnapshots",
+        f"arn:aws:rds:{region}:{account}:cluster:{a.get('dbClusterIdentifier')}",
     ),
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a, region, account: (
         "ec2:DescribeAvailabilityZones",

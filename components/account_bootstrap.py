@@ -236,6 +236,7 @@ def bootstrap_template(
     management_account_id: str = "",
     backup: StateBackup | None = None,
     organization_id: str = "",
+    replica_region: str | None = None,
 ) -> dict[str, Any]:
     """The CloudFormation template as data: OIDC provider, CI roles, the shared state bucket and its replication.
 
@@ -360,8 +361,21 @@ def bootstrap_template(
         },
     }
     state_condition: dict[str, str] = {"Condition": "IsStateHome"}
+    # The recovery region's copy of the shared bucket (docs/recovery.md): a recovery stack's own state lives there,
+    # and the states it references are there as replicas when the shared bucket's region is gone.
+    replica = names.state_bucket(management_account_id, replica_region) if replica_region else None
+    if replica_region is not None:
+        conditions["IsStateReplicaHome"] = {
+            "Fn::And": [
+                {"Condition": "IsManagementAccount"},
+                {"Fn::Equals": [{"Ref": "AWS::Region"}, replica_region]},
+            ]
+        }
+        resources.update(_state_replica_bucket(names, environments, organization_id, tags))
+    destinations = [f"arn:aws:s3:::{b}" for b in (backup.bucket if backup else None, replica) if b]
+    if destinations:
+        resources["ReplicationRole"] = _replication_role(names, destinations, state_objects, tags)
     if backup is not None:
-        resources["ReplicationRole"] = _replication_role(names, backup, state_objects, tags)
         # The backup account's instance in the backup region holds the copy instead of a state bucket: the
         # org stack needs no provider in that account, so its read-only previews and drift checks work too.
         conditions["IsBackupHome"] = {
@@ -396,7 +410,7 @@ def bootstrap_template(
                 "UpdateReplacePolicy": "Retain",
                 "Properties": {
                     **_state_bucket_properties(bucket, NONCURRENT_STATE_DAYS),
-                    **({"ReplicationConfiguration": _replication(names, backup)} if backup else {}),
+                    **({"ReplicationConfiguration": _replication(names, backup, replica)} if destinations else {}),
                     "Tags": _tags(tags),
                 },
             },
@@ -408,17 +422,7 @@ def bootstrap_template(
                     "PolicyDocument": {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {
-                                "Sid": "TlsOnly",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [
-                                    _sub("arn:${AWS::Partition}:s3:::${StateBucket}"),
-                                    _sub("arn:${AWS::Partition}:s3:::${StateBucket}/*"),
-                                ],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            },
+                            _tls_only("StateBucket"),
                             *_shared_state_statements(names, environments, organization_id),
                         ],
                     },
@@ -450,12 +454,32 @@ def stack_prefixes(environment: str) -> list[str]:
     return found
 
 
+def _tls_only(bucket: str | None = None, arn: str | None = None) -> dict[str, Any]:
+    """Deny every request without TLS, to the template's ``bucket`` resource or to the bucket ``arn``."""
+    resources: list[Any] = (
+        [arn, f"{arn}/*"]
+        if arn
+        else [
+            _sub("arn:${AWS::Partition}:s3:::${" + str(bucket) + "}"),
+            _sub("arn:${AWS::Partition}:s3:::${" + str(bucket) + "}/*"),
+        ]
+    )
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": resources,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def _shared_state_statements(
-    names: BootstrapNames, environments: Mapping[str, str], organization_id: str
+    names: BootstrapNames, environments: Mapping[str, str], organization_id: str, bucket_resource: str = "StateBucket"
 ) -> list[dict[str, Any]]:
     """Who may use the one state bucket: the organization's CI roles read every stack (stack references, the
     preview's lock aside); each account's deploy role writes its own stacks only, its read-only role their locks."""
-    bucket = "arn:${AWS::Partition}:s3:::${StateBucket}"
+    bucket = "arn:${AWS::Partition}:s3:::${" + bucket_resource + "}"
     ci_roles = [f"arn:aws:iam::*:role/{r}" for r in (names.deploy_role, names.read_only_role) if r]
     statements: list[dict[str, Any]] = [
         {
@@ -544,41 +568,90 @@ def _backup_bucket(names: BootstrapNames, backup: StateBackup, tags: Mapping[str
     }
 
 
-def _replication(names: BootstrapNames, backup: StateBackup) -> dict[str, Any]:
-    """Every state version to the backup account's bucket, owned there; deletions are not replicated."""
+def _state_replica_bucket(
+    names: BootstrapNames, environments: Mapping[str, str], organization_id: str, tags: Mapping[str, str]
+) -> dict[str, Any]:
+    """The shared bucket's twin in the recovery region: the same properties and the same writers per stack."""
+    return {
+        "StateReplicaBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Condition": "IsStateReplicaHome",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                **_state_bucket_properties(
+                    _sub(names.state_bucket_prefix + "-${AWS::AccountId}-${AWS::Region}"), NONCURRENT_STATE_DAYS
+                ),
+                "Tags": _tags(tags),
+            },
+        },
+        "StateReplicaBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Condition": "IsStateReplicaHome",
+            "Properties": {
+                "Bucket": {"Ref": "StateReplicaBucket"},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        _tls_only("StateReplicaBucket"),
+                        *_shared_state_statements(names, environments, organization_id, "StateReplicaBucket"),
+                    ],
+                },
+            },
+        },
+    }
+
+
+# S3 Replication Time Control: 99.99 % of new objects replicated within 15 minutes, by AWS's SLA
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html).
+REPLICATION_TIME_MINUTES = 15
+
+
+def _replication(names: BootstrapNames, backup: StateBackup | None, replica: str | None) -> dict[str, Any]:
+    """Every state version to the backup account's bucket, owned there, and to the recovery region's replica (with
+    Replication Time Control: the recovery point of every stack's state); deletions are never replicated."""
+
+    def rule(rule_id: str, priority: int, destination: dict[str, Any]) -> dict[str, Any]:
+        # A deleted stack or a wiped bucket must not wipe the copy too.
+        return {
+            "Id": rule_id,
+            "Status": "Enabled",
+            "Priority": priority,
+            "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": destination,
+        }
+
+    rules: list[dict[str, Any]] = []
+    if backup is not None:
+        owned_there = {"AccessControlTranslation": {"Owner": "Destination"}, "StorageClass": "STANDARD_IA"}
+        destination = {"Bucket": f"arn:aws:s3:::{backup.bucket}", "Account": backup.account_id, **owned_there}
+        rules.append(rule("state-to-backup-account", 1, destination))
+    if replica is not None:
+        window = {"Minutes": REPLICATION_TIME_MINUTES}
+        destination = {
+            "Bucket": f"arn:aws:s3:::{replica}",
+            "ReplicationTime": {"Status": "Enabled", "Time": window},
+            "Metrics": {"Status": "Enabled", "EventThreshold": window},
+        }
+        rules.append(rule("state-to-recovery-region", 2, destination))
     return {
         "Role": _sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + names.replication_role),
-        "Rules": [
-            {
-                "Id": "state-to-backup-account",
-                "Status": "Enabled",
-                "Priority": 1,
-                "Filter": {"Prefix": ""},
-                # A deleted stack or a wiped bucket must not wipe the copy too.
-                "DeleteMarkerReplication": {"Status": "Disabled"},
-                "Destination": {
-                    "Bucket": f"arn:aws:s3:::{backup.bucket}",
-                    "Account": backup.account_id,
-                    "AccessControlTranslation": {"Owner": "Destination"},
-                    "StorageClass": "STANDARD_IA",
-                },
-            }
-        ],
+        "Rules": rules,
     }
 
 
 def _replication_role(
-    names: BootstrapNames, backup: StateBackup, state_objects: dict[str, str], tags: Mapping[str, str]
+    names: BootstrapNames, destinations: Sequence[str], state_objects: dict[str, str], tags: Mapping[str, str]
 ) -> dict[str, Any]:
-    """S3 replicates as this role: read this account's state buckets, write the backup bucket, nothing else."""
+    """S3 replicates as this role: read this account's state buckets, write the copies, nothing else."""
     state_buckets = _sub("arn:${AWS::Partition}:s3:::" + names.state_bucket_prefix + "-${AWS::AccountId}-*")
-    destination = f"arn:aws:s3:::{backup.bucket}"
     return {
         "Type": "AWS::IAM::Role",
         "Condition": "IsStateHome",
         "Properties": {
             "RoleName": names.replication_role,
-            "Description": "S3 copies the Pulumi state to the backup account",
+            "Description": "S3 copies the Pulumi state to the backup account and the recovery region",
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -617,7 +690,7 @@ def _replication_role(
                                     "s3:ReplicateObject",
                                     "s3:ReplicateTags",
                                 ],
-                                "Resource": f"{destination}/*",
+                                "Resource": [f"{d}/*" for d in destinations],
                             },
                         ],
                     },
@@ -690,6 +763,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 management_account_id=values["management"],
                 backup=backup,
                 organization_id=values["organization"],
+                replica_region=cfg.state_replica_region,
             )
             return json.dumps(body, sort_keys=True)
 
@@ -759,7 +833,9 @@ class AccountBootstrap(pulumi.ComponentResource):
                 )
         # A service-managed StackSet never deploys to the management account: the same template as a plain stack
         # gives the org stack its CI roles and its own replicated state bucket.
-        for region in cfg.regions:
+        # The recovery region's replica first: it is the shared bucket's replication destination.
+        replica_first = [cfg.state_replica_region] if cfg.state_replica_region else []
+        for region in [*replica_first, *cfg.regions]:
             provider = aws.Provider(
                 f"bootstrap-management-{region}",
                 region=region,
@@ -767,7 +843,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 allowed_account_ids=[args.management_account_id],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            aws.cloudformation.Stack(
+            management = aws.cloudformation.Stack(
                 f"bootstrap-management-{region}",
                 name=ident.label("management-bootstrap", max_length=128),
                 template_body=template_body,
@@ -777,6 +853,8 @@ class AccountBootstrap(pulumi.ComponentResource):
                     parent=self, provider=provider, protect=ident.protected, retain_on_delete=True, depends_on=waits
                 ),
             )
+            if region in replica_first:
+                waits = [*waits, management]
         self.stack_set_name = stack_set.name
         self.register_outputs({"stack_set_name": self.stack_set_name})
 
@@ -806,13 +884,6 @@ def backup_bucket_policy(bucket_arn: str, organization_id: str, replication_role
                 "Resource": bucket_arn,
                 "Condition": replicators,
             },
-            {
-                "Sid": "TlsOnly",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            _tls_only(arn=bucket_arn),
         ],
     }

@@ -27,6 +27,7 @@ import pulumi_aws as aws
 from components.dashboard import AlarmStatus, Graph, Metric, Section
 from foundation.alarms import metric_alarm
 from foundation.client_access import admit_clients
+from foundation.externals import MissingExternal
 from foundation.identity import StackIdentity
 from stack_config.data import DocumentDbConfig
 
@@ -87,6 +88,7 @@ class DocumentDb(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     master_secret_arn: pulumi.Output[str]
     cluster_identifier: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
     alarms: list[aws.cloudwatch.MetricAlarm]
     dashboard: Section
 
@@ -166,7 +168,7 @@ class DocumentDb(pulumi.ComponentResource):
             tags={"data-lifecycle": phase},
             # A rebuild elsewhere starts from a copied snapshot; read at creation only, so later config edits
             # never replace the live cluster.
-            snapshot_identifier=cfg.restore_from_snapshot,
+            snapshot_identifier=cfg.restore_from_snapshot or self._latest_copy(cfg, ident.region),
             opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["snapshotIdentifier"]),
         )
         instance_ids = [
@@ -193,6 +195,7 @@ class DocumentDb(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
         self.cluster_identifier = cluster.cluster_identifier
+        self.cluster_arn = cluster.arn  # what AWS Backup selects (components/recovery_copies.py)
         self.master_secret_arn = cluster.master_user_secrets.apply(
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
@@ -203,6 +206,42 @@ class DocumentDb(pulumi.ComponentResource):
                 "master_secret_arn": self.master_secret_arn,
             }
         )
+
+    def _latest_copy(self, cfg: DocumentDbConfig, region: str) -> pulumi.Output[str] | None:
+        """The newest AWS Backup copy of the source stack's cluster in this region (components/recovery_copies.py):
+        looked up here, in this stack's own region, so nothing of the source's region is needed on the day."""
+        source = cfg.restore_latest_copy_of
+        if source is None:
+            return None
+
+        def cluster(recovery: dict[str, Any] | None) -> str:
+            if not recovery or recovery.get("region") != region or not recovery.get("documentdb_cluster"):
+                raise MissingExternal(
+                    f"aws-platform:documentStore.documentdb.restoreLatestCopyOf: {source} copies no DocumentDB backup "
+                    f"into {region} (its 'recovery' output is {recovery!r}; allowed: a stack whose aws-platform:recovery "
+                    f"region is {region})"
+                )
+            return str(recovery["documentdb_cluster"])
+
+        def newest(recovery: dict[str, Any] | None) -> str:
+            identifier = cluster(recovery)
+            try:
+                found = aws.rds.get_cluster_snapshot(
+                    db_cluster_identifier=identifier,
+                    most_recent=True,
+                    snapshot_type="awsbackup",  # recovery points AWS Backup made or copied here
+                    opts=pulumi.InvokeOptions(parent=self),
+                )
+            except Exception as err:  # the provider's error says what is missing
+                raise MissingExternal(
+                    f"aws-platform:documentStore.documentdb.restoreLatestCopyOf: no AWS Backup copy of {identifier} in "
+                    f"{region} yet ({str(err).splitlines()[0]}): the source's hourly plan copies one within its first "
+                    "hours (docs/recovery.md)"
+                ) from err
+            return str(found.db_cluster_snapshot_arn)
+
+        reference = pulumi.StackReference(f"restore-{source.rsplit('/', 1)[-1]}", stack_name=source)
+        return reference.get_output("recovery").apply(newest)
 
     def _alarms(
         self, args: DocumentDbArgs, cluster_id: str, instance_ids: list[str]

@@ -276,8 +276,16 @@ def copy_script(source: str, repository_url: str, source_endpoint: str, target_e
     )
 
 
-def promoted_image(stack_reference: str, application: str, key: str) -> pulumi.Output[str]:
-    """The digest ``stack_reference`` runs for ``application`` (its ``services.<app>.image`` output).
+def replica_ref(ref: str, region: str) -> str:
+    """``ref``'s replica in ``region``: ECR replication keeps the registry, repository name and digest."""
+    image = source_image(ref)
+    return ref.replace(f".dkr.ecr.{image.region}.", f".dkr.ecr.{region}.", 1)
+
+
+def promoted_image(stack_reference: str, application: str, key: str, region: str = "") -> pulumi.Output[str]:
+    """The digest ``stack_reference`` runs for ``application`` (its ``services.<app>.image`` output), read from its
+    replica in ``region`` when that stage replicates there (``services.<app>.replicas``): a recovery stack copies
+    from its own region, never from the one it stands in for.
 
     A stack reference to the earlier stage, not a digest typed into config: what prod deploys is by
     construction what staging ran. Refused with the key when that stage has not run it yet; that the image is
@@ -290,7 +298,8 @@ def promoted_image(stack_reference: str, application: str, key: str) -> pulumi.O
     _references[stack_reference] = reference
 
     def exported(services: dict[str, Any] | None) -> str:
-        ref = ((services or {}).get(application) or {}).get("image")
+        service = (services or {}).get(application) or {}
+        ref = (service.get("replicas") or {}).get(region) or service.get("image")
         if not ref:
             raise MissingExternal(
                 f"{key}: {stack_reference} exports no services.{application}.image: deploy it there first "

@@ -278,6 +278,11 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:securityhub/configurationPolicy:ConfigurationPolicy": NameRule("name", 128),
         "aws:cfg/configurationAggregator:ConfigurationAggregator": NameRule("name", 256),
         "aws:ses/receiptRule:ReceiptRule": NameRule("name", 64),
+        # AWS Backup: vault, plan and selection names of up to 50 characters
+        # (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html).
+        "aws:backup/vault:Vault": NameRule("name", 50),
+        "aws:backup/plan:Plan": NameRule("name", 50),
+        "aws:backup/selection:Selection": NameRule("name", 50),
     }
 )
 

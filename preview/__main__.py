@@ -29,7 +29,7 @@ from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
 from policies import secret_scan
-from preview import ordering, policy_client, program, quotas, sarif
+from preview import ordering, policy_client, program, quotas, region_loss, sarif
 from preview import world as worlds
 from stack_config import accounts, backend, externals
 
@@ -107,7 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=worlds.MODES,
         default=worlds.DAY_ZERO,
         help="day-zero (default): a first deploy, nothing this stack creates exists yet; "
-        "update: the stack exists, what it created is there",
+        "update: the stack exists, what it created is there; pull-request: as CI's read-only role; "
+        "region-lost: a first deploy while --lost-region does not answer",
+    )
+    parser.add_argument(
+        "--lost-region",
+        default=os.environ.get("LOST_REGION") or None,
+        help=f"the region that does not answer in the region-lost world (default {region_loss.DEFAULT_LOST_REGION})",
     )
     args = parser.parse_args(argv)
 
@@ -120,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     expected = externals.render(externals.expectations(config))
 
-    world = worlds.for_stack(config, args.world)
+    try:
+        world = worlds.for_stack(config, args.world, args.lost_region)
+    except region_loss.RegionUnreachable as err:
+        print(err, file=sys.stderr)
+        return EXIT_PROGRAM
     # The program refuses a foreign account at up (its org stack reference); here, from the recorded outputs.
     org_outputs = world.stack_references.get(config.org_stack or "") or {}
     foreign = accounts.foreign_account_problems(

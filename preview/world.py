@@ -15,6 +15,7 @@ where the preview was green (issue 21). This world answers as AWS would on the d
 * **what the account's quotas allow**: an account the org stack vends is new, so it has the new-account quotas
   (``stack_config/quotas.py``) raised only where the org's request template asks for more
   (``stack_config/quota_needs.py``); ``preview/quotas.py`` compares each need of the snapshot with them.
+* **what answers**: in the region-lost world one region does not (``preview/region_loss.py``).
 
 ``preview/external_inventory.json`` no longer says what is present; it lists what a declared owner has
 not provided yet, so tests can show each refusal. Who may touch what is not decided here: that is the
@@ -31,13 +32,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from access.accesses import DEPLOY, READ_ONLY, Organization
+from preview.region_loss import DEFAULT_LOST_REGION, RegionLoss
 from stack_config import externals, quota_needs
 from stack_config.model import StackConfig
 
-DAY_ZERO, UPDATE, PULL_REQUEST = "day-zero", "update", "pull-request"
+DAY_ZERO, UPDATE, PULL_REQUEST, REGION_LOST = "day-zero", "update", "pull-request", "region-lost"
 # pull-request: the stack exists (as in update) and the caller is the account's read-only role, as in CI's
-# pull-request previews; the others run as the deploy role.
-MODES = (DAY_ZERO, UPDATE, PULL_REQUEST)
+# pull-request previews; the others run as the deploy role. region-lost: a first deploy (day zero) on the day
+# LOST_REGION (default eu-west-1) does not answer: the recovery stack's day.
+MODES = (DAY_ZERO, UPDATE, PULL_REQUEST, REGION_LOST)
 # An unpinned stack (an engineer's dev-<name>) deploys wherever its owner's credentials point: AWS's own
 # documentation account stands for "whichever account that is", and no pinned stack may ever show it.
 UNPINNED_ACCOUNT = "123456789012"
@@ -72,15 +75,19 @@ class World:
     # Who owns each hosted zone the stack writes in: zone id -> account id (config's declaration, or this account).
     zone_accounts: Mapping[str, str] = dataclasses.field(default_factory=dict)
     quota_requests: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
+    lost: RegionLoss | None = None  # the region that does not answer (region-lost world only)
 
     @property
     def published_images(self) -> frozenset[str]:
         """Images another stack's outputs name (what a promotion copies): they exist, their stack pushed them."""
         return frozenset(
-            str(svc.get("image"))
+            str(ref)
             for outputs in self.stack_references.values()
             for svc in ((outputs or {}).get("services") or {}).values()
-            if isinstance(svc, dict) and svc.get("image")
+            if isinstance(svc, dict)
+            # ...and their replicas in the regions the stack replicates to (ECR replication keeps the digest)
+            for ref in (svc.get("image"), *(svc.get("replicas") or {}).values())
+            if ref
         )
 
     def image_exists(self, ref: str, repository: str, registry: str) -> str | None:
@@ -88,7 +95,7 @@ class World:
         if ref in self.absent["images"]:
             return f"ImageNotFoundException: the image {ref.rsplit('@', 1)[-1]} does not exist in {repository}"
         if repository in self.own_repositories and registry == self.account:
-            if self.mode == DAY_ZERO:
+            if self.mode in (DAY_ZERO, REGION_LOST):
                 return (
                     f"RepositoryNotFoundException: The repository with name '{repository}' does not exist in the "
                     f"registry with id '{registry}' (this stack creates it: nothing is in it before its first up)"
@@ -99,6 +106,14 @@ class World:
         return (
             f"ImageNotFoundException: nothing declares {ref} (a pinned image exists only where config declares "
             "it in externals with its owner, or an earlier stage's outputs publish it)"
+        )
+
+    def backup_copy_exists(self, cluster: str, region: str) -> bool:
+        """A copy of ``cluster``'s backups is in ``region`` once a deployed stack's outputs say it copies them there."""
+        return any(
+            (outputs or {}).get("recovery", {}).get("region") == region
+            and (outputs or {}).get("recovery", {}).get("documentdb_cluster") == cluster
+            for outputs in self.stack_references.values()
         )
 
     def value_exists(self, ref: str) -> bool:
@@ -147,10 +162,14 @@ def nothing(mode: str = DAY_ZERO) -> World:
     )
 
 
-def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
-    """The world ``config``'s stack previews in."""
+def for_stack(config: StackConfig, mode: str = DAY_ZERO, lost_region: str | None = None) -> World:
+    """The world ``config``'s stack previews in; region-lost refuses a stack whose own state is in the lost region
+    (``RegionUnreachable``: nothing can be previewed, nor deployed, without logging in to its backend)."""
     if mode not in MODES:
         raise ValueError(f"world {mode!r} is not one of {', '.join(MODES)}")
+    lost = RegionLoss(lost_region or DEFAULT_LOST_REGION) if mode == REGION_LOST else None
+    if lost is not None:
+        lost.state(config.state_backend.url if config.state_backend else None, f"stack {config.identity.stack}")
     references = recorded_references()
     inventory = _inventory()
     absent = inventory.get("absent") or {}
@@ -183,6 +202,7 @@ def for_stack(config: StackConfig, mode: str = DAY_ZERO) -> World:
         account_name=name,
         zone_accounts=owners_of_zones(config, references, account or UNPINNED_ACCOUNT),
         quota_requests=quota_needs.requested_for(name, frozenset(vended)),
+        lost=lost,
     )
 
 

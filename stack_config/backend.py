@@ -5,7 +5,9 @@ backend does: ``<organization>/<project>/<stack>`` on Pulumi Cloud, ``organizati
 DIY backend (S3, a file), whatever anyone's organization is called. The first day-one design kept one S3
 bucket per account, so no pinned stack could read the org stack and prod could not read staging's digests
 (issue 21); the loader now checks every reference against the backend config declares, and that the
-referenced stack declares the same one (docs/day-one.md sets it up: one bucket every deploy role reads).
+referenced stack declares the same one (docs/day-one.md sets it up: one bucket every deploy role reads). A recovery
+stack runs on that bucket's replica in its own region (``replicaOf``) and reads the source's stacks from their
+replicas there, so it needs nothing from the region it recovers from (docs/recovery.md).
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ class StateBackend:
         what="a Pulumi Cloud organization name",
         doc="Pulumi Cloud only: a DIY backend has no organizations (its references say 'organization/')",
     )
+    replica_of: str | None = setting(
+        None,
+        pattern=BACKEND_URL,
+        what="the backend URL this bucket is an S3 replica of, like 's3://<the shared state bucket>'",
+        doc="a recovery stack's: its own state here, and the stacks it references read from their replicas here "
+        "(docs/recovery.md)",
+    )
 
     @property
     def is_diy(self) -> bool:
@@ -60,6 +69,8 @@ def references(config: StackConfig, ns: str) -> list[tuple[str, str]]:
         if svc.image.promote_from
     ]
     store = config.document_store
+    if store is not None and store.documentdb.restore_latest_copy_of:
+        found.append((f"{ns}:documentStore.documentdb.restoreLatestCopyOf", store.documentdb.restore_latest_copy_of))
     if store is not None and store.rehearsed_in:
         found.append((f"{ns}:documentStore.rehearsedIn", store.rehearsed_in))
     return found
@@ -117,7 +128,9 @@ def reference_problems(config: StackConfig, ns: str, environments: pathlib.Path)
         if path.exists():
             theirs = _declared_backend(path, ns)
             ours = {k: v for k, v in (("url", backend.url), ("organization", backend.organization)) if v}
-            if theirs != ours:
+            # A replica holds what its source holds (S3 replication): a stack there is readable here too.
+            replicated = {**ours, "url": backend.replica_of} if backend.replica_of else None
+            if theirs != ours and theirs != replicated:
                 problems.append(
                     Problem(
                         at,

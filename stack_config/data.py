@@ -174,6 +174,13 @@ class DocumentDbConfig:
         what="a DocumentDB cluster snapshot ARN in this stack's region",
         doc="unset: a new, empty cluster; set: created from that snapshot (a rebuild elsewhere), read at creation only",
     )
+    restore_latest_copy_of: str | None = setting(
+        None,
+        pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+        what="a stack reference like 'organization/aws-platform/prod'",
+        doc="unset: no; set: created from the newest AWS Backup copy of that stack's cluster in this region (its "
+        "'recovery' output names it), found by lookup at up: no ARN to edit by hand (docs/recovery.md)",
+    )
 
     @property
     def vcpus(self) -> int:

@@ -564,4 +564,13 @@ def _bootstrap_checks(org: OrganizationConfig, accounts_key: str, key: str) -> l
                     f"{show(backup.region)} is outside guardrails.allowedRegions {show(rails.allowed_regions)}",
                 )
             )
+    replica = bootstrap.state_replica_region
+    if replica is not None and replica in bootstrap.regions:
+        problems.append(
+            Problem(
+                f"{key}.stateReplicaRegion",
+                f"{show(replica)} is the shared state bucket's own region {show(bootstrap.regions)}: the replica must "
+                "survive losing that region (allowed: any other region)",
+            )
+        )
     return problems

@@ -17,6 +17,7 @@ from stack_config.externals import ExternalValue
 from stack_config.network import NetworkConfig
 from stack_config.organization import OrganizationConfig
 from stack_config.parsing import setting
+from stack_config.recovery import RecoveryConfig
 from stack_config.services import ContainersConfig
 
 NAMESPACE = "aws-platform"
@@ -42,6 +43,9 @@ class StackConfig:
     containers: ContainersConfig = setting(default_factory=ContainersConfig)
     cache: CacheConfig | None = setting(None, doc="no cache unless the stack's services need one")
     document_store: DocumentStoreConfig | None = setting(None, doc="no document database unless declared")
+    recovery: RecoveryConfig | None = setting(
+        None, doc="no copies in another region unless a recovery stack stands this one up there (docs/recovery.md)"
+    )
     organization: OrganizationConfig | None = setting(
         None, doc="only the management account's 'org' stack builds the organization"
     )

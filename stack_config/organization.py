@@ -152,6 +152,12 @@ class BootstrapConfig:
     state_backup: StateBackupConfig | None = setting(
         None, doc="absent: state lives only in its own account (you-are-not-saved-by-iac.md)"
     )
+    state_replica_region: str | None = setting(
+        None,
+        check=region_problem,
+        doc="absent: no replica. A second state bucket there, in the management account, that the shared one "
+        "replicates to within 15 minutes: a recovery stack keeps its state there (docs/recovery.md)",
+    )
     regions: list[str] = setting(
         default_factory=lambda: ["eu-west-1"],
         min=1,

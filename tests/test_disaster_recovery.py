@@ -18,7 +18,7 @@ import yaml
 
 import stack_config
 from policies import conventions
-from stack_config import externals
+from preview import region_loss
 from stack_config.edge import EdgeConfig
 from tests.conftest import ROOT, PreviewResult, load_stack_yaml, run_preview, stack_account
 
@@ -56,23 +56,20 @@ def test_prod_dr_shares_no_name_with_prod(shipped_preview: Previews) -> None:
 
 
 def test_prod_dr_lives_in_its_own_region(shipped_preview: Previews) -> None:
-    """Everything it creates is in eu-central-1 (or us-east-1 for CloudFront); prod's region only mints the ECR
-    token its promotion reads prod's images with (tokens are per region), and no resource is made there."""
+    """Everything it creates and every lookup it makes is in eu-central-1 (or us-east-1 for CloudFront): not even an
+    ECR token of prod's region, since prod's digests are replicated into this one."""
     snapshot = shipped_preview("prod-dr").snapshot
     providers = [r for r in snapshot["resources"] if r["type"] == "pulumi:providers:aws"]
-    creating = {p["urn"] for p in providers if p["inputs"].get("region") != "eu-west-1"}
-    assert {p["inputs"].get("region") for p in providers if p["urn"] in creating} == {DR_REGION, "us-east-1"}
-    logins = [p for p in providers if p["urn"] not in creating]
-    assert logins and all(p["name"].endswith("-ecr-source") for p in logins)
-    assert not [r["name"] for r in snapshot["resources"] if r["provider"].split("::")[0] in {p["urn"] for p in logins}]
+    assert {p["inputs"].get("region") for p in providers} == {DR_REGION, "us-east-1"}
 
 
-def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_digests(
+def test_prod_dr_data_comes_back_from_prods_backup_copy_and_its_images_are_prods_digests(
     shipped_preview: Previews,
 ) -> None:
     dr = shipped_preview("prod-dr")
     cluster = dr.one("aws:docdb/cluster:Cluster", "documentdb")
-    assert cluster["inputs"]["snapshotIdentifier"].endswith(":cluster-snapshot:shop-prod-documentdb-dr-copy")
+    assert cluster["inputs"]["snapshotIdentifier"].startswith(f"arn:aws:rds:{DR_REGION}:")
+    assert ":cluster-snapshot:awsbackup:" in cluster["inputs"]["snapshotIdentifier"]  # found, not typed in config
     assert cluster["protect"] and "snapshotIdentifier" in cluster["ignoreChanges"]
     prod_task = shipped_preview("prod").one("aws:ecs/taskDefinition:TaskDefinition", "api-task")
     dr_task = dr.one("aws:ecs/taskDefinition:TaskDefinition", "api-task")
@@ -80,6 +77,57 @@ def test_prod_dr_data_comes_back_from_prods_snapshot_and_its_images_are_prods_di
     (dr_image,) = [c["image"] for c in json.loads(dr_task["inputs"]["containerDefinitions"])]
     assert dr_image.split("@")[1] == prod_image.split("@")[1]
     assert dr_image.startswith(f"{stack_account('prod-dr')}.dkr.ecr.{DR_REGION}.amazonaws.com/shop-prod-dr-api@")
+    (copy,) = [r for r in dr.resources("command:local:Command") if r["name"] == "api-images-promote"]
+    assert f".dkr.ecr.{DR_REGION}.amazonaws.com/shop-prod-api@" in copy["inputs"]["create"]  # prod's replica
+
+
+# --- the day eu-west-1 is gone (preview/region_loss.py) ------------------------------------------------------------
+
+LOST = "eu-west-1"
+
+
+def test_prod_dr_previews_green_with_prods_region_lost_and_touches_nothing_there(tmp_path: pathlib.Path) -> None:
+    result = run_preview("prod-dr", tmp_path, "--world", "region-lost", "--lost-region", LOST)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "policy pack: no violations" in result.stdout
+    snapshot = result.snapshot
+    assert snapshot["world"]["mode"] == "region-lost"
+    loss = region_loss.RegionLoss(LOST)
+    assert not [r["name"] for r in snapshot["resources"] if not r["type"].startswith("aws:iam/") and loss.named_in(r)]
+    assert not [i["token"] for i in snapshot["invokes"] if loss.named_in(i)]
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        # Before this issue: prod-dr's state, and the org's and prod's it reads, in the bucket of eu-west-1.
+        (
+            {"aws-platform:stateBackend": {"url": "s3://org-prod-pulumi-state-111122223333-eu-west-1"}},
+            "the state backend s3://org-prod-pulumi-state-111122223333-eu-west-1 is in eu-west-1, which is unreachable",
+        ),
+        # ...and its documents from a snapshot ARN someone made in prod's region.
+        (
+            {
+                "aws-platform:documentStore": {
+                    "phases": [{"phase": "documentdb", "since": "2025-11-03"}],
+                    "documentdb": {
+                        "instanceClass": "db.r6g.2xlarge",
+                        "instanceCount": 3,
+                        "restoreFromSnapshot": "arn:aws:rds:eu-west-1:190910285287:cluster-snapshot:shop-prod-latest",
+                    },
+                }
+            },
+            "cluster-snapshot:shop-prod-latest, in eu-west-1, which is unreachable",
+        ),
+    ],
+)
+def test_the_region_lost_world_fails_the_old_design(
+    tmp_path: pathlib.Path, stack_yaml: StackYaml, change: dict, refusal: str
+) -> None:
+    path = stack_yaml("prod-dr", change)
+    result = run_preview("prod-dr", tmp_path, "--config", str(path), "--no-policy", "--world", "region-lost")
+    assert result.exit_code == 3, result.stdout
+    assert refusal in result.stderr, result.stderr[-2000:]
 
 
 def test_a_stack_suffix_must_fit_into_names(stack_yaml: StackYaml) -> None:
@@ -129,27 +177,23 @@ def test_the_runbook_names_what_the_configs_and_the_snapshot_expect(shipped_prev
     preview = shipped_preview("prod-dr")
     outputs = preview.snapshot["outputs"]
 
-    parameters = {e.ref.removeprefix("ssm:") for e in externals.expectations(dr) if e.kind == "parameter"}
-    for command in commands("aws", "ssm"):
-        assert option(command, "--region") == dr.region, command
-        assert option(command, "--name") in parameters, (command, parameters)
-
-    snapshot_arn = dr.document_store.documentdb.restore_from_snapshot
-    assert snapshot_arn is not None and snapshot_arn.split(":")[3] == dr.region
-    (copy,) = commands("aws", "docdb", "copy-db-cluster-snapshot")
-    assert option(copy, "--region") == dr.region and option(copy, "--source-region") == prod.region
-    assert option(copy, "--target-db-cluster-snapshot-identifier") == snapshot_arn.split(":")[-1]
-    for check in commands("aws", "docdb", "describe-db-cluster-snapshots"):
-        assert option(check, "--region") == dr.region
-        assert option(check, "--db-cluster-snapshot-identifier") == snapshot_arn.split(":")[-1]
+    # Nothing is done ahead of a disaster by hand, and no command needs the lost region.
+    assert "ahead of a disaster" not in runbook()
+    for command in runbook_commands():
+        for name in ("--region", "--source-region"):
+            assert option(command, name) in (None, dr.region, "us-east-1"), command
+        assert not any(prod.region in part for part in command if part.startswith("s3://")), command
+    assert dr.state_backend is not None
+    assert dr.state_backend.url in {c[2] for c in commands("pulumi", "login") if len(c) > 2}
 
     certificate_arn = dr.containers.load_balancer.certificate_arn
     assert certificate_arn is not None
     for check in commands("aws", "acm", "describe-certificate"):
         assert option(check, "--region") == certificate_arn.split(":")[3] == dr.region
 
-    assert {c[-1] for c in commands("make", "preview")} == {"STACK=prod-dr"}
-    stacks = {option(c, "-s") for c in commands("pulumi")}
+    assert {c[2] for c in commands("make", "preview")} == {"STACK=prod-dr"}
+    assert ["make", "preview", "STACK=prod-dr", "WORLD=region-lost", f"LOST_REGION={prod.region}"] in runbook_commands()
+    stacks = {option(c, "-s") for c in commands("pulumi")} - {None}  # `pulumi login` names no stack
     assert "prod-dr" in stacks and all((ROOT / "environments" / f"Pulumi.{s}.yaml").exists() for s in stacks), stacks
     assert ["pulumi", "up", "-s", "prod-dr"] in runbook_commands()
     for command in commands("pulumi", "stack", "output"):

@@ -42,7 +42,12 @@ def producers(resources: dict[str, dict[str, Any]], value_from: str) -> list[str
     """The resources that give ``value_from`` its value (all must be upstream); None when no stack resource does."""
     if value_from.startswith("arn:aws:ssm:"):
         path = value_from.split(":parameter", 1)[1]
-        found = [u for u, r in resources.items() if r["type"] == PARAMETER and r["inputs"].get("name") == path]
+        region = value_from.split(":")[3]  # a copy under the same name in another region is another parameter
+        found = [
+            u
+            for u, r in resources.items()
+            if r["type"] == PARAMETER and r["inputs"].get("name") == path and r.get("arn", "").split(":")[3] == region
+        ]
         return found or None
     name = secret_name(value_from)
     if name.startswith("rds!"):

@@ -36,7 +36,11 @@ def test_a_create_without_its_tags_in_the_request_is_denied_by_the_tag_guardrail
     for r in untagged.snapshot["resources"]:
         if r["type"] == "pulumi:providers:aws":
             r["inputs"].pop("defaultTags", None)
-    verdicts = untagged.simulate(kind="create", action="ecr:CreateRepository")
+    verdicts = [  # the repositories, not ecr:CreateRepositoryCreationTemplate (a template is not tagged itself)
+        v
+        for v in untagged.simulate(kind="create", action="ecr:CreateRepository")
+        if v.access.action == "ecr:CreateRepository"
+    ]
     assert verdicts and all(v.result == "ExplicitlyDenied" for v in verdicts)
     assert all("org-prod-require-tags" in d for d in denied_by(verdicts))
     assert all(v.allowed for v in evidence("prod").simulate(kind="create", action="ecr:CreateRepository"))

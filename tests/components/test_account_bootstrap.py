@@ -92,9 +92,11 @@ def test_each_accounts_deploy_role_trusts_only_its_own_environments_jobs(shipped
 def test_the_management_account_gets_the_same_template_for_the_org_stacks_own_ci(shipped_preview):
     org = stack_config.load_file("org").organization
     preview = shipped_preview("org")
-    (stack,) = preview.resources("aws:cloudformation/stack:Stack")
-    assert stack["inputs"]["templateBody"] == preview.one(STACK_SET, "bootstrap")["inputs"]["templateBody"]
-    assert stack["protect"] and stack["inputs"]["capabilities"] == ["CAPABILITY_NAMED_IAM"]
+    stacks = preview.resources("aws:cloudformation/stack:Stack")
+    assert len(stacks) == 1 + (org.bootstrap.state_replica_region is not None)  # the replica's region too
+    for stack in stacks:
+        assert stack["inputs"]["templateBody"] == preview.one(STACK_SET, "bootstrap")["inputs"]["templateBody"]
+        assert stack["protect"] and stack["inputs"]["capabilities"] == ["CAPABILITY_NAMED_IAM"]
     management = preview.snapshot["outputs"]["management_account_id"]
     resources = AccountView(template(preview), management, org.bootstrap.regions[0]).resources()
     sub = trust_of(resources["DeployRole"])["StringEquals"]["token.actions.githubusercontent.com:sub"]
@@ -244,7 +246,7 @@ def test_the_state_bucket_replicates_to_the_backup_account_in_another_region(shi
     view = AccountView(template(preview), outputs["management_account_id"], region)
     bucket = view.resources()["StateBucket"]["Properties"]
     assert bucket["BucketName"] == outputs["management"]["stateBucket"]
-    (rule,) = bucket["ReplicationConfiguration"]["Rules"]
+    (rule,) = [r for r in bucket["ReplicationConfiguration"]["Rules"] if r["Id"] == "state-to-backup-account"]
     destination = rule["Destination"]
     assert destination["Account"] == backup_account != outputs["management_account_id"]
     assert destination["Bucket"] == f"arn:aws:s3:::{outputs['state_backup_bucket']}"
@@ -259,6 +261,42 @@ def test_the_state_bucket_replicates_to_the_backup_account_in_another_region(shi
             not {"StateBucket", "ReplicationRole"}
             & AccountView(template(preview), account["id"], region).resources().keys()
         )
+
+
+def test_the_state_bucket_replicates_within_15_minutes_to_a_twin_in_the_recovery_region(shipped_preview):
+    """docs/recovery.md: prod-dr keeps its state, and reads org's and prod's, where the lost region is not. The twin
+    is created first (S3 refuses a rule whose destination does not exist), in the management account, with the same
+    writers per stack as the shared bucket."""
+    org = stack_config.load_file("org").organization
+    replica_region = org.bootstrap.state_replica_region
+    assert replica_region and replica_region not in org.bootstrap.regions
+    preview = shipped_preview("org")
+    outputs = preview.snapshot["outputs"]
+    management = outputs["management_account_id"]
+    (region,) = org.bootstrap.regions
+    twin = AccountView(template(preview), management, replica_region).resources()
+    assert set(twin) == {"StateReplicaBucket", "StateReplicaBucketPolicy"}
+    name = outputs["management"]["stateBucket"].replace(f"-{region}", f"-{replica_region}")
+    assert twin["StateReplicaBucket"]["Properties"]["BucketName"] == name
+    home = AccountView(template(preview), management, region).resources()
+    (rule,) = [
+        r
+        for r in home["StateBucket"]["Properties"]["ReplicationConfiguration"]["Rules"]
+        if r["Destination"]["Bucket"] == f"arn:aws:s3:::{name}"
+    ]
+    assert rule["Destination"]["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}}
+    assert rule["DeleteMarkerReplication"] == {"Status": "Disabled"} and rule["Filter"] == {"Prefix": ""}
+    shared = home["StateBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    replica = twin["StateReplicaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert json.dumps(replica) == json.dumps(shared).replace(outputs["management"]["stateBucket"], name)
+    role = home["ReplicationRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert f"arn:aws:s3:::{name}/*" in role[-1]["Resource"]
+    first, then = (
+        preview.one("aws:cloudformation/stack:Stack", f"bootstrap-management-{r}") for r in (replica_region, region)
+    )
+    assert first["urn"] in then["dependencies"]
+    for account in outputs["accounts"].values():  # only the management account keeps the twin
+        assert "StateReplicaBucket" not in AccountView(template(preview), account["id"], replica_region).resources()
 
 
 def test_the_backup_bucket_is_the_backup_accounts_own_instance_versioned_and_written_only_by_replication(

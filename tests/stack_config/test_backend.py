@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import stack_config
+from preview import region_loss
 from stack_config import ConfigError, backend
 
 SHARED = {"url": "s3://org-prod-pulumi-state-111122223333-eu-west-1"}
@@ -16,12 +17,36 @@ def problems(stack_yaml, base: str, changes: dict, name: str | None = None) -> l
     return [str(p) for p in err.value.problems]
 
 
-@pytest.mark.parametrize("stack", ["org", "dev", "staging", "prod", "prod-dr"])
+@pytest.mark.parametrize("stack", ["org", "dev", "staging", "prod"])
 def test_every_shipped_stack_lives_on_the_one_shared_backend(stack):
     config = stack_config.load_file(stack)
     assert config.state_backend == backend.StateBackend(**SHARED)
     for _, ref in backend.references(config, "aws-platform"):
         assert ref.startswith("organization/aws-platform/"), ref
+
+
+def test_the_recovery_stack_lives_on_the_shared_buckets_replica_in_its_own_region():
+    """docs/recovery.md: prod-dr's state, and the replicas of the states it reads, are where eu-west-1 is not."""
+    config = stack_config.load_file("prod-dr")
+    assert config.state_backend is not None and config.state_backend.replica_of == SHARED["url"]
+    assert config.state_backend.url == SHARED["url"].replace("-eu-west-1", f"-{config.region}")
+    assert region_loss.backend_region(config.state_backend.url) == config.region
+    assert {ref for _, ref in backend.references(config, "aws-platform")} == {
+        "organization/aws-platform/org",
+        "organization/aws-platform/prod",
+    }
+
+
+def test_a_replica_reads_only_the_stacks_of_the_backend_it_replicates(stack_yaml):
+    found = problems(
+        stack_yaml,
+        "prod-dr",
+        {"aws-platform:stateBackend": {"url": "s3://org-prod-pulumi-state-111122223333-eu-central-1"}},
+    )
+    assert any(
+        p.startswith("aws-platform:orgStack: 'organization/aws-platform/org' lives on") and "not on this stack's" in p
+        for p in found
+    ), found
 
 
 def test_a_reference_named_as_on_another_backend_is_refused_with_the_name_that_works(stack_yaml):
