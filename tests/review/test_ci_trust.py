@@ -90,13 +90,22 @@ def trusted(condition: dict[str, Any], subject: str) -> bool:
     return subject in as_list(equals) or any(fnmatch.fnmatchcase(subject, p) for p in as_list(like))
 
 
+def oidc_statement(role: dict[str, Any]) -> dict[str, Any]:
+    """The role's one statement for CI's sign-in (a role may also trust another role, e.g. the read-only role the
+    management account's read-only role assumes for pull-request previews of the org stack)."""
+    statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    (statement,) = [s for s in statements if s.get("Action") == "sts:AssumeRoleWithWebIdentity"]
+    return statement
+
+
 @pytest.fixture(scope="module")
 def roles_by_stack(shipped_preview):
     """For each stack CI deploys, the bootstrap roles its account has, resolved from the org snapshot's template."""
     org = stack_config.load_file("org").organization
     snapshot = shipped_preview("org").snapshot
-    (stack_set,) = [r for r in snapshot["resources"] if r["type"] == "aws:cloudformation/stackSet:StackSet"]
-    template = json.loads(stack_set["inputs"]["templateBody"])
+    template = json.loads(
+        shipped_preview("org").one("aws:cloudformation/stackSet:StackSet", "bootstrap")["inputs"]["templateBody"]
+    )
     region = org.bootstrap.regions[0]
     accounts = {org.bootstrap.management_environment: snapshot["outputs"]["management_account_id"]}
     for spec in org.accounts:
@@ -118,7 +127,7 @@ def test_every_job_that_assumes_a_role_presents_a_subject_the_role_trusts(assump
     assert assumption.stack in roles, f"{assumption.where}: no account deploys stack '{assumption.stack}'"
     role = roles[assumption.stack].get(assumption.role)
     assert role is not None, f"{assumption.where}: the '{assumption.stack}' account has no {assumption.role}"
-    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    statement = oidc_statement(role)
     subject = f"repo:{repository}:{assumption.subject_suffix}"
     assert trusted(statement["Condition"], subject), f"{assumption.where}: {subject} is not trusted"
 
@@ -126,7 +135,7 @@ def test_every_job_that_assumes_a_role_presents_a_subject_the_role_trusts(assump
 def test_a_deploy_job_of_one_environment_cannot_assume_anothers_role(roles_by_stack):
     """The check can fail: dev's token against prod's role."""
     repository, roles = roles_by_stack
-    (statement,) = roles["prod"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    statement = oidc_statement(roles["prod"]["DeployRole"])
     assert not trusted(statement["Condition"], f"repo:{repository}:environment:dev")
     assert not trusted(statement["Condition"], f"repo:{repository}:ref:refs/heads/main")
     assert trusted(statement["Condition"], f"repo:{repository}:environment:prod")
