@@ -26,8 +26,9 @@ import pulumi_aws as aws
 
 from stack_config.baseline import ContactConfig
 
-# IMDSv2 only: a metadata request without a session token is refused. The hop limit of 2 lets a container on the
-# instance (ECS on EC2, Docker builds) reach it; AWS's own default for new accounts is 1 with IMDSv2 optional.
+# IMDSv2 only: a metadata request without a session token is refused. Hop limit 2 (what AWS sets with an IMDSv2
+# account default) lets a container on the instance reach it; both are per region
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html).
 HTTP_TOKENS = "required"
 HOP_LIMIT = 2
 
@@ -58,7 +59,7 @@ class AccountDefaults(pulumi.ComponentResource):
         contacts = {"SECURITY": args.security_contact, "OPERATIONS": args.operations_contact}
         for account in args.accounts:
             home = args.provider(account, args.regions[0])
-            # One per account: S3's account-level setting covers every region (the S3 Control API is global).
+            # One per account: S3's account-level Block Public Access covers the account's buckets in every region.
             aws.s3.AccountPublicAccessBlock(
                 f"{account}-public-access-block",
                 account_id=args.account_ids[account],
