@@ -31,6 +31,18 @@ def _without(snapshot, keep) -> dict:
     return changed
 
 
+def _scp_without(snapshot, prefix: str) -> dict:
+    """``snapshot`` with protect-baseline no longer naming any action that starts with ``prefix``."""
+    weakened = copy.deepcopy(snapshot)
+    (scp,) = [r for r in weakened["resources"] if r["name"] == "protect-baseline" and "policy:Policy" in r["type"]]
+    document = json.loads(scp["inputs"]["content"])
+    for statement in document["Statement"]:
+        if isinstance(statement.get("Action"), list):
+            statement["Action"] = [a for a in statement["Action"] if not a.startswith(prefix)]
+    scp["inputs"]["content"] = json.dumps(document)
+    return weakened
+
+
 def test_the_shipped_org_stack_keeps_its_baseline(policy_pack, org_snapshot):
     assert messages(_check(policy_pack, org_snapshot), "security-baseline-present") == []
 
@@ -60,14 +72,7 @@ def test_an_scp_that_no_longer_protects_the_baseline_is_refused(policy_pack, org
     detached = _without(org_snapshot, lambda r: "protect-baseline-" not in r["urn"].rsplit("::", 1)[-1])
     found = messages(_check(policy_pack, detached), "security-baseline-present")
     assert any("no attached SCP denies" in m and "guardduty:DeleteDetector" in m for m in found)
-    weakened = copy.deepcopy(org_snapshot)
-    (scp,) = [r for r in weakened["resources"] if r["name"] == "protect-baseline" and "policy:Policy" in r["type"]]
-    document = json.loads(scp["inputs"]["content"])
-    for statement in document["Statement"]:
-        if isinstance(statement.get("Action"), list):
-            statement["Action"] = [a for a in statement["Action"] if not a.startswith("securityhub:")]
-    scp["inputs"]["content"] = json.dumps(document)
-    found = messages(_check(policy_pack, weakened), "security-baseline-present")
+    found = messages(_check(policy_pack, _scp_without(org_snapshot, "securityhub:")), "security-baseline-present")
     assert any("securityhub:DisableSecurityHub" in m for m in found)
 
 
@@ -126,12 +131,5 @@ def test_an_account_without_its_security_contact_is_refused(policy_pack, org_sna
 
 
 def test_an_scp_that_lets_members_undo_their_defaults_is_refused(policy_pack, org_snapshot):
-    weakened = copy.deepcopy(org_snapshot)
-    (scp,) = [r for r in weakened["resources"] if r["name"] == "protect-baseline" and "policy:Policy" in r["type"]]
-    document = json.loads(scp["inputs"]["content"])
-    for statement in document["Statement"]:
-        if isinstance(statement.get("Action"), list):
-            statement["Action"] = [a for a in statement["Action"] if not a.startswith("ec2:")]
-    scp["inputs"]["content"] = json.dumps(document)
-    found = messages(_check(policy_pack, weakened), "security-baseline-present")
+    found = messages(_check(policy_pack, _scp_without(org_snapshot, "ec2:")), "security-baseline-present")
     assert any("ec2:DisableEbsEncryptionByDefault" in m and "ec2:ModifyInstanceMetadataDefaults" in m for m in found)
