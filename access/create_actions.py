@@ -123,6 +123,11 @@ CREATE_ACTIONS: Mapping[str, str] = MappingProxyType(
         "aws:wafv2/webAcl:WebAcl": "wafv2:CreateWebACL",
         "aws:wafv2/webAclAssociation:WebAclAssociation": "wafv2:AssociateWebACL",
         "aws:accessanalyzer/analyzer:Analyzer": "access-analyzer:CreateAnalyzer",
+        # A member's secure defaults (components/account_defaults.py): account settings, put rather than created.
+        "aws:account/alternativeContact:AlternativeContact": "account:PutAlternateContact",
+        "aws:ebs/encryptionByDefault:EncryptionByDefault": "ec2:EnableEbsEncryptionByDefault",
+        "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults": "ec2:ModifyInstanceMetadataDefaults",
+        "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock": "s3:PutAccountPublicAccessBlock",
         "aws:cfg/configurationAggregator:ConfigurationAggregator": "config:PutConfigurationAggregator",
         "aws:cfg/deliveryChannel:DeliveryChannel": "config:PutDeliveryChannel",
         "aws:cfg/recorder:Recorder": "config:PutConfigurationRecorder",

@@ -50,6 +50,12 @@ ATTEMPTS: tuple[Attempt, ...] = (
     Attempt("iam:AttachRolePolicy", "arn:aws:iam::{account}:role/{read_only_role}"),
     Attempt("iam:PutRolePolicy", "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"),
     Attempt("organizations:LeaveOrganization", "*"),
+    # The account's secure defaults (components/account_defaults.py), undone from inside the account.
+    Attempt("s3:PutAccountPublicAccessBlock", "*"),
+    Attempt("ec2:DisableEbsEncryptionByDefault", "*"),
+    Attempt("ec2:ModifyInstanceMetadataDefaults", "*"),
+    Attempt("account:PutAlternateContact", "arn:aws:account::{account}:account"),
+    Attempt("account:DeleteAlternateContact", "arn:aws:account::{account}:account"),
     Attempt("s3:PutBucketPolicy", "arn:aws:s3:::{bucket}", only_in="log-archive"),
     Attempt("s3:PutLifecycleConfiguration", "arn:aws:s3:::{bucket}", only_in="log-archive"),
 )

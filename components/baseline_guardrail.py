@@ -2,7 +2,8 @@
 
 Issue 29: any principal with broad rights in a member account (an SSO administrator, the deploy role, a leaked
 key) could stop the trail, delete the detector, disable Security Hub, stop the Config recorder, delete the analyzer
-or rewrite the bootstrap's roles, and nothing would have recorded that it happened. This SCP denies exactly that
+or rewrite the bootstrap's roles, and nothing would have recorded that it happened; or undo the account's secure
+defaults (S3 Block Public Access, EBS encryption and IMDSv2 by default, alternate contacts). This SCP denies exactly that
 to every principal of the accounts it is attached to except the two the baseline itself runs as:
 ``OrganizationAccountAccessRole`` (the org stack, from the management account) and the StackSet execution role
 (the bootstrap). It also denies everything to the root user (Control Tower's "disallow actions as a root user";
@@ -28,6 +29,14 @@ from foundation.identity import StackIdentity
 BASELINE_PRINCIPALS = (f"arn:aws:iam::*:role/{ACCOUNT_ACCESS_ROLE}", "arn:aws:iam::*:role/stacksets-exec-*")
 
 TAMPER_ACTIONS: tuple[str, ...] = (
+    # A member's secure defaults (components/account_defaults.py): public buckets, unencrypted volumes, IMDSv1 and
+    # AWS's notices sent elsewhere are each one call away. Deleting the account's Block Public Access is
+    # s3:PutAccountPublicAccessBlock too (Service Authorization Reference).
+    "account:DeleteAlternateContact",
+    "account:PutAlternateContact",
+    "ec2:DisableEbsEncryptionByDefault",
+    "ec2:ModifyInstanceMetadataDefaults",
+    "s3:PutAccountPublicAccessBlock",
     "access-analyzer:CreateArchiveRule",
     "access-analyzer:DeleteAnalyzer",
     "access-analyzer:UpdateArchiveRule",

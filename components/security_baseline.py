@@ -1,7 +1,7 @@
 """The organization's security baseline, wired: log archive, trail, detection, root access (issue 29).
 
 What depends on what is the order AWS requires on a first ``pulumi up`` from a bare organization:
-organization (trusted access) -> accounts -> log archive bucket policy -> organization trail; organization ->
+organization (trusted access) -> accounts -> their secure defaults and contacts; accounts -> log archive bucket policy -> organization trail; organization ->
 the administrator's own detectors and hubs -> delegation from the management account -> the administrator's
 organization settings. ``preview/ordering.py`` checks each of these in the day-zero world.
 """
@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account_bootstrap import bootstrap_names
+from components.account_defaults import AccountDefaults, AccountDefaultsArgs
 from components.config_recording import ConfigRecording, ConfigRecordingArgs
 from components.identity_center import managed_policy_arn
 from components.log_archive import LogArchive, LogArchiveArgs
@@ -98,6 +99,21 @@ def build_security_baseline(
             trusted_access=org.organization,
             management=management,
             audit=members.provider(base.audit_account, home),
+        ),
+    )
+    assert base.security_contact is not None and base.operations_contact is not None  # the loader requires them
+    AccountDefaults(
+        "account-defaults",
+        AccountDefaultsArgs(
+            accounts=[account.name for account in config.accounts],
+            account_ids=org.account_ids,
+            # The home region first: the account-wide S3 setting is made through its provider.
+            regions=[home, *(r for r in config.guardrails.allowed_regions if r != home)],
+            provider=members.provider,
+            security_contact=base.security_contact,
+            operations_contact=base.operations_contact,
+            management=management,
+            trusted_access=org.organization,
         ),
     )
     RootAccess(

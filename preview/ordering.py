@@ -12,12 +12,21 @@ Each rule names AWS's refusal. ``problems`` is empty when every requirement is a
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 ORGANIZATION = "aws:organizations/organization:Organization"
 ACCOUNT = "aws:organizations/account:Account"
+PROVIDER = "pulumi:providers:aws"
+CONTACT = "aws:account/alternativeContact:AlternativeContact"
+# A member account's secure defaults (components/account_defaults.py), made through a provider into the account.
+ACCOUNT_SETTINGS = (
+    "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
+    "aws:ebs/encryptionByDefault:EncryptionByDefault",
+    "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults",
+)
 # Organizations runs at most five CreateAccount requests at once (components/organization.py cites the quota).
 CONCURRENT_ACCOUNT_CREATIONS = 5
 
@@ -85,6 +94,33 @@ def _delegated(service: str) -> Callable[[Resource, Mapping[str, list[Resource]]
         ]
 
     return find
+
+
+def _provider_urn(r: Resource) -> str:
+    """The provider's URN; a state file's reference appends '::<id>' to it (a URN has three '::')."""
+    ref = str(r.get("provider") or "")
+    return ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
+
+
+def _json_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        value = json.loads(value) if value else []
+    return list(value or [])
+
+
+def _member_account(r: Resource, by_type: Mapping[str, list[Resource]]) -> list[Resource]:
+    """The account a setting is made in, vended with the role its provider assumes: CreateAccount creates that
+    role (``roleName``), and until it exists the provider's AssumeRole, or the contact's account, is unknown."""
+    provider = next((p for p in by_type.get(PROVIDER, []) if p["urn"] == _provider_urn(r)), None)
+    inputs = (provider or {}).get("inputs", {})
+    account_id = r["inputs"].get("accountId") or next(iter(_json_list(inputs.get("allowedAccountIds"))), None)
+    roles = {str(a.get("roleArn", "")).rsplit("/", 1)[-1] for a in _json_list(inputs.get("assumeRoles"))}
+    return [
+        a
+        for a in by_type.get(ACCOUNT, [])
+        if str(a.get("arn", "")).rsplit("/", 1)[-1] == account_id
+        and (r["type"] == CONTACT or a["inputs"].get("roleName") in roles)
+    ]
 
 
 def _service_principal(r: Resource, by_type: Mapping[str, list[Resource]]) -> list[Resource]:
@@ -182,6 +218,27 @@ RULES: tuple[Rule, ...] = (
         "ServiceAccessNotEnabledException",
         _trusting("iam.amazonaws.com"),
     ),
+    *(
+        Rule(
+            type_,
+            "the member account, vended with the access role its provider assumes",
+            "AccessDenied: not authorized to perform sts:AssumeRole (the account or its role does not exist yet)",
+            _member_account,
+        )
+        for type_ in ACCOUNT_SETTINGS
+    ),
+    Rule(
+        CONTACT,
+        "the member account whose contact it sets",
+        "ResourceNotFoundException: the account is not a member of the organization",
+        _member_account,
+    ),
+    Rule(
+        CONTACT,
+        "trusted access for account.amazonaws.com",
+        "AccessDeniedException: trusted access is not enabled for Account Management",
+        _trusting("account.amazonaws.com"),
+    ),
 )
 
 
@@ -189,6 +246,8 @@ def _ancestors(resources: Iterable[Resource]) -> Callable[[str], frozenset[str]]
     edges: dict[str, set[str]] = {}
     for r in resources:
         deps = set(r.get("dependencies") or [])
+        if r.get("provider"):  # a resource waits for its provider, and the provider for what its inputs read
+            deps.add(_provider_urn(r))
         for urns in (r.get("propertyDependencies") or {}).values():
             deps.update(urns)
         edges[r["urn"]] = deps

@@ -99,6 +99,8 @@ class BaselineConfig:
         each={"pattern": EMAIL, "what": "an e-mail address"},
         doc="who hears of high and critical findings (a topic nobody reads is no alert)",
     )
+    # Required (baseline_checks): AWS writes about abuse, compromise and operational events to these, not only to
+    # the account's root e-mail (components/account_defaults.py sets them in every member account).
     security_contact: ContactConfig | None = setting(None, doc="alternate contact AWS writes to about security")
     operations_contact: ContactConfig | None = setting(None, doc="alternate contact AWS writes to about operations")
 
@@ -150,6 +152,16 @@ def baseline_checks(org: OrganizationConfig, key: str) -> list[Problem]:
                     f"{key}.securityHubStandards",
                     f"{show(base.security_hub_standards)} lacks {show(standard)} (required: "
                     f"{', '.join(REQUIRED_STANDARDS)}; index {index})",
+                )
+            )
+    for field, contact in (("securityContact", base.security_contact), ("operationsContact", base.operations_contact)):
+        if contact is None:
+            problems.append(
+                Problem(
+                    f"{key}.{field}",
+                    "None is missing (allowed: a mapping {name, email, phone in E.164, title}, like "
+                    "{name: Security team, email: security@example.com, phone: '+441234567890', title: Security}): "
+                    "every member account gets it as its alternate contact, so AWS's notices reach a team",
                 )
             )
     protected = set(org.guardrails.protect_baseline)

@@ -2,9 +2,10 @@
 
 - ``security-baseline-present`` (the org stack): an organization trail (all regions, global events, log-file
   validation, a customer key), GuardDuty and Security Hub delegated to an administrator, Config's and Access
-  Analyzer's delegation with the organization aggregator and an organization analyzer, and an attached SCP that
-  still denies stopping each of them and leaving the organization. A config edit that drops any of these would
-  otherwise deploy cleanly and leave the organization blind.
+  Analyzer's delegation with the organization aggregator and an organization analyzer, every vended account's
+  secure defaults (S3 account Block Public Access, EBS encryption and IMDSv2 by default, both alternate contacts),
+  and an attached SCP that still denies stopping each of them, undoing the defaults and leaving the organization.
+  A config edit that drops any of these would otherwise deploy cleanly and leave the organization blind.
 - ``no-baseline-weakening`` (every other stack): a workload stack creates no second trail, detector, hub,
   recorder or delivery channel of its own (they collide with the organization's, or write records elsewhere),
   and nowhere may a suppression filter or archive rule hide findings as they arrive.
@@ -42,7 +43,24 @@ MUST_DENY = (
     "config:DeleteDeliveryChannel",
     "access-analyzer:DeleteAnalyzer",
     "organizations:LeaveOrganization",
+    "s3:PutAccountPublicAccessBlock",
+    "ec2:DisableEbsEncryptionByDefault",
+    "ec2:ModifyInstanceMetadataDefaults",
+    "account:PutAlternateContact",
 )
+ACCOUNT = "aws:organizations/account:Account"
+# Each member account's secure defaults (components/account_defaults.py): type -> (what, the inputs that make it
+# safe). At least one per vended account; the regional ones come once per allowed region.
+DEFAULTS = {
+    "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock": (
+        "S3 account-level Block Public Access",
+        {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True},
+    ),
+    "aws:ebs/encryptionByDefault:EncryptionByDefault": ("EBS encryption by default", {"enabled": True}),
+    "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults": ("IMDSv2 by default", {"httpTokens": "required"}),
+}
+CONTACT = "aws:account/alternativeContact:AlternativeContact"
+CONTACT_TYPES = ("SECURITY", "OPERATIONS")
 DELEGATED = {
     "aws:guardduty/organizationAdminAccount:OrganizationAdminAccount": "GuardDuty's delegated administrator",
     "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount": "Security Hub's delegated administrator",
@@ -125,6 +143,7 @@ def baseline_problems(resources: list[Any]) -> list[tuple[str, str | None]]:
     analyzers = by_type.get("aws:accessanalyzer/analyzer:Analyzer", [])
     if not any(_get(a.props, "type") == "ORGANIZATION" for a in analyzers):
         found.append(("no Access Analyzer with the organization as its zone of trust", None))
+    found.extend(_defaults_problems(by_type))
     # An SCP protects only where it is attached; its attachments are its children (components/guardrails.py).
     attached = {a.parent.urn for a in by_type.get(ATTACHMENT, []) if a.parent is not None}
     covered: set[str] = set()
@@ -149,6 +168,28 @@ def baseline_problems(resources: list[Any]) -> list[tuple[str, str | None]]:
     return found
 
 
+def _defaults_problems(by_type: dict[str, list[Any]]) -> list[tuple[str, str | None]]:
+    """Every vended account has each secure default, set to its safe value, and both alternate contacts."""
+    found: list[tuple[str, str | None]] = []
+    accounts = len(by_type.get(ACCOUNT, []))
+    for type_, (what, safe) in DEFAULTS.items():
+        made = by_type.get(type_, [])
+        if len(made) < accounts:
+            found.append((f"{what} is set in {len(made)} of the {accounts} member accounts", None))
+        for r in made:
+            for key, value in safe.items():
+                got = _get(r.props, key)
+                if not _unknown(got) and got != value:
+                    found.append((f"{what} is weakened: {key} is {got!r} (safe: {value!r})", r.urn))
+    kinds = [_get(c.props, "alternateContactType") for c in by_type.get(CONTACT, [])]
+    for kind in CONTACT_TYPES:
+        if kinds.count(kind) < accounts:
+            found.append(
+                (f"the {kind} alternate contact is set in {kinds.count(kind)} of the {accounts} member accounts", None)
+            )
+    return found
+
+
 def _validate_present(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     if not any(r.resource_type == ORGANIZATION for r in resources):
@@ -162,7 +203,9 @@ security_baseline_present = StackValidationPolicy(
     description=(
         "The org stack keeps its security baseline: an organization trail (all regions, global events, log-file "
         "validation, a customer key), GuardDuty, Security Hub, Config and Access Analyzer delegated to the audit "
-        "account, and an attached SCP that denies switching them off and leaving the organization (issue 29)."
+        "account, every member account's secure defaults (S3 account Block Public Access, EBS encryption and IMDSv2 "
+        "by default, security and operations contacts), and an attached SCP that denies switching them off, undoing "
+        "the defaults and leaving the organization (issue 29)."
     ),
     validate=_validate_present,
     severity=Severity.CRITICAL,

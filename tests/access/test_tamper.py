@@ -60,3 +60,25 @@ def test_the_log_archive_protections_are_attempted_only_from_the_archive_account
     verdicts = org.simulate(kind=accesses.TAMPER, action="s3:PutBucketPolicy")
     archive = str(org.organization.outputs["accounts"]["log-archive"]["id"])
     assert {v.access.principal.split(":")[4] for v in verdicts} == {archive}
+
+
+def test_without_the_baseline_scp_an_administrator_undoes_every_secure_default(org):
+    """The account's secure defaults (components/account_defaults.py) hold only because protect-baseline denies
+    undoing them: the attempts are allowed to an SSO administrator once it is gone, denied while it is there."""
+    defaults = {a.action for a in tamper.ATTEMPTS if a.action.split(":")[0] in ("s3", "ec2", "account")} - {
+        "s3:PutBucketPolicy",
+        "s3:PutLifecycleConfiguration",
+    }
+    assert defaults == {
+        "s3:PutAccountPublicAccessBlock",
+        "ec2:DisableEbsEncryptionByDefault",
+        "ec2:ModifyInstanceMetadataDefaults",
+        "account:PutAlternateContact",
+        "account:DeleteAlternateContact",
+    }
+    bare = org.mutated()
+    bare.documents.scps = [s for s in bare.documents.scps if not s["name"].endswith("protect-baseline")]
+    undone = {v.access.action for v in bare.simulate(kind=accesses.TAMPER, principal=SSO + "admin") if v.allowed}
+    assert defaults <= undone
+    kept = [v for v in org.simulate(kind=accesses.TAMPER, principal=SSO + "admin") if v.access.action in defaults]
+    assert kept and all(v.result == "ExplicitlyDenied" for v in kept)

@@ -65,3 +65,48 @@ def test_more_than_five_account_creations_at_once_are_refused(org):
     assert ordering.concurrent_accounts(org["resources"], ordering._ancestors(org["resources"])) == 5
     (problem,) = ordering.problems(unchained)
     assert problem.startswith("6 accounts may be created at once")  # the six the org vends
+
+
+def _named(snapshot: dict, type_: str, name: str) -> dict:
+    (r,) = [r for r in snapshot["resources"] if r["type"] == type_ and r["name"] == name]
+    return r
+
+
+def test_a_members_secure_defaults_wait_for_its_account_through_their_provider(org):
+    """The settings read nothing from the account: only their provider (its assumed role and pinned account) makes
+    them wait. A provider that no longer waits leaves each of its settings to a role that does not exist yet."""
+    cut = copy.deepcopy(org)
+    provider = _named(cut, ordering.PROVIDER, "aws-shop-dev-eu-west-1")
+    provider["dependencies"], provider["propertyDependencies"] = [], {}
+    settings = [
+        r["urn"]
+        for r in cut["resources"]
+        if r["type"] in ordering.ACCOUNT_SETTINGS and r["provider"] == provider["urn"]
+    ]
+    found = ordering.problems(cut)
+    assert len(settings) >= 2 and len(found) == len(settings)
+    assert all("sts:AssumeRole" in p and any(p.startswith(urn) for urn in settings) for p in found)
+
+
+def test_an_account_vended_without_the_access_role_cannot_take_its_defaults(org):
+    """CreateAccount makes the role the providers assume (roleName); an account vended without it has no way in."""
+    renamed = copy.deepcopy(org)
+    _named(renamed, ordering.ACCOUNT, "sandbox-platform")["inputs"]["roleName"] = "SomeOtherRole"
+    found = ordering.problems(renamed)
+    expected = {
+        r["urn"]
+        for r in org["resources"]
+        if r["type"] in ordering.ACCOUNT_SETTINGS and r["name"].startswith("sandbox-platform-")
+    }
+    assert expected and {p.split(": needs ", 1)[0] for p in found} == expected
+
+
+def test_alternate_contacts_need_account_managements_trusted_access(org):
+    untrusted = copy.deepcopy(org)
+    (organization,) = [r for r in untrusted["resources"] if r["type"] == ordering.ORGANIZATION]
+    principals = organization["inputs"]["awsServiceAccessPrincipals"]
+    organization["inputs"]["awsServiceAccessPrincipals"] = [p for p in principals if p != "account.amazonaws.com"]
+    found = ordering.problems(untrusted)
+    contacts = [r for r in org["resources"] if r["type"] == ordering.CONTACT]
+    assert len(contacts) == 2 * len([r for r in org["resources"] if r["type"] == ordering.ACCOUNT])
+    assert len(found) == len(contacts) and all("account.amazonaws.com" in p for p in found)

@@ -48,3 +48,15 @@ def test_archive_and_audit_are_two_accounts_and_carry_no_workload_deploy_role(st
 def test_alert_recipients_are_required(stack_yaml):
     text = _refusal(stack_yaml, lambda org: org["baseline"].update(alertEmails=[]))
     assert "aws-platform:organization.baseline.alertEmails" in text
+
+
+def test_both_alternate_contacts_are_required(stack_yaml):
+    """Every member account gets them (components/account_defaults.py): a missing one is refused by name."""
+    text = _refusal(stack_yaml, lambda org: org["baseline"].pop("operationsContact"))
+    assert "aws-platform:organization.baseline.operationsContact" in text and "allowed: a mapping" in text
+    assert "securityContact" not in text
+
+
+def test_a_contact_phone_outside_e164_is_refused(stack_yaml):
+    text = _refusal(stack_yaml, lambda org: org["baseline"]["securityContact"].update(phone="0123 456"))
+    assert "aws-platform:organization.baseline.securityContact.phone" in text and "'0123 456'" in text
