@@ -31,7 +31,8 @@ from tools import figures  # noqa: E402
 TARGET_SECONDS = 0.5  # issue 34: the pack's added time on prod
 
 
-def snapshot_of(stack: str) -> dict:
+def snapshot_of(stack: str) -> tuple[dict, int]:
+    """The stack's snapshot (program and access simulation, no pack) and the preview's exit code."""
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / f"{stack}.json"
         proc = subprocess.run(
@@ -42,7 +43,7 @@ def snapshot_of(stack: str) -> dict:
         )
         if proc.returncode not in (0, 1):
             raise SystemExit(f"preview {stack} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        return json.loads(out.read_text())
+        return json.loads(out.read_text()), proc.returncode
 
 
 def judged_seconds(snapshot: dict, level: str) -> tuple[float, float]:
@@ -69,7 +70,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--stack", default="prod")
     args = parser.parse_args()
-    snapshot = snapshot_of(args.stack)
+    snapshot, exit_code = snapshot_of(args.stack)
     strings = sum(1 for r in snapshot["resources"] for _ in secret_scan.walk(r["inputs"]))
     added, added_wall, without = [], [], []
     for i in range(args.runs):
@@ -95,6 +96,7 @@ def main() -> int:
             wall_runs=[round(a, 3) for a in added_wall],
             strings=strings,
             resources=resources,
+            exit_code=exit_code,
             stack=args.stack,
         ),
         figures.figure(
