@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from foundation.identity import StackIdentity
+from foundation.stack_sets import service_managed_stack_set
 from stack_config import backend
 from stack_config.organization import BootstrapConfig
 
@@ -773,29 +774,14 @@ class AccountBootstrap(pulumi.ComponentResource):
             backup=backup_id,
             organization=args.organization_id,
         ).apply(render)
-        stack_set = aws.cloudformation.StackSet(
+        stack_set = service_managed_stack_set(
             "bootstrap",
-            name=ident.name("aws:cloudformation/stackSet:StackSet", "account-bootstrap"),
+            ident,
+            component="account-bootstrap",
             description="Pulumi bootstrap for member accounts: GitHub OIDC roles and the replicated state bucket",
-            permission_model="SERVICE_MANAGED",
-            # Auto-deployment: a new or moved account is bootstrapped by CloudFormation, without a pulumi up.
-            auto_deployment=aws.cloudformation.StackSetAutoDeploymentArgs(
-                enabled=True, retain_stacks_on_account_removal=True
-            ),
-            capabilities=["CAPABILITY_NAMED_IAM"],
             template_body=template_body,
-            managed_execution=aws.cloudformation.StackSetManagedExecutionArgs(active=True),
-            operation_preferences=aws.cloudformation.StackSetOperationPreferencesArgs(
-                failure_tolerance_count=0, max_concurrent_percentage=25, region_concurrency_type="SEQUENTIAL"
-            ),
-            # Stack-level tags are in every CreateStack request (scp-request-time-tags.md).
-            tags=ident.tags,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                protect=ident.protected,
-                # AWS fills in its service-managed role; it is not ours to change.
-                ignore_changes=["administrationRoleArn"],
-            ),
+            retain_stacks_on_account_removal=True,
+            opts=pulumi.ResourceOptions(parent=self, protect=ident.protected),
         )
         waits: list[pulumi.Resource] = []
         if cfg.state_backup is not None:

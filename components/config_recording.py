@@ -27,6 +27,7 @@ import pulumi_aws as aws
 
 from foundation.iam import assume_role_policy
 from foundation.identity import StackIdentity
+from foundation.stack_sets import service_managed_stack_set
 
 CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
 SNAPSHOT_FREQUENCY = "TwentyFour_Hours"  # a daily configuration snapshot beside the change stream
@@ -94,24 +95,15 @@ class ConfigRecording(pulumi.ComponentResource):
         body = pulumi.Output.all(args.bucket_name, args.key_arn).apply(
             lambda parts: json.dumps(recorder_template(role_name, args.home_region, parts[0], parts[1]), sort_keys=True)
         )
-        stack_set = aws.cloudformation.StackSet(
+        stack_set = service_managed_stack_set(
             "config-recording",
-            name=ident.name("aws:cloudformation/stackSet:StackSet", "config-recording"),
+            ident,
+            component="config-recording",
             description="AWS Config recorder in every member account and allowed region (security baseline)",
-            permission_model="SERVICE_MANAGED",
-            auto_deployment=aws.cloudformation.StackSetAutoDeploymentArgs(
-                enabled=True, retain_stacks_on_account_removal=False
-            ),
-            capabilities=["CAPABILITY_NAMED_IAM"],
             template_body=body,
-            managed_execution=aws.cloudformation.StackSetManagedExecutionArgs(active=True),
-            operation_preferences=aws.cloudformation.StackSetOperationPreferencesArgs(
-                failure_tolerance_count=0, max_concurrent_percentage=25, region_concurrency_type="SEQUENTIAL"
-            ),
-            tags=ident.tags,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=list(args.delivery_ready), ignore_changes=["administrationRoleArn"]
-            ),
+            # An account that leaves the organization takes no recorder of ours with it.
+            retain_stacks_on_account_removal=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.delivery_ready)),
         )
         # The home region first: its instance creates the role the other regions' recorders run as.
         ordered = [args.home_region, *[r for r in args.regions if r != args.home_region]]
