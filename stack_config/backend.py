@@ -69,7 +69,9 @@ def references(config: StackConfig, ns: str) -> list[tuple[str, str]]:
         if svc.image.promote_from
     ]
     if config.containers.load_balancer.certificate_from:
-        found.append((f"{ns}:containers.loadBalancer.certificateFrom", config.containers.load_balancer.certificate_from))
+        found.append(
+            (f"{ns}:containers.loadBalancer.certificateFrom", config.containers.load_balancer.certificate_from)
+        )
     store = config.document_store
     if store is not None and store.documentdb.restore_latest_copy_of:
         found.append((f"{ns}:documentStore.documentdb.restoreLatestCopyOf", store.documentdb.restore_latest_copy_of))
