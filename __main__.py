@@ -25,7 +25,7 @@ from components.image_repository import (
     promoted_image,
     replica_ref,
 )
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, issued_certificate
 from components.network import Network, NetworkArgs
 from components.organization import build_org_stack, read_org_account
 from components.prerender_renderer import RENDERER_BUILD, PrerenderRenderer, PrerenderRendererArgs
@@ -103,6 +103,7 @@ else:
                 network.public_subnet_ids,
                 access_logs=access_logs,
                 web_acl=WebAcl("alb-waf", WebAclArgs(identity, "alb", "REGIONAL"), opts=regional()),
+                certificate_arn=issued_certificate(containers.load_balancer.certificate_from, identity.region),
             ),
             opts=regional(),
         )
@@ -242,6 +243,7 @@ else:
                 repository_names=[images[name].repository_name for name in sorted(images)],
                 lifecycle_policy=lifecycle_policy(repositories),
                 documentdb_cluster_arn=documentdb.cluster_arn if documentdb else None,
+                hosted_zone_id=config.edge.hosted_zone_id if config.edge is not None else None,
                 parameters=sorted(
                     {ref.removeprefix("ssm:") for s in containers.services for ref in s.secrets.values()}
                     & {e.ref.removeprefix("ssm:") for e in config.externals if e.ref.startswith("ssm:")}
@@ -259,6 +261,7 @@ else:
                 "region": config.recovery.region,
                 "documentdb_cluster": documentdb.cluster_identifier if documentdb else None,
                 "document_vault_arn": recovery.document_vault_arn,
+                "load_balancer_certificate_arn": recovery.load_balancer_certificate_arn,
             },
         )
     settle_secrets(pulumi.Output.from_input(connection_ready))

@@ -9,6 +9,7 @@ deployment alarms watch).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -30,6 +31,8 @@ class LoadBalancerArgs:
     # Access logs to the stack's log bucket (prefix "alb") and a WAF web ACL in front; both off only when None.
     access_logs: AccessLogs | None = None
     web_acl: WebAcl | None = None
+    # The certificate another stack issues for this one (config certificateFrom), when not certificateArn.
+    certificate_arn: pulumi.Input[str] | None = None
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -50,7 +53,8 @@ class LoadBalancer(pulumi.ComponentResource):
         super().__init__("platform:containers:LoadBalancer", name, None, opts)
         ident, cfg = args.identity, args.config
         child = pulumi.ResourceOptions(parent=self)
-        https = cfg.certificate_arn is not None
+        certificate_arn = cfg.certificate_arn if cfg.certificate_arn is not None else args.certificate_arn
+        https = certificate_arn is not None
         port = 443 if https else 80
         sg = aws.ec2.SecurityGroup(
             "alb",
@@ -109,7 +113,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 port=443,
                 protocol="HTTPS",
                 ssl_policy=TLS_POLICY,
-                certificate_arn=cfg.certificate_arn,
+                certificate_arn=certificate_arn,
                 default_actions=[not_found],
                 opts=child,
             )
@@ -140,3 +144,23 @@ class LoadBalancer(pulumi.ComponentResource):
         self.listener_arn = listener.arn
         self.security_group_id = sg.id
         self.register_outputs({"dns_name": self.dns_name, "listener_arn": self.listener_arn})
+
+
+def issued_certificate(source: str | None, region: str) -> pulumi.Output[str] | None:
+    """The certificate the stack ``source`` issues for this one in ``region`` (its 'recovery' output names it;
+    components/recovery_copies.py), read from the state, so no ARN is edited by hand and no endpoint of the
+    source's region is called."""
+    if source is None:
+        return None
+
+    def arn(recovery: dict[str, Any] | None) -> str:
+        if not recovery or recovery.get("region") != region or not recovery.get("load_balancer_certificate_arn"):
+            raise ValueError(
+                f"aws-platform:containers.loadBalancer.certificateFrom: {source} issues no load balancer certificate "
+                f"in {region} (its 'recovery' output is {recovery!r}; allowed: a stack whose aws-platform:recovery "
+                f"region is {region} with loadBalancerDomainNames)"
+            )
+        return str(recovery["load_balancer_certificate_arn"])
+
+    reference = pulumi.StackReference(f"certificate-{source.rsplit('/', 1)[-1]}", stack_name=source)
+    return reference.get_output("recovery").apply(arn)

@@ -50,6 +50,7 @@ class RecoveryCopiesArgs:
     lifecycle_policy: str | None = None  # the source repositories' lifecycle, for the replicas
     documentdb_cluster_arn: pulumi.Input[str] | None = None
     parameters: Sequence[str] = ()  # SSM parameter names the services read
+    hosted_zone_id: str | None = None  # this stack's zone: the recovery certificate's validation records
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -57,6 +58,7 @@ class RecoveryCopies(pulumi.ComponentResource):
     """Copies of this stack's images, documents and parameters in its recovery region (docs/recovery.md)."""
 
     document_vault_arn: pulumi.Output[str] | None
+    load_balancer_certificate_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: RecoveryCopiesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:recovery:RecoveryCopies", name, None, opts)
@@ -127,7 +129,58 @@ class RecoveryCopies(pulumi.ComponentResource):
                 description=f"copy of {parameter} from {ident.region}, written by every up of {ident.stack}",
                 opts=in_recovery,
             )
-        self.register_outputs({"document_vault_arn": self.document_vault_arn})
+        self.load_balancer_certificate_arn = None
+        if cfg.load_balancer_domain_names:
+            self.load_balancer_certificate_arn = self._certificate(name, args, child, in_recovery)
+        self.register_outputs(
+            {
+                "document_vault_arn": self.document_vault_arn,
+                "load_balancer_certificate_arn": self.load_balancer_certificate_arn,
+            }
+        )
+
+    def _certificate(
+        self, name: str, args: RecoveryCopiesArgs, child: pulumi.ResourceOptions, in_recovery: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        """The recovery load balancer's certificate, issued in the recovery region on a normal day: ACM
+        certificates are regional, and on the day this stack's region (and its certificate) is gone.
+
+        The validation records go in this stack's zone (Route 53 is global). ACM gives one account the same
+        record for a name in every region, so these names must be ones this stack validates nowhere else
+        (docs/recovery.md): a second writer of the same record would fight over it.
+        """
+        names = args.config.load_balancer_domain_names
+        if args.hosted_zone_id is None:
+            raise ValueError(
+                "aws-platform:recovery.loadBalancerDomainNames: "
+                f"{names!r} need a zone for their validation records (allowed: with aws-platform:edge.hostedZoneId set)"
+            )
+        certificate = aws.acm.Certificate(
+            f"{name}-alb-certificate",
+            domain_name=names[0],
+            subject_alternative_names=names[1:] or None,
+            validation_method="DNS",
+            opts=pulumi.ResourceOptions.merge(in_recovery, pulumi.ResourceOptions(protect=args.identity.protected)),
+        )
+        records = [
+            aws.route53.Record(
+                f"{name}-alb-certificate-validation-{index}",
+                zone_id=args.hosted_zone_id,
+                name=certificate.domain_validation_options[index].resource_record_name,
+                type=certificate.domain_validation_options[index].resource_record_type,
+                records=[certificate.domain_validation_options[index].resource_record_value],
+                ttl=300,
+                opts=child,
+            )
+            for index in range(len(names))
+        ]
+        validation = aws.acm.CertificateValidation(
+            f"{name}-alb-certificate",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn for record in records],
+            opts=in_recovery,
+        )
+        return validation.certificate_arn
 
     def _document_backup(
         self,

@@ -68,6 +68,10 @@ def references(config: StackConfig, ns: str) -> list[tuple[str, str]]:
         for i, svc in enumerate(config.containers.services)
         if svc.image.promote_from
     ]
+    if config.containers.load_balancer.certificate_from:
+        found.append(
+            (f"{ns}:containers.loadBalancer.certificateFrom", config.containers.load_balancer.certificate_from)
+        )
     store = config.document_store
     if store is not None and store.documentdb.restore_latest_copy_of:
         found.append((f"{ns}:documentStore.documentdb.restoreLatestCopyOf", store.documentdb.restore_latest_copy_of))

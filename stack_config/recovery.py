@@ -36,3 +36,9 @@ class DocumentBackupConfig:
 class RecoveryConfig:
     region: str = setting(check=region_problem, doc="where the recovery stack runs: copies go there")
     document_backup: DocumentBackupConfig = setting(default_factory=DocumentBackupConfig)
+    load_balancer_domain_names: list[str] = setting(
+        default_factory=list,
+        each={"pattern": r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", "what": "a domain name"},
+        doc="the recovery stack's load balancer certificate, issued there ahead of the day, DNS-validated in this "
+        "stack's hostedZoneId: no certificate to request by hand before a disaster",
+    )

@@ -155,6 +155,12 @@ class LoadBalancerConfig:
         what="an ACM certificate ARN",
         doc="HTTPS when set; plain HTTP is only allowed outside prod",
     )
+    certificate_from: str | None = setting(
+        None,
+        pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+        what="a stack reference like 'organization/aws-platform/prod'",
+        doc="HTTPS with the certificate that stack issues in this region (its 'recovery' output): no ARN to edit",
+    )
     idle_timeout_seconds: int = setting(60, min=1, max=4000, doc="the ALB default; raise for long polling")
 
 
@@ -320,11 +326,20 @@ def containers_checks(stage: str, containers: ContainersConfig, key: str) -> lis
     """Rules that span keys: prod task counts, Fargate sizes, one image source, unique routes and ports."""
     problems: list[Problem] = []
     prod = stage in conventions.PROTECTED_STAGES
-    if prod and containers.services and containers.load_balancer.certificate_arn is None:
+    lb = containers.load_balancer
+    if prod and containers.services and lb.certificate_arn is None and lb.certificate_from is None:
         problems.append(
             Problem(
                 f"{key}.loadBalancer.certificateArn",
-                "is required in prod (allowed: an ACM certificate ARN); plain HTTP is for dev only",
+                "is required in prod (allowed: an ACM certificate ARN, or certificateFrom: a stack reference); "
+                "plain HTTP is for dev only",
+            )
+        )
+    if lb.certificate_arn is not None and lb.certificate_from is not None:
+        problems.append(
+            Problem(
+                f"{key}.loadBalancer.certificateFrom",
+                f"{lb.certificate_from!r} and certificateArn are both set (allowed: one of them)",
             )
         )
     seen_names: set[str] = set()

@@ -128,9 +128,19 @@ def test_prod_needs_https(stack_yaml):
     section = containers("prod")
     del section["loadBalancer"]
     assert (
-        f"{KEY}.loadBalancer.certificateArn: is required in prod (allowed: an ACM certificate ARN); "
-        f"plain HTTP is for dev only"
+        f"{KEY}.loadBalancer.certificateArn: is required in prod (allowed: an ACM certificate ARN, or "
+        f"certificateFrom: a stack reference); plain HTTP is for dev only"
     ) in problems(stack_yaml, "prod", section)
+
+
+def test_a_certificate_comes_from_one_place(stack_yaml):
+    section = containers("prod")
+    section["loadBalancer"]["certificateFrom"] = "organization/aws-platform/prod"
+    (problem,) = problems(stack_yaml, "prod", section)
+    assert problem == (
+        f"{KEY}.loadBalancer.certificateFrom: 'organization/aws-platform/prod' and certificateArn are both set "
+        f"(allowed: one of them)"
+    )
 
 
 def test_ec2_services_need_ec2_capacity(stack_yaml):
