@@ -111,8 +111,9 @@ def generate(services: int, directory: pathlib.Path) -> Generated:
     directory = directory / f"services-{services}"
     directory.mkdir(parents=True, exist_ok=True)
     configs = write_configs(services, directory)
+    # --no-quotas as for prod below: a generated stack is measured, never deployed.
     staging = record_stack_references.snapshot_of(
-        "staging", record_stack_references.RECORDED, "--config", str(configs["staging"])
+        "staging", record_stack_references.RECORDED, "--config", str(configs["staging"]), "--no-quotas"
     )
     return Generated(services, configs["prod"], record_staging(staging, directory))
 

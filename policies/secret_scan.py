@@ -112,9 +112,17 @@ PUBLIC_BY_NATURE = {
     "metric_name": "a CloudWatch metric or WAF visibility name: shown in every console and dashboard",
     "records": "a DNS record's values: published to the internet by the record itself",
 }
-# Values that refer, never hold: an ARN (a Secrets Manager secret's included), and a name in the platform's
-# convention {context}-{stage}-{component} (conventions.py; a stack output naming the secret it exports).
-_REFERENCE = re.compile(r"^arn:aws[a-z-]*:\S+$|^[a-z][a-z0-9]*-(" + "|".join(conventions.STAGES) + r")(-[a-z0-9]+)+$")
+# Values that refer, never hold: an ARN (a Secrets Manager secret's included), a load balancer's or target group's
+# ARN suffix (`app/<name>/<16 hex>`, `targetgroup/<name>/<16 hex>`: the resource part of its ARN, which CloudWatch
+# takes as the LoadBalancer / TargetGroup dimension; its random id scored as high-entropy base64 on generated
+# stacks), and a name in the platform's convention {context}-{stage}-{component} (conventions.py; a stack output
+# naming the secret it exports).
+_REFERENCE = re.compile(
+    r"^arn:aws[a-z-]*:\S+$"
+    r"|^((app|net|gwy)/[A-Za-z0-9-]+/[0-9a-f]{16}/)?targetgroup/[A-Za-z0-9-]+/[0-9a-f]{16}$"
+    r"|^(app|net|gwy)/[A-Za-z0-9-]+/[0-9a-f]{16}$"
+    r"|^[a-z][a-z0-9]*-(" + "|".join(conventions.STAGES) + r")(-[a-z0-9]+)+$"
+)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/\r\n]{24,}={0,2}$")
 _lock = threading.Lock()  # detect-secrets' settings and caches are process-global; the pack serves on threads
 

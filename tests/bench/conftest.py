@@ -35,7 +35,14 @@ def generated_prod(scale, tmp_path_factory) -> PreviewResult:
     directory: pathlib.Path = tmp_path_factory.mktemp("scale")
     configs = scale.write_configs(SMOKE_SERVICES, directory)
     staging = run_preview(
-        "staging", directory, "--config", str(configs["staging"]), "--no-policy", "--no-access", "--quiet"
+        "staging",
+        directory,
+        "--config",
+        str(configs["staging"]),
+        "--no-policy",
+        "--no-access",
+        "--no-quotas",
+        "--quiet",
     )
     assert staging.exit_code == 0, staging.stderr[-2000:]
     env = scale.record_staging(staging.snapshot, directory)
