@@ -202,7 +202,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"revision": 1, "arnWithoutRevision": arn.rsplit(":", 1)[0]}
         if typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup"):
             return {
-                "arnSuffix": f"{'app' if 'loadBalancer' in typ else 'targetgroup'}/{physical}/{h[:16]}",
+                # AWS's id in an ELB ARN is 16 hex digits (app/<name>/50dc6c495c0c9188).
+                "arnSuffix": f"{'app' if 'loadBalancer' in typ else 'targetgroup'}/{physical}/{digest(key, length=16)}",
                 "dnsName": f"{physical}-{h[:10]}.{region}.elb.amazonaws.com",
                 "zoneId": "Z32O12XQLNTSW2",
             }
