@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(PY) bench/preview_and_policy.py
 	$(PY) bench/scale.py
 	$(PY) bench/secret_scan.py
+	$(PY) bench/quota_check.py
 	$(PY) bench/edge_renderer.py
 	$(PY) bench/edge_egress.py
 	$(PY) bench/edge_crawlers.py

@@ -32,6 +32,7 @@ HARNESSES = (
     "preview_and_policy",
     "scale",
     "secret_scan",
+    "quota_check",
     "edge_crawlers",
     "edge_renderer",
     "edge_egress",
