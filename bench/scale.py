@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from tools import figures  # noqa: E402
 
-SHIPPED = ("dev", "staging", "prod", "org")
+SHIPPED = ("dev", "staging", "prod", "prod-dr", "org")
 SIZES = (10, 50, 200)
 TARGET_SECONDS, TARGET_MB, TARGET_GROWTH = 45.0, 1024.0, 4.5
 STAGING_REF = "organization/aws-platform/staging"

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.dashboard import AlarmStatus, Graph, Metric, Section
+from components.recovery_copies import recovery_output
 from foundation.alarms import metric_alarm
 from foundation.client_access import admit_clients
 from foundation.externals import MissingExternal
@@ -214,17 +215,7 @@ class DocumentDb(pulumi.ComponentResource):
         if source is None:
             return None
 
-        def cluster(recovery: dict[str, Any] | None) -> str:
-            if not recovery or recovery.get("region") != region or not recovery.get("documentdb_cluster"):
-                raise MissingExternal(
-                    f"aws-platform:documentStore.documentdb.restoreLatestCopyOf: {source} copies no DocumentDB backup "
-                    f"into {region} (its 'recovery' output is {recovery!r}; allowed: a stack whose aws-platform:recovery "
-                    f"region is {region})"
-                )
-            return str(recovery["documentdb_cluster"])
-
-        def newest(recovery: dict[str, Any] | None) -> str:
-            identifier = cluster(recovery)
+        def newest(identifier: str) -> str:
             try:
                 found = aws.rds.get_cluster_snapshot(
                     db_cluster_identifier=identifier,
@@ -240,8 +231,15 @@ class DocumentDb(pulumi.ComponentResource):
                 ) from err
             return str(found.db_cluster_snapshot_arn)
 
-        reference = pulumi.StackReference(f"restore-{source.rsplit('/', 1)[-1]}", stack_name=source)
-        return reference.get_output("recovery").apply(newest)
+        return recovery_output(
+            source,
+            region,
+            "documentdb_cluster",
+            reference_name=f"restore-{source.rsplit('/', 1)[-1]}",
+            config_key="aws-platform:documentStore.documentdb.restoreLatestCopyOf",
+            what="copies no DocumentDB backup",
+            allowed=f"a stack whose aws-platform:recovery region is {region}",
+        ).apply(newest)
 
     def _alarms(
         self, args: DocumentDbArgs, cluster_id: str, instance_ids: list[str]

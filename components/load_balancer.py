@@ -9,12 +9,12 @@ deployment alarms watch).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import ALB_PREFIX, AccessLogs
+from components.recovery_copies import recovery_output
 from components.web_acl import WebAcl
 from foundation.identity import StackIdentity
 from stack_config.services import LoadBalancerConfig
@@ -147,20 +147,15 @@ class LoadBalancer(pulumi.ComponentResource):
 
 
 def issued_certificate(source: str | None, region: str) -> pulumi.Output[str] | None:
-    """The certificate the stack ``source`` issues for this one in ``region`` (its 'recovery' output names it;
-    components/recovery_copies.py), read from the state, so no ARN is edited by hand and no endpoint of the
-    source's region is called."""
+    """The certificate the stack ``source`` issues for this one in ``region`` (components/recovery_copies.py)."""
     if source is None:
         return None
-
-    def arn(recovery: dict[str, Any] | None) -> str:
-        if not recovery or recovery.get("region") != region or not recovery.get("load_balancer_certificate_arn"):
-            raise ValueError(
-                f"aws-platform:containers.loadBalancer.certificateFrom: {source} issues no load balancer certificate "
-                f"in {region} (its 'recovery' output is {recovery!r}; allowed: a stack whose aws-platform:recovery "
-                f"region is {region} with loadBalancerDomainNames)"
-            )
-        return str(recovery["load_balancer_certificate_arn"])
-
-    reference = pulumi.StackReference(f"certificate-{source.rsplit('/', 1)[-1]}", stack_name=source)
-    return reference.get_output("recovery").apply(arn)
+    return recovery_output(
+        source,
+        region,
+        "load_balancer_certificate_arn",
+        reference_name=f"certificate-{source.rsplit('/', 1)[-1]}",
+        config_key="aws-platform:containers.loadBalancer.certificateFrom",
+        what="issues no load balancer certificate",
+        allowed=f"a stack whose aws-platform:recovery region is {region} with loadBalancerDomainNames",
+    )

@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from foundation import iam
+from foundation.externals import MissingExternal
 from foundation.identity import StackIdentity
 from stack_config.recovery import RecoveryConfig
 
@@ -39,6 +41,23 @@ def backup_schedule(every_hours: int) -> str:
     """AWS Backup's cron (UTC): on the hour, every ``every_hours`` hours."""
     hours = "*" if every_hours == 1 else f"0/{every_hours}"
     return f"cron(0 {hours} ? * * *)"
+
+
+def recovery_output(
+    source: str, region: str, key: str, *, reference_name: str, config_key: str, what: str, allowed: str
+) -> pulumi.Output[str]:
+    """``key`` of the 'recovery' output of the stack ``source`` (what its RecoveryCopies keep in ``region``; exported
+    by __main__.py), read from that stack's state, so no ARN is edited by hand and no endpoint of the source's region
+    is called. A source that keeps no such thing there stops the preview (exit 3) naming ``config_key``."""
+
+    def value(recovery: dict[str, Any] | None) -> str:
+        if not recovery or recovery.get("region") != region or not recovery.get(key):
+            raise MissingExternal(
+                f"{config_key}: {source} {what} in {region} (its 'recovery' output is {recovery!r}; allowed: {allowed})"
+            )
+        return str(recovery[key])
+
+    return pulumi.StackReference(reference_name, stack_name=source).get_output("recovery").apply(value)
 
 
 @dataclass(frozen=True)

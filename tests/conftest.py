@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
 import pathlib
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from preview import policy_client, worker
+from scan import findings, terraform_plan
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ROOT / "environments"
@@ -94,30 +96,104 @@ def _runs_preview(item: pytest.Item) -> bool:
     return any(_calls(d.func, "run_preview", sys.modules.get(d.func.__module__)) for defs in definitions for d in defs)
 
 
+# A costly session fixture -> the xdist group whose tests share it on one worker, so it runs once per run.
+SHARED_FIXTURE_GROUPS = {
+    "edge_corpora_routed": "edge_corpora",  # one Node run over every corpus string (tests/tools/conftest.py)
+    "renderer_modules": "renderer",  # one Chromium and one renderer (tests/lambda_src/conftest.py)
+    "shipped_scan": "scan",  # checkov once per shipped stack (tests/scan/conftest.py)
+    "generated_prod": "scale_smoke",  # the smoke size of the scale benchmark: two previews (tests/bench/conftest.py)
+}
+
+
+def _group(item: pytest.Item) -> str | None:
+    """The worker group of a test: a costly session fixture's, else its module's if it has a module-scoped fixture
+    (xdist spreads a module's tests over workers, and each worker would build the module's fixture again)."""
+    for fixture, group in SHARED_FIXTURE_GROUPS.items():
+        if fixture in item.fixturenames:
+            return group
+    fixtures = getattr(item, "_fixtureinfo", None)
+    definitions = fixtures.name2fixturedefs.values() if fixtures else ()
+    if any(d.scope == "module" for defs in definitions for d in defs):
+        return item.module.__name__ if getattr(item, "module", None) else None
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow groups so each runs alone (``pytest -m preview``, ``-m corpus``) or is left out
-    (``-m "not preview"``); and keep what shares a costly session fixture on one xdist worker."""
+    (``-m "not preview"``); and keep what shares a costly fixture on one xdist worker."""
     for item in items:
         if _runs_preview(item):
             item.add_marker(pytest.mark.preview)
         if "edge_corpora_routed" in item.fixturenames:
-            # One Node run over every corpus string per session (tests/tools/conftest.py): one worker holds it.
             item.add_marker(pytest.mark.corpus)
-            item.add_marker(pytest.mark.xdist_group("edge_corpora"))
-        if "renderer_modules" in item.fixturenames:
-            # One Chromium and one renderer per session: its tests share them (tests/lambda_src/conftest.py).
-            item.add_marker(pytest.mark.xdist_group("renderer"))
+        if group := _group(item):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A group xdist ignores costs a second run of its fixture on every worker and fails nothing: fail it here.
+
+    pytest 9.2 with xdist 3.8 did exactly that (pytest-dev/pytest-xdist#1386): the suite took a minute longer.
+    """
+    grouped = getattr(item.config.option, "loadgroup", False) and any(item.iter_markers("xdist_group"))
+    if grouped and "@" not in item.nodeid.rsplit("]", 1)[-1]:  # xdist puts "@<group>" at the end of the node id
+        pytest.fail(
+            "--dist loadgroup ignored this test's xdist_group: every worker would run its shared fixture again "
+            "(a pytest/pytest-xdist pair that loses groups; requirements-dev.txt)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
-def shipped_preview(tmp_path_factory) -> Callable[[str], PreviewResult]:
-    """Preview of a shipped stack, run once per session and shared by every test that reads it."""
+def shipped_preview(tmp_path_factory, worker_id: str) -> Callable[[str], PreviewResult]:
+    """Preview of a shipped stack, run once per session and shared by every test that reads it.
+
+    Once for the whole run, not once per xdist worker: the first worker to ask runs it under a file lock in the
+    run's shared temporary directory; the others wait for it and read what it recorded.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # popen-gw<N>'s parent: this run's own directory
     cache: dict[str, PreviewResult] = {}
 
     def get(stack: str) -> PreviewResult:
         if stack not in cache:
-            cache[stack] = run_preview(stack, tmp_path_factory.mktemp(f"preview-{stack}"))
+            directory = shared / f"shipped-preview-{stack}"
+            with open(shared / f"shipped-preview-{stack}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                record = directory / "result.json"
+                if record.exists():
+                    kept = json.loads(record.read_text())
+                    cache[stack] = PreviewResult(
+                        kept["exit_code"], kept["stdout"], kept["stderr"], directory / f"{stack}.json"
+                    )
+                else:
+                    directory.mkdir(exist_ok=True)
+                    result = cache[stack] = run_preview(stack, directory)
+                    kept = {"exit_code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr}
+                    record.write_text(json.dumps(kept))
+        return cache[stack]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def checkov() -> str:
+    """The pinned checkov, installed into its venv on a fresh machine (a minute, once)."""
+    if not findings.CHECKOV.exists():
+        subprocess.run(["make", "checkov"], cwd=ROOT, check=True, capture_output=True, timeout=900)
+    return str(findings.checkov_binary())
+
+
+@pytest.fixture(scope="session")
+def shipped_scan(checkov, shipped_preview, tmp_path_factory) -> Callable[[str], findings.ScanResult]:
+    """checkov on a shipped stack's offline preview, with the shipped exceptions: once per session and stack."""
+    cache: dict[str, findings.ScanResult] = {}
+
+    def get(stack: str) -> findings.ScanResult:
+        if stack not in cache:
+            plan = terraform_plan.to_terraform_plan(shipped_preview(stack).snapshot)
+            cache[stack] = findings.scan(stack, plan, tmp_path_factory.mktemp(f"scan-{stack}"))
         return cache[stack]
 
     return get

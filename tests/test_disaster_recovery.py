@@ -162,6 +162,29 @@ def test_the_region_lost_world_fails_the_old_design(
     assert refusal in result.stderr, result.stderr[-2000:]
 
 
+@pytest.mark.parametrize(
+    ("section", "path", "key"),
+    [
+        ("aws-platform:containers", ("loadBalancer", "certificateFrom"), "containers.loadBalancer.certificateFrom"),
+        (
+            "aws-platform:documentStore",
+            ("documentdb", "restoreLatestCopyOf"),
+            "documentStore.documentdb.restoreLatestCopyOf",
+        ),
+    ],
+)
+def test_a_source_that_keeps_nothing_in_this_region_stops_the_preview_naming_the_key(
+    tmp_path: pathlib.Path, stack_yaml: StackYaml, section: str, path: tuple[str, str], key: str
+) -> None:
+    """staging has no aws-platform:recovery: its 'recovery' output is absent, whichever of the two readers asks."""
+    value = load_stack_yaml("prod-dr")["config"][section]
+    value[path[0]][path[1]] = "organization/aws-platform/staging"
+    result = run_preview("prod-dr", tmp_path, "--config", str(stack_yaml("prod-dr", {section: value})), "--no-policy")
+    assert result.exit_code == 3, result.stdout + result.stderr[-2000:]
+    assert f"aws-platform:{key}: organization/aws-platform/staging" in result.stderr, result.stderr[-2000:]
+    assert f"in {DR_REGION} (its 'recovery' output is None" in result.stderr
+
+
 def test_a_stack_suffix_must_fit_into_names(stack_yaml: StackYaml) -> None:
     with pytest.raises(stack_config.ConfigError) as err:
         stack_config.load_file("prod-Disaster_Site", stack_yaml("prod-dr", name="prod-Disaster_Site"))

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scan.conftest import checkov  # noqa: F401  (the pinned checkov, installed when missing)
 from tools import doc_figures
 
 DRIFT = "a figure in the docs disagrees with its tool: run `make docs`"
 
 
-def test_the_pages_give_the_checkov_count_of_the_pinned_package(checkov) -> None:  # noqa: F811
+def test_the_pages_give_the_checkov_count_of_the_pinned_package(checkov) -> None:
     count = doc_figures.checkov_aws_checks()
     assert 300 < count < 1000  # checkov 3.3.30 lists ~450 distinct AWS ids, not "about a thousand"
     assert doc_figures.figures_in(doc_figures.PAGES[0].read_text())["checkov-aws-checks"] == f"{count:,}", DRIFT

@@ -13,7 +13,6 @@ import yaml
 from policies import exceptions
 from preview import policy_client
 from tests.conftest import SHIPPED_STACKS
-from tests.scan.conftest import checkov, shipped_scan  # noqa: F401  (fixtures the shipped-file test needs)
 
 TODAY = datetime.date(2026, 12, 1)
 DROP = object()  # a key the entry leaves out
@@ -166,7 +165,7 @@ def test_the_shipped_file_is_valid_today_and_nothing_in_it_has_expired(policy_pa
 def test_every_shipped_exception_matches_a_finding_or_violation_in_a_shipped_stack(
     policy_pack,
     shipped_preview,
-    shipped_scan,  # noqa: F811
+    shipped_scan,
 ) -> None:
     """An entry nothing needs any more is "unused": the finding was fixed, so the entry must go."""
     entries = exceptions.load()
