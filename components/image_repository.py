@@ -292,11 +292,6 @@ def promoted_image(stack_reference: str, application: str, key: str, region: str
     still there is checked by the push role that copies it (``ImageRepository``: the one principal the earlier
     stage's repository admits, issue 22).
     """
-    reference = _references.get(stack_reference) or pulumi.StackReference(
-        f"promotion-{stack_reference.rsplit('/', 1)[-1]}", stack_name=stack_reference
-    )
-    _references[stack_reference] = reference
-
     def exported(services: dict[str, Any] | None) -> str:
         service = (services or {}).get(application) or {}
         ref = (service.get("replicas") or {}).get(region) or service.get("image")
@@ -307,10 +302,20 @@ def promoted_image(stack_reference: str, application: str, key: str, region: str
             )
         return ref
 
-    return reference.get_output("services").apply(exported)
+    return _exported_services(stack_reference).apply(exported)
 
 
-_references: dict[str, pulumi.StackReference] = {}
+def _exported_services(stack_reference: str) -> pulumi.Output[dict[str, Any] | None]:
+    """The ``services`` output of ``stack_reference``: one StackReference and one read per stack, shared by every
+    service promoted from it. ``get_output`` lifts the stack's whole outputs each time it is called (an earlier
+    stage with n services exports n entries), so a read per service made promotion quadratic (issue 33)."""
+    if stack_reference not in _references:
+        reference = pulumi.StackReference(f"promotion-{stack_reference.rsplit('/', 1)[-1]}", stack_name=stack_reference)
+        _references[stack_reference] = reference.get_output("services")
+    return _references[stack_reference]
+
+
+_references: dict[str, pulumi.Output[dict[str, Any] | None]] = {}
 
 
 class ImageRepository(pulumi.ComponentResource):
