@@ -292,6 +292,7 @@ def promoted_image(stack_reference: str, application: str, key: str, region: str
     still there is checked by the push role that copies it (``ImageRepository``: the one principal the earlier
     stage's repository admits, issue 22).
     """
+
     def exported(services: dict[str, Any] | None) -> str:
         service = (services or {}).get(application) or {}
         ref = (service.get("replicas") or {}).get(region) or service.get("image")
