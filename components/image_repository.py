@@ -481,19 +481,23 @@ class ImageRepository(pulumi.ComponentResource):
         return token, provider
 
     def _source_login(
-        self, args: ImageRepositoryArgs, source: pulumi.Output[str]
-    ) -> tuple[pulumi.Output[aws.ecr.GetAuthorizationTokenResult], aws.Provider]:
-        """A login to the promoted image's registry, minted in that registry's region.
+        self, source: pulumi.Output[str], provider: aws.Provider
+    ) -> pulumi.Output[aws.ecr.GetAuthorizationTokenResult]:
+        """A login to the promoted image's registry, minted in that registry's region by the push role.
 
         An ECR token opens the registries of the region it was issued in only: prod-dr (eu-central-1)
         copying prod's image (eu-west-1) with a token of its own region fails the copy with 401. Within
         the region the token is the role's, good for every registry it may read (staging's account
-        included), so only the region is taken from the image.
+        included), so only the region is taken from the image: the push provider asked in that region (the
+        lookup's own ``region``), not a second provider per service for the same role (issue 33).
         """
-        region = source.apply(lambda ref: source_image(ref).region)
-        provider = self._push_provider(args, region, "ecr-source")
-        token = aws.ecr.get_authorization_token_output(opts=pulumi.InvokeOptions(parent=self, provider=provider))
-        return token, provider
+        # Asked once the image is known, its region a plain value: an argument computed from the stack reference
+        # would make the lookup wait on that resource, which a preview answers as unknown.
+        return source.apply(
+            lambda ref: aws.ecr.get_authorization_token_output(
+                region=source_image(ref).region, opts=pulumi.InvokeOptions(parent=self, provider=provider)
+            )
+        )
 
     def _promote(
         self,
@@ -511,11 +515,12 @@ class ImageRepository(pulumi.ComponentResource):
         assert args.promote_from is not None  # _promote runs only for a promoted image
         exported = pulumi.Output.from_input(args.promote_from)
         token, provider = self._push_login(args, repo)
-        source_token, source_provider = self._source_login(args, exported)
+        source_token = self._source_login(exported, provider)
 
         async def present(ref: str) -> str:
-            # As the push role in the source's region: the earlier stage's repository admits it, not the deployer.
-            problem = await image_problem_async(ref, pulumi.InvokeOptions(provider=source_provider))
+            # As the push role (the lookup names the source's region): the earlier stage's repository admits it,
+            # not the deployer.
+            problem = await image_problem_async(ref, pulumi.InvokeOptions(provider=provider))
             if problem:
                 raise MissingExternal(f"{args.promote_key or 'promoteFrom'}: image {ref} {problem}")
             return ref
@@ -533,8 +538,8 @@ class ImageRepository(pulumi.ComponentResource):
             },
             # A new source digest is a new copy; the same digest is never copied twice.
             triggers=[source],
-            # The providers that minted its two logins, named so the graph shows which region each token is for.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo, push_policy, provider, source_provider]),
+            # The provider that minted its two logins (each token asked in its registry's region).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo, push_policy, provider]),
         )
         return pulumi.Output.all(repo.repository_url, source, copy.id).apply(
             lambda parts: f"{parts[0]}@{parts[1].split('@', 1)[1]}"
