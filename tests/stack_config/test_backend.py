@@ -92,7 +92,7 @@ def test_a_referenced_stack_is_read_once_however_many_references_name_it(monkeyp
     """prod's services all promote from staging: its file is parsed once, not once a service (at 200 generated
     services the loader spent 15 s re-reading it, issue 33)."""
     read = []
-    declared = backend._declared_backend  # pyright: ignore[reportPrivateUsage]
+    declared = backend._declared_backend
     monkeypatch.setattr(backend, "_declared_backend", lambda path, ns: read.append(path) or declared(path, ns))
     prod = stack_config.load_file("prod")
     references = [ref for _, ref in backend.references(prod, "aws-platform")]
