@@ -466,7 +466,10 @@ class Derivation:
             if request is None:
                 continue
             provider = self.by_urn.get(invoke["provider"]) or {}
-            region = str(provider.get("inputs", {}).get("region") or self._stack_region())
+            # A lookup's own ``region`` argument overrides its provider's (pulumi-aws 7).
+            region = str(
+                invoke["args"].get("region") or provider.get("inputs", {}).get("region") or self._stack_region()
+            )
             assumed = _json(provider.get("inputs", {}).get("assumeRoles")) or []
             principal = str(assumed[0].get("roleArn")) if assumed else self.caller_role()
             if not principal:

@@ -292,10 +292,6 @@ def promoted_image(stack_reference: str, application: str, key: str, region: str
     still there is checked by the push role that copies it (``ImageRepository``: the one principal the earlier
     stage's repository admits, issue 22).
     """
-    reference = _references.get(stack_reference) or pulumi.StackReference(
-        f"promotion-{stack_reference.rsplit('/', 1)[-1]}", stack_name=stack_reference
-    )
-    _references[stack_reference] = reference
 
     def exported(services: dict[str, Any] | None) -> str:
         service = (services or {}).get(application) or {}
@@ -307,10 +303,20 @@ def promoted_image(stack_reference: str, application: str, key: str, region: str
             )
         return ref
 
-    return reference.get_output("services").apply(exported)
+    return _exported_services(stack_reference).apply(exported)
 
 
-_references: dict[str, pulumi.StackReference] = {}
+def _exported_services(stack_reference: str) -> pulumi.Output[dict[str, Any] | None]:
+    """The ``services`` output of ``stack_reference``: one StackReference and one read per stack, shared by every
+    service promoted from it. ``get_output`` lifts the stack's whole outputs each time it is called (an earlier
+    stage with n services exports n entries), so a read per service made promotion quadratic (issue 33)."""
+    if stack_reference not in _references:
+        reference = pulumi.StackReference(f"promotion-{stack_reference.rsplit('/', 1)[-1]}", stack_name=stack_reference)
+        _references[stack_reference] = reference.get_output("services")
+    return _references[stack_reference]
+
+
+_references: dict[str, pulumi.Output[dict[str, Any] | None]] = {}
 
 
 class ImageRepository(pulumi.ComponentResource):
@@ -475,19 +481,23 @@ class ImageRepository(pulumi.ComponentResource):
         return token, provider
 
     def _source_login(
-        self, args: ImageRepositoryArgs, source: pulumi.Output[str]
-    ) -> tuple[pulumi.Output[aws.ecr.GetAuthorizationTokenResult], aws.Provider]:
-        """A login to the promoted image's registry, minted in that registry's region.
+        self, source: pulumi.Output[str], provider: aws.Provider
+    ) -> pulumi.Output[aws.ecr.GetAuthorizationTokenResult]:
+        """A login to the promoted image's registry, minted in that registry's region by the push role.
 
         An ECR token opens the registries of the region it was issued in only: prod-dr (eu-central-1)
         copying prod's image (eu-west-1) with a token of its own region fails the copy with 401. Within
         the region the token is the role's, good for every registry it may read (staging's account
-        included), so only the region is taken from the image.
+        included), so only the region is taken from the image: the push provider asked in that region (the
+        lookup's own ``region``), not a second provider per service for the same role (issue 33).
         """
-        region = source.apply(lambda ref: source_image(ref).region)
-        provider = self._push_provider(args, region, "ecr-source")
-        token = aws.ecr.get_authorization_token_output(opts=pulumi.InvokeOptions(parent=self, provider=provider))
-        return token, provider
+        # Asked once the image is known, its region a plain value: an argument computed from the stack reference
+        # would make the lookup wait on that resource, which a preview answers as unknown.
+        return source.apply(
+            lambda ref: aws.ecr.get_authorization_token_output(
+                region=source_image(ref).region, opts=pulumi.InvokeOptions(parent=self, provider=provider)
+            )
+        )
 
     def _promote(
         self,
@@ -505,11 +515,12 @@ class ImageRepository(pulumi.ComponentResource):
         assert args.promote_from is not None  # _promote runs only for a promoted image
         exported = pulumi.Output.from_input(args.promote_from)
         token, provider = self._push_login(args, repo)
-        source_token, source_provider = self._source_login(args, exported)
+        source_token = self._source_login(exported, provider)
 
         async def present(ref: str) -> str:
-            # As the push role in the source's region: the earlier stage's repository admits it, not the deployer.
-            problem = await image_problem_async(ref, pulumi.InvokeOptions(provider=source_provider))
+            # As the push role (the lookup names the source's region): the earlier stage's repository admits it,
+            # not the deployer.
+            problem = await image_problem_async(ref, pulumi.InvokeOptions(provider=provider))
             if problem:
                 raise MissingExternal(f"{args.promote_key or 'promoteFrom'}: image {ref} {problem}")
             return ref
@@ -527,8 +538,8 @@ class ImageRepository(pulumi.ComponentResource):
             },
             # A new source digest is a new copy; the same digest is never copied twice.
             triggers=[source],
-            # The providers that minted its two logins, named so the graph shows which region each token is for.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo, push_policy, provider, source_provider]),
+            # The provider that minted its two logins (each token asked in its registry's region).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[repo, push_policy, provider]),
         )
         return pulumi.Output.all(repo.repository_url, source, copy.id).apply(
             lambda parts: f"{parts[0]}@{parts[1].split('@', 1)[1]}"

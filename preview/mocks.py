@@ -397,7 +397,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def _invoke(self, args: pulumi.runtime.MockCallArgs) -> dict:
         token, a = args.token, args.args
-        region, account = self._region(args.provider), self._account(args.provider)
+        # pulumi-aws 7: a lookup's own ``region`` argument overrides its provider's, as the provider does.
+        region, account = str(a.get("region") or self._region(args.provider)), self._account(args.provider)
         if self.world.lost:
             self.world.lost.invoke(token, region, a)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -437,7 +438,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "id": region,
             }
         if token == "aws:ecr/getImage:getImage":
-            return self._image(a, a.get("region") or region)
+            return self._image(a, region)
         if token == "aws:secretsmanager/getSecret:getSecret":
             name = a.get("name") or str(a.get("arn", "")).split(":")[-1]
             if not self.world.value_exists(a.get("arn") or name):

@@ -117,6 +117,8 @@ def reference_problems(config: StackConfig, ns: str, environments: pathlib.Path)
             ),
         ]
     prefix = backend.reference_prefix
+    # Each referenced stack's file is read once: every promoted service references the same earlier stage.
+    declared: dict[pathlib.Path, dict[str, str] | None] = {}
     for at, ref in found:
         if not ref.startswith(prefix):
             why = f"; a DIY backend calls every organization '{DIY_ORGANIZATION}'" if backend.is_diy else ""
@@ -130,7 +132,9 @@ def reference_problems(config: StackConfig, ns: str, environments: pathlib.Path)
             continue
         path = environments / f"Pulumi.{ref.rsplit('/', 1)[-1]}.yaml"
         if path.exists():
-            theirs = _declared_backend(path, ns)
+            if path not in declared:
+                declared[path] = _declared_backend(path, ns)
+            theirs = declared[path]
             ours = {k: v for k, v in (("url", backend.url), ("organization", backend.organization)) if v}
             # A replica holds what its source holds (S3 replication): a stack there is readable here too.
             replicated = {**ours, "url": backend.replica_of} if backend.replica_of else None

@@ -79,7 +79,7 @@ def test_a_pull_request_preview_cannot_configure_a_provider_that_assumes_the_pus
 
 def test_the_promotion_check_passes_as_the_push_role_and_not_as_the_deployer(evidence):
     """Before issue 22 prod checked staging's image as its deploy role, which staging's repository admits no more
-    than anyone else; the check is now the push role's (the ecr-source provider)."""
+    than anyone else; the check is now the push role's (its push provider)."""
     shipped = evidence("prod")
     checks = shipped.simulate(kind="lookup", action="ecr:DescribeImages", resource=STAGING_API)
     assert [v.access.principal for v in checks] == ["arn:aws:iam::190910285287:role/shop-prod-api-ecr-push"]

@@ -86,3 +86,17 @@ def test_pulumi_cloud_needs_its_organization_and_names_references_by_it(stack_ya
 def test_a_diy_backend_has_no_organization(stack_yaml):
     found = problems(stack_yaml, "dev", {"aws-platform:stateBackend": {**SHARED, "organization": "acme"}})
     assert "aws-platform:stateBackend.organization: 'acme' is set for a DIY backend (allowed: unset)" in found
+
+
+def test_a_referenced_stack_is_read_once_however_many_references_name_it(monkeypatch):
+    """prod's services all promote from staging: its file is parsed once, not once a service (at 200 generated
+    services the loader spent 15 s re-reading it, issue 33)."""
+    read = []
+    declared = backend._declared_backend
+    monkeypatch.setattr(backend, "_declared_backend", lambda path, ns: read.append(path) or declared(path, ns))
+    prod = stack_config.load_file("prod")
+    references = [ref for _, ref in backend.references(prod, "aws-platform")]
+    assert len(references) > len(set(references))  # staging is named by more than one reference
+    read.clear()  # loading read them too
+    assert not backend.reference_problems(prod, "aws-platform", stack_config.loader.ENVIRONMENTS)
+    assert len(read) == len(set(read)) == len(set(references))
