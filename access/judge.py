@@ -1,7 +1,7 @@
 """One stack's access simulation: its snapshot, the documents of the stacks it references, the organization.
 
-The preview starts it right after the program ran (``start``) and collects it after the policy pack answered
-(``Pending.result``), so the Node process overlaps the pack. ``python -m access`` runs it alone on a snapshot.
+The preview starts the simulator process while the program runs, gives it the accesses right after (``start``)
+and collects the verdicts after the policy pack answered (``Pending.result``), so the Node process overlaps both. ``python -m access`` runs it alone on a snapshot.
 """
 
 from __future__ import annotations
@@ -99,12 +99,17 @@ def start(
     caller: str = accesses.DEPLOY,
     recorded: Mapping[str, Any] | None = None,
     references: Sequence[str] | None = None,
+    started_simulator: simulator.Simulator | None = None,
 ) -> Pending:
+    """Derive the stack's accesses and hand them to the simulator (``started_simulator``: one the caller started
+    earlier, which this takes over; closed here when there is nothing to simulate)."""
     started = time.perf_counter()
     docs, organization = evidence(stack, snapshot, stack_references, recorded, references)
     derivation = accesses.Derivation(snapshot, docs, organization, caller)
     found = derivation.all()
-    return Pending(stack, derivation, simulator.Run(found) if found else None, started)
+    if not found and started_simulator is not None:
+        started_simulator.close()
+    return Pending(stack, derivation, simulator.Run(found, started_simulator) if found else None, started)
 
 
 def judge(stack: str, snapshot: Mapping[str, Any], stack_references: Mapping[str, Any], **kwargs: Any) -> Judgement:

@@ -139,14 +139,22 @@ def main(argv: list[str] | None = None) -> int:
     if org_outputs and foreign:
         print(stack_config.ConfigError(str(config_path), foreign), file=sys.stderr)
         return EXIT_CONFIG
-    # The pack starts now and imports on the other core while the program runs; it is only asked afterwards.
+    # The judges' processes start now, on the other core while the program runs: the pack imports, Node loads the
+    # simulator. Both are only asked afterwards.
+    try:
+        simulator = None if args.no_access else access_simulator.Simulator()
+    except access_simulator.SimulatorMissing as err:
+        print(err, file=sys.stderr)
+        return EXIT_PROGRAM
     pack = None if args.no_policy else policy_client.PolicyPack(connect=False)
     try:
         references = [ref for _, ref in backend.references(config, stack_config.loader.NAMESPACE)]
-        return _preview(args, values, world, expected, pack, references)
+        return _preview(args, values, world, expected, pack, simulator, references)
     finally:
         if pack is not None:
             pack.close()
+        if simulator is not None:
+            simulator.close()
 
 
 def _preview(
@@ -155,6 +163,7 @@ def _preview(
     world: worlds.World,
     expected: str,
     pack: policy_client.PolicyPack | None,
+    simulator: access_simulator.Simulator | None,
     references: list[str],
 ) -> int:
     try:
@@ -185,17 +194,18 @@ def _preview(
         print(quota_verdict)
         quota_code = EXIT_MANDATORY if quota_refused else EXIT_OK
     # The simulator runs in its own process while the pack answers below.
-    try:
-        simulation = (
-            None
-            if args.no_access
-            else access_judge.start(
-                args.stack, snapshot, world.stack_references, caller=world.caller, references=references
-            )
+    simulation = (
+        None
+        if simulator is None
+        else access_judge.start(
+            args.stack,
+            snapshot,
+            world.stack_references,
+            caller=world.caller,
+            references=references,
+            started_simulator=simulator,
         )
-    except access_simulator.SimulatorMissing as err:
-        print(err, file=sys.stderr)
-        return EXIT_PROGRAM
+    )
 
     def access_verdict() -> int:
         if simulation is None:

@@ -5,6 +5,7 @@
 // A line at a time, both ways: at 200 services the batch was ~9,000 simulations, and holding them all parsed (with
 // their verdicts) took 600 MB here (issue 33); streamed, only the library and one simulation are held.
 import { createInterface } from 'node:readline'
+import './collators.mjs' // first: the library's string comparisons go through it (see there)
 import { getDenialReasons, runSimulation } from '@cloud-copilot/iam-simulate'
 
 // How a statement grants by wildcard: actions ("*", "<service>:*", NotAction) and resources ("*", NotResource).

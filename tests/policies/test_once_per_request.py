@@ -71,3 +71,48 @@ def test_running_pack_has_it_installed_and_still_judges(analyze):
 
     found = analyze("prod", [resource("prod", "aws:sqs/queue:Queue", "q", {"name": "Bad_Name"})], default_tags={})
     assert messages(found, "naming-convention", "q") and messages(found, "required-tags", "q")
+
+
+def test_a_resources_view_is_built_once_for_every_policy_of_a_request():
+    """The servicer deserializes and wraps each resource's properties per policy; within a request it is done once."""
+    built = []
+
+    @once_per_request._remembered
+    def view(props):
+        built.append(props)
+        return {"view of": props}
+
+    @once_per_request._scoped
+    def AnalyzeStack(_self, resources, _context):  # noqa: N802  (named as the servicer's method it stands for)
+        return [[view(r) for r in resources] for _ in range(16)]  # 16 stack policies
+
+    a, b = {"bucket": "a"}, {"bucket": "b"}
+    per_policy = AnalyzeStack(None, [a, b], None)
+    assert built == [a, b]
+    assert all(views == [{"view of": a}, {"view of": b}] for views in per_policy)
+    AnalyzeStack(None, [a], None)
+    assert built == [a, b, a], "the next request builds its own"
+    view(a)
+    assert built == [a, b, a, a], "outside a request: every call"
+
+
+def test_a_policy_cannot_write_into_the_view_the_next_policy_reads():
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    once_per_request.install()
+    props = unknown_checking_proxy({"tags": {"stage": "prod"}})
+
+    @once_per_request._scoped
+    def Analyze(_self, _request, _context):  # noqa: N802
+        props["tags"] = {}
+
+    with pytest.raises(TypeError, match="wrote 'tags' into a resource's properties"):
+        Analyze(None, None, None)
+    assert props["tags"] == {"stage": "prod"}
+
+    @once_per_request._scoped
+    def Remediate(_self, _request, _context):  # noqa: N802  (a remediation edits what it is given, as before)
+        props["tags"] = {}
+
+    Remediate(None, None, None)
+    assert props["tags"] == {}
