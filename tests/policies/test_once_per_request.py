@@ -83,7 +83,7 @@ def test_a_resources_view_is_built_once_for_every_policy_of_a_request():
         return {"view of": props}
 
     @once_per_request._scoped
-    def AnalyzeStack(_self, resources, _context):  # noqa: N802  (named as the servicer's method it stands for)
+    def AnalyzeStack(_self, resources, _context):  # named as the servicer method it stands for
         return [[view(r) for r in resources] for _ in range(16)]  # 16 stack policies
 
     a, b = {"bucket": "a"}, {"bucket": "b"}
@@ -103,7 +103,7 @@ def test_a_policy_cannot_write_into_the_view_the_next_policy_reads():
     props = unknown_checking_proxy({"tags": {"stage": "prod"}})
 
     @once_per_request._scoped
-    def Analyze(_self, _request, _context):  # noqa: N802
+    def Analyze(_self, _request, _context):
         props["tags"] = {}
 
     with pytest.raises(TypeError, match="wrote 'tags' into a resource's properties"):
@@ -111,7 +111,7 @@ def test_a_policy_cannot_write_into_the_view_the_next_policy_reads():
     assert props["tags"] == {"stage": "prod"}
 
     @once_per_request._scoped
-    def Remediate(_self, _request, _context):  # noqa: N802  (a remediation edits what it is given, as before)
+    def Remediate(_self, _request, _context):  # a remediation edits what it is given, as before
         props["tags"] = {}
 
     Remediate(None, None, None)
