@@ -82,14 +82,19 @@ def version() -> str:
 
 class Simulator:
     """A started simulator process, waiting for its simulations: the preview starts it while the program runs, so
-    Node's start and the library's import happen on the other core instead of after the program (issue 33)."""
+    Node's start and the library's import happen on the other core instead of after the program (issue 33).
+    ``rehearse_on``: recorded documents it rehearses on until then (access/node/rehearsal.mjs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rehearse_on: pathlib.Path | None = None) -> None:
         node = shutil.which("node")
         if node is None or not PACKAGE.exists():
             raise SimulatorMissing("the IAM simulator is not installed: run `make venv` (npm ci --prefix access/node)")
         self.process = subprocess.Popen(
-            [node, str(SCRIPT)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [node, str(SCRIPT), *([str(rehearse_on)] if rehearse_on else [])],
+            cwd=NODE_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
 
     def close(self) -> None:

@@ -25,6 +25,7 @@ import pulumi
 
 import stack_config
 import stack_config.loader
+from access import documents as access_documents
 from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
@@ -139,10 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     if org_outputs and foreign:
         print(stack_config.ConfigError(str(config_path), foreign), file=sys.stderr)
         return EXIT_CONFIG
-    # The judges' processes start now, on the other core while the program runs: the pack imports, Node loads the
-    # simulator. Both are only asked afterwards.
+    # The judges' processes start now, on the other core while the program runs: the pack imports (and is asked
+    # about each resource as the program registers it), Node loads the simulator and rehearses on the recorded
+    # documents (it is asked once the snapshot is made).
     try:
-        simulator = None if args.no_access else access_simulator.Simulator()
+        simulator = None if args.no_access else access_simulator.Simulator(access_documents.recorded_path())
     except access_simulator.SimulatorMissing as err:
         print(err, file=sys.stderr)
         return EXIT_PROGRAM
@@ -166,8 +168,15 @@ def _preview(
     simulator: access_simulator.Simulator | None,
     references: list[str],
 ) -> int:
+    # The pack judges each resource as the program registers it (on the other core), as the engine streams them.
+    file_config = (
+        json.loads(args.policy_config.read_text())
+        if args.policy_config
+        else policy_client.policy_config_for(args.stack)
+    )
+    analysis = pack.stream(args.stack, file_config) if pack is not None else None
     try:
-        run = program.run(args.stack, values, args.program, world)
+        run = program.run(args.stack, values, args.program, world, analysis.observe if analysis else None)
     except pulumi.RunError as err:  # the program's own refusal (a missing external...): its message says it all
         print(expected, file=sys.stderr)
         print(err, file=sys.stderr)
@@ -214,16 +223,10 @@ def _preview(
         print(access_report.render(judgement))
         return EXIT_MANDATORY if judgement.failing else EXIT_OK
 
-    if pack is None:
+    if pack is None or analysis is None:
         return access_verdict() or quota_code
-    file_config = (
-        json.loads(args.policy_config.read_text())
-        if args.policy_config
-        else policy_client.policy_config_for(args.stack)
-    )
     try:
-        pack.connect()
-        violations = pack.check(snapshot, file_config)
+        violations = analysis.finish(snapshot)
     except policy_client.PackError as err:  # e.g. policies/exceptions.yaml refused: its problems, one a line
         print(err, file=sys.stderr)
         return EXIT_CONFIG

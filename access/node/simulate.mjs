@@ -7,6 +7,7 @@
 import { createInterface } from 'node:readline'
 import './collators.mjs' // first: the library's string comparisons go through it (see there)
 import { getDenialReasons, runSimulation } from '@cloud-copilot/iam-simulate'
+import { rehearse } from './rehearsal.mjs'
 
 // How a statement grants by wildcard: actions ("*", "<service>:*", NotAction) and resources ("*", NotResource).
 function wildcards(statement) {
@@ -62,7 +63,16 @@ async function write(line) {
   if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve))
 }
 
-for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+// argv[2], when given: the recorded documents to rehearse on until the first simulation comes (rehearsal.mjs).
+const input = createInterface({ input: process.stdin, crlfDelay: Infinity })
+let asked = false
+input.once('line', () => {
+  asked = true
+})
+const lines = input[Symbol.asyncIterator]() // reading starts now: lines that come during the rehearsal wait here
+if (process.argv[2]) await rehearse(process.argv[2], () => asked)
+
+for await (const line of lines) {
   if (line.trim() === '') continue
   await write(JSON.stringify(verdict(await runSimulation(JSON.parse(line), {}))) + '\n')
 }

@@ -81,3 +81,45 @@ def test_the_simulators_kept_collators_compare_as_the_built_in_does():
     assert result["patched"], "collators.mjs did not replace localeCompare: the test compares nothing"
     assert result["got"] == result["expected"] * 2
     assert len(set(result["expected"])) == 3, "the pairs should include smaller, equal and greater"
+
+
+def test_a_simulator_that_rehearsed_answers_as_a_fresh_one(evidence):
+    """The rehearsal (access/node/rehearsal.mjs) only warms the simulator: its verdicts are thrown away and the
+    library keeps no answer between simulations."""
+    import time
+
+    from access import documents
+
+    asked = [v.access for v in evidence("prod").simulate(kind="create")]
+    rehearsed = simulator.Simulator(documents.recorded_path())
+    time.sleep(1.0)  # well into the rehearsal before the first real simulation comes
+    warm = simulator.Run(asked, rehearsed).verdicts()
+    fresh = simulator.Run(asked).verdicts()
+    assert [(v.result, v.denials, v.grants, v.error) for v in warm] == [
+        (v.result, v.denials, v.grants, v.error) for v in fresh
+    ]
+
+
+def test_the_rehearsal_asks_for_every_action_the_recorded_roles_name():
+    from access import documents
+
+    script = (
+        "import { readFileSync } from 'node:fs'\n"
+        "import { rehearsals } from './rehearsal.mjs'\n"
+        "const found = rehearsals(JSON.parse(readFileSync(process.argv[1], 'utf8')))\n"
+        "console.log(JSON.stringify(found.map((s) => [s.request.principal, s.request.action, "
+        "s.serviceControlPolicies.at(-1).policies.length])))\n"
+    )
+    proc = subprocess.run(
+        [shutil.which("node") or "node", "--input-type=module", "-e", script, str(documents.recorded_path())],
+        cwd=simulator.NODE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(proc.stdout)
+    recorded = documents.recorded()
+    roles = {arn for stack in recorded.values() for arn, role in (stack.get("roles") or {}).items() if role["inline"]}
+    scps = sum(len(stack.get("scps") or []) for stack in recorded.values())
+    assert roles and {principal for principal, _, _ in found} == roles
+    assert scps and all(attached == scps + 1 for _, _, attached in found), "every SCP, and FullAWSAccess"
