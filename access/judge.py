@@ -81,7 +81,7 @@ class Pending:
     started: float
 
     def result(self) -> Judgement:
-        verdicts = self.run.verdicts() if self.run is not None else []
+        verdicts = self.run.verdicts() if self.run is not None else []  # the derivation is complete once they are
         return Judgement(
             self.stack,
             verdicts,
@@ -101,15 +101,16 @@ def start(
     references: Sequence[str] | None = None,
     started_simulator: simulator.Simulator | None = None,
 ) -> Pending:
-    """Derive the stack's accesses and hand them to the simulator (``started_simulator``: one the caller started
-    earlier, which this takes over; closed here when there is nothing to simulate)."""
+    """Derive the stack's accesses and hand them to the simulator. ``started_simulator``: one the caller started
+    earlier, which this takes over; the accesses are then derived in the background, each sent as it comes, so the
+    simulator starts on the first while the caller goes on (the preview asks the policy pack)."""
     started = time.perf_counter()
     docs, organization = evidence(stack, snapshot, stack_references, recorded, references)
     derivation = accesses.Derivation(snapshot, docs, organization, caller)
+    if started_simulator is not None:
+        return Pending(stack, derivation, simulator.Run(derivation.each(), started_simulator), started)
     found = derivation.all()
-    if not found and started_simulator is not None:
-        started_simulator.close()
-    return Pending(stack, derivation, simulator.Run(found, started_simulator) if found else None, started)
+    return Pending(stack, derivation, simulator.Run(found) if found else None, started)
 
 
 def judge(stack: str, snapshot: Mapping[str, Any], stack_references: Mapping[str, Any], **kwargs: Any) -> Judgement:

@@ -13,7 +13,7 @@ import pathlib
 import shutil
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,8 +117,12 @@ class Run:
     prod's) ask the simulator the same question, and it answers the same request the same way.
     """
 
-    def __init__(self, accesses: Sequence[Access], simulator: Simulator | None = None):
-        self.accesses = list(accesses)
+    def __init__(self, accesses: Iterable[Access], simulator: Simulator | None = None):
+        """``accesses``: a list, or an iterator the writer thread consumes as it sends (an error it raises is
+        raised again by ``verdicts``)."""
+        self._source = accesses
+        self.accesses: list[Access] = []
+        self._failure: BaseException | None = None
         self._proc = (simulator or Simulator()).process
         # Which sent simulation answers each access (filled by the writer, read once it has finished).
         self._asked: list[int] = []
@@ -141,17 +145,22 @@ class Run:
         assert stdin is not None
         seen: dict[bytes, int] = {}
         try:
-            for access in self.accesses:
+            for access in self._source:
                 line = json.dumps(access.simulation(), separators=(",", ":")).encode() + b"\n"
                 index = seen.get(line)
                 if index is None:
                     index = seen[line] = len(seen)
                     stdin.write(line)
+                self.accesses.append(access)
                 self._asked.append(index)
-            stdin.close()
         except (BrokenPipeError, ValueError):
             pass  # the simulator died or was closed: its exit code and stderr say why (verdicts)
-        self._sent = len(seen)
+        except Exception as err:  # the derivation's own failure: the caller's, raised by verdicts
+            self._failure = err
+        finally:
+            self._sent = len(seen)
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                stdin.close()
 
     def _read_answers(self) -> None:
         assert self._proc.stdout is not None
@@ -167,6 +176,8 @@ class Run:
         code = self._proc.wait()
         for thread in (self._writer, *self._readers):
             thread.join()
+        if self._failure is not None:
+            raise self._failure
         if code != 0 or len(self._asked) != len(self.accesses) or len(self._answers) != self._sent:
             err = b"".join(self._stderr).decode(errors="replace")[-2000:]
             raise RuntimeError(

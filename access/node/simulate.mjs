@@ -69,6 +69,9 @@ let asked = false
 input.once('line', () => {
   asked = true
 })
+input.once('close', () => {
+  asked = true // nothing to simulate: no rehearsal to finish either
+})
 const lines = input[Symbol.asyncIterator]() // reading starts now: lines that come during the rehearsal wait here
 if (process.argv[2]) await rehearse(process.argv[2], () => asked)
 
