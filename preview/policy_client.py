@@ -238,18 +238,25 @@ class PolicyPack:
         )
 
     @classmethod
+    def _fields(
+        cls, resource: dict[str, Any], by_urn: dict[str, dict[str, Any]], providers: _Providers
+    ) -> dict[str, Any]:
+        """What ``Analyze`` and ``AnalyzeStack`` both say of a resource (``resource`` as the snapshot has it)."""
+        return {
+            "type": resource["type"],
+            "urn": resource["urn"],
+            "name": resource["name"],
+            "properties": _struct(resource["inputs"]),
+            "options": cls._options(resource),
+            "provider": providers.get(resource, by_urn),
+        }
+
+    @classmethod
     def request(
         cls, resource: dict[str, Any], by_urn: dict[str, dict[str, Any]], providers: _Providers
     ) -> analyzer_pb2.AnalyzeRequest:
-        """One resource's ``Analyze`` request (``resource`` as the snapshot has it)."""
-        return analyzer_pb2.AnalyzeRequest(
-            type=resource["type"],
-            urn=resource["urn"],
-            name=resource["name"],
-            properties=_struct(resource["inputs"]),
-            options=cls._options(resource),
-            provider=providers.get(resource, by_urn),
-        )
+        """One resource's ``Analyze`` request."""
+        return analyzer_pb2.AnalyzeRequest(**cls._fields(resource, by_urn, providers))
 
     def requests(self, snapshot: dict[str, Any]) -> Iterator[analyzer_pb2.AnalyzeRequest]:
         """Made as they are sent (``analyze`` keeps a window in flight), not all at once: at 200 services the whole
@@ -265,12 +272,7 @@ class PolicyPack:
         return analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
-                    type=r["type"],
-                    urn=r["urn"],
-                    name=r["name"],
-                    properties=_struct(r["inputs"]),
-                    options=self._options(r),
-                    provider=providers.get(r, by_urn),
+                    **self._fields(r, by_urn, providers),
                     parent=r.get("parent", ""),
                     dependencies=r.get("dependencies", []),
                 )
