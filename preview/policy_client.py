@@ -301,9 +301,9 @@ class PolicyPack:
         Profiling (README, performance) showed the pack's Python gRPC server spends ~0.5 ms of CPU per
         call whatever the policies do; keeping calls in flight hides the round trip (1.3k -> 2.8k/s).
         """
-        return [v for found in self._analyzed(requests, window).values() for v in found]
+        return [v for found in self.analyzed_by_urn(requests, window).values() for v in found]
 
-    def _analyzed(
+    def analyzed_by_urn(
         self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = WINDOW
     ) -> dict[str, list[Violation]]:
         """Each request's violations by URN, in the order sent."""
@@ -369,7 +369,7 @@ class Streamed:
         try:
             self.pack.connect()
             self.pack.configure(stack, file_config)
-            self._found = self.pack._analyzed(self._registered())
+            self._found = self.pack.analyzed_by_urn(self._registered())
         except BaseException as err:  # raised in the caller's thread by finish
             self._error = err
 
@@ -384,7 +384,7 @@ class Streamed:
         if missing:
             by_urn, providers = {r["urn"]: r for r in resources}, _Providers()
             late = (self.pack.request(r, by_urn, providers) for r in resources if r["urn"] in missing)
-            self._found.update(self.pack._analyzed(late))
+            self._found.update(self.pack.analyzed_by_urn(late))
         found = [v for r in resources for v in self._found[r["urn"]]]
         return found + self.pack.analyze_stack(self.pack.stack_request(snapshot))
 
