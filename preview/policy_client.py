@@ -356,11 +356,12 @@ class Streamed:
         self._queue.put(registration)
 
     def _registered(self) -> Iterator[analyzer_pb2.AnalyzeRequest]:
-        by_urn: dict[str, dict[str, Any]] = {}
+        by_urn: dict[str, dict[str, Any]] = {}  # the providers only: all a request looks up (not another stack copy)
         providers = _Providers()
         while (registration := self._queue.get()) is not None:
             resource = registration.as_json()
-            by_urn[resource["urn"]] = resource
+            if resource["type"].startswith("pulumi:providers:"):
+                by_urn[resource["urn"]] = resource
             if resource["provider"] and resource["provider"] not in by_urn:
                 continue  # its provider is not in yet: analyzed from the snapshot at the end
             yield self.pack.request(resource, by_urn, providers)
