@@ -312,7 +312,11 @@ class Derivation:
     # --- the kinds -----------------------------------------------------------------------------------------
 
     def all(self) -> list[Access]:
-        found: list[Access] = []
+        return list(self.each())
+
+    def each(self) -> Iterator[Access]:
+        """The accesses as they are derived (the preview streams them to the simulator: it starts on the first
+        while the rest are derived); ``on_trust`` and ``unmapped`` are complete once this is exhausted."""
         for kind in (
             self.creates,
             self.service_creates,
@@ -329,8 +333,7 @@ class Derivation:
             self.record_writes,
             self.tampers,
         ):
-            found.extend(a for a in kind() if a is not None)
-        return found
+            yield from (a for a in kind() if a is not None)
 
     def creates(self) -> Iterator[Access | None]:
         deployer = self.org.role(self.account, DEPLOY)

@@ -280,7 +280,12 @@ class Documents:
         return (entry["policy"], entry["source"]) if entry else (None, "")
 
 
+def recorded_path() -> pathlib.Path:
+    """Where the referenced stacks' documents are; ACCESS_RECORDED_DOCUMENTS swaps in another file (tests)."""
+    return pathlib.Path(os.environ.get("ACCESS_RECORDED_DOCUMENTS") or RECORDED).resolve()
+
+
 def recorded() -> dict[str, Any]:
-    """The referenced stacks' documents; ACCESS_RECORDED_DOCUMENTS swaps in another file (tests)."""
-    path = pathlib.Path(os.environ.get("ACCESS_RECORDED_DOCUMENTS") or RECORDED)
+    """The referenced stacks' documents (``recorded_path``)."""
+    path = recorded_path()
     return json.loads(path.read_text()) if path.exists() else {}

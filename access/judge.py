@@ -1,7 +1,7 @@
 """One stack's access simulation: its snapshot, the documents of the stacks it references, the organization.
 
-The preview starts it right after the program ran (``start``) and collects it after the policy pack answered
-(``Pending.result``), so the Node process overlaps the pack. ``python -m access`` runs it alone on a snapshot.
+The preview starts the simulator process while the program runs, gives it the accesses right after (``start``)
+and collects the verdicts after the policy pack answered (``Pending.result``), so the Node process overlaps both. ``python -m access`` runs it alone on a snapshot.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Pending:
     started: float
 
     def result(self) -> Judgement:
-        verdicts = self.run.verdicts() if self.run is not None else []
+        verdicts = self.run.verdicts() if self.run is not None else []  # the derivation is complete once they are
         return Judgement(
             self.stack,
             verdicts,
@@ -99,10 +99,16 @@ def start(
     caller: str = accesses.DEPLOY,
     recorded: Mapping[str, Any] | None = None,
     references: Sequence[str] | None = None,
+    started_simulator: simulator.Simulator | None = None,
 ) -> Pending:
+    """Derive the stack's accesses and hand them to the simulator. ``started_simulator``: one the caller started
+    earlier, which this takes over; the accesses are then derived in the background, each sent as it comes, so the
+    simulator starts on the first while the caller goes on (the preview asks the policy pack)."""
     started = time.perf_counter()
     docs, organization = evidence(stack, snapshot, stack_references, recorded, references)
     derivation = accesses.Derivation(snapshot, docs, organization, caller)
+    if started_simulator is not None:
+        return Pending(stack, derivation, simulator.Run(derivation.each(), started_simulator), started)
     found = derivation.all()
     return Pending(stack, derivation, simulator.Run(found) if found else None, started)
 

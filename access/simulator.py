@@ -1,4 +1,4 @@
-"""The bridge to @cloud-copilot/iam-simulate: one Node process per preview, every access in one batch.
+"""The bridge to @cloud-copilot/iam-simulate: one Node process per preview, every distinct access streamed to it.
 
 The simulator is AGPL-3.0, so it stays a separate pinned tool (``access/node/package-lock.json``, installed by
 ``make venv``): run as a process, never imported into our code or shipped into AWS. It validates each request
@@ -7,12 +7,13 @@ against its dataset (actions, resource types, context keys) and returns the deci
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import shutil
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,22 +80,53 @@ def version() -> str:
     return json.loads(PACKAGE.read_text())["version"] if PACKAGE.exists() else ""
 
 
+class Simulator:
+    """A started simulator process, waiting for its simulations: the preview starts it while the program runs, so
+    Node's start and the library's import happen on the other core instead of after the program (issue 33).
+    ``rehearse_on``: recorded documents it rehearses on until then (access/node/rehearsal.mjs)."""
+
+    def __init__(self, rehearse_on: pathlib.Path | None = None) -> None:
+        node = shutil.which("node")
+        if node is None or not PACKAGE.exists():
+            raise SimulatorMissing("the IAM simulator is not installed: run `make venv` (npm ci --prefix access/node)")
+        self.process = subprocess.Popen(
+            [node, str(SCRIPT), *([str(rehearse_on)] if rehearse_on else [])],
+            cwd=NODE_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def close(self) -> None:
+        """Stop a simulator that was never given its simulations (the program failed first)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+
+
 class Run:
     """A simulation started in the background (the preview asks the policy pack meanwhile).
 
     The requests go to the simulator one a line from a thread, and the verdicts come back one a line: at 200
     services the single JSON batch (and its parsed copy in Node) was the largest of the preview's three copies of
     the stack (issue 33); streamed, neither side holds more than the simulation at hand and the verdicts read.
+    Each distinct simulation is sent once: accesses that differ only in why the platform needs them (a third of
+    prod's) ask the simulator the same question, and it answers the same request the same way.
     """
 
-    def __init__(self, accesses: Sequence[Access]):
-        node = shutil.which("node")
-        if node is None or not PACKAGE.exists():
-            raise SimulatorMissing("the IAM simulator is not installed: run `make venv` (npm ci --prefix access/node)")
-        self.accesses = list(accesses)
-        self._proc = subprocess.Popen(
-            [node, str(SCRIPT)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+    def __init__(self, accesses: Iterable[Access], simulator: Simulator | None = None):
+        """``accesses``: a list, or an iterator the writer thread consumes as it sends (an error it raises is
+        raised again by ``verdicts``)."""
+        self._source = accesses
+        self.accesses: list[Access] = []
+        self._failure: BaseException | None = None
+        self._proc = (simulator or Simulator()).process
+        # Which sent simulation answers each access (filled by the writer, read once it has finished).
+        self._asked: list[int] = []
+        self._sent = 0
         self._writer = threading.Thread(target=self._write, name="access-simulator-requests", daemon=True)
         self._writer.start()
         # Read as they come (stderr too): a pipe nobody reads fills after 64 KiB, and the simulator would wait on it
@@ -111,29 +143,46 @@ class Run:
     def _write(self) -> None:
         stdin = self._proc.stdin
         assert stdin is not None
+        seen: dict[bytes, int] = {}
         try:
-            for access in self.accesses:
-                stdin.write(json.dumps(access.simulation(), separators=(",", ":")).encode() + b"\n")
-            stdin.close()
-        except BrokenPipeError:
-            pass  # the simulator died: its exit code and stderr say why (verdicts)
+            for access in self._source:
+                line = json.dumps(access.simulation(), separators=(",", ":")).encode() + b"\n"
+                index = seen.get(line)
+                if index is None:
+                    index = seen[line] = len(seen)
+                    stdin.write(line)
+                self.accesses.append(access)
+                self._asked.append(index)
+        except (BrokenPipeError, ValueError):
+            pass  # the simulator died or was closed: its exit code and stderr say why (verdicts)
+        except Exception as err:  # the derivation's own failure: the caller's, raised by verdicts
+            self._failure = err
+        finally:
+            self._sent = len(seen)
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                stdin.close()
 
     def _read_answers(self) -> None:
         assert self._proc.stdout is not None
-        self._answers.extend(json.loads(line) for line in self._proc.stdout)
+        with contextlib.suppress(ValueError):  # closed under us: the preview ended without asking (Simulator.close)
+            self._answers.extend(json.loads(line) for line in self._proc.stdout)
 
     def _read_stderr(self) -> None:
         assert self._proc.stderr is not None
-        self._stderr.append(self._proc.stderr.read())
+        with contextlib.suppress(ValueError):
+            self._stderr.append(self._proc.stderr.read())
 
     def verdicts(self) -> list[Verdict]:
         code = self._proc.wait()
         for thread in (self._writer, *self._readers):
             thread.join()
-        if code != 0 or len(self._answers) != len(self.accesses):
+        if self._failure is not None:
+            raise self._failure
+        if code != 0 or len(self._asked) != len(self.accesses) or len(self._answers) != self._sent:
             err = b"".join(self._stderr).decode(errors="replace")[-2000:]
             raise RuntimeError(
-                f"the IAM simulator failed (exit {code}, {len(self._answers)} of {len(self.accesses)} verdicts): {err}"
+                f"the IAM simulator failed (exit {code}, {len(self._answers)} of {self._sent} verdicts for "
+                f"{len(self.accesses)} accesses): {err}"
             )
         return [
             Verdict(
@@ -144,7 +193,7 @@ class Run:
                 ignored_context_keys=list(v.get("ignoredContextKeys") or []),
                 error=str(v.get("errors") or ""),
             )
-            for access, v in zip(self.accesses, self._answers, strict=True)
+            for access, v in zip(self.accesses, (self._answers[i] for i in self._asked), strict=True)
         ]
 
 

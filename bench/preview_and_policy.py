@@ -29,10 +29,13 @@ from tools import figures  # noqa: E402
 VARIANTS = {"full": [], "no_access": ["--no-access"], "program": ["--no-policy", "--no-access"]}
 
 
-def preview_wall(stack: str, runs: int) -> tuple[dict[str, float], float, float, dict, int]:
-    """Median wall seconds of `python -m preview --stack S --json F` per variant; the simulation's own seconds as it
-    prints them; peak RSS MB; the snapshot and the full preview's exit code (0 unless a judge failed)."""
+def preview_wall(stack: str, runs: int) -> tuple[dict[str, float], dict[str, float], float, float, dict, int]:
+    """Median wall seconds of `python -m preview --stack S --json F` per variant, and median CPU seconds (the preview
+    and the judges' processes it waited for: the work a busier machine would have to fit); the simulation's own
+    seconds as it prints them; peak RSS MB; the snapshot and the full preview's exit code (0 unless a judge
+    failed)."""
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
     simulated: list[float] = []
     codes: set[int] = set()
     peak = 0.0
@@ -40,6 +43,7 @@ def preview_wall(stack: str, runs: int) -> tuple[dict[str, float], float, float,
         out = pathlib.Path(tmp) / f"{stack}.json"
         for _ in range(runs):
             for name, flags in VARIANTS.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 proc = subprocess.run(
                     [sys.executable, "-m", "preview", "--stack", stack, "--json", str(out), "--quiet", *flags],
@@ -48,6 +52,8 @@ def preview_wall(stack: str, runs: int) -> tuple[dict[str, float], float, float,
                     text=True,
                 )
                 times[name].append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 if proc.returncode not in (0, 1):
                     raise SystemExit(f"preview {stack} failed ({proc.returncode}): {proc.stderr[-2000:]}")
                 found = re.search(r"^access simulation .* in (\d+\.\d+) s$", proc.stdout, re.M)
@@ -61,7 +67,8 @@ def preview_wall(stack: str, runs: int) -> tuple[dict[str, float], float, float,
     if codes != {0}:
         raise SystemExit(f"the {stack} preview is not green (exit codes {sorted(codes)}): a judge failed; fix it first")
     medians = {name: statistics.median(values) for name, values in times.items()}
-    return medians, statistics.median(simulated), peak, snapshot, 0
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+    return medians, cpu_medians, statistics.median(simulated), peak, snapshot, 0
 
 
 # Run in a fresh interpreter: the preview's own modules, as `python -m preview` would import them (argv[1]: stack).
@@ -184,7 +191,7 @@ def main() -> int:
     parser.add_argument("--policy-resources", type=int, default=7200)
     args = parser.parse_args()
 
-    medians, simulated, peak, snapshot, code = preview_wall(args.stack, args.runs)
+    medians, cpu, simulated, peak, snapshot, code = preview_wall(args.stack, args.runs)
     wall, no_access, alone = medians["full"], medians["no_access"], medians["program"]
     accesses = _access_count(args.stack, snapshot)
     rates = policy_throughput(snapshot, args.policy_resources)
@@ -213,6 +220,17 @@ def main() -> int:
             wall / alone <= 1.3,
             ratio=round(wall / alone, 3),
             program_seconds=round(alone, 3),
+        ),
+        figures.figure(
+            "judges_cpu",
+            f"the CPU the judges add: that preview's processes over the program alone's ({cpu['full']:.2f} vs "
+            f"{cpu['program']:.2f} s of CPU; they run on the other core while the program runs), medians of {args.runs}",
+            f"{cpu['full'] - cpu['program']:.2f} s",
+            "(info)",
+            True,
+            seconds=round(cpu["full"] - cpu["program"], 3),
+            full_cpu_seconds=round(cpu["full"], 3),
+            program_cpu_seconds=round(cpu["program"], 3),
         ),
         figures.figure(
             "access_added",

@@ -25,6 +25,7 @@ import pulumi
 
 import stack_config
 import stack_config.loader
+from access import documents as access_documents
 from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
@@ -139,14 +140,23 @@ def main(argv: list[str] | None = None) -> int:
     if org_outputs and foreign:
         print(stack_config.ConfigError(str(config_path), foreign), file=sys.stderr)
         return EXIT_CONFIG
-    # The pack starts now and imports on the other core while the program runs; it is only asked afterwards.
+    # The judges' processes start now, on the other core while the program runs: the pack imports (and is asked
+    # about each resource as the program registers it), Node loads the simulator and rehearses on the recorded
+    # documents (it is asked once the snapshot is made).
+    try:
+        simulator = None if args.no_access else access_simulator.Simulator(access_documents.recorded_path())
+    except access_simulator.SimulatorMissing as err:
+        print(err, file=sys.stderr)
+        return EXIT_PROGRAM
     pack = None if args.no_policy else policy_client.PolicyPack(connect=False)
     try:
         references = [ref for _, ref in backend.references(config, stack_config.loader.NAMESPACE)]
-        return _preview(args, values, world, expected, pack, references)
+        return _preview(args, values, world, expected, pack, simulator, references)
     finally:
         if pack is not None:
             pack.close()
+        if simulator is not None:
+            simulator.close()
 
 
 def _preview(
@@ -155,10 +165,18 @@ def _preview(
     world: worlds.World,
     expected: str,
     pack: policy_client.PolicyPack | None,
+    simulator: access_simulator.Simulator | None,
     references: list[str],
 ) -> int:
+    # The pack judges each resource as the program registers it (on the other core), as the engine streams them.
+    file_config = (
+        json.loads(args.policy_config.read_text())
+        if args.policy_config
+        else policy_client.policy_config_for(args.stack)
+    )
+    analysis = pack.stream(args.stack, file_config) if pack is not None else None
     try:
-        run = program.run(args.stack, values, args.program, world)
+        run = program.run(args.stack, values, args.program, world, analysis.observe if analysis else None)
     except pulumi.RunError as err:  # the program's own refusal (a missing external...): its message says it all
         print(expected, file=sys.stderr)
         print(err, file=sys.stderr)
@@ -185,17 +203,18 @@ def _preview(
         print(quota_verdict)
         quota_code = EXIT_MANDATORY if quota_refused else EXIT_OK
     # The simulator runs in its own process while the pack answers below.
-    try:
-        simulation = (
-            None
-            if args.no_access
-            else access_judge.start(
-                args.stack, snapshot, world.stack_references, caller=world.caller, references=references
-            )
+    simulation = (
+        None
+        if simulator is None
+        else access_judge.start(
+            args.stack,
+            snapshot,
+            world.stack_references,
+            caller=world.caller,
+            references=references,
+            started_simulator=simulator,
         )
-    except access_simulator.SimulatorMissing as err:
-        print(err, file=sys.stderr)
-        return EXIT_PROGRAM
+    )
 
     def access_verdict() -> int:
         if simulation is None:
@@ -204,16 +223,10 @@ def _preview(
         print(access_report.render(judgement))
         return EXIT_MANDATORY if judgement.failing else EXIT_OK
 
-    if pack is None:
+    if pack is None or analysis is None:
         return access_verdict() or quota_code
-    file_config = (
-        json.loads(args.policy_config.read_text())
-        if args.policy_config
-        else policy_client.policy_config_for(args.stack)
-    )
     try:
-        pack.connect()
-        violations = pack.check(snapshot, file_config)
+        violations = analysis.finish(snapshot)
     except policy_client.PackError as err:  # e.g. policies/exceptions.yaml refused: its problems, one a line
         print(err, file=sys.stderr)
         return EXIT_CONFIG

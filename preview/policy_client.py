@@ -15,8 +15,10 @@ import dataclasses
 import json
 import os
 import pathlib
+import queue
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -41,6 +43,7 @@ SEVERITIES = {
     analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
     analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
 }
+WINDOW = 16  # Analyze calls in flight, as the engine's parallel steps would be
 WAIVED = "waived ("  # the pack's marker on a violation an exception waives (policies/waiving.py)
 
 
@@ -125,6 +128,29 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, file_config: dict[str, Any]) -> d
     return result
 
 
+class _Providers:
+    """Each provider's message made once: every resource's request carries its provider (a stack has a few)."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, analyzer_pb2.AnalyzerProviderResource] = {}
+
+    def get(
+        self, resource: dict[str, Any], by_urn: dict[str, dict[str, Any]]
+    ) -> analyzer_pb2.AnalyzerProviderResource | None:
+        provider = by_urn.get(resource.get("provider", ""))
+        if provider is None:
+            return None
+        made = self._made.get(provider["urn"])
+        if made is None:
+            made = self._made[provider["urn"]] = analyzer_pb2.AnalyzerProviderResource(
+                type=provider["type"],
+                urn=provider["urn"],
+                name=provider["name"],
+                properties=_struct(provider["inputs"]),
+            )
+        return made
+
+
 class PackError(RuntimeError):
     """The pack did not start: its own words (e.g. every problem of policies/exceptions.yaml)."""
 
@@ -203,17 +229,6 @@ class PolicyPack:
     # --- requests from a snapshot ---------------------------------------------
 
     @staticmethod
-    def _provider(
-        resource: dict[str, Any], by_urn: dict[str, dict[str, Any]]
-    ) -> analyzer_pb2.AnalyzerProviderResource | None:
-        provider = by_urn.get(resource.get("provider", ""))
-        if provider is None:
-            return None
-        return analyzer_pb2.AnalyzerProviderResource(
-            type=provider["type"], urn=provider["urn"], name=provider["name"], properties=_struct(provider["inputs"])
-        )
-
-    @staticmethod
     def _options(resource: dict[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
         return analyzer_pb2.AnalyzerResourceOptions(
             protect=resource.get("protect", False),
@@ -222,31 +237,42 @@ class PolicyPack:
             parent=resource.get("parent", ""),
         )
 
+    @classmethod
+    def _fields(
+        cls, resource: dict[str, Any], by_urn: dict[str, dict[str, Any]], providers: _Providers
+    ) -> dict[str, Any]:
+        """What ``Analyze`` and ``AnalyzeStack`` both say of a resource (``resource`` as the snapshot has it)."""
+        return {
+            "type": resource["type"],
+            "urn": resource["urn"],
+            "name": resource["name"],
+            "properties": _struct(resource["inputs"]),
+            "options": cls._options(resource),
+            "provider": providers.get(resource, by_urn),
+        }
+
+    @classmethod
+    def request(
+        cls, resource: dict[str, Any], by_urn: dict[str, dict[str, Any]], providers: _Providers
+    ) -> analyzer_pb2.AnalyzeRequest:
+        """One resource's ``Analyze`` request."""
+        return analyzer_pb2.AnalyzeRequest(**cls._fields(resource, by_urn, providers))
+
     def requests(self, snapshot: dict[str, Any]) -> Iterator[analyzer_pb2.AnalyzeRequest]:
         """Made as they are sent (``analyze`` keeps a window in flight), not all at once: at 200 services the whole
         list was another copy of the stack in this process (issue 33)."""
         by_urn = {r["urn"]: r for r in snapshot["resources"]}
+        providers = _Providers()
         for r in snapshot["resources"]:
-            yield analyzer_pb2.AnalyzeRequest(
-                type=r["type"],
-                urn=r["urn"],
-                name=r["name"],
-                properties=_struct(r["inputs"]),
-                options=self._options(r),
-                provider=self._provider(r, by_urn),
-            )
+            yield self.request(r, by_urn, providers)
 
     def stack_request(self, snapshot: dict[str, Any]) -> analyzer_pb2.AnalyzeStackRequest:
         by_urn = {r["urn"]: r for r in snapshot["resources"]}
+        providers = _Providers()
         return analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
-                    type=r["type"],
-                    urn=r["urn"],
-                    name=r["name"],
-                    properties=_struct(r["inputs"]),
-                    options=self._options(r),
-                    provider=self._provider(r, by_urn),
+                    **self._fields(r, by_urn, providers),
                     parent=r.get("parent", ""),
                     dependencies=r.get("dependencies", []),
                 )
@@ -269,22 +295,32 @@ class PolicyPack:
             for d in response.diagnostics
         ]
 
-    def analyze(self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = 16) -> list[Violation]:
+    def analyze(self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = WINDOW) -> list[Violation]:
         """One ``Analyze`` per resource, ``window`` calls in flight as the engine's parallel steps would be.
 
         Profiling (README, performance) showed the pack's Python gRPC server spends ~0.5 ms of CPU per
         call whatever the policies do; keeping calls in flight hides the round trip (1.3k -> 2.8k/s).
         """
-        found: list[Violation] = []
+        return [v for found in self.analyzed_by_urn(requests, window).values() for v in found]
+
+    def analyzed_by_urn(
+        self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = WINDOW
+    ) -> dict[str, list[Violation]]:
+        """Each request's violations by URN, in the order sent."""
+        found: dict[str, list[Violation]] = {}
         pending: collections.deque = collections.deque()
         for request in requests:
             pending.append((request.urn, self.stub.Analyze.future(request)))
             if len(pending) >= window:
                 urn, future = pending.popleft()
-                found.extend(self._violations(future.result(), urn))
+                found[urn] = self._violations(future.result(), urn)
         for urn, future in pending:
-            found.extend(self._violations(future.result(), urn))
+            found[urn] = self._violations(future.result(), urn)
         return found
+
+    def stream(self, stack: str, file_config: dict[str, Any]) -> Streamed:
+        """Analyze each resource as the program registers it (see ``Streamed``)."""
+        return Streamed(self, stack, file_config)
 
     def analyze_stack(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[Violation]:
         return self._violations(self.stub.AnalyzeStack(request))
@@ -293,6 +329,65 @@ class PolicyPack:
         """Everything the CLI would run for one preview: per-resource, then stack-wide."""
         self.configure(snapshot["stack"], file_config)
         return self.analyze(self.requests(snapshot)) + self.analyze_stack(self.stack_request(snapshot))
+
+
+class Streamed:
+    """The pack judging the program while it runs, as the engine streams each registration to its analyzers.
+
+    Each registration is queued as the program records it; a thread connects to the pack when it is up,
+    configures it and sends each resource's ``Analyze`` (``WINDOW`` in flight). The pack works on the other core
+    while the program runs, instead of after it (issue 33). ``finish`` takes the snapshot: a resource not
+    analyzed yet (one whose provider had not been seen when it came) is analyzed then, the violations are put in
+    the snapshot's order (the same list ``PolicyPack.check`` makes) and ``AnalyzeStack`` follows.
+    """
+
+    def __init__(self, pack: PolicyPack, stack: str, file_config: dict[str, Any]):
+        self.pack = pack
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._found: dict[str, list[Violation]] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._analyze, args=(stack, file_config), name="policy-pack-analyze", daemon=True
+        )
+        self._thread.start()
+
+    def observe(self, registration: Any) -> None:
+        """A ``preview.program.Registration`` as it is recorded (its ``as_json`` is the snapshot's entry)."""
+        self._queue.put(registration)
+
+    def _registered(self) -> Iterator[analyzer_pb2.AnalyzeRequest]:
+        by_urn: dict[str, dict[str, Any]] = {}  # the providers only: all a request looks up (not another stack copy)
+        providers = _Providers()
+        while (registration := self._queue.get()) is not None:
+            resource = registration.as_json()
+            if resource["type"].startswith("pulumi:providers:"):
+                by_urn[resource["urn"]] = resource
+            if resource["provider"] and resource["provider"] not in by_urn:
+                continue  # its provider is not in yet: analyzed from the snapshot at the end
+            yield self.pack.request(resource, by_urn, providers)
+
+    def _analyze(self, stack: str, file_config: dict[str, Any]) -> None:
+        try:
+            self.pack.connect()
+            self.pack.configure(stack, file_config)
+            self._found = self.pack.analyzed_by_urn(self._registered())
+        except BaseException as err:  # raised in the caller's thread by finish
+            self._error = err
+
+    def finish(self, snapshot: dict[str, Any]) -> list[Violation]:
+        """Every violation ``PolicyPack.check`` would report for ``snapshot``, in the same order."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        resources = snapshot["resources"]
+        missing = {r["urn"] for r in resources} - self._found.keys()
+        if missing:
+            by_urn, providers = {r["urn"]: r for r in resources}, _Providers()
+            late = (self.pack.request(r, by_urn, providers) for r in resources if r["urn"] in missing)
+            self._found.update(self.pack.analyzed_by_urn(late))
+        found = [v for r in resources for v in self._found[r["urn"]]]
+        return found + self.pack.analyze_stack(self.pack.stack_request(snapshot))
 
 
 def policy_config_for(stack: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import pathlib
 import runpy
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -140,9 +141,11 @@ class InvokeFailed(grpc.RpcError):
 
 
 class RecordingMonitor(MockMonitor):
-    def __init__(self, mocks: PlatformMocks):
+    def __init__(self, mocks: PlatformMocks, observe: Callable[[Registration], None] | None = None):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        # Told of each registration as it is recorded, as the engine streams them to a policy pack (preview/).
+        self._observe = observe
         self._seen: set[str] = set()
         # Every lookup the program makes and the provider that makes it: whose credentials call AWS (access/).
         self.invokes: set[tuple[str, str, str]] = set()
@@ -166,24 +169,25 @@ class RecordingMonitor(MockMonitor):
         self._seen.add(urn)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(
-                Registration(
-                    urn=real_urn(response.urn),
-                    type=request.type,
-                    name=request.name,
-                    parent=real_urn(request.parent),
-                    custom=bool(request.custom),
-                    provider=_provider_urn(request.provider),
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    delete_before_replace=bool(request.deleteBeforeReplace),
-                    ignore_changes=list(request.ignoreChanges),
-                    dependencies=[real_urn(d) for d in request.dependencies],
-                    inputs=plain(json_format.MessageToDict(request.object)),
-                    property_dependencies=_property_dependencies(request),
-                    arn=_arn(response) if request.custom and not request.type.startswith("pulumi:") else "",
-                )
+            registration = Registration(
+                urn=real_urn(response.urn),
+                type=request.type,
+                name=request.name,
+                parent=real_urn(request.parent),
+                custom=bool(request.custom),
+                provider=_provider_urn(request.provider),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=list(request.ignoreChanges),
+                dependencies=[real_urn(d) for d in request.dependencies],
+                inputs=plain(json_format.MessageToDict(request.object)),
+                property_dependencies=_property_dependencies(request),
+                arn=_arn(response) if request.custom and not request.type.startswith("pulumi:") else "",
             )
+            self.registrations.append(registration)
+            if self._observe is not None:
+                self._observe(registration)
         return response
 
 
@@ -231,10 +235,12 @@ def run(
     config_values: dict[str, str],
     program: pathlib.Path = PROGRAM,
     world: worlds.World | None = None,
+    observe: Callable[[Registration], None] | None = None,
 ) -> ProgramRun:
     """Run ``program`` for ``stack`` with the engine-format ``config_values``; one run per process.
 
-    ``world`` says what exists (default: the day-zero world of the config's own stack).
+    ``world`` says what exists (default: the day-zero world of the config's own stack); ``observe`` is told of
+    each registration as it is recorded.
     """
     if world is None:
         import stack_config  # the program loads it too; here only to know the stack's account and externals
@@ -244,7 +250,7 @@ def run(
         except stack_config.ConfigError:
             world = worlds.nothing()  # the program's own refusal is the one to see
     mocks = PlatformMocks(stack, world, default_region=config_values.get("aws:region", "eu-west-1"))
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, observe)
     pulumi.runtime.set_all_config(dict(config_values))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
     runpy.run_path(str(program), run_name="__main__")

@@ -5,7 +5,9 @@
 // A line at a time, both ways: at 200 services the batch was ~9,000 simulations, and holding them all parsed (with
 // their verdicts) took 600 MB here (issue 33); streamed, only the library and one simulation are held.
 import { createInterface } from 'node:readline'
+import './collators.mjs' // first: the library's string comparisons go through it (see there)
 import { getDenialReasons, runSimulation } from '@cloud-copilot/iam-simulate'
+import { rehearse } from './rehearsal.mjs'
 
 // How a statement grants by wildcard: actions ("*", "<service>:*", NotAction) and resources ("*", NotResource).
 function wildcards(statement) {
@@ -61,7 +63,19 @@ async function write(line) {
   if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve))
 }
 
-for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+// argv[2], when given: the recorded documents to rehearse on until the first simulation comes (rehearsal.mjs).
+const input = createInterface({ input: process.stdin, crlfDelay: Infinity })
+let asked = false
+input.once('line', () => {
+  asked = true
+})
+input.once('close', () => {
+  asked = true // nothing to simulate: no rehearsal to finish either
+})
+const lines = input[Symbol.asyncIterator]() // reading starts now: lines that come during the rehearsal wait here
+if (process.argv[2]) await rehearse(process.argv[2], () => asked)
+
+for await (const line of lines) {
   if (line.trim() === '') continue
   await write(JSON.stringify(verdict(await runSimulation(JSON.parse(line), {}))) + '\n')
 }
