@@ -82,15 +82,14 @@ def version() -> str:
 
 class Simulator:
     """A started simulator process, waiting for its simulations: the preview starts it while the program runs, so
-    Node's start and the library's import happen on the other core instead of after the program (issue 33).
-    ``rehearse_on``: recorded documents it rehearses on until then (access/node/rehearsal.mjs)."""
+    Node's start and the library's import happen on the other core instead of after the program (issue 33)."""
 
-    def __init__(self, rehearse_on: pathlib.Path | None = None) -> None:
+    def __init__(self) -> None:
         node = shutil.which("node")
         if node is None or not PACKAGE.exists():
             raise SimulatorMissing("the IAM simulator is not installed: run `make venv` (npm ci --prefix access/node)")
         self.process = subprocess.Popen(
-            [node, str(SCRIPT), *([str(rehearse_on)] if rehearse_on else [])],
+            [node, str(SCRIPT)],
             cwd=NODE_DIR,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

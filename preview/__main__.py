@@ -25,7 +25,6 @@ import pulumi
 
 import stack_config
 import stack_config.loader
-from access import documents as access_documents
 from access import judge as access_judge
 from access import report as access_report
 from access import simulator as access_simulator
@@ -141,10 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         print(stack_config.ConfigError(str(config_path), foreign), file=sys.stderr)
         return EXIT_CONFIG
     # The judges' processes start now, on the other core while the program runs: the pack imports (and is asked
-    # about each resource as the program registers it), Node loads the simulator and rehearses on the recorded
-    # documents (it is asked once the snapshot is made).
+    # about each resource as the program registers it), Node loads the simulator (asked once the snapshot is made).
     try:
-        simulator = None if args.no_access else access_simulator.Simulator(access_documents.recorded_path())
+        simulator = None if args.no_access else access_simulator.Simulator()
     except access_simulator.SimulatorMissing as err:
         print(err, file=sys.stderr)
         return EXIT_PROGRAM

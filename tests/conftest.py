@@ -146,14 +146,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def shipped_preview(tmp_path_factory, worker_id: str) -> Callable[[str], PreviewResult]:
+def shipped_preview(tmp_path_factory) -> Callable[[str], PreviewResult]:
     """Preview of a shipped stack, run once per session and shared by every test that reads it.
 
     Once for the whole run, not once per xdist worker: the first worker to ask runs it under a file lock in the
     run's shared temporary directory; the others wait for it and read what it recorded.
     """
     base = tmp_path_factory.getbasetemp()
-    shared = base if worker_id == "master" else base.parent  # popen-gw<N>'s parent: this run's own directory
+    # An xdist worker's directory is popen-gw<N>, whose parent is this run's own directory.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     cache: dict[str, PreviewResult] = {}
 
     def get(stack: str) -> PreviewResult:

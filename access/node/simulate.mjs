@@ -7,7 +7,6 @@
 import { createInterface } from 'node:readline'
 import './collators.mjs' // first: the library's string comparisons go through it (see there)
 import { getDenialReasons, runSimulation } from '@cloud-copilot/iam-simulate'
-import { rehearse } from './rehearsal.mjs'
 
 // How a statement grants by wildcard: actions ("*", "<service>:*", NotAction) and resources ("*", NotResource).
 function wildcards(statement) {
@@ -63,19 +62,9 @@ async function write(line) {
   if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve))
 }
 
-// argv[2], when given: the recorded documents to rehearse on until the first simulation comes (rehearsal.mjs).
 const input = createInterface({ input: process.stdin, crlfDelay: Infinity })
-let asked = false
-input.once('line', () => {
-  asked = true
-})
-input.once('close', () => {
-  asked = true // nothing to simulate: no rehearsal to finish either
-})
-const lines = input[Symbol.asyncIterator]() // reading starts now: lines that come during the rehearsal wait here
-if (process.argv[2]) await rehearse(process.argv[2], () => asked)
 
-for await (const line of lines) {
+for await (const line of input) {
   if (line.trim() === '') continue
   await write(JSON.stringify(verdict(await runSimulation(JSON.parse(line), {}))) + '\n')
 }
