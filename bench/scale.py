@@ -157,6 +157,8 @@ def _role(process: psutil.Process) -> str:
     command = " ".join(process.cmdline())
     if "pulumi.policy" in command:
         return "pack"
+    if "preview.policy_stream" in command:
+        return "stream"
     if "simulate.mjs" in command:
         return "simulator"
     return "program"

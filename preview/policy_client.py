@@ -28,7 +28,8 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from preview.program import PROJECT, SECRET_MASK, SECRET_SIG, SIG, UNKNOWN, UNKNOWN_MASK
 
-PACK = pathlib.Path(__file__).resolve().parent.parent / "policies"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACK = ROOT / "policies"
 LEVELS = {
     analyzer_pb2.ADVISORY: "advisory",
     analyzer_pb2.MANDATORY: "mandatory",
@@ -151,6 +152,64 @@ class _Providers:
         return made
 
 
+def channel(address: str) -> grpc.Channel:
+    """A client channel to the pack at ``address`` that takes a whole stack's ``AnalyzeStack`` in one message."""
+    return grpc.insecure_channel(
+        address,
+        options=[
+            ("grpc.max_receive_message_length", 400 * 1024 * 1024),
+            ("grpc.max_send_message_length", 400 * 1024 * 1024),
+        ],
+    )
+
+
+def analyzed_by_urn(
+    stub: analyzer_pb2_grpc.AnalyzerStub, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = WINDOW
+) -> dict[str, list[Violation]]:
+    """One ``Analyze`` per request, ``window`` calls in flight as the engine's parallel steps would be; each
+    request's violations by URN, in the order sent.
+
+    Profiling (README, performance) showed the pack's Python gRPC server spends ~0.5 ms of CPU per call whatever
+    the policies do; keeping calls in flight hides the round trip (1.3k -> 2.8k/s).
+    """
+    found: dict[str, list[Violation]] = {}
+    pending: collections.deque = collections.deque()
+    for request in requests:
+        pending.append((request.urn, stub.Analyze.future(request)))
+        if len(pending) >= window:
+            urn, future = pending.popleft()
+            found[urn] = violations_of(future.result(), urn)
+    for urn, future in pending:
+        found[urn] = violations_of(future.result(), urn)
+    return found
+
+
+def violations_of(response: analyzer_pb2.AnalyzeResponse, urn: str = "") -> list[Violation]:
+    return [
+        Violation(
+            policy=d.policyName,
+            level=LEVELS.get(d.enforcementLevel, "advisory"),
+            message=d.message,
+            urn=d.urn or urn,
+            severity=SEVERITIES.get(d.severity, "unspecified"),
+        )
+        for d in response.diagnostics
+    ]
+
+
+def registered_requests(resources: Iterable[dict[str, Any]]) -> Iterator[analyzer_pb2.AnalyzeRequest]:
+    """``Analyze`` requests for resources in the order they were registered (snapshot entries), each made as it
+    comes; one whose provider has not come yet is left out (``Streamed.finish`` analyzes it from the snapshot)."""
+    by_urn: dict[str, dict[str, Any]] = {}  # the providers only: all a request looks up (not another stack copy)
+    providers = _Providers()
+    for resource in resources:
+        if resource["type"].startswith("pulumi:providers:"):
+            by_urn[resource["urn"]] = resource
+        if resource["provider"] and resource["provider"] not in by_urn:
+            continue
+        yield PolicyPack.request(resource, by_urn, providers)
+
+
 class PackError(RuntimeError):
     """The pack did not start: its own words (e.g. every problem of policies/exceptions.yaml)."""
 
@@ -163,6 +222,7 @@ class PolicyPack:
         and ``connect()`` finishes the handshake: the offline preview runs the program meanwhile."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
         self.channel: grpc.Channel | None = None
+        self._streams: list[Streamed] = []
         self.process = subprocess.Popen(
             [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
             cwd=pack_dir,
@@ -187,13 +247,8 @@ class PolicyPack:
             err = self.process.stderr.read().decode() if self.process.poll() is not None else ""
             self.close()
             raise PackError(f"policy pack did not start (printed {line!r}): {_last_error(err)}")
-        self.channel = grpc.insecure_channel(
-            f"127.0.0.1:{line}",
-            options=[
-                ("grpc.max_receive_message_length", 400 * 1024 * 1024),
-                ("grpc.max_send_message_length", 400 * 1024 * 1024),
-            ],
-        )
+        self.address = f"127.0.0.1:{line}"
+        self.channel = channel(self.address)
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
@@ -206,6 +261,8 @@ class PolicyPack:
         self.close()
 
     def close(self) -> None:
+        for stream in self._streams:
+            stream.close()
         if self.channel is not None:
             self.channel.close()
         if self.process.poll() is None:
@@ -282,48 +339,17 @@ class PolicyPack:
 
     # --- analysis -------------------------------------------------------------
 
-    @staticmethod
-    def _violations(response: analyzer_pb2.AnalyzeResponse, urn: str = "") -> list[Violation]:
-        return [
-            Violation(
-                policy=d.policyName,
-                level=LEVELS.get(d.enforcementLevel, "advisory"),
-                message=d.message,
-                urn=d.urn or urn,
-                severity=SEVERITIES.get(d.severity, "unspecified"),
-            )
-            for d in response.diagnostics
-        ]
-
     def analyze(self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = WINDOW) -> list[Violation]:
-        """One ``Analyze`` per resource, ``window`` calls in flight as the engine's parallel steps would be.
-
-        Profiling (README, performance) showed the pack's Python gRPC server spends ~0.5 ms of CPU per
-        call whatever the policies do; keeping calls in flight hides the round trip (1.3k -> 2.8k/s).
-        """
-        return [v for found in self.analyzed_by_urn(requests, window).values() for v in found]
-
-    def analyzed_by_urn(
-        self, requests: Iterable[analyzer_pb2.AnalyzeRequest], window: int = WINDOW
-    ) -> dict[str, list[Violation]]:
-        """Each request's violations by URN, in the order sent."""
-        found: dict[str, list[Violation]] = {}
-        pending: collections.deque = collections.deque()
-        for request in requests:
-            pending.append((request.urn, self.stub.Analyze.future(request)))
-            if len(pending) >= window:
-                urn, future = pending.popleft()
-                found[urn] = self._violations(future.result(), urn)
-        for urn, future in pending:
-            found[urn] = self._violations(future.result(), urn)
-        return found
+        """One ``Analyze`` per resource (``analyzed_by_urn``), its violations in the order sent."""
+        return [v for found in analyzed_by_urn(self.stub, requests, window).values() for v in found]
 
     def stream(self, stack: str, file_config: dict[str, Any]) -> Streamed:
-        """Analyze each resource as the program registers it (see ``Streamed``)."""
-        return Streamed(self, stack, file_config)
+        """Analyze each resource as the program registers it (see ``Streamed``); ``close`` ends it too."""
+        self._streams.append(Streamed(self, stack, file_config))
+        return self._streams[-1]
 
     def analyze_stack(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[Violation]:
-        return self._violations(self.stub.AnalyzeStack(request))
+        return violations_of(self.stub.AnalyzeStack(request))
 
     def check(self, snapshot: dict[str, Any], file_config: dict[str, Any]) -> list[Violation]:
         """Everything the CLI would run for one preview: per-resource, then stack-wide."""
@@ -334,9 +360,12 @@ class PolicyPack:
 class Streamed:
     """The pack judging the program while it runs, as the engine streams each registration to its analyzers.
 
-    Each registration is queued as the program records it; a thread connects to the pack when it is up,
-    configures it and sends each resource's ``Analyze`` (``WINDOW`` in flight). The pack works on the other core
-    while the program runs, instead of after it (issue 33). ``finish`` takes the snapshot: a resource not
+    Each registration is queued as the program records it. A thread connects to the pack when it is up,
+    configures it, and hands each registration (its snapshot entry, as JSON) to a process of its own,
+    ``python -m preview.policy_stream``, which makes each resource's ``Analyze`` request and keeps ``WINDOW`` in
+    flight. Made in this process, the requests and their replies waited on the interpreter lock the program's event
+    loop holds: at 200 services ~60 were sent a second while the program ran, against 800 once it had ended, so
+    most of the pack's work came after the program (issue 33). ``finish`` takes the snapshot: a resource not
     analyzed yet (one whose provider had not been seen when it came) is analyzed then, the violations are put in
     the snapshot's order (the same list ``PolicyPack.check`` makes) and ``AnalyzeStack`` follows.
     """
@@ -344,10 +373,17 @@ class Streamed:
     def __init__(self, pack: PolicyPack, stack: str, file_config: dict[str, Any]):
         self.pack = pack
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._found: dict[str, list[Violation]] = {}
         self._error: BaseException | None = None
+        self.late: set[str] = set()  # what ``finish`` analyzed from the snapshot: it came before its provider
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "preview.policy_stream"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self._thread = threading.Thread(
-            target=self._analyze, args=(stack, file_config), name="policy-pack-analyze", daemon=True
+            target=self._forward, args=(stack, file_config), name="policy-pack-forward", daemon=True
         )
         self._thread.start()
 
@@ -355,39 +391,57 @@ class Streamed:
         """A ``preview.program.Registration`` as it is recorded (its ``as_json`` is the snapshot's entry)."""
         self._queue.put(registration)
 
-    def _registered(self) -> Iterator[analyzer_pb2.AnalyzeRequest]:
-        by_urn: dict[str, dict[str, Any]] = {}  # the providers only: all a request looks up (not another stack copy)
-        providers = _Providers()
-        while (registration := self._queue.get()) is not None:
-            resource = registration.as_json()
-            if resource["type"].startswith("pulumi:providers:"):
-                by_urn[resource["urn"]] = resource
-            if resource["provider"] and resource["provider"] not in by_urn:
-                continue  # its provider is not in yet: analyzed from the snapshot at the end
-            yield self.pack.request(resource, by_urn, providers)
-
-    def _analyze(self, stack: str, file_config: dict[str, Any]) -> None:
+    def _forward(self, stack: str, file_config: dict[str, Any]) -> None:
+        assert self._process.stdin is not None  # PIPE above
         try:
             self.pack.connect()
             self.pack.configure(stack, file_config)
-            self._found = self.pack.analyzed_by_urn(self._registered())
+            self._process.stdin.write(json.dumps({"address": self.pack.address}) + "\n")
+            ended = False
+            while not ended:
+                # Whatever has come since the last turn, in one write: each write gives up the interpreter lock,
+                # and waits for the program's thread to hand it back before the next.
+                batch = [self._queue.get()]
+                while not self._queue.empty():
+                    batch.append(self._queue.get())
+                ended = batch[-1] is None
+                self._process.stdin.write("".join(json.dumps(r.as_json()) + "\n" for r in batch if r is not None))
+                self._process.stdin.flush()
         except BaseException as err:  # raised in the caller's thread by finish
             self._error = err
+        finally:
+            self._process.stdin.close()
 
     def finish(self, snapshot: dict[str, Any]) -> list[Violation]:
         """Every violation ``PolicyPack.check`` would report for ``snapshot``, in the same order."""
+        assert self._process.stdout is not None  # PIPE above
         self._queue.put(None)
         self._thread.join()
-        if self._error is not None:
-            raise self._error
+        reply = self._process.stdout.read()
+        code = self._process.wait()
+        if self._error is not None and not isinstance(self._error, BrokenPipeError):
+            raise self._error  # the pack did not start, or refused its configuration
+        if code != 0:
+            raise PackError(f"the pack's Analyze stream (python -m preview.policy_stream) exited {code}: see above")
+        found = {urn: [Violation(**v) for v in found] for urn, found in json.loads(reply).items()}
         resources = snapshot["resources"]
-        missing = {r["urn"] for r in resources} - self._found.keys()
-        if missing:
+        self.late = {r["urn"] for r in resources} - found.keys()
+        if self.late:
             by_urn, providers = {r["urn"]: r for r in resources}, _Providers()
-            late = (self.pack.request(r, by_urn, providers) for r in resources if r["urn"] in missing)
-            self._found.update(self.pack.analyzed_by_urn(late))
-        found = [v for r in resources for v in self._found[r["urn"]]]
-        return found + self.pack.analyze_stack(self.pack.stack_request(snapshot))
+            late = (self.pack.request(r, by_urn, providers) for r in resources if r["urn"] in self.late)
+            found.update(analyzed_by_urn(self.pack.stub, late))
+        return [v for r in resources for v in found[r["urn"]]] + self.pack.analyze_stack(
+            self.pack.stack_request(snapshot)
+        )
+
+    def close(self) -> None:
+        """Stop the stream's process if it is still running (the program failed before ``finish``)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream and not stream.closed:
+                stream.close()
 
 
 def policy_config_for(stack: str) -> dict[str, Any]:

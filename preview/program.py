@@ -11,12 +11,14 @@ the engine does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import pathlib
 import runpy
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import grpc
@@ -253,15 +255,37 @@ def run(
     monitor = RecordingMonitor(mocks, observe)
     pulumi.runtime.set_all_config(dict(config_values))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
-    runpy.run_path(str(program), run_name="__main__")
-    _sync_await(wait_for_rpcs())
-    root = pulumi.runtime.get_root_resource()
-    exported = getattr(root, "outputs", {}) or {}
-    resolved = _sync_await(pulumi.Output.from_input(dict(exported)).future(with_unknowns=True)) if exported else {}
+    with _no_full_collections():
+        runpy.run_path(str(program), run_name="__main__")
+        _sync_await(wait_for_rpcs())
+        root = pulumi.runtime.get_root_resource()
+        exported = getattr(root, "outputs", {}) or {}
+        resolved = _sync_await(pulumi.Output.from_input(dict(exported)).future(with_unknowns=True)) if exported else {}
     outputs = plain(_jsonable(resolved or {}))
     return ProgramRun(
         stack=stack, registrations=monitor.registrations, outputs=outputs, world=world, invokes=monitor.invokes
     )
+
+
+@contextlib.contextmanager
+def _no_full_collections() -> Generator[None]:
+    """While the program runs, the collector's young generations only; afterwards, what survived is frozen.
+
+    The SDK keeps every resource's Outputs, futures and tasks alive until the run ends, so each of the collector's
+    full passes re-scans a graph that only grows (millions of objects at 200 services) and frees next to nothing:
+    measured at 200 generated services, 20 full passes took 16 of the program's 44 s and freed 1,754 objects, while
+    the young passes, kept here, free the 1.7 M short-lived cycles. Frozen after the run (``gc.freeze``), the
+    program's objects stay out of every later pass too. Only this process's collector changes: the program, the
+    SDK and what they register do not.
+    """
+    threshold = gc.get_threshold()
+    # CPython starts a full pass after ``threshold[2]`` young-generation passes; a C int's maximum means never.
+    gc.set_threshold(threshold[0], threshold[1], 2**31 - 1)
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.set_threshold(*threshold)
 
 
 def _jsonable(value: Any) -> Any:
