@@ -38,7 +38,10 @@ EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
 
 def write_snapshot(snapshot: dict[str, Any], path: pathlib.Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # Written as it is encoded: at 200 services the whole text, and its bytes, were ~50 MB more at the preview's peak.
+    with path.open("w", encoding="utf-8") as out:
+        json.dump(snapshot, out, indent=1, sort_keys=True)
+        out.write("\n")
 
 
 def render_tree(snapshot: dict[str, Any]) -> str:
