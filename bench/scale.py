@@ -153,7 +153,8 @@ class Verdicts:
 
 
 def _role(process: psutil.Process) -> str:
-    """Which part of the preview a process of its tree is: the program, the policy pack, the IAM simulator."""
+    """Which part of the preview a process of its tree is: the program, the policy pack, the process streaming the
+    program's registrations to the pack (preview/policy_stream.py), the IAM simulator."""
     command = " ".join(process.cmdline())
     if "pulumi.policy" in command:
         return "pack"
