@@ -148,6 +148,7 @@ def _read_only(setitem: Callable[[Any, Any, Any], None]) -> Callable[[Any, Any, 
 
 
 def _unremembered(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The library's own function under ``_remembered``."""
     return getattr(function, "__wrapped__", function)
 
 

@@ -423,7 +423,7 @@ class Streamed:
             raise self._error  # the pack did not start, or refused its configuration
         if code != 0:
             raise PackError(f"the pack's Analyze stream (python -m preview.policy_stream) exited {code}: see above")
-        found = {urn: [Violation(**v) for v in found] for urn, found in json.loads(reply).items()}
+        found = {urn: [Violation(**v) for v in listed] for urn, listed in json.loads(reply).items()}
         resources = snapshot["resources"]
         self.late = {r["urn"] for r in resources} - found.keys()
         if self.late:
