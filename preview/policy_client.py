@@ -11,6 +11,7 @@ the very code ``pulumi preview --policy-pack policies`` runs.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -45,6 +46,7 @@ SEVERITIES = {
     analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
 }
 WINDOW = 16  # Analyze calls in flight, as the engine's parallel steps would be
+CLOSE_TIMEOUT = 60  # seconds a stream's thread may take to notice it is closed: the pack's start-up, at most
 WAIVED = "waived ("  # the pack's marker on a violation an exception waives (policies/waiving.py)
 
 
@@ -410,7 +412,10 @@ class Streamed:
         except BaseException as err:  # raised in the caller's thread by finish
             self._error = err
         finally:
-            self._process.stdin.close()
+            # This thread owns the pipe: closing it flushes what is buffered, which a process already gone (killed
+            # by ``close``, or dead on its own) refuses; ``finish`` reports that process's exit code instead.
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
 
     def finish(self, snapshot: dict[str, Any]) -> list[Violation]:
         """Every violation ``PolicyPack.check`` would report for ``snapshot``, in the same order."""
@@ -435,13 +440,17 @@ class Streamed:
         )
 
     def close(self) -> None:
-        """Stop the stream's process if it is still running (the program failed before ``finish``)."""
+        """Stop the stream's process and its forwarding thread if they still run (the program failed before
+        ``finish``). The pipe to the process is the thread's to close: closed here while the thread was between a
+        write and its flush, it raised ``BrokenPipeError`` in CI."""
+        self._queue.put(None)
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
-        for stream in (self._process.stdin, self._process.stdout):
-            if stream and not stream.closed:
-                stream.close()
+        if threading.current_thread() is not self._thread:  # a pack that failed to start closes itself from here
+            self._thread.join(timeout=CLOSE_TIMEOUT)
+        if self._process.stdout and not self._process.stdout.closed:
+            self._process.stdout.close()
 
 
 def policy_config_for(stack: str) -> dict[str, Any]:

@@ -46,3 +46,17 @@ def test_the_streams_process_ends_with_the_pack_when_the_program_fails_before_fi
         stream = pack.stream("prod", {"all": "mandatory"})
         stream.observe(_registered(_snapshot()["resources"][0]))
     assert stream._process.poll() is not None
+
+
+def test_a_stream_whose_process_died_closes_without_an_error_in_any_thread(monkeypatch):
+    unhandled: list[BaseException | None] = []
+    monkeypatch.setattr(policy_client.threading, "excepthook", lambda args: unhandled.append(args.exc_value))
+    with policy_client.PolicyPack() as pack:
+        pack.connect()
+        stream = pack.stream("prod", {"all": "mandatory"})
+        stream._process.kill()  # the process is gone before the first registration reaches its pipe
+        stream._process.wait()
+        stream.observe(_registered(_snapshot()["resources"][0]))
+        stream._thread.join(timeout=policy_client.CLOSE_TIMEOUT)
+    assert not stream._thread.is_alive()
+    assert unhandled == [], "the forwarding thread ended on an error nobody would see"
