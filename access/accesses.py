@@ -32,7 +32,7 @@ from typing import Any
 
 from access import iam_data, managed_policies, tamper
 from access.create_actions import CREATE_ACTIONS
-from access.documents import FULL_AWS_ACCESS, Documents, bootstrap_roles
+from access.documents import FULL_AWS_ACCESS, Documents, bootstrap_roles, rendering_key
 from policies import conventions
 from stack_config.aws_values import ELB_LOG_DELIVERY_ACCOUNTS, ecr_repository
 
@@ -162,7 +162,10 @@ class Derivation:
         documents: Documents,
         organization: Organization,
         caller: str = DEPLOY,
+        rendered: Mapping[str, dict[str, dict[str, Any]]] | None = None,
     ):
+        """``rendered``: bootstrap roles already rendered (``access/rehearsal.py``), by ``documents.rendering_key``;
+        a template or account they were not rendered from is rendered here."""
         self.snapshot = snapshot
         self.documents = documents
         self.org = organization
@@ -173,6 +176,7 @@ class Derivation:
         self.on_trust: list[OnTrust] = []
         self.unmapped: list[str] = []
         self._bootstrap_roles: dict[str, dict[str, dict[str, Any]]] = {}  # by account, rendered once
+        self._rendered = rendered or {}
 
     # --- who: a principal's own policies ------------------------------------------------------------------
 
@@ -184,8 +188,18 @@ class Derivation:
         if template is None or not account:
             return None
         if account not in self._bootstrap_roles:
-            self._bootstrap_roles[account] = bootstrap_roles(template, account)
+            key = rendering_key(template, account)
+            self._bootstrap_roles[account] = (
+                self._rendered[key] if key in self._rendered else bootstrap_roles(template, account)
+            )
         return self._bootstrap_roles[account].get(arn)
+
+    def rendered(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The bootstrap roles rendered so far, by ``documents.rendering_key`` (what the rehearsal hands over)."""
+        template = self.documents.bootstrap
+        if template is None:
+            return {}
+        return {rendering_key(template, account): roles for account, roles in self._bootstrap_roles.items()}
 
     def _as_role(
         self,

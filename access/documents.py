@@ -14,6 +14,7 @@ staging's own snapshot, not from a copy written by hand.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -207,6 +208,12 @@ def _physical(value: Any, refs: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_physical(v, refs) for v in value]
     return refs.get(value, value) if isinstance(value, str) else value
+
+
+def rendering_key(template: Mapping[str, Any], account: str) -> str:
+    """What a rendering of the bootstrap template's roles depends on: the template (by digest) and the account."""
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"{digest}:{account}"
 
 
 def bootstrap_roles(template: Mapping[str, Any], account: str, region: str = "") -> dict[str, dict[str, Any]]:

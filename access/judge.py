@@ -100,13 +100,15 @@ def start(
     recorded: Mapping[str, Any] | None = None,
     references: Sequence[str] | None = None,
     started_simulator: simulator.Simulator | None = None,
+    rendered: Mapping[str, dict[str, dict[str, Any]]] | None = None,
 ) -> Pending:
     """Derive the stack's accesses and hand them to the simulator. ``started_simulator``: one the caller started
     earlier, which this takes over; the accesses are then derived in the background, each sent as it comes, so the
-    simulator starts on the first while the caller goes on (the preview asks the policy pack)."""
+    simulator starts on the first while the caller goes on (the preview asks the policy pack). ``rendered``: the
+    bootstrap roles the rehearsal rendered (``accesses.Derivation``)."""
     started = time.perf_counter()
     docs, organization = evidence(stack, snapshot, stack_references, recorded, references)
-    derivation = accesses.Derivation(snapshot, docs, organization, caller)
+    derivation = accesses.Derivation(snapshot, docs, organization, caller, rendered)
     if started_simulator is not None:
         return Pending(stack, derivation, simulator.Run(derivation.each(), started_simulator), started)
     found = derivation.all()

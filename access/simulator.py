@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -86,22 +87,46 @@ def version() -> str:
 
 class Simulator:
     """A started simulator process, waiting for its simulations: the preview starts it while the program runs, so
-    Node's start and the library's import happen on the other core instead of after the program (issue 33)."""
+    Node's start and the library's import happen on the other core instead of after the program (issue 33).
 
-    def __init__(self) -> None:
+    ``prefix``: what runs the command (the preview's lower priority for its judges: ``preview/priority.py``).
+    ``rehearsal``: give it a second pipe, for simulations to rehearse on until its own come (``access/rehearsal.py``
+    writes them: ``rehearsal_writer`` is that pipe's end, for it to take over)."""
+
+    def __init__(self, prefix: Sequence[str] = (), rehearsal: bool = False) -> None:
         node = shutil.which("node")
         if node is None or not PACKAGE.exists():
             raise SimulatorMissing("the IAM simulator is not installed: run `make venv` (npm ci --prefix access/node)")
-        self.process = subprocess.Popen(
-            [node, f"--max-semi-space-size={SEMI_SPACE_MIB}", str(SCRIPT)],
-            cwd=NODE_DIR,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        reader, self.rehearsal_writer = os.pipe() if rehearsal else (None, None)
+        try:
+            self.process = subprocess.Popen(
+                [
+                    *prefix,
+                    node,
+                    f"--max-semi-space-size={SEMI_SPACE_MIB}",
+                    str(SCRIPT),
+                    *([f"--rehearsal-fd={reader}"] if reader is not None else []),
+                ],
+                cwd=NODE_DIR,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(reader,) if reader is not None else (),
+            )
+        finally:
+            if reader is not None:
+                os.close(reader)  # the simulator's now
+
+    def handed_over(self) -> None:
+        """The rehearsal's writer has its own copy of the pipe's end (or there is none): the simulator reads to the
+        end of what it writes."""
+        if self.rehearsal_writer is not None:
+            os.close(self.rehearsal_writer)
+            self.rehearsal_writer = None
 
     def close(self) -> None:
         """Stop a simulator that was never given its simulations (the program failed first)."""
+        self.handed_over()
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -126,7 +151,9 @@ class Run:
         self._source = accesses
         self.accesses: list[Access] = []
         self._failure: BaseException | None = None
-        self._proc = (simulator or Simulator()).process
+        simulator = simulator or Simulator()
+        simulator.handed_over()
+        self._proc = simulator.process
         # Which sent simulation answers each access (filled by the writer, read once it has finished).
         self._asked: list[int] = []
         self._sent = 0

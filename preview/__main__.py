@@ -26,10 +26,11 @@ import pulumi
 import stack_config
 import stack_config.loader
 from access import judge as access_judge
+from access import rehearsal as access_rehearsal
 from access import report as access_report
 from access import simulator as access_simulator
 from policies import secret_scan
-from preview import ordering, policy_client, program, quotas, region_loss, sarif
+from preview import ordering, policy_client, priority, program, quotas, region_loss, sarif
 from preview import world as worlds
 from stack_config import accounts, backend, externals
 
@@ -142,22 +143,32 @@ def main(argv: list[str] | None = None) -> int:
     if org_outputs and foreign:
         print(stack_config.ConfigError(str(config_path), foreign), file=sys.stderr)
         return EXIT_CONFIG
-    # The judges' processes start now, on the other core while the program runs: the pack imports (and is asked
-    # about each resource as the program registers it), Node loads the simulator (asked once the snapshot is made).
+    # The judges' processes start now, below the program's priority, on the other core while the program runs: the
+    # pack imports (and is asked about each resource as the program registers it), Node loads the simulator (asked
+    # once the snapshot is made) and rehearses on the deploy role's creates meanwhile (access/rehearsal.py).
+    references = [ref for _, ref in backend.references(config, stack_config.loader.NAMESPACE)]
+    # Only a stack in the org's accounts has a deploy role to rehearse as (the org stack has no org stack).
     try:
-        simulator = None if args.no_access else access_simulator.Simulator()
+        simulator = None if args.no_access else access_simulator.Simulator(priority.lowered(), bool(org_outputs))
     except access_simulator.SimulatorMissing as err:
         print(err, file=sys.stderr)
         return EXIT_PROGRAM
-    pack = None if args.no_policy else policy_client.PolicyPack(connect=False)
+    rehearsal: access_rehearsal.Rehearsal | None = None
+    pack: policy_client.PolicyPack | None = None
     try:
-        references = [ref for _, ref in backend.references(config, stack_config.loader.NAMESPACE)]
-        return _preview(args, values, world, expected, pack, simulator, references)
+        if simulator is not None and simulator.rehearsal_writer is not None:
+            plan = access_rehearsal.Plan.for_stack(config, world, references)
+            rehearsal = access_rehearsal.Rehearsal(plan, simulator.rehearsal_writer, priority.lowered())
+            simulator.handed_over()
+        pack = None if args.no_policy else policy_client.PolicyPack(connect=False)
+        return _preview(args, values, world, expected, pack, simulator, rehearsal, references)
     finally:
         if pack is not None:
             pack.close()
         if simulator is not None:
             simulator.close()
+        if rehearsal is not None:
+            rehearsal.close()
 
 
 def _preview(
@@ -167,6 +178,7 @@ def _preview(
     expected: str,
     pack: policy_client.PolicyPack | None,
     simulator: access_simulator.Simulator | None,
+    rehearsal: access_rehearsal.Rehearsal | None,
     references: list[str],
 ) -> int:
     # The pack judges each resource as the program registers it (on the other core), as the engine streams them.
@@ -214,6 +226,7 @@ def _preview(
             caller=world.caller,
             references=references,
             started_simulator=simulator,
+            rendered=rehearsal.rendered() if rehearsal is not None else None,
         )
     )
 

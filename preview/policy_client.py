@@ -27,6 +27,7 @@ import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from preview import priority
 from preview.program import PROJECT, SECRET_MASK, SECRET_SIG, SIG, UNKNOWN, UNKNOWN_MASK
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -226,7 +227,7 @@ class PolicyPack:
         self.channel: grpc.Channel | None = None
         self._streams: list[Streamed] = []
         self.process = subprocess.Popen(
-            [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+            [*priority.lowered(), python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
             cwd=pack_dir,
             env=env,
             stdout=subprocess.PIPE,
@@ -378,7 +379,7 @@ class Streamed:
         self._error: BaseException | None = None
         self.late: set[str] = set()  # what ``finish`` analyzed from the snapshot: it came before its provider
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "preview.policy_stream"],
+            [*priority.lowered(), sys.executable, "-m", "preview.policy_stream"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
