@@ -154,7 +154,8 @@ class Verdicts:
 
 def _role(process: psutil.Process) -> str:
     """Which part of the preview a process of its tree is: the program, the policy pack, the process streaming the
-    program's registrations to the pack (preview/policy_stream.py), the IAM simulator."""
+    program's registrations to the pack (preview/policy_stream.py), the IAM simulator, the simulator's rehearsal
+    (access/rehearsal.py)."""
     command = " ".join(process.cmdline())
     if "pulumi.policy" in command:
         return "pack"
@@ -162,6 +163,8 @@ def _role(process: psutil.Process) -> str:
         return "stream"
     if "simulate.mjs" in command:
         return "simulator"
+    if "access.rehearsal" in command:
+        return "rehearsal"
     return "program"
 
 
