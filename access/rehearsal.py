@@ -107,18 +107,26 @@ class Rehearsal:
             pass_fds=(writer,),
         )
         self._roles = ""
+        self._printed = threading.Event()  # the roles' line, or the process's end without one
         # Read as soon as it is printed: the preview's own thread is running the program then.
         self._reader = threading.Thread(target=self._read, name="access-rehearsal-roles", daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None  # PIPE above
-        with contextlib.suppress(ValueError):  # closed under us (close)
-            self._roles = self.process.stdout.readline().decode()
+        try:
+            with contextlib.suppress(ValueError):  # closed under us (close)
+                self._roles = self.process.stdout.readline().decode()
+                self._printed.set()
+                self.process.stdout.read()  # to its end: the rehearsal has written its last simulation
+            self.process.wait()  # reaped as soon as it ends, not left a zombie until the preview's end
+        finally:
+            self._printed.set()
 
     def rendered(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """The bootstrap roles the rehearsal rendered; a rehearsal that failed is reported and rendered without."""
-        self._reader.join()
+        """The bootstrap roles the rehearsal rendered (as soon as it has printed them, while it may still be
+        rehearsing); a rehearsal that failed is reported, and the derivation renders them itself."""
+        self._printed.wait()
         if self._roles:
             return dict(json.loads(self._roles))
         self.process.wait()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import copy
 import json
 import os
@@ -195,9 +196,14 @@ def measure(
         while proc.poll() is None:
             try:
                 tree = [parent, *parent.children(recursive=True)]
-                sizes = [(_role(p), p.memory_info().rss) for p in tree if p.is_running()]
             except psutil.Error:
-                sizes = []
+                tree = []
+            sizes = []
+            for member in tree:
+                # A part that has just ended (or is a zombie its parent has not reaped) holds no memory: the sample
+                # is still the rest of the tree's. Dropping the whole sample hid every later peak (issue 33).
+                with contextlib.suppress(psutil.Error):
+                    sizes.append((_role(member), member.memory_info().rss))
             peak = max(peak, sum(rss for _, rss in sizes))
             for role, rss in sizes:
                 by_role[role] = max(by_role[role], rss)

@@ -197,6 +197,7 @@ def _preview(
     except Exception:
         traceback.print_exc()
         return EXIT_PROGRAM
+    priority.program_ended()
     snapshot = run.snapshot()
     if args.json:
         write_snapshot(snapshot, args.json)
@@ -244,6 +245,9 @@ def _preview(
     except policy_client.PackError as err:  # e.g. policies/exceptions.yaml refused: its problems, one a line
         print(err, file=sys.stderr)
         return EXIT_CONFIG
+    # Its verdicts are in: the pack's process goes now, not after the simulator's (at 200 services its ~95 MB were
+    # part of the preview's peak, reached as the simulator finished).
+    pack.close()
     code = access_verdict() or quota_code
     print(violations_report(snapshot, violations))
     if args.sarif:

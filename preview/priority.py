@@ -10,6 +10,7 @@ leaves; it is not starved, since the program uses one core and blocks once it en
 
 from __future__ import annotations
 
+import os
 import shutil
 
 # Ten steps: a judge contending with the program for one core gets ~10 % of it (the kernel's weights: 1024 at 0,
@@ -22,3 +23,12 @@ def lowered() -> list[str]:
     """The prefix that starts a judge's command below the program's priority (empty where nice(1) is missing)."""
     nice = shutil.which("nice")
     return [nice, "-n", str(NICENESS)] if nice else []
+
+
+def program_ended() -> None:
+    """Once the program has ended, the preview steps down to its judges' priority: what it has left is judging too
+    (deriving the accesses the simulator waits for, reading verdicts), and no judge is working ahead any more. A
+    thread started from here on runs at this priority as well (Linux: niceness is per thread, and inherited), as
+    the access derivation's does. The process cannot step back up, and needs not."""
+    if lowered():
+        os.nice(NICENESS)

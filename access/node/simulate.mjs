@@ -4,6 +4,7 @@
 // validation errors that kept it from deciding. No policy logic lives here: the library decides.
 // A line at a time, both ways: at 200 services the batch was ~9,000 simulations, and holding them all parsed (with
 // their verdicts) took 600 MB here (issue 33); streamed, only the library and one simulation are held.
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import './collators.mjs' // first: the library's string comparisons go through it (see there)
@@ -64,10 +65,12 @@ async function write(line) {
 }
 
 // The same question gets the same answer: a verdict the rehearsal (below) already computed is not computed again.
+// By the line's digest: a line kept as the key would keep the input's buffer it was cut from.
 const rehearsed = new Map()
+const digest = (line) => createHash('sha256').update(line).digest('base64')
 
 async function answer(line) {
-  const known = rehearsed.get(line)
+  const known = rehearsed.size > 0 ? rehearsed.get(digest(line)) : undefined
   await write((known ?? JSON.stringify(verdict(await runSimulation(JSON.parse(line), {})))) + '\n')
 }
 
@@ -88,7 +91,7 @@ if (Number.isInteger(rehearsalFd)) {
     const next = await Promise.race([rehearsal.next(), first.then(() => null)])
     if (next === null || next.done) break
     if (next.value.trim() === '') continue
-    rehearsed.set(next.value, JSON.stringify(verdict(await runSimulation(JSON.parse(next.value), {}))))
+    rehearsed.set(digest(next.value), JSON.stringify(verdict(await runSimulation(JSON.parse(next.value), {}))))
   }
   stream.destroy()
 }

@@ -5,6 +5,7 @@ with no effect on any verdict, and the bootstrap roles it renders taken only whe
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -106,6 +107,20 @@ def test_a_rehearsed_simulator_answers_the_stacks_simulations_as_a_fresh_one_doe
     assert [(v.result, v.denials, v.grants) for v in after_rehearsal] == [
         (v.result, v.denials, v.grants) for v in fresh
     ]
+
+
+def test_a_rehearsal_that_fails_is_reported_and_hands_over_nothing(capsys):
+    broken = rehearsal.Plan("190910285287", "eu-west-1", {}, [], {"accounts": "not the org's accounts"})
+    reader, writer = os.pipe()
+    process = rehearsal.Rehearsal(broken, writer)
+    os.close(writer)
+    try:
+        assert process.rendered() == {}
+    finally:
+        process.close()
+        os.close(reader)
+    reported = capsys.readouterr().err
+    assert "rehearsal failed (exit 1: AttributeError" in reported and "go on without it" in reported
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
