@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import psutil
 
 from access import simulator
 from preview import policy_client, priority
+from tests.conftest import ROOT
 
 
 def _niceness_once_started(pid: int, command: str) -> int:
@@ -32,3 +35,19 @@ def test_the_pack_and_the_simulator_run_below_the_programs_priority():
     finally:
         pack.close()
         started.close()
+
+
+def test_once_the_program_has_ended_the_preview_steps_down_to_its_judges_priority():
+    probe = (
+        "import os, threading\n"
+        "from preview import priority\n"
+        "before = os.getpriority(os.PRIO_PROCESS, 0)\n"
+        "priority.program_ended()\n"
+        "seen = []\n"
+        "thread = threading.Thread(target=lambda: seen.append(os.getpriority(os.PRIO_PROCESS, 0)))\n"
+        "thread.start(); thread.join()\n"
+        "print(before, os.getpriority(os.PRIO_PROCESS, 0), seen[0])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    before, after, thread = map(int, run.stdout.split())
+    assert after == thread == min(before + priority.NICENESS, 19), "the preview, and a thread it starts after"
