@@ -39,18 +39,19 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 class Plan:
     """What the rehearsal needs to know of the stack before its program runs."""
 
+    stack: str
     account: str
     region: str
     tags: Mapping[str, str]
     references: Sequence[str]  # the stacks the stack's config reads, the org stack first (``judge.evidence``)
-    organization: Mapping[str, Any] = field(default_factory=dict)  # the org stack's recorded outputs
+    organization: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the org stack's outputs, by name
 
     @classmethod
     def for_stack(cls, config: Any, world: Any, references: Sequence[str]) -> Plan:
         """From the stack's config (``stack_config.StackConfig``) and the world it previews in (``preview.world``)."""
-        organization = world.stack_references.get(config.org_stack or "") or {}
+        org = {config.org_stack: world.stack_references.get(config.org_stack) or {}} if config.org_stack else {}
         identity = config.identity
-        return cls(world.account, identity.region, identity.tags, list(references), organization)
+        return cls(config.stack, world.account, identity.region, identity.tags, list(references), org)
 
 
 def snapshot(plan: Plan) -> dict[str, Any]:
@@ -80,13 +81,11 @@ def snapshot(plan: Plan) -> dict[str, Any]:
 
 def rehearse(plan: Plan) -> tuple[dict[str, dict[str, dict[str, Any]]], Iterator[str]]:
     """The bootstrap roles rendered for the account, and the rehearsal's simulations (one JSON line each)."""
-    from access import accesses, documents
+    from access import accesses, judge
 
-    recorded = documents.recorded()
-    docs = documents.Documents()
-    for ref in plan.references:
-        docs.add(recorded.get(ref) or {})
-    derivation = accesses.Derivation(snapshot(plan), docs, accesses.Organization(plan.organization))
+    rehearsed = snapshot(plan)
+    docs, organization = judge.evidence(plan.stack, rehearsed, plan.organization, references=plan.references)
+    derivation = accesses.Derivation(rehearsed, docs, organization)
     creates = [a for a in derivation.creates() if a is not None]
     lines = (json.dumps(a.simulation(), separators=(",", ":")) + "\n" for a in creates)
     return derivation.rendered(), lines

@@ -33,7 +33,8 @@ def prod_rehearsal() -> tuple[rehearsal.Plan, dict, list[dict]]:
 
 def test_the_rehearsal_is_the_deploy_role_creating_every_type_in_the_stacks_account_region_and_tags(prod_rehearsal):
     plan, _, simulations = prod_rehearsal
-    deployer = accesses.Organization(plan.organization).role(plan.account, accesses.DEPLOY)
+    (org_outputs,) = plan.organization.values()
+    deployer = accesses.Organization(org_outputs).role(plan.account, accesses.DEPLOY)
     assert deployer.split(":")[4] == plan.account
     requests = [s["request"] for s in simulations]
     assert {r["principal"] for r in requests} == {deployer}
@@ -110,7 +111,10 @@ def test_a_rehearsed_simulator_answers_the_stacks_simulations_as_a_fresh_one_doe
 
 
 def test_a_rehearsal_that_fails_is_reported_and_hands_over_nothing(capsys):
-    broken = rehearsal.Plan("190910285287", "eu-west-1", {}, [], {"accounts": "not the org's accounts"})
+    org = "organization/aws-platform/org"
+    broken = rehearsal.Plan(
+        "prod", "190910285287", "eu-west-1", {}, [org], {org: {"accounts": "not the org's accounts"}}
+    )
     reader, writer = os.pipe()
     process = rehearsal.Rehearsal(broken, writer)
     os.close(writer)
