@@ -4,8 +4,9 @@ The preview's judges (the policy pack, its Analyze stream, the IAM simulator and
 processes of their own while the program runs, so that their work happens beside it (issue 33). On a two-core
 machine that is four processes beside the program while it registers. With them at its priority, prod's program
 was off the CPU for 0.5-0.7 s of its run (its wall time less its CPU time, which is ~0 alone): the scheduler gave
-its core to a judge that was only working ahead. One step lower (``nice``), a judge takes the CPU the program
-leaves; it is not starved, since the program uses one core and blocks once it ends.
+its core to a judge that was only working ahead. Lower (``nice``), a judge takes the CPU the program leaves; it is
+not starved, since the program uses one core, and once it has ended the preview steps down to the judges' level
+(``program_ended``).
 """
 
 from __future__ import annotations
