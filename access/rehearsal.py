@@ -32,6 +32,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from access import accesses, judge
+from access.create_actions import CREATE_ACTIONS
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -56,8 +59,6 @@ class Plan:
 
 def snapshot(plan: Plan) -> dict[str, Any]:
     """One resource of each type the platform creates, under a provider with the stack's region and tags."""
-    from access.create_actions import CREATE_ACTIONS
-
     provider = {
         "urn": "urn:pulumi:rehearsal::aws-platform::pulumi:providers:aws::default",
         "type": "pulumi:providers:aws",
@@ -81,8 +82,6 @@ def snapshot(plan: Plan) -> dict[str, Any]:
 
 def rehearse(plan: Plan) -> tuple[dict[str, dict[str, dict[str, Any]]], Iterator[str]]:
     """The bootstrap roles rendered for the account, and the rehearsal's simulations (one JSON line each)."""
-    from access import accesses, judge
-
     rehearsed = snapshot(plan)
     docs, organization = judge.evidence(plan.stack, rehearsed, plan.organization, references=plan.references)
     derivation = accesses.Derivation(rehearsed, docs, organization)
