@@ -82,7 +82,8 @@ first.then(() => (asked = true))
 
 // The rehearsal (access/rehearsal.py), read from the file descriptor `--rehearsal-fd=N` names: simulations made
 // while the program runs, so that V8 has compiled the library's paths before the stack's own simulations come
-// (a cold process answered prod's at half the speed of a warm one: issue 33). Its verdicts are never written.
+// (a cold process answered prod's at half the speed of a warm one: issue 33). A verdict of its is written only as
+// the answer to the same question from the stack (`answer`).
 const rehearsalFd = Number(process.argv.find((a) => a.startsWith('--rehearsal-fd='))?.split('=')[1] ?? NaN)
 if (Number.isInteger(rehearsalFd)) {
   const stream = createReadStream(null, { fd: rehearsalFd })
